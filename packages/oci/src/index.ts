@@ -1,0 +1,15 @@
+/**
+ * The image model shared by every molt package: digests, media types, descriptors, manifests,
+ * image configs, platforms, image references and the OCI image layout.
+ *
+ * @packageDocumentation
+ */
+export * from "./config.js";
+export * from "./descriptor.js";
+export * from "./digest.js";
+export * from "./errors.js";
+export * from "./layout.js";
+export * from "./manifest.js";
+export * from "./media-types.js";
+export * from "./platform.js";
+export * from "./reference.js";
