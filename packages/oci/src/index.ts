@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+export * from "./changes.js";
 export * from "./config.js";
 export * from "./descriptor.js";
 export * from "./digest.js";
