@@ -1,4 +1,38 @@
 /**
+ * Filesystem changes → deterministic tar → compression → (diffID, digest, size), into a
+ * content-addressed {@link BlobStore}.
+ *
  * @packageDocumentation
  */
-export {};
+export { BlobStore, BlobWriter } from "./blob-store.js";
+export {
+  type ByteSink,
+  type Compressor,
+  identityCompressor,
+  parallelGzip,
+  zstdCompressor,
+} from "./compress.js";
+export {
+  BlobNotFoundError,
+  CompressionError,
+  CompressionUnavailableError,
+  FileChangedError,
+  InvalidEntryError,
+} from "./errors.js";
+export {
+  comparePaths,
+  normalizePath,
+  OPAQUE_MARKER,
+  type ParentLookup,
+  type PlanItem,
+  planLayer,
+  WHITEOUT_PREFIX,
+} from "./plan.js";
+export {
+  BLOCK_SIZE,
+  type LayerCompression,
+  type LayerProgressEvent,
+  type LayerResult,
+  type WriteLayerOptions,
+  writeLayer,
+} from "./write-layer.js";
