@@ -1,4 +1,20 @@
 /**
+ * Build contexts for molt: one read-only {@link ContextSource} interface over a local directory,
+ * a tarball (file or stdin), a Google Cloud Storage object, an https tarball or a git repository,
+ * picked by URL scheme with {@link openContext}, honouring `.dockerignore` exactly as docker does.
+ *
  * @packageDocumentation
  */
-export {};
+export {
+  DirectoryContext,
+  type DirectoryContextOptions,
+  loadIgnore,
+  openDirectoryContext,
+} from "./directory.js";
+export { type DockerfileText, type ReadDockerfileOptions, readDockerfile } from "./dockerfile.js";
+export { IgnoreMatcher, type IgnorePattern, type ParentMatches, parseDockerignore } from "./dockerignore.js";
+export * from "./errors.js";
+export { goMatch, hasMeta } from "./go-match.js";
+export { cleanContextPath } from "./paths.js";
+export { isGitUrl, openContext, registerContextScheme, schemeOf } from "./schemes.js";
+export type { ContextFactory, ContextProgressEvent, ContextSource, OpenContextOptions } from "./source.js";

@@ -1,0 +1,54 @@
+import { ContextEscapeError } from "./errors.js";
+
+/**
+ * Cleans a path given relative to the context root into the canonical form used by
+ * `FileEntry.path`: `/` separators (a `\` is an ordinary character, as on Linux), no `.` or empty components, no leading `/` or `./`,
+ * `""` for the root. A leading `/` means the context root (as in `COPY /app .`). A `..` that
+ * would climb above the root throws {@link ContextEscapeError}.
+ */
+export function cleanContextPath(path: string): string {
+  const out: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (out.length === 0) throw new ContextEscapeError(path);
+      out.pop();
+      continue;
+    }
+    out.push(part);
+  }
+  return out.join("/");
+}
+
+/**
+ * Go `path.Clean` for slash-separated paths (used for patterns, where `..` is kept textually).
+ * Returns `"."` for an empty result.
+ */
+export function goClean(path: string): string {
+  if (path === "") return ".";
+  const rooted = path.startsWith("/");
+  const out: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
+      else if (!rooted) out.push("..");
+      continue;
+    }
+    out.push(part);
+  }
+  const body = out.join("/");
+  if (rooted) return `/${body}`;
+  return body === "" ? "." : body;
+}
+
+/** Joins a context-relative directory and a name. */
+export function joinContextPath(dir: string, name: string): string {
+  return dir === "" ? name : `${dir}/${name}`;
+}
+
+/** The parent of a context-relative path (`""` for a top-level entry). */
+export function parentContextPath(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i < 0 ? "" : path.slice(0, i);
+}

@@ -1,0 +1,84 @@
+import type { Readable } from "node:stream";
+import type { FileEntry } from "@molt/oci";
+
+/** Progress of opening a context, as a discriminated union on `type`. */
+export type ContextProgressEvent =
+  | { type: "download"; url: string; bytes: number; total?: number }
+  | { type: "extract"; entries: number; bytes: number }
+  | { type: "clone"; url: string; ref?: string; phase: "start" | "done" }
+  | { type: "ready"; description: string };
+
+/** Options every context factory receives from {@link openContext}. */
+export interface OpenContextOptions {
+  /** A directory inside the context to use as the root (kaniko's `--context-sub-path`). */
+  subPath?: string;
+  /**
+   * The Dockerfile: an absolute path on disk, or a path relative to the context root. Its
+   * `<Dockerfile>.dockerignore` sibling takes precedence over the root `.dockerignore`.
+   */
+  dockerfilePath?: string;
+  /** Patterns to use instead of reading any `.dockerignore` (for callers that read it themselves). */
+  ignorePatterns?: readonly string[];
+  /** Aborts fetching/extracting; temp dirs made so far are removed. */
+  signal?: AbortSignal;
+  /** Receives typed progress events. */
+  onProgress?: (e: ContextProgressEvent) => void;
+  /** https tarballs: refuse bodies larger than this (default 2 GiB). Also caps extracted size of tarballs. */
+  maxBytes?: number;
+  /** https/gs tarballs: expected `sha256:<hex>` of the downloaded bytes. */
+  checksum?: string;
+  /** https: extra trusted CA certificates (PEM); TLS is always verified. */
+  ca?: string | Buffer | readonly (string | Buffer)[];
+  /** gs://: API endpoint of the JSON API (otherwise `STORAGE_EMULATOR_HOST` or Google's). */
+  apiEndpoint?: string;
+  /** git: also fetch submodules (recursively, shallow). */
+  submodules?: boolean;
+  /** tar://stdin: the stream to read instead of `process.stdin`. */
+  stdin?: Readable;
+  /** Parent directory for temp dirs (default `os.tmpdir()`). */
+  tmpDir?: string;
+}
+
+/**
+ * A read-only view of a build context. Every path is relative to the context root (`""` or `"."`
+ * is the root), uses `/`, and can never resolve outside the root: `..` above the root throws
+ * {@link ContextEscapeError}, symlinks are reported as symlinks and never followed out.
+ * Ignored paths (`.dockerignore`) are invisible to {@link ContextSource.stat},
+ * {@link ContextSource.walk} and {@link ContextSource.glob}.
+ */
+export interface ContextSource {
+  /** Human description, e.g. `directory /abs/path` or `git https://host/repo.git#main`. */
+  readonly description: string;
+  /** Absolute path of the context root on local disk (every built-in source has one). */
+  readonly root: string;
+  /** lstat of one path; `undefined` when absent or ignored. */
+  stat(path: string): Promise<FileEntry | undefined>;
+  /**
+   * Every entry below `dir` (default the root; `dir` itself is not yielded), depth first, a
+   * directory before its contents, siblings in byte order of their names; ignored paths left
+   * out; symlinks never followed. An ignored directory that holds a re-included path (`!`
+   * exception) is yielded just before that path, as docker sends it.
+   */
+  walk(dir?: string, options?: { signal?: AbortSignal }): AsyncIterable<FileEntry>;
+  /** Docker COPY source matching: `filepath.Match` per path component; sorted; ignored excluded. */
+  glob(pattern: string): Promise<string[]>;
+  /** The bytes of a regular file. Throws {@link NotAFileError} for anything else. */
+  open(path: string): Readable;
+  /** Whether `.dockerignore` excludes this path. */
+  isIgnored(path: string): boolean;
+  /**
+   * A content hash for cache keys, computed only when asked and memoised: `sha256:<hex>`.
+   * See the README for what is hashed for files, symlinks and directories.
+   */
+  hash(path: string, options?: { signal?: AbortSignal }): Promise<string>;
+  /** Reads a file ignoring `.dockerignore` (for the Dockerfile itself); `undefined` when absent. */
+  readRaw(path: string): Promise<Buffer | undefined>;
+  /** Releases what the source made (temp dirs, clones). Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a context for a spec of its scheme. `spec` is the full string as given
+ * (e.g. `s3://bucket/key`).
+ */
+export type ContextFactory = (spec: string, options: OpenContextOptions) => Promise<ContextSource>;
