@@ -1,0 +1,382 @@
+import { Readable, Transform } from "node:stream";
+import { type Descriptor, type Digest, Digester, formatReference, type Reference } from "@molt/oci";
+import { repositoryScope } from "./auth/authenticator.js";
+import { RegistryProtocolError } from "./errors.js";
+import type { RegistryProgressHandler } from "./progress.js";
+import type { RegistryHttp, RegistryResponse } from "./transport/http.js";
+import { withRetries } from "./transport/retry.js";
+
+/** Where blob bytes come from: a factory called again for every try. */
+export type BlobSource = () => Readable | Buffer | Promise<Readable | Buffer>;
+
+/** Upload settings. */
+export interface UploadSettings {
+  mode: "monolithic" | "chunked";
+  chunkSize: number;
+}
+
+/** Options of {@link uploadBlob}. */
+export interface UploadOptions {
+  mountFrom?: Reference | undefined;
+  signal?: AbortSignal | undefined;
+  onProgress?: RegistryProgressHandler | undefined;
+  /** Override the client's upload settings for this blob. */
+  mode?: "monolithic" | "chunked" | undefined;
+  chunkSize?: number | undefined;
+}
+
+const PROGRESS_STEP = 1024 * 1024;
+
+function header(res: RegistryResponse, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** The next upload URL from a response's `Location` (relative ones resolved against the request). */
+function nextLocation(res: RegistryResponse, what: string, ref: Reference): URL {
+  const loc = header(res, "location");
+  if (!loc) {
+    throw new RegistryProtocolError(`${what}: the registry gave no upload Location`, {
+      registry: ref.registry,
+      repository: ref.repository,
+      status: res.status,
+    });
+  }
+  return new URL(loc, res.url);
+}
+
+/** Counts bytes going through and reports progress. */
+function counter(onBytes: (n: number) => void): Transform {
+  return new Transform({
+    highWaterMark: 1024 * 1024,
+    transform(chunk: Buffer, _enc, cb) {
+      onBytes(chunk.length);
+      cb(null, chunk);
+    },
+  });
+}
+
+async function asStream(source: Readable | Buffer): Promise<Readable> {
+  return Buffer.isBuffer(source) ? Readable.from([source], { objectMode: false }) : source;
+}
+
+/** Reads exactly up to `size` bytes from an async iterator of buffers, carrying leftovers. */
+class ChunkReader {
+  #left: Buffer | undefined;
+  readonly #it: AsyncIterator<Buffer>;
+  #done = false;
+  constructor(stream: Readable) {
+    this.#it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+  async next(size: number): Promise<Buffer | undefined> {
+    const parts: Buffer[] = [];
+    let have = 0;
+    while (have < size) {
+      let b = this.#left;
+      this.#left = undefined;
+      if (!b) {
+        if (this.#done) break;
+        const r = await this.#it.next();
+        if (r.done) {
+          this.#done = true;
+          break;
+        }
+        b = r.value;
+      }
+      const take = Math.min(size - have, b.length);
+      parts.push(b.subarray(0, take));
+      have += take;
+      if (take < b.length) this.#left = b.subarray(take);
+    }
+    return have === 0 ? undefined : Buffer.concat(parts, have);
+  }
+}
+
+/**
+ * Pushes one blob: answers `exists` when the repository has it, `mounted` when a cross-repo
+ * mount from `mountFrom` succeeds, else uploads it monolithically (one PUT) or in PATCH chunks
+ * with `Content-Range`, honouring `OCI-Chunk-Min-Length`. Failed uploads start over with a
+ * fresh session and a fresh source stream.
+ */
+export async function uploadBlob(
+  http: RegistryHttp,
+  ref: Reference,
+  desc: Descriptor,
+  source: BlobSource,
+  settings: UploadSettings,
+  options: UploadOptions = {},
+): Promise<"exists" | "mounted" | "uploaded"> {
+  const { signal, onProgress, mountFrom } = options;
+  const mode = options.mode ?? settings.mode;
+  const chunkSizeWanted = options.chunkSize ?? settings.chunkSize;
+  const name = formatReference({ registry: ref.registry, repository: ref.repository });
+  const ctx = { registry: ref.registry, repository: ref.repository };
+  const push = repositoryScope(ref.repository, "pull,push");
+  const done = (result: "exists" | "mounted" | "uploaded") => {
+    onProgress?.({
+      type: "registry:blob:done",
+      direction: "push",
+      registry: ref.registry,
+      repository: ref.repository,
+      digest: desc.digest,
+      size: desc.size,
+      result,
+    });
+    return result;
+  };
+
+  const head = await http.request({
+    registry: ref.registry,
+    repository: ref.repository,
+    method: "HEAD",
+    path: `/v2/${ref.repository}/blobs/${desc.digest}`,
+    scopes: [push],
+    expect: [200, 404],
+    followRedirects: true,
+    what: `check blob ${desc.digest} in ${name}`,
+    signal,
+  });
+  await head.body.dump().catch(() => {});
+  if (head.status === 200) return done("exists");
+
+  return withRetries(
+    http.policy,
+    signal,
+    (attempt, delayMs, error) =>
+      onProgress?.({
+        type: "registry:retry",
+        registry: ref.registry,
+        attempt,
+        delayMs,
+        reason: error.message,
+      }),
+    async () => {
+      let start: RegistryResponse;
+      const mountable =
+        mountFrom && mountFrom.registry === ref.registry && mountFrom.repository !== ref.repository;
+      if (mountable) {
+        const q = new URLSearchParams({ mount: desc.digest, from: mountFrom.repository });
+        start = await http.request({
+          registry: ref.registry,
+          repository: ref.repository,
+          method: "POST",
+          path: `/v2/${ref.repository}/blobs/uploads/?${q}`,
+          headers: { "content-length": "0" },
+          scopes: [push, repositoryScope(mountFrom.repository, "pull")],
+          expect: [201, 202],
+          what: `mount blob ${desc.digest} from ${mountFrom.repository} into ${name}`,
+          signal,
+          retry: false,
+        });
+        await start.body.dump().catch(() => {});
+        if (start.status === 201) return done("mounted");
+      } else {
+        start = await http.request({
+          registry: ref.registry,
+          repository: ref.repository,
+          method: "POST",
+          path: `/v2/${ref.repository}/blobs/uploads/`,
+          headers: { "content-length": "0" },
+          scopes: [push],
+          expect: [202],
+          what: `start upload of ${desc.digest} to ${name}`,
+          signal,
+          retry: false,
+        });
+        await start.body.dump().catch(() => {});
+      }
+      let location = nextLocation(start, `start upload of ${desc.digest} to ${name}`, ref);
+      const minChunk = Number(header(start, "oci-chunk-min-length") ?? 0) || 0;
+
+      let transferred = 0;
+      let reported = 0;
+      const progress = (n: number) => {
+        transferred += n;
+        if (onProgress && (transferred - reported >= PROGRESS_STEP || transferred === desc.size)) {
+          reported = transferred;
+          onProgress({
+            type: "registry:blob:progress",
+            direction: "push",
+            registry: ref.registry,
+            repository: ref.repository,
+            digest: desc.digest,
+            transferred,
+            total: desc.size,
+          });
+        }
+      };
+      const src = await source();
+      if (Buffer.isBuffer(src) && src.length !== desc.size) {
+        throw new RegistryProtocolError(
+          `push blob ${desc.digest} to ${name}: source has ${src.length} bytes, descriptor says ${desc.size}`,
+          ctx,
+        );
+      }
+
+      if (mode === "monolithic") {
+        const url = new URL(location);
+        url.searchParams.set("digest", desc.digest);
+        const body = Buffer.isBuffer(src) ? src : src.pipe(counter(progress));
+        const put = await http
+          .request({
+            registry: ref.registry,
+            repository: ref.repository,
+            method: "PUT",
+            path: url.href,
+            headers: { "content-type": "application/octet-stream", "content-length": String(desc.size) },
+            body: () => body,
+            scopes: [push],
+            expect: [201, 204],
+            what: `upload blob ${desc.digest} to ${name}`,
+            signal,
+            retry: false,
+          })
+          .catch((e) => {
+            if (!Buffer.isBuffer(src)) src.destroy();
+            throw e;
+          });
+        await put.body.dump().catch(() => {});
+        if (Buffer.isBuffer(src)) progress(src.length);
+        return done("uploaded");
+      }
+
+      const chunkSize = Math.max(chunkSizeWanted, minChunk);
+      const reader = new ChunkReader(await asStream(src));
+      let offset = 0;
+      try {
+        for (;;) {
+          const chunk = await reader.next(chunkSize);
+          if (!chunk) break;
+          const patch = await http.request({
+            registry: ref.registry,
+            repository: ref.repository,
+            method: "PATCH",
+            path: location.href,
+            headers: {
+              "content-type": "application/octet-stream",
+              "content-length": String(chunk.length),
+              "content-range": `${offset}-${offset + chunk.length - 1}`,
+            },
+            body: chunk,
+            scopes: [push],
+            expect: [202],
+            what: `upload chunk of ${desc.digest} to ${name}`,
+            signal,
+            retry: false,
+          });
+          await patch.body.dump().catch(() => {});
+          location = nextLocation(patch, `upload chunk of ${desc.digest} to ${name}`, ref);
+          offset += chunk.length;
+          progress(chunk.length);
+        }
+      } finally {
+        if (!Buffer.isBuffer(src)) src.destroy();
+      }
+      const url = new URL(location);
+      url.searchParams.set("digest", desc.digest);
+      const put = await http.request({
+        registry: ref.registry,
+        repository: ref.repository,
+        method: "PUT",
+        path: url.href,
+        headers: { "content-length": "0" },
+        scopes: [push],
+        expect: [201, 204],
+        what: `finish upload of ${desc.digest} to ${name}`,
+        signal,
+        retry: false,
+      });
+      await put.body.dump().catch(() => {});
+      return done("uploaded");
+    },
+  );
+}
+
+/**
+ * Uploads a blob whose digest is only known once all bytes went through: one streamed PATCH
+ * while hashing, then the closing PUT with the computed digest. Returns its descriptor.
+ */
+export async function uploadStreamedBlob(
+  http: RegistryHttp,
+  ref: Reference,
+  source: () => Readable | Promise<Readable>,
+  mediaType: string,
+  options: { signal?: AbortSignal | undefined; onProgress?: RegistryProgressHandler | undefined } = {},
+): Promise<Descriptor> {
+  const { signal } = options;
+  const name = formatReference({ registry: ref.registry, repository: ref.repository });
+  const push = repositoryScope(ref.repository, "pull,push");
+  return withRetries(
+    http.policy,
+    signal,
+    () => {},
+    async () => {
+      const start = await http.request({
+        registry: ref.registry,
+        repository: ref.repository,
+        method: "POST",
+        path: `/v2/${ref.repository}/blobs/uploads/`,
+        headers: { "content-length": "0" },
+        scopes: [push],
+        expect: [202],
+        what: `start upload to ${name}`,
+        signal,
+        retry: false,
+      });
+      await start.body.dump().catch(() => {});
+      const location = nextLocation(start, `start upload to ${name}`, ref);
+      const digester = new Digester("sha256");
+      const src = await source();
+      const hashing = src.pipe(
+        new Transform({
+          highWaterMark: 1024 * 1024,
+          transform(chunk: Buffer, _e, cb) {
+            digester.update(chunk);
+            cb(null, chunk);
+          },
+        }),
+      );
+      const patch = await http.request({
+        registry: ref.registry,
+        repository: ref.repository,
+        method: "PATCH",
+        path: location.href,
+        headers: { "content-type": "application/octet-stream" },
+        body: () => hashing,
+        scopes: [push],
+        expect: [202],
+        what: `stream blob to ${name}`,
+        signal,
+        retry: false,
+      });
+      await patch.body.dump().catch(() => {});
+      const size = digester.size;
+      const digest: Digest = digester.digest();
+      const url = nextLocation(patch, `stream blob to ${name}`, ref);
+      url.searchParams.set("digest", digest);
+      const put = await http.request({
+        registry: ref.registry,
+        repository: ref.repository,
+        method: "PUT",
+        path: url.href,
+        headers: { "content-length": "0" },
+        scopes: [push],
+        expect: [201, 204],
+        what: `finish upload of ${digest} to ${name}`,
+        signal,
+        retry: false,
+      });
+      await put.body.dump().catch(() => {});
+      options.onProgress?.({
+        type: "registry:blob:done",
+        direction: "push",
+        registry: ref.registry,
+        repository: ref.repository,
+        digest,
+        size,
+        result: "uploaded",
+      });
+      return { mediaType, digest, size };
+    },
+  );
+}

@@ -1,0 +1,127 @@
+import { MoltError } from "@molt/oci";
+
+/** Where a registry error happened: the registry host, and the repository when one was involved. */
+export interface RegistryErrorContext {
+  /** Registry host[:port] as the user named it, e.g. `docker.io`, `127.0.0.1:5000`. */
+  registry: string;
+  /** Repository path, e.g. `library/busybox`. */
+  repository?: string;
+  /** The registry's diagnostic code from the error body, e.g. `MANIFEST_UNKNOWN`. */
+  registryCode?: string;
+  /** HTTP status of the failing response. */
+  status?: number;
+  /** True when trying again later could succeed (connection errors, 429, 5xx). */
+  retryable?: boolean;
+  /** The original error. */
+  cause?: unknown;
+  /** How long the registry asked to wait before retrying (`Retry-After`), in ms. */
+  retryAfterMs?: number;
+}
+
+/**
+ * The base of every error the registry client throws. Carries the registry's diagnostic code
+ * (`MANIFEST_UNKNOWN`, `DENIED`, …), the HTTP status, the registry and repository, and whether a
+ * retry could help. Messages never contain credentials, tokens or signed URLs.
+ *
+ * @example
+ * ```ts
+ * try { await client.getManifest(ref) }
+ * catch (e) { if (e instanceof RegistryError && e.registryCode === "MANIFEST_UNKNOWN") … }
+ * ```
+ */
+export class RegistryError extends MoltError {
+  /** The registry's diagnostic code (`MANIFEST_UNKNOWN`, `BLOB_UNKNOWN`, `UNAUTHORIZED`, …). */
+  readonly registryCode?: string;
+  /** HTTP status of the failing response, when there was one. */
+  readonly status?: number;
+  /** Registry host[:port]. */
+  readonly registry: string;
+  /** Repository path, when the operation concerned one. */
+  readonly repository?: string;
+  /** True when trying again later could succeed. */
+  readonly retryable: boolean;
+  /** How long the registry asked to wait before retrying (`Retry-After`), in ms. */
+  readonly retryAfterMs?: number;
+
+  constructor(code: string, message: string, ctx: RegistryErrorContext) {
+    super(code, message, ctx.cause === undefined ? undefined : { cause: ctx.cause });
+    this.registry = ctx.registry;
+    if (ctx.repository !== undefined) this.repository = ctx.repository;
+    if (ctx.registryCode !== undefined) this.registryCode = ctx.registryCode;
+    if (ctx.status !== undefined) this.status = ctx.status;
+    this.retryable = ctx.retryable ?? false;
+    if (ctx.retryAfterMs !== undefined) this.retryAfterMs = ctx.retryAfterMs;
+  }
+}
+
+/** The registry could not be reached at all (DNS, refused, reset, timeout, TLS handshake). */
+export class RegistryUnreachableError extends RegistryError {
+  constructor(message: string, ctx: RegistryErrorContext) {
+    super("MOLT_REGISTRY_UNREACHABLE", message, { retryable: true, ...ctx });
+  }
+}
+
+/** The registry's TLS certificate was not trusted (unknown CA, wrong host name, expired). */
+export class RegistryTlsError extends RegistryError {
+  constructor(message: string, ctx: RegistryErrorContext) {
+    super("MOLT_REGISTRY_TLS", message, { retryable: false, ...ctx });
+  }
+}
+
+/** The image, repository or blob does not exist (`MANIFEST_UNKNOWN`, `NAME_UNKNOWN`, `BLOB_UNKNOWN`). */
+export class RegistryNotFoundError extends RegistryError {
+  constructor(message: string, ctx: RegistryErrorContext) {
+    super("MOLT_REGISTRY_NOT_FOUND", message, { retryable: false, ...ctx });
+  }
+}
+
+/** Authentication failed or access was denied (`UNAUTHORIZED`, `DENIED`, token endpoint errors). */
+export class RegistryAuthError extends RegistryError {
+  constructor(message: string, ctx: RegistryErrorContext) {
+    super("MOLT_REGISTRY_AUTH", message, { retryable: false, ...ctx });
+  }
+}
+
+/** The registry answered with something the protocol does not allow (bad status, oversized manifest). */
+export class RegistryProtocolError extends RegistryError {
+  constructor(message: string, ctx: RegistryErrorContext) {
+    super("MOLT_REGISTRY_PROTOCOL", message, ctx);
+  }
+}
+
+/** An index has no manifest for the requested platform. */
+export class PlatformNotFoundError extends RegistryError {
+  /** The platform asked for, as `os/arch[/variant]`. */
+  readonly platform: string;
+  /** The platforms the index offers. */
+  readonly available: string[];
+  constructor(reference: string, platform: string, available: string[], ctx: RegistryErrorContext) {
+    super(
+      "MOLT_PLATFORM_NOT_FOUND",
+      `${reference} has no image for platform ${platform} (available: ${available.join(", ") || "none"})`,
+      { retryable: false, ...ctx },
+    );
+    this.platform = platform;
+    this.available = available;
+  }
+}
+
+/** A credential helper (`docker-credential-NAME`) failed in a way other than "credentials not found". */
+export class CredentialHelperError extends MoltError {
+  /** The helper program name. */
+  readonly helper: string;
+  constructor(helper: string, message: string, options?: { cause?: unknown }) {
+    super("MOLT_CREDENTIAL_HELPER", `credential helper ${helper}: ${message}`, options);
+    this.helper = helper;
+  }
+}
+
+/** A docker/podman credentials file exists but cannot be parsed. */
+export class CredentialConfigError extends MoltError {
+  /** The file that failed. */
+  readonly file: string;
+  constructor(file: string, message: string, options?: { cause?: unknown }) {
+    super("MOLT_CREDENTIAL_CONFIG", `${file}: ${message}`, options);
+    this.file = file;
+  }
+}

@@ -1,0 +1,65 @@
+import type { Credential, CredentialProvider } from "./credentials/types.js";
+
+/** TLS settings for one registry host. */
+export interface RegistryTlsOptions {
+  /** Extra CA certificates (PEM) trusted for this host, added to the system roots. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Client certificate (PEM) for mutual TLS. */
+  cert?: string | Buffer;
+  /** Private key (PEM) of the client certificate. */
+  key?: string | Buffer;
+}
+
+/** How the client retries failed requests. */
+export interface RetryOptions {
+  /** How many times a request is retried after the first try (default 4). */
+  retries?: number;
+  /** First backoff delay in ms (default 250); doubles each try, with jitter. */
+  minDelayMs?: number;
+  /** Longest backoff delay in ms (default 8000). A `Retry-After` longer than `maxRetryAfterMs` is not waited for. */
+  maxDelayMs?: number;
+  /** Longest `Retry-After` the client honours, in ms (default 60000). */
+  maxRetryAfterMs?: number;
+}
+
+/** Proxy settings; by default read from `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY` (and lower-case forms). */
+export interface ProxyOptions {
+  httpProxy?: string;
+  httpsProxy?: string;
+  noProxy?: string;
+}
+
+/** Options of {@link RegistryClient}. Every field is optional; the defaults talk HTTPS with verification. */
+export interface RegistryClientOptions {
+  /** Hosts (`host[:port]`) reached over plain HTTP (kaniko `--insecure` / `--insecure-registry`). */
+  insecure?: string[];
+  /** Hosts whose TLS certificate is not verified (kaniko `--skip-tls-verify-registry`). */
+  skipTlsVerify?: string[];
+  /** Per-host TLS: custom CA, client certificate (kaniko `--registry-certificate`, `--registry-client-cert`). */
+  tls?: Record<string, RegistryTlsOptions>;
+  /**
+   * Credentials that override the docker credential chain: a map from host to credential, or a
+   * function asked per host (return `undefined` to fall back to the chain).
+   */
+  credentials?: Record<string, Credential> | CredentialProvider;
+  /** Do not read docker/podman credential files or helpers (only `credentials` are used). */
+  noCredentialChain?: boolean;
+  /** Environment used for `DOCKER_CONFIG`, `REGISTRY_AUTH_FILE`, `HOME`, `PATH`, proxies (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+  /** Docker Hub mirrors (`host[:port]` or URLs), tried in order before `docker.io` (kaniko `--registry-mirror`). */
+  mirrors?: string[];
+  /** Retry policy for connection errors, 429 and 5xx. */
+  retry?: RetryOptions;
+  /** Most blob transfers in flight per registry (default 6). */
+  concurrency?: number;
+  /** Largest manifest accepted, in bytes (default 4 MiB). */
+  maxManifestBytes?: number;
+  /** Upload strategy: one PUT (default) or PATCH chunks of `chunkSize` bytes. */
+  upload?: { mode?: "monolithic" | "chunked"; chunkSize?: number };
+  /** Proxy settings, or `false` to never use a proxy. Default: from the environment. */
+  proxy?: ProxyOptions | false;
+  /** Connection timeout in ms (default 30000). */
+  connectTimeoutMs?: number;
+  /** User-Agent header (default `molt`). */
+  userAgent?: string;
+}

@@ -1,0 +1,75 @@
+import { rootCertificates } from "node:tls";
+import { Agent, type Dispatcher, ProxyAgent } from "undici";
+import type { ProxyOptions, RegistryClientOptions, RegistryTlsOptions } from "../options.js";
+import { proxyFor, proxyFromEnv } from "./proxy.js";
+
+/**
+ * Keeps one keep-alive connection pool per TLS profile (and per proxy), and answers which
+ * dispatcher and scheme a host is reached with. Hosts are matched as given (`host[:port]`).
+ */
+export class Dispatchers {
+  readonly #insecure: Set<string>;
+  readonly #skipVerify: Set<string>;
+  readonly #tls: Record<string, RegistryTlsOptions>;
+  readonly #proxy: ProxyOptions;
+  readonly #proxyFromEnv: boolean;
+  readonly #connectTimeout: number;
+  readonly #pools = new Map<string, Dispatcher>();
+
+  constructor(options: RegistryClientOptions) {
+    this.#insecure = new Set(options.insecure ?? []);
+    this.#skipVerify = new Set(options.skipTlsVerify ?? []);
+    this.#tls = options.tls ?? {};
+    this.#proxyFromEnv = options.proxy === undefined;
+    this.#proxy = options.proxy === false ? {} : (options.proxy ?? proxyFromEnv(options.env ?? process.env));
+    this.#connectTimeout = options.connectTimeoutMs ?? 30_000;
+  }
+
+  /** `http` for hosts marked insecure, else `https`. */
+  scheme(host: string): "http" | "https" {
+    return this.#insecure.has(host) ? "http" : "https";
+  }
+
+  /** True when the host was marked insecure (plain HTTP). */
+  isInsecure(host: string): boolean {
+    return this.#insecure.has(host);
+  }
+
+  /** The dispatcher for a URL: a pool with that host's TLS settings, through a proxy when one applies. */
+  for(url: URL): Dispatcher {
+    const host = url.host;
+    const tlsOpts = this.#tls[host];
+    const skip = this.#skipVerify.has(host);
+    const proxy = proxyFor(url, this.#proxy, this.#proxyFromEnv);
+    const key = `${proxy ?? "direct"}|${tlsOpts || skip ? host : "*"}`;
+    let d = this.#pools.get(key);
+    if (!d) {
+      const connect: Record<string, unknown> = { timeout: this.#connectTimeout };
+      if (skip) connect.rejectUnauthorized = false;
+      if (tlsOpts?.ca) {
+        const extra = Array.isArray(tlsOpts.ca) ? tlsOpts.ca : [tlsOpts.ca];
+        connect.ca = [...rootCertificates, ...extra];
+      }
+      if (tlsOpts?.cert) connect.cert = tlsOpts.cert;
+      if (tlsOpts?.key) connect.key = tlsOpts.key;
+      const common = { keepAliveTimeout: 30_000, connections: 16, pipelining: 1 };
+      d = proxy
+        ? new ProxyAgent({
+            uri: proxy,
+            requestTls: connect,
+            connect: { timeout: this.#connectTimeout },
+            ...common,
+          })
+        : new Agent({ connect, ...common });
+      this.#pools.set(key, d);
+    }
+    return d;
+  }
+
+  /** Closes every pool. */
+  async close(): Promise<void> {
+    const all = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.allSettled(all.map((d) => d.close()));
+  }
+}

@@ -1,0 +1,199 @@
+import type { Readable } from "node:stream";
+import createDebug from "debug";
+import type { Dispatcher } from "undici";
+import type { Authenticator } from "../auth/authenticator.js";
+import { RegistryAuthError, type RegistryError, RegistryProtocolError } from "../errors.js";
+import type { RegistryProgressHandler } from "../progress.js";
+import type { Dispatchers } from "./dispatchers.js";
+import { connectionError, responseError } from "./failures.js";
+import { type RetryPolicy, withRetries } from "./retry.js";
+
+const debug = createDebug("molt:registry:http");
+
+/** Docker Hub's API host, which `docker.io` references are served from. */
+export const HUB_API_HOST = "registry-1.docker.io";
+
+/** The host the registry API of `registry` is reached at. */
+export function apiHost(registry: string): string {
+  return registry === "docker.io" || registry === "index.docker.io" ? HUB_API_HOST : registry;
+}
+
+/** A request body: bytes, or a factory that makes a fresh stream for every try. */
+export type RequestBody = Buffer | string | (() => Readable | Buffer);
+
+/** One logical registry request (retried, authenticated, redirected as needed). */
+export interface RegistryRequest {
+  /** Registry host[:port] as the user named it (`docker.io`, `127.0.0.1:5000`). */
+  registry: string;
+  repository?: string | undefined;
+  method: "GET" | "HEAD" | "PUT" | "POST" | "PATCH" | "DELETE";
+  /** A path (`/v2/…`, with query) on the registry, or an absolute URL the registry gave (upload `Location`). */
+  path: string;
+  headers?: Record<string, string>;
+  body?: RequestBody;
+  /** Token scopes the request needs. */
+  scopes: string[];
+  /** Statuses returned to the caller instead of turned into errors (default: any 2xx). */
+  expect?: number[];
+  /** Follow 3xx redirects (GET/HEAD only); credentials are dropped when the host changes. */
+  followRedirects?: boolean;
+  /** Describes the operation for error messages, e.g. `get manifest 127.0.0.1:5000/a:b`. */
+  what: string;
+  signal?: AbortSignal | undefined;
+  /** Set false for requests that must not be repeated. */
+  retry?: boolean;
+}
+
+/** A response: status, lower-case headers, body stream and the final URL (after redirects). */
+export interface RegistryResponse {
+  status: number;
+  headers: Dispatcher.ResponseData["headers"];
+  body: Dispatcher.ResponseData["body"];
+  url: URL;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+function header(h: Dispatcher.ResponseData["headers"], name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Path and host only: never log queries, which may hold signed-URL secrets. */
+function safeUrl(u: URL): string {
+  return `${u.protocol}//${u.host}${u.pathname}`;
+}
+
+/**
+ * The registry transport: picks scheme and connection pool per host, authenticates with the
+ * host's challenge, follows redirects (dropping credentials across hosts), retries connection
+ * errors, 429 and 5xx with backoff, and turns failures into {@link RegistryError}s.
+ */
+export class RegistryHttp {
+  constructor(
+    readonly dispatchers: Dispatchers,
+    readonly auth: Authenticator,
+    readonly policy: RetryPolicy,
+    readonly userAgent: string,
+    readonly onRetry?: RegistryProgressHandler,
+  ) {}
+
+  /** The base URL of a registry's API, e.g. `https://registry-1.docker.io`. */
+  baseUrl(registry: string): URL {
+    const host = apiHost(registry);
+    return new URL(`${this.dispatchers.scheme(host)}://${host}`);
+  }
+
+  /** One HTTP exchange with no auth, redirects or retries; connection failures become registry errors. */
+  async send(
+    url: URL,
+    init: {
+      method: string;
+      headers: Record<string, string>;
+      body?: Buffer | string | Readable | undefined;
+      signal?: AbortSignal | undefined;
+    },
+    ctx: { registry: string; repository?: string | undefined } = { registry: url.host },
+  ): Promise<Dispatcher.ResponseData> {
+    const dispatcher = this.dispatchers.for(url);
+    debug("%s %s", init.method, safeUrl(url));
+    try {
+      return await dispatcher.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: init.method as Dispatcher.HttpMethod,
+        headers: { "user-agent": this.userAgent, ...init.headers },
+        body: init.body ?? null,
+        signal: init.signal ?? null,
+      });
+    } catch (e) {
+      init.signal?.throwIfAborted();
+      throw connectionError(e, { registry: ctx.registry, repository: ctx.repository }, url.host);
+    }
+  }
+
+  /**
+   * Sends a registry request with auth, redirects and retries. Statuses in `expect` (default:
+   * 2xx) are returned; others become errors (retried when they are retryable).
+   */
+  async request(req: RegistryRequest): Promise<RegistryResponse> {
+    const ctx = { registry: req.registry, repository: req.repository };
+    const policy = req.retry === false ? { ...this.policy, retries: 0 } : this.policy;
+    return withRetries(
+      policy,
+      req.signal,
+      (attempt, delayMs, error) => {
+        debug("retry %d of %s in %d ms: %s", attempt, req.what, delayMs, error.message);
+        this.onRetry?.({
+          type: "registry:retry",
+          registry: req.registry,
+          attempt,
+          delayMs,
+          reason: error.message,
+        });
+      },
+      () => this.#attempt(req, ctx),
+    );
+  }
+
+  async #attempt(
+    req: RegistryRequest,
+    ctx: { registry: string; repository?: string | undefined },
+  ): Promise<RegistryResponse> {
+    const host = apiHost(req.registry);
+    const base = this.baseUrl(req.registry);
+    let url = /^https?:\/\//.test(req.path) ? new URL(req.path) : new URL(req.path, base);
+    let scopes = req.scopes;
+    let authRetried = false;
+    let redirects = 0;
+    let method = req.method;
+    for (;;) {
+      const sameHost = url.host === host;
+      const headers: Record<string, string> = { ...req.headers };
+      if (sameHost) {
+        const authz = await this.auth.header(host, req.repository, scopes, req.signal);
+        if (authz) headers.authorization = authz;
+      }
+      const bodyish = redirects === 0 ? req.body : undefined;
+      const body = typeof bodyish === "function" ? bodyish() : bodyish;
+      const res = await this.send(url, { method, headers, body, signal: req.signal }, ctx);
+      const status = res.statusCode;
+      if (status === 401 && sameHost && !authRetried) {
+        await res.body.dump().catch(() => {});
+        const next = this.auth.unauthorized(host, scopes, res.headers["www-authenticate"]);
+        if (next && (await this.auth.header(host, req.repository, next, req.signal)) !== undefined) {
+          scopes = next;
+          authRetried = true;
+          continue;
+        }
+        throw new RegistryAuthError(
+          next
+            ? `${req.what}: the registry requires authentication and no credentials were found for ${host}`
+            : `${req.what}: the registry requires an authentication scheme molt does not support`,
+          { ...ctx, status: 401, registryCode: "UNAUTHORIZED" },
+        );
+      }
+      if (REDIRECTS.has(status) && req.followRedirects) {
+        const location = header(res.headers, "location");
+        await res.body.dump().catch(() => {});
+        if (!location || ++redirects > 10) {
+          throw new RegistryProtocolError(
+            `${req.what}: ${location ? "too many redirects" : "redirect without Location"}`,
+            {
+              ...ctx,
+              status,
+            },
+          );
+        }
+        url = new URL(location, url);
+        if (status === 303) method = "GET";
+        continue;
+      }
+      const ok = req.expect ? req.expect.includes(status) : status >= 200 && status < 300;
+      if (ok) return { status, headers: res.headers, body: res.body, url };
+      const secrets = sameHost ? await this.auth.secrets(host, req.repository) : [];
+      const err: RegistryError = await responseError(res, ctx, req.what, secrets);
+      throw err;
+    }
+  }
+}
