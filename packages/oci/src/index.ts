@@ -4,14 +4,21 @@
  *
  * @packageDocumentation
  */
+
+export * from "./blob-source.js";
 export * from "./changes.js";
 export * from "./config.js";
 export * from "./descriptor.js";
 export * from "./digest.js";
+export * from "./digest-files.js";
+export * from "./docker-archive.js";
 export * from "./errors.js";
 export * from "./layout.js";
 export * from "./manifest.js";
 export * from "./media-types.js";
+export * from "./oci-archive.js";
 export * from "./platform.js";
 export * from "./reference.js";
+export * from "./tar-file.js";
 export * from "./tar-header.js";
+export * from "./validate.js";

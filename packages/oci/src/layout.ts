@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { type BlobSource, reachableBlobs } from "./blob-source.js";
 import type { Descriptor } from "./descriptor.js";
 import { type Digest, Digester, splitDigest } from "./digest.js";
+import type { ArchiveImage } from "./docker-archive.js";
 import { DigestMismatchError } from "./errors.js";
 import type { ImageIndex } from "./manifest.js";
 import { MediaType } from "./media-types.js";
@@ -102,6 +104,55 @@ export class OciLayout {
     }
   }
 
+  /**
+   * A verified stream of a blob: it ends with a {@link DigestMismatchError} instead of finishing
+   * when the bytes do not hash to `digest`. Makes the layout a {@link BlobSource}.
+   */
+  open(digest: Digest): Readable {
+    const { algorithm } = splitDigest(digest);
+    const hasher = new Digester(algorithm === "sha512" ? "sha512" : "sha256");
+    const path = this.blobPath(digest);
+    const verify = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hasher.update(chunk);
+        cb(null, chunk);
+      },
+      flush(cb) {
+        const actual = hasher.digest();
+        cb(actual === digest ? null : new DigestMismatchError(digest, actual, `layout blob ${path}`));
+      },
+    });
+    const src = createReadStream(path);
+    src.on("error", (e) => verify.destroy(e));
+    return src.pipe(verify);
+  }
+
+  /**
+   * Copies an image (manifest or index, and every blob it reaches) from `source` into the layout,
+   * skipping blobs already present, then lists it in `index.json` under each tag (or untagged).
+   * Several images and tags can be appended to one layout.
+   *
+   * @example
+   * ```ts
+   * const layout = await OciLayout.open("out/oci");
+   * await layout.appendImage(manifestDescriptor, { open: (d) => store.openRead(d) }, { tags: ["latest", "1.0"] });
+   * ```
+   */
+  async appendImage(
+    root: Descriptor,
+    source: BlobSource,
+    options: { tags?: string[]; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    for (const d of await reachableBlobs(source, root)) {
+      options.signal?.throwIfAborted();
+      if (await this.hasBlob(d.digest)) continue;
+      await this.writeBlob(d.digest, await source.open(d.digest), { signal: options.signal });
+    }
+    const tags = options.tags ?? [];
+    if (tags.length === 0) await this.addManifest(root);
+    for (const t of tags) await this.addManifest(root, t);
+  }
+
   /** Reads `index.json`. */
   async readIndex(): Promise<ImageIndex> {
     return JSON.parse(await readFile(join(this.dir, "index.json"), "utf8")) as ImageIndex;
@@ -130,4 +181,24 @@ export class OciLayout {
     await writeFile(tmp, JSON.stringify(index));
     await rename(tmp, path);
   }
+}
+
+/**
+ * Writes images into the OCI layout directory `dir` (created if needed, existing content kept):
+ * the `--oci-layout-path` output.
+ */
+export async function writeOciLayout(
+  dir: string,
+  images: ArchiveImage[],
+  source: BlobSource,
+  options: { signal?: AbortSignal } = {},
+): Promise<OciLayout> {
+  const layout = await OciLayout.open(dir);
+  for (const img of images) {
+    const opts: { tags?: string[]; signal?: AbortSignal } = {};
+    if (img.tags) opts.tags = img.tags;
+    if (options.signal) opts.signal = options.signal;
+    await layout.appendImage(img.manifest, source, opts);
+  }
+  return layout;
 }
