@@ -1,4 +1,33 @@
 /**
+ * The root filesystem of a build stage: apply image layers safely ({@link extract},
+ * {@link flatten}), keep a {@link Baseline} of the tree, and report what each step changed
+ * ({@link createSnapshotter}, walk or overlay mode).
+ *
  * @packageDocumentation
  */
-export {};
+export { Baseline, type BaselineEntry, type NodeType } from "./baseline.js";
+export { type Compression, detectCompression } from "./decompress.js";
+export {
+  AbortedError,
+  ExtractError,
+  ExtractLimitError,
+  SnapshotError,
+  UnsafePathError,
+  UnsupportedCompressionError,
+} from "./errors.js";
+export {
+  type ExtractOptions,
+  type ExtractProgressEvent,
+  extract,
+  flatten,
+  type LayerSource,
+} from "./extract.js";
+export { cleanPath, resolveInRoot } from "./paths.js";
+export { scanTree } from "./scan.js";
+export {
+  createSnapshotter,
+  DEFAULT_IGNORE,
+  type Snapshotter,
+  type SnapshotterOptions,
+  type Step,
+} from "./snapshotter.js";

@@ -1,0 +1,137 @@
+import { spawn } from "node:child_process";
+import { createHash, type Hash } from "node:crypto";
+import type { Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
+import createDebug from "debug";
+import { UnsupportedCompressionError } from "./errors.js";
+
+const debug = createDebug("molt:snapshot");
+
+/** Compression formats recognised from a layer's first bytes. */
+export type Compression = "gzip" | "zstd" | "none";
+
+/** Tells the compression of a layer from its magic bytes. */
+export function detectCompression(head: Uint8Array): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "gzip";
+  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd)
+    return "zstd";
+  return "none";
+}
+
+async function* prepend(first: Buffer[], rest: AsyncIterator<Buffer>, hash: Hash | undefined) {
+  for (const b of first) {
+    hash?.update(b);
+    yield b;
+  }
+  for (;;) {
+    const r = await rest.next();
+    if (r.done) return;
+    hash?.update(r.value);
+    yield r.value;
+  }
+}
+
+/** A decompressed layer: its bytes, what it was, and (after full consumption) the compressed digest. */
+export interface OpenedLayer {
+  compression: Compression;
+  bytes: AsyncIterable<Buffer>;
+  /** `sha256:<hex>` of the compressed bytes read so far (complete once `bytes` is exhausted). */
+  digest(): string | undefined;
+  /** Stops the decompressor and the source. */
+  destroy(): void;
+}
+
+/**
+ * Opens `stream` and returns its decompressed bytes. gzip is decoded with Node's zlib; zstd
+ * (which Node 20's zlib lacks) by piping through the `zstd` program; anything else is read as a
+ * plain tar. When `verify` is true the compressed bytes are hashed with sha256 on the way.
+ */
+export async function openDecompressed(stream: Readable, verify: boolean): Promise<OpenedLayer> {
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const head: Buffer[] = [];
+  let have = 0;
+  while (have < 4) {
+    const r = await it.next();
+    if (r.done) break;
+    const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
+    head.push(b);
+    have += b.length;
+  }
+  const compression = detectCompression(Buffer.concat(head));
+  const hash = verify ? createHash("sha256") : undefined;
+  const raw = prepend(head, it, hash);
+  const digest = () => (hash ? `sha256:${hash.copy().digest("hex")}` : undefined);
+  debug("layer compression: %s", compression);
+  if (compression === "none") {
+    return { compression, bytes: raw, digest, destroy: () => stream.destroy() };
+  }
+  if (compression === "gzip") {
+    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+    const pump = (async () => {
+      try {
+        for await (const b of raw) if (!gunzip.write(b)) await new Promise((r) => gunzip.once("drain", r));
+        gunzip.end();
+      } catch (e) {
+        gunzip.destroy(e as Error);
+      }
+    })();
+    void pump;
+    return {
+      compression,
+      bytes: gunzip as AsyncIterable<Buffer>,
+      digest,
+      destroy: () => {
+        gunzip.destroy();
+        stream.destroy();
+      },
+    };
+  }
+  // zstd: Node 20 has no zstd decoder; the zstd CLI does it in its own process.
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn("zstd", ["-d", "-c", "-q", "--no-progress"], { stdio: ["pipe", "pipe", "pipe"] });
+  } catch (e) {
+    throw new UnsupportedCompressionError("zstd", `cannot run the zstd program: ${String(e)}`);
+  }
+  const spawned = await new Promise<Error | null>((resolve) => {
+    child.once("spawn", () => resolve(null));
+    child.once("error", (e) => resolve(e));
+  });
+  if (spawned) {
+    stream.destroy();
+    throw new UnsupportedCompressionError(
+      "zstd",
+      `the zstd program is not available (${spawned.message}); install Debian package zstd`,
+    );
+  }
+  let stderr = "";
+  child.stderr!.on("data", (d) => {
+    stderr += d;
+  });
+  const stdin = child.stdin!;
+  stdin.on("error", () => {});
+  void (async () => {
+    try {
+      for await (const b of raw) if (!stdin.write(b)) await new Promise((r) => stdin.once("drain", r));
+      stdin.end();
+    } catch (e) {
+      child.stdout!.destroy(e as Error);
+      child.kill();
+    }
+  })();
+  const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+  async function* out(): AsyncGenerator<Buffer> {
+    for await (const b of child.stdout! as AsyncIterable<Buffer>) yield b;
+    const code = await exited;
+    if (code !== 0) throw new Error(`zstd -d failed (exit ${code}): ${stderr.trim()}`);
+  }
+  return {
+    compression,
+    bytes: out(),
+    digest,
+    destroy: () => {
+      child.kill();
+      stream.destroy();
+    },
+  };
+}

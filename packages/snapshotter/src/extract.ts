@@ -1,0 +1,462 @@
+import { spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import type { Readable } from "node:stream";
+import { DigestMismatchError } from "@molt/oci";
+import createDebug from "debug";
+import type { XXHashAPI } from "xxhash-wasm";
+import { Baseline, type BaselineEntry, entryFromStat } from "./baseline.js";
+import { ByteReader } from "./byte-reader.js";
+import { type Compression, openDecompressed } from "./decompress.js";
+import { AbortedError, ExtractError, ExtractLimitError, throwIfAborted, UnsafePathError } from "./errors.js";
+import { hasher } from "./hash.js";
+import { abs, baselineLookup, cleanPath, type Lookup, resolveWith } from "./paths.js";
+import { scanTree } from "./scan.js";
+import { TarFormatError, type TarHeader, TarReader } from "./tar-reader.js";
+import { writeXattrs } from "./xattrs.js";
+
+const debug = createDebug("molt:snapshot");
+
+/** A layer to apply: something that can open its (compressed or plain) tar bytes. */
+export interface LayerSource {
+  /** Opens the layer's bytes; called once. gzip, zstd and plain tar are told apart by content. */
+  open(): Promise<Readable> | Readable;
+  /** `sha256:<hex>` of the bytes `open()` yields; when given it is verified while streaming. */
+  digest?: string;
+  /** The layer's media type (informational: compression is detected from the bytes). */
+  mediaType?: string;
+}
+
+/** Progress of {@link extract}. */
+export type ExtractProgressEvent =
+  | { type: "layer-start"; index: number; digest?: string; compression: Compression }
+  | { type: "layer-progress"; index: number; entries: number; bytes: number }
+  | { type: "layer-done"; index: number; entries: number; bytes: number };
+
+/** Options of {@link extract}. */
+export interface ExtractOptions {
+  signal?: AbortSignal;
+  onProgress?: (e: ExtractProgressEvent) => void;
+  /**
+   * The exact index of what `root` already holds (e.g. from an earlier `extract`). It is updated
+   * in place and returned. Without it an empty root starts an empty index and a non-empty root is
+   * scanned first.
+   */
+  baseline?: Baseline;
+  /** Device nodes and FIFOs: create them (default), skip them silently, or fail with {@link UnsafePathError}. */
+  devices?: "create" | "skip" | "error";
+  /** Apply numeric owners from the headers (default: when running as root). */
+  preserveOwner?: boolean;
+  /** Hash regular files' content into the baseline with xxh64 (default true; lets walk mode tell content changes when only ctime moved). */
+  hash?: boolean;
+  /** Limits over the whole call, against tar bombs. */
+  limits?: { entries?: number; bytes?: number };
+}
+
+const O_CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+function nsToSeconds(ns: bigint): number {
+  return Number(ns / 1000n) / 1e6;
+}
+
+function writeAll(fd: number, buf: Buffer): void {
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+}
+
+const parentRel = (p: string) => {
+  const i = p.lastIndexOf("/");
+  return i < 0 ? "" : p.slice(0, i);
+};
+
+interface DirMeta {
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeNs: bigint;
+}
+
+/** Applies layers to one root; one instance per {@link extract} call. */
+class Extractor {
+  readonly lookup: Lookup;
+  readonly owner: boolean;
+  entries = 0;
+  bytes = 0;
+  // Per layer:
+  layerSet = new Set<string>();
+  dirMeta = new Map<string, DirMeta>();
+  pendingXattrs = new Map<string, { entry: BaselineEntry; xattrs: Record<string, Buffer> }>();
+  touchedDirs = new Set<string>();
+  linked = new Set<string>();
+
+  constructor(
+    readonly root: string,
+    readonly baseline: Baseline,
+    readonly options: ExtractOptions,
+    readonly xx: XXHashAPI | undefined,
+  ) {
+    this.lookup = baselineLookup(baseline);
+    this.owner = options.preserveOwner ?? process.getuid?.() === 0;
+  }
+
+  async layer(index: number, source: LayerSource): Promise<void> {
+    const { signal, onProgress } = this.options;
+    throwIfAborted(signal);
+    const stream = await source.open();
+    const opened = await openDecompressed(stream, source.digest?.startsWith("sha256:") ?? false);
+    const onAbort = () => opened.destroy();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    onProgress?.({ type: "layer-start", index, digest: source.digest, compression: opened.compression });
+    const reader = new ByteReader(opened.bytes);
+    const tar = new TarReader(reader);
+    let count = 0;
+    let name = "";
+    try {
+      for (;;) {
+        throwIfAborted(signal);
+        const h = await tar.next();
+        if (h === null) break;
+        name = h.name;
+        count++;
+        this.entries++;
+        const max = this.options.limits?.entries;
+        if (max !== undefined && this.entries > max) throw new ExtractLimitError("entries", max);
+        await this.apply(h, reader);
+        await tar.finishEntry();
+        if (count % 1000 === 0)
+          onProgress?.({ type: "layer-progress", index, entries: count, bytes: this.bytes });
+      }
+      name = "";
+      await reader.drain();
+      await this.endLayer();
+    } catch (e) {
+      opened.destroy();
+      if (signal?.aborted) throw new AbortedError({ cause: signal.reason });
+      if (e instanceof UnsafePathError || e instanceof ExtractLimitError || e instanceof ExtractError)
+        throw e;
+      const what =
+        e instanceof TarFormatError || e instanceof RangeError ? "corrupt layer" : "cannot apply layer";
+      throw new ExtractError(`${what}${name ? ` at "${name}"` : ""}: ${(e as Error).message}`, {
+        entry: name || undefined,
+        layer: source.digest,
+        cause: e,
+      });
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+    const got = opened.digest();
+    if (got !== undefined && source.digest !== undefined && got !== source.digest) {
+      throw new DigestMismatchError(source.digest, got, "layer");
+    }
+    onProgress?.({ type: "layer-done", index, entries: count, bytes: this.bytes });
+  }
+
+  /** Resolves a directory path (following symlinks inside the root) and creates what is missing. */
+  ensureDir(dirPart: string, name: string): string {
+    const rel = resolveWith(this.lookup, dirPart, true);
+    if (rel === "") return "";
+    let cur = "";
+    for (const c of rel.split("/")) {
+      cur = cur === "" ? c : `${cur}/${c}`;
+      const e = this.baseline.get(cur);
+      if (e === undefined) {
+        mkdirSync(abs(this.root, cur), 0o755);
+        this.touchedDirs.add(parentRel(cur));
+        this.touchedDirs.add(cur);
+        this.baseline.set(cur, entryFromStat(lstatSync(abs(this.root, cur), { bigint: true })));
+      } else if (e.type !== "directory") {
+        throw new UnsafePathError(name, `parent "${cur}" is not a directory`);
+      }
+    }
+    return rel;
+  }
+
+  remove(rel: string): void {
+    const e = this.baseline.get(rel);
+    if (!e || rel === "") return;
+    const p = abs(this.root, rel);
+    if (e.type === "directory") rmSync(p, { recursive: true, force: true });
+    else unlinkSync(p);
+    this.baseline.delete(rel);
+    this.touchedDirs.add(parentRel(rel));
+  }
+
+  opaque(dir: string): void {
+    const e = this.baseline.get(dir);
+    if (e?.type !== "directory") return;
+    for (const name of [...this.baseline.children(dir)]) {
+      const child = dir === "" ? name : `${dir}/${name}`;
+      if (!this.layerSet.has(child)) this.remove(child);
+      else if (this.baseline.get(child)?.type === "directory") this.opaque(child);
+    }
+  }
+
+  async apply(h: TarHeader, reader: ByteReader): Promise<void> {
+    const name = cleanPath(h.name);
+    const skipBody = async () => {
+      if (h.size > 0) await reader.skip(h.size);
+    };
+    if (name === "") {
+      if (h.type === "directory") this.dirMeta.set("", h);
+      return skipBody();
+    }
+    const slash = name.lastIndexOf("/");
+    const dirPart = slash < 0 ? "" : name.slice(0, slash);
+    const base = slash < 0 ? name : name.slice(slash + 1);
+    if (base.startsWith(".wh.")) {
+      await skipBody();
+      const dir = resolveWith(this.lookup, dirPart, true);
+      if (base === ".wh..wh..opq") {
+        this.opaque(dir);
+      } else {
+        const target = dir === "" ? base.slice(4) : `${dir}/${base.slice(4)}`;
+        if (!this.layerSet.has(target) && this.baseline.get(dir)?.type === "directory") this.remove(target);
+      }
+      return;
+    }
+    const parent = this.ensureDir(dirPart, h.name);
+    const rel = parent === "" ? base : `${parent}/${base}`;
+    const p = abs(this.root, rel);
+    const existing = this.baseline.get(rel);
+    this.touchedDirs.add(parent);
+    this.layerSet.add(rel);
+    switch (h.type) {
+      case "directory": {
+        await skipBody();
+        if (existing?.type !== "directory") {
+          if (existing) this.remove(rel);
+          mkdirSync(p, 0o700);
+          this.baseline.set(rel, entryFromStat(lstatSync(p, { bigint: true })));
+        }
+        this.touchedDirs.add(rel);
+        this.dirMeta.set(rel, h);
+        if (Object.keys(h.xattrs).length > 0) {
+          this.pendingXattrs.set(rel, { entry: this.baseline.get(rel)!, xattrs: h.xattrs });
+        }
+        return;
+      }
+      case "file": {
+        if (existing) this.remove(rel);
+        const fd = openSync(p, O_CREATE, 0o600);
+        let st: import("node:fs").BigIntStats;
+        let hash: bigint | undefined;
+        try {
+          const x = this.options.hash === false ? undefined : this.xx?.create64();
+          for await (const chunk of reader.chunks(h.size)) {
+            writeAll(fd, chunk);
+            x?.update(chunk);
+          }
+          hash = x?.digest();
+          this.bytes += h.size;
+          const maxBytes = this.options.limits?.bytes;
+          if (maxBytes !== undefined && this.bytes > maxBytes) throw new ExtractLimitError("bytes", maxBytes);
+          if (this.owner) fchownSync(fd, h.uid, h.gid);
+          fchmodSync(fd, h.mode);
+          const t = nsToSeconds(h.mtimeNs);
+          futimesSync(fd, t, t);
+          st = fstatSync(fd, { bigint: true });
+        } finally {
+          closeSync(fd);
+        }
+        const entry = entryFromStat(st, { xattrs: h.xattrs, hash });
+        this.baseline.set(rel, entry);
+        if (entry.xattrs) this.pendingXattrs.set(rel, { entry, xattrs: h.xattrs });
+        return;
+      }
+      case "symlink": {
+        await skipBody();
+        if (existing) this.remove(rel);
+        symlinkSync(h.linkname, p);
+        if (this.owner) lchownSync(p, h.uid, h.gid);
+        const t = nsToSeconds(h.mtimeNs);
+        lutimesSync(p, t, t);
+        this.baseline.set(rel, entryFromStat(lstatSync(p, { bigint: true }), { linkTarget: h.linkname }));
+        return;
+      }
+      case "hardlink": {
+        await skipBody();
+        const target = resolveWith(this.lookup, cleanPath(h.linkname), false);
+        const te = this.baseline.get(target);
+        if (te === undefined) {
+          throw new ExtractError(`hardlink "${h.name}" points to "${h.linkname}", which is not in the root`, {
+            entry: h.name,
+          });
+        }
+        if (te.type === "directory") throw new UnsafePathError(h.name, "hardlink to a directory");
+        if (target === rel) return;
+        if (existing) this.remove(rel);
+        linkSync(abs(this.root, target), p);
+        this.linked.add(target);
+        this.linked.add(rel);
+        const st = lstatSync(p, { bigint: true });
+        this.baseline.set(rel, entryFromStat(st, te));
+        return;
+      }
+      case "char":
+      case "block":
+      case "fifo": {
+        await skipBody();
+        const policy = this.options.devices ?? "create";
+        if (policy === "error") throw new UnsafePathError(h.name, `${h.type} device entries are not allowed`);
+        if (policy === "skip") {
+          this.layerSet.delete(rel);
+          return;
+        }
+        if (existing) this.remove(rel);
+        const args =
+          h.type === "fifo"
+            ? ["-m", h.mode.toString(8), p, "p"]
+            : [
+                "-m",
+                h.mode.toString(8),
+                p,
+                h.type === "char" ? "c" : "b",
+                String(h.devMajor),
+                String(h.devMinor),
+              ];
+        const r = spawnSync("mknod", args, { encoding: "utf8" });
+        if (r.status !== 0) {
+          debug("mknod %s failed (%s): skipped", rel, (r.stderr || String(r.error)).trim());
+          this.layerSet.delete(rel);
+          return;
+        }
+        if (this.owner) lchownSync(p, h.uid, h.gid);
+        chmodSync(p, h.mode);
+        const t = nsToSeconds(h.mtimeNs);
+        lutimesSync(p, t, t);
+        this.baseline.set(rel, entryFromStat(lstatSync(p, { bigint: true })));
+        return;
+      }
+      default:
+        debug("skipping tar entry %s of unsupported type '%s'", h.name, h.typeflag);
+        this.layerSet.delete(rel);
+        return skipBody();
+    }
+  }
+
+  async endLayer(): Promise<void> {
+    // Directory metadata last (children changed their mtimes), deepest first.
+    const dirs = [...this.dirMeta.keys()].sort((a, b) => b.length - a.length);
+    for (const rel of dirs) {
+      if (this.baseline.get(rel)?.type !== "directory") continue; // replaced later in the layer
+      const m = this.dirMeta.get(rel)!;
+      const p = abs(this.root, rel);
+      if (this.owner) lchownSync(p, m.uid, m.gid);
+      chmodSync(p, m.mode);
+      const t = nsToSeconds(m.mtimeNs);
+      lutimesSync(p, t, t);
+    }
+    const items: Array<{ path: string; xattrs: Record<string, Buffer> }> = [];
+    for (const [rel, { entry, xattrs }] of this.pendingXattrs) {
+      if (this.baseline.get(rel) !== entry) continue; // replaced or removed since
+      items.push({ path: abs(this.root, rel), xattrs });
+    }
+    await writeXattrs(items);
+    // Refresh what later operations touched (ctime, nlink, mtime of parents).
+    const refresh = new Set<string>([...this.touchedDirs, ...this.pendingXattrs.keys(), ...this.linked]);
+    for (const rel of refresh) {
+      const e = this.baseline.get(rel);
+      if (!e) continue;
+      const st = lstatSync(abs(this.root, rel), { bigint: true });
+      this.baseline.set(rel, entryFromStat(st, e));
+    }
+    this.layerSet = new Set();
+    this.dirMeta = new Map();
+    this.pendingXattrs = new Map();
+    this.touchedDirs = new Set();
+    this.linked = new Set();
+  }
+}
+
+/**
+ * Applies image layers, in order, to the directory `root` (created if missing), streaming each
+ * one with no temporary copy. gzip, zstd and plain tars are detected by content. OCI whiteouts
+ * (`.wh.name`) delete, opaque markers (`.wh..wh..opq`) hide what lower layers put in a directory,
+ * and a later layer can replace a directory with a file or symlink and back.
+ *
+ * Safety: every entry name and hardlink target is cleaned as the container sees it from `/`
+ * (`..` stops at the root, absolute names are relative to it) and every parent is resolved
+ * through symlinks *inside* the root, so an entry can never be written outside it, not even
+ * through a symlink planted by an earlier entry or layer. Files are created with
+ * `O_EXCL|O_NOFOLLOW`. The root must not be changed by anyone else while this runs.
+ *
+ * Returns the {@link Baseline} of the resulting tree, recorded while extracting.
+ *
+ * @example
+ * ```ts
+ * import { createReadStream } from "node:fs";
+ * const baseline = await extract([{ open: () => createReadStream("layer.tar.gz") }], "/tmp/rootfs");
+ * ```
+ * @throws {UnsafePathError} for a symlink loop, a hardlink to a directory or a forbidden device.
+ * @throws {ExtractError} for a corrupt tar or an I/O failure (the root is then partly written).
+ */
+export async function extract(
+  layers: Iterable<LayerSource> | AsyncIterable<LayerSource>,
+  root: string,
+  options: ExtractOptions = {},
+): Promise<Baseline> {
+  throwIfAborted(options.signal);
+  const rootAbs = cleanRoot(root);
+  mkdirSync(rootAbs, { recursive: true });
+  let baseline = options.baseline;
+  if (!baseline) {
+    if (readdirSync(rootAbs).length === 0) {
+      baseline = new Baseline();
+      baseline.set("", entryFromStat(lstatSync(rootAbs, { bigint: true })));
+    } else {
+      debug("extract: %s is not empty and no baseline was given: scanning it first", rootAbs);
+      baseline = await scanTree(rootAbs, { signal: options.signal });
+    }
+  }
+  const xx = options.hash === false ? undefined : await hasher();
+  const ex = new Extractor(rootAbs, baseline, options, xx);
+  let index = 0;
+  for await (const layer of layers) {
+    await ex.layer(index++, layer);
+  }
+  return baseline;
+}
+
+/**
+ * Flattens an image's layers into `dir`, which must be missing or empty: the directory then holds
+ * the image's filesystem exactly as a container would see it.
+ *
+ * @example
+ * ```ts
+ * await flatten(manifest.layers.map((d) => ({ digest: d.digest, open: () => blobs.open(d.digest) })), "./rootfs");
+ * ```
+ */
+export async function flatten(
+  layers: Iterable<LayerSource> | AsyncIterable<LayerSource>,
+  dir: string,
+  options: Omit<ExtractOptions, "baseline"> = {},
+): Promise<Baseline> {
+  const rootAbs = cleanRoot(dir);
+  mkdirSync(rootAbs, { recursive: true });
+  if (readdirSync(rootAbs).length > 0) throw new ExtractError(`flatten: "${rootAbs}" is not empty`);
+  return extract(layers, rootAbs, options);
+}
+
+/** An absolute, normalised root path without a trailing slash. */
+export function cleanRoot(root: string): string {
+  const r = `/${cleanPath(root.startsWith("/") ? root : `${process.cwd()}/${root}`)}`;
+  return r === "/" ? "" : r;
+}

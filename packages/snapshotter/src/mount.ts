@@ -1,0 +1,96 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import createDebug from "debug";
+
+const debug = createDebug("molt:snapshot");
+
+function exec(cmd: string, args: string[]): Promise<{ code: number; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d) => {
+      err += d;
+    });
+    child.on("error", (e) => resolve({ code: -1, err: e.message }));
+    child.on("close", (code) => resolve({ code: code ?? -1, err: err.trim() }));
+  });
+}
+
+/**
+ * Options that keep the upper directory a plain, self-contained change set: no redirects (a
+ * renamed lower directory is copied instead), no metadata-only copy-ups, no index.
+ */
+const STRICT = "redirect_dir=off,metacopy=off,index=off";
+
+/** Mounts an overlay of `lower` (read-only) under `upper` at `merged`. Returns the error text on failure. */
+export async function mountOverlay(
+  lower: string,
+  upper: string,
+  work: string,
+  merged: string,
+): Promise<string | null> {
+  if (/[,:\\]/.test(lower + upper + work)) return "paths contain ',', ':' or '\\'";
+  const base = `lowerdir=${lower},upperdir=${upper},workdir=${work}`;
+  let r = await exec("mount", ["-t", "overlay", "overlay", "-o", `${base},${STRICT}`, merged]);
+  if (r.code !== 0) {
+    debug("overlay mount with %s failed (%s); retrying without", STRICT, r.err);
+    r = await exec("mount", ["-t", "overlay", "overlay", "-o", base, merged]);
+  }
+  return r.code === 0 ? null : r.err || `mount exited ${r.code}`;
+}
+
+/** Unmounts `dir`, lazily if it is busy. */
+export async function unmount(dir: string): Promise<void> {
+  const r = await exec("umount", [dir]);
+  if (r.code === 0) return;
+  debug("umount %s failed (%s); detaching lazily", dir, r.err);
+  const l = await exec("umount", ["-l", dir]);
+  if (l.code !== 0) throw new Error(`cannot unmount ${dir}: ${l.err || r.err}`);
+}
+
+/** Whether an overlay can be mounted here, tried for real in a scratch directory under `workDir`. */
+export async function canMountOverlay(workDir: string): Promise<string | null> {
+  await mkdir(workDir, { recursive: true });
+  const dir = await mkdtemp(join(workDir, "probe-"));
+  try {
+    for (const d of ["lower", "upper", "work", "merged"]) await mkdir(join(dir, d));
+    const err = await mountOverlay(
+      join(dir, "lower"),
+      join(dir, "upper"),
+      join(dir, "work"),
+      join(dir, "merged"),
+    );
+    if (err) return err;
+    await unmount(join(dir, "merged"));
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function unescapeMount(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+}
+
+/** Mount points strictly below `root` (relative paths), read from `/proc/self/mountinfo`. */
+export function mountsBelow(root: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync("/proc/self/mountinfo", "utf8");
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  const prefix = root === "" ? "/" : `${root}/`;
+  for (const line of text.split("\n")) {
+    const f = line.split(" ");
+    if (f.length < 5) continue;
+    const mp = unescapeMount(f[4]!);
+    if (mp.startsWith(prefix) && mp.length > prefix.length) out.push(mp.slice(prefix.length));
+  }
+  return out;
+}

@@ -1,0 +1,162 @@
+import { spawnSync } from "node:child_process";
+import {
+  type BigIntStats,
+  chmodSync,
+  lchownSync,
+  lstatSync,
+  lutimesSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+} from "node:fs";
+import type { Change, FileEntry } from "@molt/oci";
+import createDebug from "debug";
+import { type Baseline, entryFromStat } from "./baseline.js";
+import { fileEntry, linkHardlinks, sortChanges } from "./entries.js";
+import { abs } from "./paths.js";
+import { readXattrsTree, removeXattrs, writeXattrs } from "./xattrs.js";
+
+const debug = createDebug("molt:snapshot");
+
+const isOverlayXattr = (name: string) =>
+  name.startsWith("trusted.overlay.") || name.startsWith("user.overlay.");
+
+function isWhiteout(st: BigIntStats): boolean {
+  return st.isCharacterDevice() && st.rdev === 0n;
+}
+
+function underIgnored(rel: string, ignore: ReadonlySet<string>): boolean {
+  if (ignore.size === 0) return false;
+  for (let i = rel.length; i > 0; i = rel.lastIndexOf("/", i - 1)) {
+    if (ignore.has(rel.slice(0, i))) return true;
+  }
+  return false;
+}
+
+function move(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EXDEV") throw e;
+    // Upper and root on different filesystems: copy with everything, then drop the original.
+    const r = spawnSync("cp", ["-a", "--no-target-directory", "--", from, to], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`cp -a ${from} ${to}: ${r.stderr}`);
+    rmSync(from, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Overlay-mode change detection: reads the (unmounted) upper directory, which holds exactly what
+ * the step changed (whiteout devices are deletions, `trusted.overlay.opaque` marks replaced
+ * directories), then moves it into `root` so the next step sees it, and updates `baseline`.
+ * Returned `source` paths point into `root`.
+ */
+export async function overlayChanges(
+  upper: string,
+  root: string,
+  baseline: Baseline,
+  ignore: ReadonlySet<string>,
+): Promise<Change[]> {
+  const prefix = upper.length + 1;
+  const allX = new Map<string, Record<string, Buffer>>();
+  for (const [p, x] of await readXattrsTree(upper)) allX.set(p.slice(prefix), x);
+
+  interface Item {
+    rel: string;
+    st: BigIntStats;
+    opaque: boolean;
+    linkTarget?: string;
+    xattrs?: Record<string, Buffer>;
+  }
+  const items: Item[] = [];
+  const deletes: string[] = [];
+  const stack = [""];
+  while (stack.length > 0) {
+    const dir = stack.pop()!;
+    for (const name of readdirSync(abs(upper, dir))) {
+      const rel = dir === "" ? name : `${dir}/${name}`;
+      const st = lstatSync(abs(upper, rel), { bigint: true });
+      if (isWhiteout(st)) {
+        deletes.push(rel);
+        continue;
+      }
+      const x = allX.get(rel);
+      const own = x ? Object.fromEntries(Object.entries(x).filter(([k]) => !isOverlayXattr(k))) : undefined;
+      const opaque = st.isDirectory() && x?.["trusted.overlay.opaque"]?.toString() === "y";
+      items.push({
+        rel,
+        st,
+        opaque,
+        linkTarget: st.isSymbolicLink() ? readlinkSync(abs(upper, rel)) : undefined,
+        xattrs: own && Object.keys(own).length > 0 ? own : undefined,
+      });
+      if (st.isDirectory()) stack.push(rel);
+    }
+  }
+
+  // Merge: deletions, then entries parents-first; a directory that is new or opaque moves whole.
+  for (const rel of deletes) {
+    rmSync(abs(root, rel), { recursive: true, force: true });
+    baseline.delete(rel);
+  }
+  items.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  const moved = new Set<string>(); // directories moved whole (their children came along)
+  const merged: Item[] = []; // directories merged into an existing one: metadata applied after
+  const strip = new Map<string, string[]>();
+  for (const it of items) {
+    const parent = it.rel.slice(0, Math.max(0, it.rel.lastIndexOf("/")));
+    const inMoved = parent !== "" && moved.has(parent);
+    if (inMoved) {
+      if (it.st.isDirectory()) moved.add(it.rel);
+    } else {
+      const dst = abs(root, it.rel);
+      const cur = lstatSync(dst, { bigint: true, throwIfNoEntry: false });
+      if (it.st.isDirectory() && !it.opaque && cur?.isDirectory()) {
+        merged.push(it);
+      } else {
+        if (cur) {
+          if (cur.isDirectory()) rmSync(dst, { recursive: true, force: true });
+        }
+        if (it.opaque || (cur && !cur.isDirectory() && it.st.isDirectory())) baseline.delete(it.rel);
+        move(abs(upper, it.rel), dst);
+        if (it.st.isDirectory()) moved.add(it.rel);
+      }
+    }
+    const x = allX.get(it.rel);
+    if (x)
+      for (const k of Object.keys(x))
+        if (isOverlayXattr(k)) strip.set(k, [...(strip.get(k) ?? []), abs(root, it.rel)]);
+  }
+  // Directories merged into existing ones take the upper copy's metadata, deepest first.
+  const restore: Array<{ path: string; xattrs: Record<string, Buffer> }> = [];
+  for (const it of merged.reverse()) {
+    const dst = abs(root, it.rel);
+    lchownSync(dst, Number(it.st.uid), Number(it.st.gid));
+    chmodSync(dst, Number(it.st.mode & 0o7777n));
+    const t = (ns: bigint) => Number(ns / 1000n) / 1e6;
+    lutimesSync(dst, t(it.st.atimeNs), t(it.st.mtimeNs));
+    if (it.xattrs) restore.push({ path: dst, xattrs: it.xattrs });
+  }
+  await writeXattrs(restore);
+  await removeXattrs(strip);
+
+  const changes: Change[] = [];
+  const linkable: Array<{ entry: FileEntry; ino: bigint; nlink: number }> = [];
+  for (const rel of deletes) if (!underIgnored(rel, ignore)) changes.push({ kind: "delete", path: rel });
+  for (const it of items) {
+    const dst = abs(root, it.rel);
+    const now = lstatSync(dst, { bigint: true });
+    baseline.set(it.rel, entryFromStat(now, { linkTarget: it.linkTarget, xattrs: it.xattrs }));
+    if (underIgnored(it.rel, ignore)) continue;
+    if (it.opaque) changes.push({ kind: "opaque", path: it.rel });
+    const entry = fileEntry(it.rel, it.st, dst, { linkTarget: it.linkTarget, xattrs: it.xattrs });
+    changes.push({ kind: "add", entry });
+    linkable.push({ entry, ino: it.st.ino, nlink: Number(it.st.nlink) });
+  }
+  const rootSt = lstatSync(abs(root, ""), { bigint: true });
+  baseline.set("", entryFromStat(rootSt, baseline.get("")));
+  linkHardlinks(linkable);
+  debug("overlay: %d upper entries, %d deletions", items.length, deletes.length);
+  return sortChanges(changes);
+}

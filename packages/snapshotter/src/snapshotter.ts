@@ -1,0 +1,199 @@
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import type { Change } from "@molt/oci";
+import createDebug from "debug";
+import type { Baseline } from "./baseline.js";
+import { SnapshotError, throwIfAborted } from "./errors.js";
+import { cleanRoot } from "./extract.js";
+import { canMountOverlay, mountOverlay, mountsBelow, unmount } from "./mount.js";
+import { overlayChanges } from "./overlay.js";
+import { cleanPath } from "./paths.js";
+import { scanTree } from "./scan.js";
+import { walkChanges } from "./walk.js";
+
+const debug = createDebug("molt:snapshot");
+
+/**
+ * Paths (relative to the root) never snapshotted: kernel filesystems a runner mounts into the
+ * root. Mount points found below the root at each step, and paths the caller adds (e.g. VOLUME
+ * paths), are ignored too.
+ */
+export const DEFAULT_IGNORE: readonly string[] = ["proc", "sys", "dev"];
+
+/** One step (one instruction) in progress. */
+export interface Step {
+  /** The directory the step must run in: the root itself (walk) or the overlay's merged directory. */
+  readonly rootfs: string;
+  /**
+   * Ends the step and returns what it changed, sorted by path (parents first; for one path a
+   * `delete`/`opaque` precedes its `add`). The changes are already applied to the snapshotter's
+   * root, and every `source` points into the root: it stays valid until the next `begin()`.
+   */
+  finish(options?: { signal?: AbortSignal }): Promise<Change[]>;
+  /** Ends the step without recording it (overlay: the changes are discarded; walk: they stay on disk and show up in the next step). */
+  abort(): Promise<void>;
+}
+
+/** Owns a stage's root directory and tells, step by step, what changed in it. */
+export interface Snapshotter {
+  /** How changes are detected: walking the root and comparing with the baseline, or reading an overlay's upper directory. */
+  readonly mode: "walk" | "overlay";
+  /** The stage root (absolute). */
+  readonly root: string;
+  /** The index of the root as of the last finished step. */
+  readonly baseline: Baseline;
+  /** Starts a step. Only one step can be active at a time. */
+  begin(options?: { signal?: AbortSignal }): Promise<Step>;
+  /** Adds paths (as the container sees them, e.g. `/data` for `VOLUME /data`) whose changes are never reported. */
+  addIgnored(paths: string[]): void;
+  /** Ends any active step, unmounts and removes everything the snapshotter made (never the root). */
+  close(): Promise<void>;
+}
+
+/** Options of {@link createSnapshotter}. */
+export interface SnapshotterOptions {
+  /** `auto` (default) uses overlay when an overlay can be mounted here, walk otherwise. */
+  mode?: "auto" | "walk" | "overlay";
+  /** The root's exact index (from {@link extract}); without it the root is scanned once. */
+  baseline?: Baseline;
+  /** More paths to ignore, as the container sees them (`/var/run/secrets`). */
+  ignore?: string[];
+  /** Where overlay upper/work directories go; best on the root's filesystem. Default: a sibling of the root. */
+  workDir?: string;
+}
+
+/**
+ * Creates the snapshotter of a stage root. In overlay mode every step runs in a fresh overlay
+ * mount over the root, and the overlay's upper directory *is* the change set: nothing unchanged
+ * is walked. In walk mode (no mount privilege) the root is walked and compared with the
+ * baseline. Both report the same changes for the same step.
+ *
+ * @example
+ * ```ts
+ * const baseline = await extract(layers, root);
+ * const snap = await createSnapshotter(root, { baseline });
+ * const step = await snap.begin();
+ * await runCommand(step.rootfs, "apt-get install -y curl");
+ * const changes = await step.finish(); // Change[] for the layer writer
+ * await snap.close();
+ * ```
+ */
+export async function createSnapshotter(
+  root: string,
+  options: SnapshotterOptions = {},
+): Promise<Snapshotter> {
+  const rootAbs = cleanRoot(root);
+  const workDir =
+    options.workDir ?? join(dirname(rootAbs || "/"), `.${basename(rootAbs) || "root"}.molt-snapshot`);
+  const wanted = options.mode ?? "auto";
+  let mode: "walk" | "overlay" = "walk";
+  if (wanted !== "walk") {
+    const err = await canMountOverlay(workDir);
+    if (err === null) mode = "overlay";
+    else if (wanted === "overlay") throw new SnapshotError(`cannot mount overlayfs: ${err}`);
+    else debug("overlay not possible here (%s): falling back to walk mode", err);
+  }
+  const ignore = new Set<string>(DEFAULT_IGNORE);
+  const addIgnored = (paths: string[]) => {
+    for (const p of paths) {
+      const rel = cleanPath(p);
+      if (rel !== "") ignore.add(rel);
+    }
+  };
+  addIgnored(options.ignore ?? []);
+  const currentIgnore = () => {
+    const s = new Set(ignore);
+    for (const m of mountsBelow(rootAbs)) s.add(m);
+    return s;
+  };
+  const baseline = options.baseline ?? (await scanTree(rootAbs, { ignore: currentIgnore() }));
+  debug("snapshotter on %s: %s mode", rootAbs, mode);
+  let active: { end(): Promise<void> } | undefined;
+  let closed = false;
+
+  const beginWalk = async (): Promise<Step> => {
+    let done = false;
+    const step: Step = {
+      rootfs: rootAbs || "/",
+      async finish(o) {
+        if (done) throw new SnapshotError("step already finished");
+        throwIfAborted(o?.signal);
+        const changes = await walkChanges(rootAbs, baseline, currentIgnore(), o);
+        done = true;
+        active = undefined;
+        return changes;
+      },
+      async abort() {
+        done = true;
+        active = undefined;
+      },
+    };
+    active = { end: () => step.abort() };
+    return step;
+  };
+
+  const beginOverlay = async (): Promise<Step> => {
+    await mkdir(workDir, { recursive: true });
+    const dir = await mkdtemp(join(workDir, "step-"));
+    const upper = join(dir, "upper");
+    const work = join(dir, "work");
+    const merged = join(dir, "merged");
+    for (const d of [upper, work, merged]) await mkdir(d);
+    const err = await mountOverlay(rootAbs || "/", upper, work, merged);
+    if (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw new SnapshotError(`cannot mount the step's overlay: ${err}`);
+    }
+    let done = false;
+    const end = async () => {
+      done = true;
+      active = undefined;
+      try {
+        await unmount(merged);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    };
+    const step: Step = {
+      rootfs: merged,
+      async finish(o) {
+        if (done) throw new SnapshotError("step already finished");
+        throwIfAborted(o?.signal);
+        done = true;
+        try {
+          await unmount(merged);
+          return await overlayChanges(upper, rootAbs, baseline, currentIgnore());
+        } catch (e) {
+          throw e instanceof SnapshotError
+            ? e
+            : new SnapshotError(`cannot record the step: ${(e as Error).message}`, { cause: e });
+        } finally {
+          active = undefined;
+          await rm(dir, { recursive: true, force: true });
+        }
+      },
+      abort: () => (done ? Promise.resolve() : end()),
+    };
+    active = { end: step.abort };
+    return step;
+  };
+
+  return {
+    mode,
+    root: rootAbs || "/",
+    baseline,
+    addIgnored,
+    async begin(o) {
+      if (closed) throw new SnapshotError("snapshotter is closed");
+      if (active) throw new SnapshotError("a step is already active: finish or abort it first");
+      throwIfAborted(o?.signal);
+      return mode === "overlay" ? beginOverlay() : beginWalk();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await active?.end();
+      await rm(workDir, { recursive: true, force: true });
+    },
+  };
+}

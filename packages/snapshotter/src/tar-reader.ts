@@ -1,0 +1,203 @@
+import type { ByteReader } from "./byte-reader.js";
+
+/** Entry kinds a layer tar can hold, as the extractor sees them. */
+export type TarEntryType =
+  | "file"
+  | "directory"
+  | "symlink"
+  | "hardlink"
+  | "char"
+  | "block"
+  | "fifo"
+  | "other";
+
+/** One tar header with PAX and GNU long-name extensions applied. Values of PAX records stay bytes. */
+export interface TarHeader {
+  name: string;
+  type: TarEntryType;
+  /** The raw typeflag character, for error messages. */
+  typeflag: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  /** Modification time in nanoseconds (PAX `mtime` keeps sub-second precision). */
+  mtimeNs: bigint;
+  linkname: string;
+  devMajor: number;
+  devMinor: number;
+  xattrs: Record<string, Buffer>;
+}
+
+/** A tar archive is malformed. */
+export class TarFormatError extends Error {}
+
+const BLOCK = 512;
+
+function str(buf: Buffer, off: number, len: number): string {
+  let end = off;
+  const max = off + len;
+  while (end < max && buf[end] !== 0) end++;
+  return buf.toString("utf8", off, end);
+}
+
+function num(buf: Buffer, off: number, len: number): number {
+  const first = buf[off]!;
+  if (first & 0x80) {
+    // base-256 (GNU): big-endian, first byte's high bit is the marker (0xff = negative).
+    const negative = first === 0xff;
+    let v = 0;
+    for (let i = off + 1; i < off + len; i++) v = v * 256 + (negative ? 0xff - buf[i]! : buf[i]!);
+    return negative ? -(v + 1) : v;
+  }
+  const s = str(buf, off, len).trim();
+  if (s === "") return 0;
+  const v = Number.parseInt(s, 8);
+  if (Number.isNaN(v)) throw new TarFormatError(`bad octal number "${s}"`);
+  return v;
+}
+
+function checksumOk(buf: Buffer): boolean {
+  const stored = num(buf, 148, 8);
+  let unsigned = 8 * 32;
+  let signed = 8 * 32;
+  for (let i = 0; i < BLOCK; i++) {
+    if (i >= 148 && i < 156) continue;
+    unsigned += buf[i]!;
+    signed += (buf[i]! << 24) >> 24;
+  }
+  return stored === unsigned || stored === signed;
+}
+
+/** Parses PAX extended header records (`"<len> key=value\n"`), keeping values binary-safe. */
+export function parsePax(buf: Buffer): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  let off = 0;
+  while (off < buf.length) {
+    const sp = buf.indexOf(0x20, off);
+    if (sp < 0) break;
+    const len = Number.parseInt(buf.toString("ascii", off, sp), 10);
+    if (!Number.isFinite(len) || len <= 0 || off + len > buf.length) {
+      if (buf.subarray(off).every((b) => b === 0)) break;
+      throw new TarFormatError("malformed PAX record");
+    }
+    const rec = buf.subarray(sp + 1, off + len - 1); // without trailing \n
+    const eq = rec.indexOf(0x3d);
+    if (eq < 0) throw new TarFormatError("malformed PAX record (no '=')");
+    out.set(rec.toString("utf8", 0, eq), rec.subarray(eq + 1));
+    off += len;
+  }
+  return out;
+}
+
+function parsePaxTime(v: string): bigint {
+  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(v.trim());
+  if (!m) throw new TarFormatError(`bad PAX time "${v}"`);
+  const ns = BigInt(m[2]!) * 1_000_000_000n + BigInt((m[3] ?? "").padEnd(9, "0").slice(0, 9) || "0");
+  return m[1] ? -ns : ns;
+}
+
+const TYPES: Record<string, TarEntryType> = {
+  "0": "file",
+  "\0": "file",
+  "7": "file",
+  "1": "hardlink",
+  "2": "symlink",
+  "3": "char",
+  "4": "block",
+  "5": "directory",
+  "6": "fifo",
+};
+
+/**
+ * Reads tar headers one by one. After each header the caller must consume exactly `size` bytes
+ * of body through `reader.chunks(size)` (or `skip`), then call {@link finishEntry}.
+ */
+export class TarReader {
+  readonly #r: ByteReader;
+  #global = new Map<string, Buffer>();
+  #pad = 0;
+
+  constructor(reader: ByteReader) {
+    this.#r = reader;
+  }
+
+  /** The underlying byte reader (to read or skip entry bodies). */
+  get bytes(): ByteReader {
+    return this.#r;
+  }
+
+  /** Skips the padding after a body of `size` bytes. Call after consuming the body. */
+  async finishEntry(): Promise<void> {
+    if (this.#pad > 0) await this.#r.skip(this.#pad);
+    this.#pad = 0;
+  }
+
+  /** The next entry header, or `null` at the end of the archive. */
+  async next(): Promise<TarHeader | null> {
+    let pax = new Map<string, Buffer>();
+    let longName: string | undefined;
+    let longLink: string | undefined;
+    for (;;) {
+      const h = await this.#r.read(BLOCK);
+      if (h === null) return null;
+      if (h.every((b) => b === 0)) return null; // end-of-archive marker (second block is optional)
+      if (!checksumOk(h)) throw new TarFormatError("tar header checksum mismatch (corrupt or not a tar)");
+      const flag = String.fromCharCode(h[156]!);
+      let size = num(h, 124, 12);
+      if (size < 0) throw new TarFormatError("negative entry size");
+      const pad = (BLOCK - (size % BLOCK)) % BLOCK;
+      if (flag === "x" || flag === "g" || flag === "L" || flag === "K") {
+        if (size > 16 * 1024 * 1024) throw new TarFormatError("extended header larger than 16 MiB");
+        const body = size > 0 ? Buffer.from((await this.#r.read(size)) ?? Buffer.alloc(0)) : Buffer.alloc(0);
+        if (pad) await this.#r.skip(pad);
+        if (flag === "x") pax = new Map([...pax, ...parsePax(body)]);
+        else if (flag === "g") this.#global = new Map([...this.#global, ...parsePax(body)]);
+        else if (flag === "L") longName = str(body, 0, body.length);
+        else longLink = str(body, 0, body.length);
+        continue;
+      }
+      const all = new Map([...this.#global, ...pax]);
+      const magic = h.toString("latin1", 257, 263);
+      let name = str(h, 0, 100);
+      if (magic === "ustar\0" && h[345] !== 0) name = `${str(h, 345, 155)}/${name}`;
+      if (longName !== undefined) name = longName;
+      let linkname = longLink ?? str(h, 157, 100);
+      const p = all.get("path");
+      if (p) name = p.toString("utf8");
+      const lp = all.get("linkpath");
+      if (lp) linkname = lp.toString("utf8");
+      const ps = all.get("size");
+      if (ps) size = Number.parseInt(ps.toString(), 10);
+      let type = TYPES[flag] ?? "other";
+      if (type === "file" && flag !== "7" && name.endsWith("/")) type = "directory";
+      const uid = all.get("uid");
+      const gid = all.get("gid");
+      const mt = all.get("mtime");
+      const xattrs: Record<string, Buffer> = {};
+      for (const [k, v] of all) {
+        if (k.startsWith("SCHILY.xattr.")) xattrs[k.slice(13)] = v;
+        else if (k.startsWith("LIBARCHIVE.xattr.")) {
+          xattrs[decodeURIComponent(k.slice(17))] = Buffer.from(v.toString(), "base64");
+        } else if (k.startsWith("GNU.sparse."))
+          throw new TarFormatError(`sparse file "${name}" is not supported`);
+      }
+      if (flag === "S") throw new TarFormatError(`GNU sparse file "${name}" is not supported`);
+      this.#pad = (BLOCK - (size % BLOCK)) % BLOCK;
+      return {
+        name,
+        type,
+        typeflag: flag,
+        mode: num(h, 100, 8) & 0o7777,
+        uid: uid ? Number.parseInt(uid.toString(), 10) : num(h, 108, 8),
+        gid: gid ? Number.parseInt(gid.toString(), 10) : num(h, 116, 8),
+        size: type === "file" || type === "other" ? size : size,
+        mtimeNs: mt ? parsePaxTime(mt.toString()) : BigInt(num(h, 136, 12)) * 1_000_000_000n,
+        linkname,
+        devMajor: num(h, 329, 8),
+        devMinor: num(h, 337, 8),
+        xattrs,
+      };
+    }
+  }
+}

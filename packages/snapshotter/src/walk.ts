@@ -1,0 +1,176 @@
+import { type BigIntStats, lstatSync, readdirSync, readlinkSync } from "node:fs";
+import type { Change, FileEntry } from "@molt/oci";
+import createDebug from "debug";
+import { type Baseline, type BaselineEntry, entryFromStat, nodeType } from "./baseline.js";
+import { fileEntry, linkHardlinks, sortChanges } from "./entries.js";
+import { throwIfAborted } from "./errors.js";
+import { hasher, hashFileSync } from "./hash.js";
+import { abs } from "./paths.js";
+import { readXattrs } from "./xattrs.js";
+
+const debug = createDebug("molt:snapshot");
+
+function sameXattrs(a: Record<string, Buffer> | undefined, b: Record<string, Buffer> | undefined): boolean {
+  const ka = Object.keys(a ?? {});
+  const kb = Object.keys(b ?? {});
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => b?.[k] !== undefined && a![k]!.equals(b[k]!));
+}
+
+type Verdict = "same" | "changed" | "new" | "replaced" | "uncertain";
+
+function compare(b: BaselineEntry | undefined, st: BigIntStats): Verdict {
+  if (b === undefined) return "new";
+  const t = nodeType(st);
+  if (b.type !== t || b.ino !== st.ino) return "replaced";
+  if (
+    b.mode !== Number(st.mode & 0o7777n) ||
+    b.uid !== Number(st.uid) ||
+    b.gid !== Number(st.gid) ||
+    b.mtimeNs !== st.mtimeNs ||
+    (t === "file" && b.size !== Number(st.size))
+  )
+    return "changed";
+  if (t !== "directory" && b.nlink !== Number(st.nlink)) return "changed";
+  if (b.ctimeNs !== st.ctimeNs) return "uncertain";
+  return "same";
+}
+
+/**
+ * Walk-mode change detection: walks `root` (skipping `ignore`), compares each entry's stat with
+ * `baseline` and reports what changed; content is hashed only for files whose ctime moved while
+ * every other stat field stayed the same. Updates `baseline` to the new tree.
+ */
+export async function walkChanges(
+  root: string,
+  baseline: Baseline,
+  ignore: ReadonlySet<string>,
+  options: { signal?: AbortSignal } = {},
+): Promise<Change[]> {
+  const changed = new Map<string, BigIntStats>(); // added or modified (new content/metadata)
+  const opaque = new Set<string>(); // replaced directories
+  const deleted: string[] = [];
+  const uncertain = new Map<string, BigIntStats>();
+  const dirStats = new Map<string, BigIntStats>();
+  const fresh = new Set<string>(); // directories whose whole content is new
+  const rootSt = lstatSync(abs(root, ""), { bigint: true });
+  dirStats.set("", rootSt);
+
+  const stack: string[] = [""];
+  let n = 0;
+  while (stack.length > 0) {
+    const dir = stack.pop()!;
+    const isFresh = fresh.has(dir);
+    let names: string[];
+    try {
+      names = readdirSync(abs(root, dir));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") continue;
+      throw e;
+    }
+    if (!isFresh) {
+      const known = baseline.children(dir);
+      if (known.size > 0) {
+        const present = new Set(names);
+        for (const name of known) {
+          const rel = dir === "" ? name : `${dir}/${name}`;
+          if (!present.has(name) && !ignore.has(rel)) deleted.push(rel);
+        }
+      }
+    }
+    for (const name of names) {
+      const rel = dir === "" ? name : `${dir}/${name}`;
+      if (ignore.has(rel)) continue;
+      const st = lstatSync(abs(root, rel), { bigint: true, throwIfNoEntry: false });
+      if (st === undefined) continue;
+      const isDir = st.isDirectory();
+      if (isDir) dirStats.set(rel, st);
+      const v = isFresh ? "new" : compare(baseline.get(rel), st);
+      if (v === "same") {
+        if (isDir) stack.push(rel);
+      } else if (v === "uncertain") {
+        uncertain.set(rel, st);
+        if (isDir) stack.push(rel);
+      } else {
+        changed.set(rel, st);
+        if (isDir) {
+          if (v === "replaced" || v === "new") fresh.add(rel);
+          if (v === "replaced") opaque.add(rel);
+          stack.push(rel);
+        }
+      }
+      if (++n % 8192 === 0) {
+        await new Promise((r) => setImmediate(r));
+        throwIfAborted(options.signal);
+      }
+    }
+  }
+
+  // Settle the uncertain ones (only ctime moved): xattrs, symlink target, then content hash.
+  const xattrPaths = [...uncertain.keys(), ...changed.keys()].map((r) => abs(root, r));
+  const prefix = root === "" ? 1 : root.length + 1;
+  const xattrs = new Map<string, Record<string, Buffer>>();
+  for (const [p, x] of await readXattrs(xattrPaths)) xattrs.set(p.slice(prefix), x);
+  let xx: Awaited<ReturnType<typeof hasher>> | undefined;
+  const rehashed = new Map<string, bigint>();
+  for (const [rel, st] of uncertain) {
+    const b = baseline.get(rel)!;
+    let isChanged = false;
+    if (!baseline.xattrsKnown || !sameXattrs(b.xattrs, xattrs.get(rel))) isChanged = true;
+    else if (st.isSymbolicLink()) isChanged = readlinkSync(abs(root, rel)) !== b.linkTarget;
+    else if (st.isFile()) {
+      if (b.hash === undefined) isChanged = true;
+      else {
+        xx ??= await hasher();
+        const h = hashFileSync(xx, abs(root, rel));
+        isChanged = h !== b.hash;
+        rehashed.set(rel, h);
+      }
+    }
+    if (isChanged) changed.set(rel, st);
+    else baseline.set(rel, entryFromStat(st, { linkTarget: b.linkTarget, xattrs: b.xattrs, hash: b.hash }));
+  }
+
+  // Parents of every change are part of the layer (as overlayfs copies them up).
+  const withParents = (rel: string) => {
+    for (let i = rel.lastIndexOf("/"); i > 0; i = rel.lastIndexOf("/", i - 1)) {
+      const parent = rel.slice(0, i);
+      if (changed.has(parent)) break;
+      const st = dirStats.get(parent) ?? lstatSync(abs(root, parent), { bigint: true });
+      changed.set(parent, st);
+    }
+  };
+  for (const rel of [...changed.keys()]) withParents(rel);
+  for (const rel of deleted) withParents(rel);
+  const asked = new Set(xattrPaths);
+  const missing = [...changed.keys()].filter((r) => !asked.has(abs(root, r)));
+  if (missing.length > 0) {
+    for (const [p, x] of await readXattrs(missing.map((r) => abs(root, r)))) xattrs.set(p.slice(prefix), x);
+  }
+
+  const changes: Change[] = [];
+  const linkable: Array<{ entry: FileEntry; ino: bigint; nlink: number }> = [];
+  for (const rel of deleted) {
+    changes.push({ kind: "delete", path: rel });
+    baseline.delete(rel);
+  }
+  for (const rel of opaque) {
+    changes.push({ kind: "opaque", path: rel });
+    baseline.delete(rel);
+  }
+  const adds = [...changed.keys()].sort();
+  for (const rel of adds) {
+    const st = changed.get(rel)!;
+    const p = abs(root, rel);
+    const linkTarget = st.isSymbolicLink() ? readlinkSync(p) : undefined;
+    const entry = fileEntry(rel, st, p, { linkTarget, xattrs: xattrs.get(rel) });
+    changes.push({ kind: "add", entry });
+    linkable.push({ entry, ino: st.ino, nlink: Number(st.nlink) });
+    baseline.set(rel, entryFromStat(st, { linkTarget, xattrs: xattrs.get(rel), hash: rehashed.get(rel) }));
+  }
+  baseline.set("", entryFromStat(rootSt, baseline.get("")));
+  linkHardlinks(linkable);
+  debug("walk: %d entries visited, %d changes", n, changes.length);
+  return sortChanges(changes);
+}
