@@ -23,8 +23,12 @@ export interface OpenContextOptions {
   signal?: AbortSignal;
   /** Receives typed progress events. */
   onProgress?: (e: ContextProgressEvent) => void;
-  /** https tarballs: refuse bodies larger than this (default 2 GiB). Also caps extracted size of tarballs. */
+  /** Downloaded tarballs (https, gs): refuse bodies larger than this many bytes (default 2 GiB). */
   maxBytes?: number;
+  /** Tarballs: refuse archives whose files add up to more than this many bytes (default 16 GiB). */
+  maxExtractedBytes?: number;
+  /** Tarballs: refuse archives with more entries than this (default 1,000,000). */
+  maxEntries?: number;
   /** https/gs tarballs: expected `sha256:<hex>` of the downloaded bytes. */
   checksum?: string;
   /** https: extra trusted CA certificates (PEM); TLS is always verified. */

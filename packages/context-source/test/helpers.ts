@@ -1,0 +1,55 @@
+import { createHash } from "node:crypto";
+import { chmod, mkdir, symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { ContextSource } from "../src/index.js";
+
+/** A tree spec: file contents, `{ link }` for symlinks, `null` for an empty directory, `{ data, mode }` for a file with a mode. */
+export type TreeSpec = Record<string, string | null | { link: string } | { data: string; mode: number }>;
+
+export async function makeTree(root: string, files: TreeSpec): Promise<void> {
+  await mkdir(root, { recursive: true });
+  for (const [p, v] of Object.entries(files)) {
+    const abs = join(root, p);
+    if (v === null) {
+      await mkdir(abs, { recursive: true });
+      continue;
+    }
+    await mkdir(join(abs, ".."), { recursive: true });
+    if (typeof v === "string") await writeFile(abs, v);
+    else if ("link" in v) await symlink(v.link, abs);
+    else {
+      await writeFile(abs, v.data);
+      await chmod(abs, v.mode);
+    }
+  }
+}
+
+/** What a COPY of the whole context would carry: path, type, mode, size, link target, content hash. */
+export async function fileSet(ctx: ContextSource): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of ctx.walk()) {
+    let content = "";
+    if (e.type === "file") {
+      const h = createHash("sha256");
+      for await (const c of ctx.open(e.path)) h.update(c as Buffer);
+      content = h.digest("hex").slice(0, 16);
+    }
+    out.push(`${e.path} ${e.type} ${e.mode.toString(8)} ${e.size} ${e.linkTarget ?? ""} ${content}`);
+  }
+  return out;
+}
+
+/** A small context with every kind of entry a context has, plus a .dockerignore. */
+export const SAMPLE: TreeSpec = {
+  ".dockerignore": "*.log\nsecret/\n!secret/public.txt\n",
+  Dockerfile: "FROM busybox\nCOPY . /app\n",
+  "app/main.sh": { data: "#!/bin/sh\necho hi\n", mode: 0o755 },
+  "app/data.json": '{"a":1}\n',
+  "app/empty/": null,
+  "app/link": { link: "main.sh" },
+  "app/abs-link": { link: "/etc/hostname" },
+  "debug.log": "noise\n",
+  "secret/key.pem": "KEY\n",
+  "secret/public.txt": "hello\n",
+  "unicode-é.txt": "é\n",
+};
