@@ -1,0 +1,420 @@
+import { DockerfileError } from "../errors.js";
+import type { SourceLocation } from "../location.js";
+import { parseHeredocWord } from "../syntax/heredoc-words.js";
+import { parseJsonArgs } from "../syntax/json-args.js";
+import type { HeredocNode, InstructionNode } from "../syntax/tree.js";
+import { splitRawWords } from "../syntax/words.js";
+import type { WarningSink } from "../warnings.js";
+import { type ParsedFlags, parseFlags } from "./flag-spec.js";
+import { MountSyntaxError, parseMount } from "./mounts.js";
+import { suggest } from "./suggest.js";
+import {
+  type CommandForm,
+  type Heredoc,
+  INSTRUCTION_KINDS,
+  type Instruction,
+  type InstructionBase,
+  type InstructionKind,
+  type KeyValue,
+  type Mount,
+} from "./types.js";
+import { isValidChmod, parseDuration } from "./values.js";
+
+const WHITESPACE = /[\t\v\f\r ]+/;
+const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
+const RESERVED_STAGE_NAMES = new Set(["scratch", "context"]);
+const SECRET_NAME =
+  /(?:^|[^a-z])(apikey|auth|credentials?|key|password|pword|passwd|secret|token)(?:$|[^a-z])/i;
+
+/** Context of {@link buildInstruction}. */
+export interface BuildContext {
+  escapeToken: string;
+  warnings: WarningSink;
+}
+
+function words(args: string): string[] {
+  const t = args.trim();
+  return t === "" ? [] : t.split(WHITESPACE);
+}
+
+function heredocOf(node: HeredocNode): Heredoc {
+  const h: Heredoc = {
+    name: node.name,
+    chomp: node.chomp,
+    expand: node.expand,
+    content: node.chomp ? node.body.replace(/^\t+/gm, "") : node.body,
+    location: node.location,
+  };
+  if (node.fileDescriptor !== undefined) h.fileDescriptor = node.fileDescriptor;
+  return h;
+}
+
+/**
+ * Turns one syntax node into its typed instruction, checking arity and flags.
+ * @throws DockerfileError for an unknown instruction, bad flags or bad arguments.
+ */
+export function buildInstruction(node: InstructionNode, ctx: BuildContext): Instruction {
+  const kind = node.name as InstructionKind;
+  if (!INSTRUCTION_KINDS.includes(kind)) {
+    const hint = suggest(node.keyword, INSTRUCTION_KINDS);
+    throw new DockerfileError(
+      "MOLT_DOCKERFILE_UNKNOWN_INSTRUCTION",
+      `unknown instruction: ${node.keyword}${hint ? ` (did you mean ${hint}?)` : ""}`,
+      node.keywordLocation,
+    );
+  }
+  const flags = parseFlags(kind, node.flags);
+  const base: InstructionBase = { location: node.location, original: node.original };
+  if (ctx.escapeToken !== "\\") base.escapeToken = ctx.escapeToken;
+  const fail = (reason: string, at: SourceLocation = node.location) =>
+    new DockerfileError("MOLT_DOCKERFILE_ARGUMENTS", reason, at);
+  const args = node.args;
+
+  const commandForm = (what: string, allowEmpty: boolean): CommandForm => {
+    const j = parseJsonArgs(args);
+    if (j.kind === "not-string-array") {
+      throw fail(`${what}: the JSON array must hold only strings (element ${j.index} is not a string)`);
+    }
+    if (j.kind === "json") {
+      if (!allowEmpty && j.values.length === 0) throw fail(`${what} requires at least one argument`);
+      return { form: "exec", args: j.values };
+    }
+    if (!allowEmpty && args === "") throw fail(`${what} requires at least one argument`);
+    return { form: "shell", command: args };
+  };
+
+  const pathList = (): { items: string[]; json: boolean } => {
+    const j = parseJsonArgs(args);
+    if (j.kind === "not-string-array") {
+      throw fail(`${kind}: the JSON array must hold only strings (element ${j.index} is not a string)`);
+    }
+    if (j.kind === "json") return { items: j.values, json: true };
+    return { items: words(args), json: false };
+  };
+
+  const keyValues = (legacyAllowed: boolean): { pairs: KeyValue[]; legacy: boolean } => {
+    const ws = splitRawWords(args, ctx.escapeToken);
+    if (ws.length === 0) throw fail(`${kind} requires at least one argument`);
+    if (!ws[0]!.word.includes("=")) {
+      const parts = args.split(WHITESPACE);
+      if (!legacyAllowed || parts.length < 2) throw fail(`${kind} must have two arguments`);
+      const key = parts[0]!;
+      const value = args.slice(args.indexOf(key) + key.length).replace(/^[\t\v\f\r ]+/, "");
+      ctx.warnings.add(
+        "LegacyKeyValueFormat",
+        `"${kind} key=value" should be used instead of legacy "${kind} key value" format`,
+        node.location,
+      );
+      return { pairs: [{ key, value }], legacy: true };
+    }
+    const pairs = ws.map(({ word }) => {
+      const eq = word.indexOf("=");
+      if (eq < 0) throw fail(`Syntax error - can't find = in "${word}". Must be of the form: name=value`);
+      return { key: word.slice(0, eq), value: word.slice(eq + 1) };
+    });
+    for (const p of pairs) if (p.key === "") throw fail(`${kind} names can not be blank`);
+    return { pairs, legacy: false };
+  };
+
+  const oneArgument = (): string => {
+    if (args === "") throw fail(`${kind} requires exactly one argument`);
+    return args;
+  };
+
+  switch (kind) {
+    case "FROM": {
+      const w = words(args);
+      if (!(w.length === 1 || (w.length === 3 && w[1]!.toLowerCase() === "as"))) {
+        throw fail("FROM requires either one or three arguments");
+      }
+      const out: Instruction = { kind, ...base, image: w[0]! };
+      const platform = flags.string("platform");
+      if (platform !== undefined) out.platform = platform;
+      if (w.length === 3) {
+        const raw = w[2]!;
+        const name = raw.toLowerCase();
+        if (!STAGE_NAME.test(name)) {
+          throw fail(
+            `invalid name for build stage: "${raw}", name can't start with a number or contain symbols`,
+          );
+        }
+        out.stageName = name;
+        out.stageNameRaw = raw;
+        if (raw !== name)
+          ctx.warnings.add("StageNameCasing", `Stage name '${raw}' should be lowercase`, node.location);
+        const kwUpper = node.keyword === node.keyword.toUpperCase();
+        const asUpper = w[1] === w[1]!.toUpperCase();
+        const kwLower = node.keyword === node.keyword.toLowerCase();
+        const asLower = w[1] === w[1]!.toLowerCase();
+        if ((kwUpper && !asUpper) || (kwLower && !asLower)) {
+          ctx.warnings.add(
+            "FromAsCasing",
+            `'${w[1]}' and '${node.keyword}' keywords' casing do not match`,
+            node.location,
+          );
+        }
+        if (RESERVED_STAGE_NAMES.has(name)) {
+          ctx.warnings.add(
+            "ReservedStageName",
+            `'${name}' is reserved and should not be used as a stage name`,
+            node.location,
+          );
+        }
+      }
+      if (platform !== undefined && /^\$\{?TARGETPLATFORM\}?$/.test(platform)) {
+        ctx.warnings.add(
+          "RedundantTargetPlatform",
+          `Setting platform to predefined ${platform} in FROM is redundant as this is the default behavior`,
+          node.location,
+        );
+      }
+      return out;
+    }
+    case "RUN": {
+      const heredocs = node.heredocs.map(heredocOf);
+      const form = commandForm("RUN", heredocs.length > 0);
+      const mounts = flags.list("mount").map((raw, k) => mountOf(raw, flags, k));
+      const out: Instruction = { kind, ...base, ...form, mounts, heredocs };
+      const network = flags.string("network");
+      if (network !== undefined) {
+        if (network !== "default" && network !== "none" && network !== "host") {
+          throw flagFail(
+            flags,
+            "network",
+            `RUN: unsupported network mode "${network}" (use default, none or host)`,
+          );
+        }
+        out.network = network;
+      }
+      const security = flags.string("security");
+      if (security !== undefined) {
+        if (security !== "sandbox" && security !== "insecure") {
+          throw flagFail(
+            flags,
+            "security",
+            `RUN: unsupported security mode "${security}" (use sandbox or insecure)`,
+          );
+        }
+        out.security = security;
+      }
+      return out;
+    }
+    case "CMD":
+    case "ENTRYPOINT": {
+      const form = commandForm(kind, true);
+      if (form.form === "shell") {
+        ctx.warnings.add(
+          "JSONArgsRecommended",
+          `JSON arguments recommended for ${kind} to prevent unintended behavior related to OS signals`,
+          node.location,
+        );
+      }
+      return { kind, ...base, ...form };
+    }
+    case "COPY":
+    case "ADD": {
+      const { items, json } = pathList();
+      if (items.length < 2) {
+        throw fail(
+          items.length === 0
+            ? `${kind} requires at least two arguments`
+            : `${kind} requires at least two arguments, but only one was provided. Destination could not be determined`,
+        );
+      }
+      const dest = items[items.length - 1]!;
+      if (!json && parseHeredocWord(dest)) throw fail(`${kind} cannot accept a heredoc as a destination`);
+      const sources: string[] = [];
+      const heredocs: Heredoc[] = [];
+      const available = node.heredocs.map(heredocOf);
+      for (const src of items.slice(0, -1)) {
+        const h = json ? undefined : parseHeredocWord(src);
+        const doc = h ? available.find((d) => d.name === h.name && !heredocs.includes(d)) : undefined;
+        if (doc) heredocs.push(doc);
+        else sources.push(src);
+      }
+      const chown = flags.string("chown");
+      const chmod = flags.string("chmod");
+      if (chmod !== undefined && !chmod.includes("$") && !isValidChmod(chmod)) {
+        throw flagFail(
+          flags,
+          "chmod",
+          `${kind}: invalid --chmod value "${chmod}": expected octal or symbolic mode`,
+        );
+      }
+      const common = {
+        ...base,
+        sources,
+        dest,
+        link: flags.bool("link"),
+        exclude: flags.list("exclude"),
+        heredocs,
+        json,
+      };
+      if (kind === "COPY") {
+        const out: Instruction = { kind, ...common, parents: flags.bool("parents") };
+        const from = flags.string("from");
+        if (from !== undefined) out.from = from;
+        if (chown !== undefined) out.chown = chown;
+        if (chmod !== undefined) out.chmod = chmod;
+        return out;
+      }
+      const out: Instruction = { kind, ...common, keepGitDir: flags.bool("keep-git-dir") };
+      if (chown !== undefined) out.chown = chown;
+      if (chmod !== undefined) out.chmod = chmod;
+      const checksum = flags.string("checksum");
+      if (checksum !== undefined) out.checksum = checksum;
+      if (flags.bools.has("unpack")) out.unpack = flags.bool("unpack");
+      return out;
+    }
+    case "ENV":
+    case "LABEL": {
+      const { pairs, legacy } = keyValues(true);
+      if (kind === "ENV")
+        checkSecretNames(
+          pairs.map((p) => p.key),
+          ctx,
+          node.location,
+          "ENV",
+        );
+      return { kind, ...base, pairs, legacy };
+    }
+    case "ARG": {
+      const ws = splitRawWords(args, ctx.escapeToken);
+      if (ws.length === 0) throw fail("ARG requires at least one argument");
+      const decls = ws.map(({ word }) => {
+        const eq = word.indexOf("=");
+        if (eq === 0) throw fail(`ARG names can not be blank: "${word}"`);
+        return eq < 0 ? { key: word } : { key: word.slice(0, eq), default: word.slice(eq + 1) };
+      });
+      checkSecretNames(
+        decls.map((d) => d.key),
+        ctx,
+        node.location,
+        "ARG",
+      );
+      return { kind, ...base, args: decls };
+    }
+    case "WORKDIR":
+      return { kind, ...base, path: oneArgument() };
+    case "USER":
+      return { kind, ...base, user: oneArgument() };
+    case "STOPSIGNAL":
+      return { kind, ...base, signal: oneArgument() };
+    case "MAINTAINER":
+      ctx.warnings.add(
+        "MaintainerDeprecated",
+        "Maintainer instruction is deprecated in favor of using label",
+        node.location,
+      );
+      return { kind, ...base, name: oneArgument() };
+    case "EXPOSE": {
+      const ports = words(args);
+      if (ports.length === 0) throw fail("EXPOSE requires at least one argument");
+      return { kind, ...base, ports };
+    }
+    case "VOLUME": {
+      const { items } = pathList();
+      if (items.length === 0) throw fail("VOLUME requires at least one argument");
+      if (items.some((p) => p.trim() === "")) throw fail("VOLUME specified can not be an empty string");
+      return { kind, ...base, paths: items };
+    }
+    case "SHELL": {
+      const j = parseJsonArgs(args);
+      if (j.kind !== "json") throw fail("SHELL requires the arguments to be in JSON form");
+      if (j.values.length === 0) throw fail("SHELL requires at least one argument");
+      return { kind, ...base, args: j.values };
+    }
+    case "HEALTHCHECK":
+      return buildHealthcheck(node, base, flags, fail);
+    case "ONBUILD": {
+      const t = node.trigger;
+      if (!t) throw fail("ONBUILD requires at least one argument");
+      if (t.name === "ONBUILD")
+        throw fail("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed", t.keywordLocation);
+      if (t.name === "FROM" || t.name === "MAINTAINER") {
+        throw fail(`${t.name} isn't allowed as an ONBUILD trigger`, t.keywordLocation);
+      }
+      const trigger = buildInstruction(t, ctx);
+      return { kind, ...base, expression: node.args, trigger };
+    }
+  }
+}
+
+function flagFail(flags: ParsedFlags, name: string, reason: string, index = 0): DockerfileError {
+  const loc = flags.locations.get(name)?.[index];
+  return new DockerfileError("MOLT_DOCKERFILE_FLAG", reason, loc!);
+}
+
+function mountOf(raw: string, flags: ParsedFlags, index: number): Mount {
+  try {
+    return parseMount(raw, (v) => v, true);
+  } catch (e) {
+    if (e instanceof MountSyntaxError) throw flagFail(flags, "mount", `RUN --mount: ${e.message}`, index);
+    throw e;
+  }
+}
+
+function checkSecretNames(keys: string[], ctx: BuildContext, location: SourceLocation, kind: string): void {
+  for (const key of keys) {
+    if (SECRET_NAME.test(key.replace(/([a-z])([A-Z])/g, "$1_$2"))) {
+      ctx.warnings.add(
+        "SecretsUsedInArgOrEnv",
+        `Do not use ARG or ENV instructions for sensitive data (${kind} "${key}")`,
+        location,
+      );
+    }
+  }
+}
+
+function buildHealthcheck(
+  node: InstructionNode,
+  base: InstructionBase,
+  flags: ParsedFlags,
+  fail: (reason: string) => DockerfileError,
+): Instruction {
+  const args = node.args;
+  const m = /^(\S+)\s*([\s\S]*)$/.exec(args);
+  if (!m) throw fail("HEALTHCHECK requires at least one argument");
+  const type = m[1]!.toUpperCase();
+  const rest = m[2]!;
+  if (type === "NONE") {
+    if (rest !== "") throw fail("HEALTHCHECK NONE takes no arguments");
+    return { kind: "HEALTHCHECK", ...base, none: true };
+  }
+  if (type !== "CMD") throw fail(`Unknown type "${m[1]}" in HEALTHCHECK (try CMD)`);
+  const j = parseJsonArgs(rest);
+  if (j.kind === "not-string-array") {
+    throw fail(`HEALTHCHECK: the JSON array must hold only strings (element ${j.index} is not a string)`);
+  }
+  let form: CommandForm;
+  if (j.kind === "json") form = { form: "exec", args: j.values };
+  else form = { form: "shell", command: rest };
+  if ((form.form === "exec" && form.args.length === 0) || (form.form === "shell" && form.command === "")) {
+    throw fail("Missing command after HEALTHCHECK CMD");
+  }
+  const out: Instruction = { kind: "HEALTHCHECK", ...base, none: false, ...form };
+  const durations = [
+    ["interval", "interval"],
+    ["timeout", "timeout"],
+    ["start-period", "startPeriod"],
+    ["start-interval", "startInterval"],
+  ] as const;
+  for (const [flag, field] of durations) {
+    const v = flags.string(flag);
+    if (v === undefined) continue;
+    const ns = parseDuration(v);
+    if (ns === undefined) throw flagFail(flags, flag, `HEALTHCHECK: invalid duration for --${flag}: "${v}"`);
+    if (ns !== 0 && ns < 1e6) throw flagFail(flags, flag, `HEALTHCHECK: --${flag} cannot be less than 1ms`);
+    if (ns < 0) throw flagFail(flags, flag, `HEALTHCHECK: --${flag} cannot be negative`);
+    out[field] = ns;
+  }
+  const retries = flags.string("retries");
+  if (retries !== undefined) {
+    if (!/^-?\d+$/.test(retries))
+      throw flagFail(flags, "retries", `HEALTHCHECK: invalid --retries value "${retries}"`);
+    const n = Number(retries);
+    if (n < 0) throw flagFail(flags, "retries", "HEALTHCHECK: --retries cannot be negative");
+    out.retries = n;
+  }
+  return out;
+}
