@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -22,7 +22,11 @@ export interface FetchOptions {
 
 const DEFAULT_MAX = 2 * 1024 ** 3;
 
-async function open(
+/**
+ * Opens a GET of `url` with redirects followed (never https → http), TLS verified (plus `ca`),
+ * failing on non-200 answers and on a `content-length` above `maxBytes`.
+ */
+export async function openHttp(
   url: string,
   options: FetchOptions,
 ): Promise<{ body: Readable; total?: number; url: string }> {
@@ -47,7 +51,7 @@ async function open(
         throw new ContextFetchError(current, (e as Error).message, { cause: e });
       }
       if (res.statusCode >= 300 && res.statusCode < 400 && res.headers.location) {
-        res.body.resume();
+        void res.body.dump().catch(() => {});
         if (hop >= (options.maxRedirects ?? 10)) throw new ContextFetchError(url, "too many redirects");
         const next = new URL(String(res.headers.location), current);
         if (new URL(current).protocol === "https:" && next.protocol !== "https:") {
@@ -57,13 +61,13 @@ async function open(
         continue;
       }
       if (res.statusCode !== 200) {
-        res.body.resume();
+        void res.body.dump().catch(() => {});
         throw new ContextFetchError(current, `HTTP ${res.statusCode}`, { status: res.statusCode });
       }
       const len = Number(res.headers["content-length"]);
       const max = options.maxBytes ?? DEFAULT_MAX;
       if (Number.isFinite(len) && len > max) {
-        res.body.destroy();
+        void res.body.dump().catch(() => {});
         throw new ContextTooLargeError(current, max);
       }
       const body = res.body as unknown as Readable;
@@ -76,17 +80,22 @@ async function open(
   }
 }
 
-function limiter(url: string, max: number, onBytes: (n: number) => void): Transform {
+/** A pass-through that counts bytes, fails beyond `max`, and feeds an optional hash. */
+export function limiter(url: string, max: number, onBytes: (n: number) => void, hash?: Hash): Transform {
   let n = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
       n += chunk.length;
       if (n > max) return cb(new ContextTooLargeError(url, max));
+      hash?.update(chunk);
       onBytes(n);
       cb(null, chunk);
     },
   });
 }
+
+/** The default download limit: 2 GiB. */
+export const DEFAULT_MAX_DOWNLOAD = DEFAULT_MAX;
 
 /**
  * Downloads a URL into a file (redirects followed, TLS verified, size limited), returning the
@@ -97,7 +106,7 @@ export async function downloadToFile(
   file: string,
   options: FetchOptions = {},
 ): Promise<{ bytes: number; digest: string }> {
-  const { body, total, url: finalUrl } = await open(url, options);
+  const { body, total, url: finalUrl } = await openHttp(url, options);
   const hash = createHash("sha256");
   let bytes = 0;
   const max = options.maxBytes ?? DEFAULT_MAX;
@@ -122,7 +131,7 @@ export async function downloadToFile(
 /** Fetches a (small) text document, e.g. a Dockerfile URL; default limit 10 MiB. */
 export async function fetchText(url: string, options: FetchOptions = {}): Promise<string> {
   const max = options.maxBytes ?? 10 * 1024 ** 2;
-  const { body, url: finalUrl } = await open(url, { ...options, maxBytes: max });
+  const { body, url: finalUrl } = await openHttp(url, { ...options, maxBytes: max });
   const chunks: Buffer[] = [];
   await pipeline(
     body,

@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmod, mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -53,3 +54,18 @@ export const SAMPLE: TreeSpec = {
   "secret/public.txt": "hello\n",
   "unicode-é.txt": "é\n",
 };
+
+/** Runs a program with no stdin (the shared harness's `run` writes to stdin, which EPIPEs on some tools). */
+export function sh(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(cmd, args, { ...opts, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(" ")}: ${err.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+    child.stdin?.end();
+  });
+}

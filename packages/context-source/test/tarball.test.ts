@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pack } from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { run } from "../../../test/harness/exec.js";
 import { requireBinary } from "../../../test/harness/registry.js";
 import {
   ContextArchiveError,
@@ -12,7 +11,7 @@ import {
   ContextTooLargeError,
   openContext,
 } from "../src/index.js";
-import { fileSet, makeTree, SAMPLE } from "./helpers.js";
+import { fileSet, makeTree, SAMPLE, sh } from "./helpers.js";
 
 let dir: string;
 let tmpParent: string;
@@ -30,8 +29,8 @@ beforeAll(async () => {
   await ctx.close();
   // archives made by GNU tar, gzip and zstd, not by us
   plainTar = join(dir, "ctx.tar");
-  await run("tar", ["-C", join(dir, "src"), "-cf", plainTar, "."]);
-  await run("sh", ["-c", `gzip -c ${plainTar} > ${plainTar}.gz && zstd -q -c ${plainTar} > ${plainTar}.zst`]);
+  await sh("tar", ["-C", join(dir, "src"), "-cf", plainTar, "."]);
+  await sh("sh", ["-c", `gzip -c ${plainTar} > ${plainTar}.gz && zstd -q -c ${plainTar} > ${plainTar}.zst`]);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -140,7 +139,7 @@ describe("tarball contexts", () => {
     ).rejects.toBeInstanceOf(ContextTooLargeError);
     // a gzip bomb: 64 MiB of zeros in a tiny .gz
     const bomb = join(dir, "bomb.tar.gz");
-    await run("sh", [
+    await sh("sh", [
       "-c",
       `head -c 67108864 /dev/zero > ${dir}/zeros && tar -C ${dir} -cf - zeros | gzip -c > ${bomb} && rm ${dir}/zeros`,
     ]);
