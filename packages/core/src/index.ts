@@ -1,4 +1,10 @@
 /**
+ * `build()`: turns a Dockerfile and a build context into an OCI image, pushed to registries
+ * and/or written to an OCI layout.
+ *
  * @packageDocumentation
  */
-export {};
+export { type BuildResult, build } from "./build.js";
+export * from "./errors.js";
+export type { BuildProgressEvent } from "./events.js";
+export type { BuildOptions } from "./options.js";

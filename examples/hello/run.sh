@@ -1,0 +1,2 @@
+#!/bin/sh
+cat /srv/hello.txt

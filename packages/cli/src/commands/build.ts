@@ -1,0 +1,44 @@
+import { type BuildProgressEvent, build } from "@molt/core";
+import type { CommandIO } from "../io.js";
+import { BUILD_USAGE, parseBuildFlags } from "./build-flags.js";
+
+/**
+ * `molt build`: builds the image and prints progress lines (`STEP`, `LAYER`, `PUSHED`) to
+ * stderr and nothing but the image digest to stdout. Returns the process exit code.
+ */
+export async function buildCommand(argv: string[], io: CommandIO, signal?: AbortSignal): Promise<number> {
+  const flags = parseBuildFlags(argv, io.cwd);
+  if (flags.help) {
+    io.stdout.write(`${BUILD_USAGE}\n`);
+    return 0;
+  }
+  const quiet = flags.verbosity === "error" || flags.verbosity === "panic" || flags.verbosity === "fatal";
+  const onProgress = (e: BuildProgressEvent) => {
+    if (quiet && e.type !== "warning") return;
+    const line = renderEvent(e);
+    if (line) io.stderr.write(`${line}\n`);
+  };
+  const result = await build({ ...flags.options, onProgress, ...(signal ? { signal } : {}) });
+  io.stdout.write(`${result.digest}\n`);
+  return 0;
+}
+
+/** One human-readable line per progress event. */
+export function renderEvent(e: BuildProgressEvent): string | undefined {
+  switch (e.type) {
+    case "stage":
+      return `STAGE ${e.stage}${e.name ? ` (${e.name})` : ""} FROM ${e.base}`;
+    case "step":
+      return `STEP ${e.step}/${e.of}: ${e.instruction}`;
+    case "base-image":
+      return `BASE ${e.reference} ${e.digest}`;
+    case "layer":
+      return `LAYER ${e.digest} ${e.size} bytes, ${e.entries} entries`;
+    case "output":
+      return e.kind === "push" ? `PUSHED ${e.target}@${e.digest}` : `WROTE ${e.kind} ${e.target}`;
+    case "log":
+      return `  ${e.line}`;
+    case "warning":
+      return `WARNING ${e.file ? `${e.file}${e.line ? `:${e.line}` : ""}: ` : ""}${e.message}`;
+  }
+}

@@ -1,0 +1,64 @@
+import { MoltError } from "@molt/oci";
+import { buildCommand } from "./commands/build.js";
+import { type CommandIO, UsageError } from "./io.js";
+
+/** The top-level usage text. */
+export const USAGE = `usage: molt <command> [flags]
+
+commands:
+  build    build an image from a Dockerfile (kaniko's flags: -c, -f, -d, --no-push, --oci-layout-path, ...)
+  parse    parse a Dockerfile and print its syntax tree, stages and warnings
+  help     show this text`;
+
+type Command = (argv: string[], io: CommandIO, signal?: AbortSignal) => Promise<number>;
+
+async function loadParse(): Promise<Command | undefined> {
+  try {
+    const spec = "./commands/parse.js";
+    const mod = (await import(spec)) as { parseCommand?: Command };
+    return mod.parseCommand;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs the `molt` command line and returns the exit code: 0 success, 1 build/parse failure,
+ * 2 usage error. Errors are printed as one line on stderr (a Dockerfile error with its excerpt).
+ */
+export async function main(argv: string[], io: CommandIO, signal?: AbortSignal): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case "build":
+        return await buildCommand(rest, io, signal);
+      case "parse": {
+        const parse = await loadParse();
+        if (!parse) throw new UsageError("molt parse is not available in this build", USAGE);
+        return await parse(rest, io, signal);
+      }
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        io.stdout.write(`${USAGE}\n`);
+        return cmd === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${cmd}"`, USAGE);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`molt: ${e.message}\n${e.usage}\n`);
+      return 2;
+    }
+    io.stderr.write(`molt: error: ${describe(e)}\n`);
+    return 1;
+  }
+}
+
+/** A one-line description of an error: its message, plus the code for molt's typed errors. */
+function describe(e: unknown): string {
+  if (e instanceof MoltError) return `${e.message} [${e.code}]`;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}

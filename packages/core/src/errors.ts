@@ -1,0 +1,61 @@
+import { MoltError } from "@molt/oci";
+
+/** Where in a Dockerfile an error happened. */
+export interface ErrorLocation {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** A build step failed; names the Dockerfile location of the instruction. */
+export class BuildStepError extends MoltError {
+  /** The instruction's location, when known. */
+  readonly location: ErrorLocation | undefined;
+  constructor(code: string, message: string, location?: ErrorLocation, options?: { cause?: unknown }) {
+    super(
+      code,
+      location ? `${location.file}:${location.line}:${location.column}: ${message}` : message,
+      options,
+    );
+    this.location = location;
+  }
+}
+
+/** A file a COPY/ADD names is not in the build context. */
+export class SourceNotFoundError extends BuildStepError {
+  /** The source as written (after expansion). */
+  readonly source: string;
+  constructor(source: string, location?: ErrorLocation) {
+    super("MOLT_COPY_SOURCE_NOT_FOUND", `COPY failed: "${source}" not found in the build context`, location);
+    this.source = source;
+  }
+}
+
+/** The Dockerfile could not be read. */
+export class DockerfileNotFoundError extends MoltError {
+  /** The path that was tried. */
+  readonly path: string;
+  constructor(path: string, options?: { cause?: unknown }) {
+    super("MOLT_DOCKERFILE_NOT_FOUND", `Dockerfile not found: ${path}`, options);
+    this.path = path;
+  }
+}
+
+/** The build options are inconsistent (e.g. no output at all). */
+export class InvalidBuildOptionsError extends MoltError {
+  constructor(message: string) {
+    super("MOLT_INVALID_OPTIONS", message);
+  }
+}
+
+/** The build was aborted through its AbortSignal. */
+export class BuildAbortedError extends MoltError {
+  constructor(options?: { cause?: unknown }) {
+    super("MOLT_ABORTED", "build aborted", options);
+  }
+}
+
+/** Turns a signal's abort into a {@link BuildAbortedError}. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new BuildAbortedError({ cause: signal.reason });
+}

@@ -1,0 +1,14 @@
+import type { Digest } from "@molt/oci";
+
+/**
+ * Progress of a build, as a discriminated union on `type`. The library never prints; the CLI
+ * (or any embedder) renders these.
+ */
+export type BuildProgressEvent =
+  | { type: "stage"; stage: number; name?: string; base: string }
+  | { type: "step"; stage: number; step: number; of: number; instruction: string }
+  | { type: "base-image"; reference: string; digest: Digest }
+  | { type: "layer"; stage: number; step: number; digest: Digest; size: number; entries: number }
+  | { type: "output"; kind: "push" | "oci-layout" | "digest-file"; target: string; digest: Digest }
+  | { type: "log"; stage: number; step: number; stream: "stdout" | "stderr"; line: string }
+  | { type: "warning"; message: string; file?: string; line?: number };

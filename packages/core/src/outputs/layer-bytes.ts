@@ -1,0 +1,34 @@
+import { PassThrough, type Readable } from "node:stream";
+import type { BlobStore } from "@molt/layer-writer";
+import type { RegistryClient } from "@molt/registry-client";
+import type { LayerRef } from "../stage/image-state.js";
+
+/** Where outputs read layer bytes from. */
+export interface LayerBytes {
+  client: RegistryClient;
+  store: BlobStore;
+  signal?: AbortSignal;
+}
+
+/** Opens a layer's bytes: from the local blob store, or streamed from its registry. */
+export async function openLayer(layer: LayerRef, from: LayerBytes): Promise<Readable> {
+  if (layer.origin.kind === "store") return from.store.openRead(layer.descriptor.digest);
+  return from.client.fetchBlob(
+    layer.origin.reference,
+    layer.descriptor,
+    from.signal ? { signal: from.signal } : {},
+  );
+}
+
+/** A stream available at once whose bytes arrive when `open` resolves (for synchronous sources). */
+export function deferredStream(open: () => Promise<Readable>): Readable {
+  const out = new PassThrough();
+  open().then(
+    (src) => {
+      src.on("error", (e) => out.destroy(e));
+      src.pipe(out);
+    },
+    (e) => out.destroy(e),
+  );
+  return out;
+}

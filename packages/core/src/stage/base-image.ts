@@ -1,0 +1,70 @@
+import {
+  type Descriptor,
+  emptyConfig,
+  formatReference,
+  MediaType,
+  MoltError,
+  type Platform,
+  parseReference,
+  type Reference,
+} from "@molt/oci";
+import type { RegistryClient } from "@molt/registry-client";
+import type { BuildProgressEvent } from "../events.js";
+import type { ImageState } from "./image-state.js";
+
+/** The base image's manifest and config disagree on the number of layers. */
+export class InconsistentBaseImageError extends MoltError {
+  constructor(reference: string, layers: number, diffIds: number) {
+    super(
+      "MOLT_BASE_IMAGE_INCONSISTENT",
+      `base image ${reference} has ${layers} layers but ${diffIds} diff_ids in its config`,
+    );
+  }
+}
+
+/** The state a stage starts from for `FROM scratch`. */
+export function scratchState(platform: Platform): ImageState {
+  return {
+    config: emptyConfig(platform.os, platform.architecture, platform.variant),
+    layers: [],
+    format: "oci",
+  };
+}
+
+/**
+ * Resolves `FROM <image>` through the registry: the platform's manifest and config. No layer is
+ * downloaded here; layers are streamed (or mounted) only when an output needs them.
+ */
+export async function pullBaseState(
+  client: RegistryClient,
+  image: string,
+  platform: Platform,
+  options: { signal?: AbortSignal; onProgress?: (e: BuildProgressEvent) => void },
+): Promise<{ state: ImageState; reference: Reference }> {
+  const reference = parseReference(image);
+  const resolved = await client.resolveImage(
+    reference,
+    options.signal ? { platform, signal: options.signal } : { platform },
+  );
+  const { manifest, config } = resolved;
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  if (diffIds.length !== manifest.layers.length) {
+    throw new InconsistentBaseImageError(formatReference(reference), manifest.layers.length, diffIds.length);
+  }
+  options.onProgress?.({
+    type: "base-image",
+    reference: formatReference(reference),
+    digest: resolved.manifestDigest,
+  });
+  const origin = { kind: "registry" as const, reference: { ...reference, digest: resolved.manifestDigest } };
+  const layers = manifest.layers.map((descriptor: Descriptor, i: number) => ({
+    descriptor,
+    diffId: diffIds[i]!,
+    origin,
+  }));
+  const format = resolved.mediaType === MediaType.DockerManifest ? "docker" : "oci";
+  const cfg = structuredClone(config);
+  cfg.config ??= {};
+  cfg.history ??= [];
+  return { state: { config: cfg, layers, format }, reference };
+}

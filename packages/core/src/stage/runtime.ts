@@ -1,0 +1,34 @@
+import type { ContextSource } from "@molt/context-source";
+import type { BlobStore } from "@molt/layer-writer";
+import type { Change } from "@molt/oci";
+import type { BuildOptions } from "../options.js";
+import { getEnv } from "./env.js";
+import type { ImageState, LayerRef } from "./image-state.js";
+
+/** Everything an instruction handler may read or change while a stage runs. */
+export interface StageRuntime {
+  /** Index of the stage in the Dockerfile. */
+  readonly stage: number;
+  /** Index of the current instruction within the stage (1-based, FROM is 0). */
+  step: number;
+  /** The image being built. */
+  readonly state: ImageState;
+  /** ARG values in scope (build args applied). Never persisted in the image. */
+  readonly args: Map<string, string>;
+  readonly context: ContextSource;
+  readonly store: BlobStore;
+  readonly options: BuildOptions;
+  /** The timestamp written into history entries. */
+  readonly created: string;
+  /** Writes a layer from `changes` and appends it (with a history entry) to the image. */
+  addLayer(changes: Change[], createdBy: string): Promise<LayerRef>;
+  /** True once the stage itself set CMD (an inherited CMD is dropped by ENTRYPOINT). */
+  cmdSetInStage: boolean;
+  /** Appends a history entry for a step that changes no files. */
+  addEmptyHistory(createdBy: string): void;
+}
+
+/** Variable lookup for expansion: the image's ENV wins over ARGs, as the reference specifies. */
+export function lookupIn(rt: Pick<StageRuntime, "state" | "args">): (name: string) => string | undefined {
+  return (name) => getEnv(rt.state.config.config?.Env, name) ?? rt.args.get(name);
+}

@@ -1,0 +1,88 @@
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { run } from "../harness/exec.js";
+import { molt } from "../harness/molt-cli.js";
+
+const EXAMPLE = join(import.meta.dirname, "..", "..", "examples", "hello");
+let dir: string;
+let layout: string;
+let stdout = "";
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "molt-e2e-scratch-"));
+  layout = join(dir, "oci");
+  const r = await molt([
+    "build",
+    "-c",
+    EXAMPLE,
+    "--no-push",
+    "--oci-layout-path",
+    layout,
+    "--digest-file",
+    join(dir, "d"),
+  ]);
+  expect(r.stderr).not.toMatch(/error/i);
+  expect(r.code).toBe(0);
+  stdout = r.stdout.trim();
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+test("examples/hello (FROM scratch) is written to an OCI layout that umoci unpacks", async () => {
+  const bundle = join(dir, "bundle");
+  await run("umoci", ["unpack", "--image", `${layout}:latest`, bundle]);
+  const rootfs = join(bundle, "rootfs");
+  expect(await readFile(join(rootfs, "srv", "hello.txt"), "utf8")).toBe("hello from molt\n");
+  expect(await readFile(join(rootfs, "srv", "site", "index.html"), "utf8")).toBe("<h1>hello</h1>\n");
+  expect(await readFile(join(rootfs, "srv", "site", "style.css"), "utf8")).toBe("body { color: teal }\n");
+  const runSh = await stat(join(rootfs, "usr", "local", "bin", "run"));
+  expect(runSh.mode & 0o7777).toBe(0o755); // --chmod=0755 applied
+  expect((await stat(join(rootfs, "srv", "hello.txt"))).mode & 0o7777).toBe(0o644);
+});
+
+test("the layout's config carries the Dockerfile's metadata", async () => {
+  const r = await run("skopeo", ["inspect", "--config", `oci:${layout}:latest`]);
+  const cfg = JSON.parse(r.stdout) as {
+    config: Record<string, unknown>;
+    rootfs: { diff_ids: string[] };
+    history: { empty_layer?: boolean; created_by?: string }[];
+  };
+  expect(cfg.config.User).toBe("1000:1000");
+  expect(cfg.config.WorkingDir).toBe("/srv");
+  expect(cfg.config.Cmd).toEqual(["/usr/local/bin/run"]);
+  expect(cfg.config.Env).toEqual(["GREETING=hello from molt"]);
+  expect(cfg.config.ExposedPorts).toEqual({ "8080/tcp": {} });
+  expect(cfg.config.Labels).toEqual({
+    "org.opencontainers.image.title": "hello",
+    "org.opencontainers.image.description": "molt's first example",
+  });
+  expect(cfg.rootfs.diff_ids).toHaveLength(3);
+  // LABEL ENV WORKDIR COPY COPY COPY EXPOSE USER CMD
+  expect(cfg.history.map((h) => h.empty_layer === true)).toEqual([
+    true,
+    true,
+    true,
+    false,
+    false,
+    false,
+    true,
+    true,
+    true,
+  ]);
+});
+
+test("stdout, the digest file and the layout's index name the same manifest", async () => {
+  expect(stdout).toMatch(/^sha256:[0-9a-f]{64}$/);
+  expect(await readFile(join(dir, "d"), "utf8")).toBe(stdout);
+  const index = JSON.parse(await readFile(join(layout, "index.json"), "utf8")) as {
+    manifests: { digest: string; mediaType: string; annotations?: Record<string, string> }[];
+  };
+  expect(index.manifests).toHaveLength(1);
+  expect(index.manifests[0]?.digest).toBe(stdout);
+  expect(index.manifests[0]?.mediaType).toBe("application/vnd.oci.image.manifest.v1+json");
+  expect(index.manifests[0]?.annotations?.["org.opencontainers.image.ref.name"]).toBe("latest");
+});
