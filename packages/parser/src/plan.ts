@@ -57,22 +57,20 @@ function findStage(df: Dockerfile, ref: string): Stage | undefined {
   return df.stages.find((s) => s.name === name);
 }
 
-/** Resolves a `--from` value: a stage name, a stage index, or else an image. */
-function resolveFrom(df: Dockerfile, stage: Stage, ref: string, location: SourceLocation): Stage | string {
-  const byName = findStage(df, ref);
-  if (byName) return byName;
+/** Resolves a `--from` value: a stage index (digits), a stage name (any position), or else an image. */
+function resolveFrom(df: Dockerfile, ref: string, location: SourceLocation): Stage | string {
   if (/^\d+$/.test(ref)) {
-    const index = Number(ref);
-    if (index >= stage.index) {
+    const stage = df.stages[Number(ref)];
+    if (!stage) {
       throw new DockerfileError(
         "MOLT_DOCKERFILE_STAGE",
-        `invalid from flag value ${ref}: refers to current or future build stage`,
+        `invalid stage index ${ref}: the Dockerfile has ${df.stages.length} stage(s)`,
         location,
       );
     }
-    return df.stages[index]!;
+    return stage;
   }
-  return ref;
+  return findStage(df, ref) ?? ref;
 }
 
 /**
@@ -121,21 +119,16 @@ export function planBuild(df: Dockerfile, options: PlanOptions = {}): BuildPlan 
     }
     const p: PlannedStage = { stage, dependsOn: [], dependencies: [], externalImages: [] };
     if (from.platform !== undefined) p.platform = from.platform;
+    // Like BuildKit, FROM only sees stages declared before it: anything else is an image name.
     const base = findStage(df, from.image);
-    if (base && base.index !== stage.index) {
+    if (base && base.index < stage.index) {
       p.baseStage = base.index;
       p.dependencies.push({ stage: base.index, via: "from", location: stage.from.location });
-    } else if (base) {
-      throw new DockerfileError(
-        "MOLT_DOCKERFILE_CYCLE",
-        `circular dependency detected on stage: ${base.name}`,
-        stage.from.location,
-      );
     } else {
       p.baseImage = from.image;
     }
     const addRef = (ref: string, via: "copy" | "mount", location: SourceLocation) => {
-      const r = resolveFrom(df, stage, ref, location);
+      const r = resolveFrom(df, ref, location);
       if (typeof r === "string") {
         if (!p.externalImages.includes(r)) p.externalImages.push(r);
       } else if (r.index === stage.index) {
@@ -172,7 +165,7 @@ export function planBuild(df: Dockerfile, options: PlanOptions = {}): BuildPlan 
     if (s === "visiting") {
       throw new DockerfileError(
         "MOLT_DOCKERFILE_CYCLE",
-        `circular dependency detected on stage: ${p.stage.name ?? index}`,
+        `circular dependency detected on stage: ${p.stage.name ?? `stage-${index}`}`,
         via?.location ?? p.stage.from.location,
       );
     }
@@ -181,6 +174,10 @@ export function planBuild(df: Dockerfile, options: PlanOptions = {}): BuildPlan 
     state.set(index, "done");
     order.push(p);
   };
+  // Like BuildKit, a cycle anywhere is an error, even among stages the target does not need.
+  for (const p of planned) visit(p.stage.index);
+  order.length = 0;
+  state.clear();
   visit(target.index);
   return { stages: order, target: planned[target.index]!, metaArgs: Object.fromEntries(meta) };
 }

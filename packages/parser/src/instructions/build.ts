@@ -335,7 +335,9 @@ export function buildInstruction(node: InstructionNode, ctx: BuildContext): Inst
         throw fail(`${t.name} isn't allowed as an ONBUILD trigger`, t.keywordLocation);
       }
       const trigger = buildInstruction(t, ctx);
-      return { kind, ...base, expression: node.args, trigger };
+      let expression = node.args;
+      for (const h of t.heredocs) expression += `\n${h.body}${h.name}`;
+      return { kind, ...base, expression, trigger };
     }
   }
 }
