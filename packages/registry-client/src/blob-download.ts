@@ -68,6 +68,7 @@ export async function downloadBlob(
       expect: from > 0 ? [200, 206] : [200],
       what,
       signal,
+      onProgress,
     });
   const first = await open(0);
 

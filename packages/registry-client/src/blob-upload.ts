@@ -135,6 +135,7 @@ export async function uploadBlob(
     followRedirects: true,
     what: `check blob ${desc.digest} in ${name}`,
     signal,
+    onProgress,
   });
   await head.body.dump().catch(() => {});
   if (head.status === 200) return done("exists");

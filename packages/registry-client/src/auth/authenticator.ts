@@ -14,6 +14,28 @@ export function repositoryScope(repository: string, actions: "pull" | "pull,push
 }
 
 /**
+ * Merges scopes naming the same resource: `repository:a:pull` and `repository:a:pull,push`
+ * become `repository:a:pull,push`. Order of first appearance is kept.
+ */
+export function mergeScopes(scopes: string[]): string[] {
+  const byResource = new Map<string, Set<string>>();
+  const other: string[] = [];
+  for (const s of scopes) {
+    const i = s.lastIndexOf(":");
+    if (i <= 0 || !s.slice(0, i).includes(":")) {
+      if (!other.includes(s)) other.push(s);
+      continue;
+    }
+    const resource = s.slice(0, i);
+    const set = byResource.get(resource) ?? new Set<string>();
+    for (const a of s.slice(i + 1).split(",")) if (a) set.add(a);
+    byResource.set(resource, set);
+  }
+  const out = [...byResource].map(([resource, actions]) => `${resource}:${[...actions].sort().join(",")}`);
+  return [...out, ...other];
+}
+
+/**
  * Produces `Authorization` headers per host and scope. It learns each host's challenge from its
  * first 401, then fetches (and caches per scope, until expiry) bearer tokens, or sends Basic
  * credentials. Headers are only ever produced for the host they belong to.
@@ -119,6 +141,6 @@ export class Authenticator {
     if (!chosen) return undefined;
     this.#challenges.set(host, chosen);
     const extra = chosen.params.scope ? chosen.params.scope.split(" ").filter(Boolean) : [];
-    return [...new Set([...scopes, ...extra])];
+    return mergeScopes([...scopes, ...extra]);
   }
 }

@@ -42,6 +42,8 @@ export interface RegistryRequest {
   signal?: AbortSignal | undefined;
   /** Set false for requests that must not be repeated. */
   retry?: boolean;
+  /** Receives `registry:retry` events for this request (else the transport's handler). */
+  onProgress?: RegistryProgressHandler | undefined;
 }
 
 /** A response: status, lower-case headers, body stream and the final URL (after redirects). */
@@ -124,7 +126,7 @@ export class RegistryHttp {
       req.signal,
       (attempt, delayMs, error) => {
         debug("retry %d of %s in %d ms: %s", attempt, req.what, delayMs, error.message);
-        this.onRetry?.({
+        (req.onProgress ?? this.onRetry)?.({
           type: "registry:retry",
           registry: req.registry,
           attempt,
