@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
-import { run } from "../../../test/harness/exec.js";
 import { createSnapshotter, extract } from "../src/index.js";
+import { exec as run } from "./exec.js";
 
 const tmp = await mkdtemp(join(tmpdir(), "molt-snap-smoke-"));
 afterAll(() => rm(tmp, { recursive: true, force: true }));
