@@ -34,6 +34,10 @@ const DOMAIN =
  */
 export function parseReference(text: string, options: { defaultTag?: string | false } = {}): Reference {
   if (text.length === 0) throw new InvalidReferenceError(text, "empty");
+  if (/\s/.test(text)) throw new InvalidReferenceError(text, "contains whitespace");
+  if (/^[a-f0-9]{64}$/.test(text)) {
+    throw new InvalidReferenceError(text, "a 64-character hexadecimal string is an image ID, not a name");
+  }
   let rest = text;
   let digest: Digest | undefined;
   const at = rest.indexOf("@");
@@ -43,6 +47,7 @@ export function parseReference(text: string, options: { defaultTag?: string | fa
     digest = d;
     rest = rest.slice(0, at);
   }
+  if (rest === "") throw new InvalidReferenceError(text, "missing repository name");
   let tag: string | undefined;
   const lastSlash = rest.lastIndexOf("/");
   const colon = rest.lastIndexOf(":");
@@ -71,9 +76,15 @@ export function parseReference(text: string, options: { defaultTag?: string | fa
   if (registry === "index.docker.io" || registry === "registry-1.docker.io") registry = DOCKER_HUB;
   if (repository !== repository.toLowerCase())
     throw new InvalidReferenceError(text, "repository name must be lowercase");
+  if (repository === "") throw new InvalidReferenceError(text, "missing repository name");
   if (registry === DOCKER_HUB && !repository.includes("/")) repository = `library/${repository}`;
   for (const part of repository.split("/")) {
-    if (!COMPONENT.test(part)) throw new InvalidReferenceError(text, `invalid path component "${part}"`);
+    if (!COMPONENT.test(part)) {
+      throw new InvalidReferenceError(
+        text,
+        part === "" ? "empty path component" : `invalid path component "${part}"`,
+      );
+    }
   }
   if (registry.length + repository.length + 1 > 255) throw new InvalidReferenceError(text, "name too long");
   if (tag === undefined && digest === undefined && options.defaultTag !== false)
@@ -90,6 +101,28 @@ export function formatReference(ref: Reference): string {
   if (ref.tag) s += `:${ref.tag}`;
   if (ref.digest) s += `@${ref.digest}`;
   return s;
+}
+
+/**
+ * The short form docker shows: `docker.io/` and `library/` dropped.
+ *
+ * @example
+ * ```ts
+ * familiarReference(parseReference("busybox")) // "busybox:latest"
+ * familiarReference(parseReference("ghcr.io/a/b@sha256:…")) // "ghcr.io/a/b@sha256:…"
+ * ```
+ */
+export function familiarReference(ref: Reference): string {
+  let name = `${ref.registry}/${ref.repository}`;
+  if (ref.registry === DOCKER_HUB) {
+    name =
+      ref.repository.startsWith("library/") && ref.repository.split("/").length === 2
+        ? ref.repository.slice("library/".length)
+        : ref.repository;
+  }
+  if (ref.tag) name += `:${ref.tag}`;
+  if (ref.digest) name += `@${ref.digest}`;
+  return name;
 }
 
 /** The same reference pinned to a digest (tag kept), e.g. for `--image-name-with-digest-file`. */
