@@ -11,8 +11,12 @@ export type ByteSink = (chunk: Buffer) => Promise<void>;
 
 /** A streaming compressor fed with uncompressed blocks, in order. */
 export interface Compressor {
-  /** Feeds one block; resolves when the compressor is ready for the next one. The block must not be modified afterwards. */
-  write(block: Buffer): Promise<void>;
+  /**
+   * Feeds one block; resolves when the compressor is ready for the next one. The block must not
+   * be modified until `release` is called (the compressor calls it once it no longer needs the
+   * bytes, so the caller may reuse the buffer).
+   */
+  write(block: Buffer, release?: () => void): Promise<void>;
   /** Flushes everything to the sink. */
   end(): Promise<void>;
   /** Stops and releases resources after a failure. */
@@ -21,7 +25,14 @@ export interface Compressor {
 
 /** Passes blocks through unchanged (`compression: "none"`). */
 export function identityCompressor(sink: ByteSink): Compressor {
-  return { write: sink, end: async () => undefined, abort: () => undefined };
+  return {
+    async write(block, release) {
+      await sink(block);
+      release?.();
+    },
+    end: async () => undefined,
+    abort: () => undefined,
+  };
 }
 
 const WINDOW = 32 * 1024;
@@ -60,7 +71,7 @@ export function parallelGzip(
     if (!aborted) await sink(out);
   };
   return {
-    async write(block) {
+    async write(block, release) {
       if (aborted) throw new CompressionError("compressor was aborted");
       if (!started) {
         started = true;
@@ -72,12 +83,17 @@ export function parallelGzip(
       const opts: ZlibOptions = { level, finishFlush: constants.Z_SYNC_FLUSH };
       if (tail) opts.dictionary = tail;
       const p = deflateBlock(block, opts);
-      p.catch(() => undefined);
+      p.then(
+        () => release?.(),
+        () => undefined,
+      );
       pending.push(p);
-      tail =
+      // a copy: the block itself goes back to the caller's pool once deflated
+      tail = Buffer.from(
         block.length >= WINDOW
           ? block.subarray(block.length - WINDOW)
-          : Buffer.concat([tail ?? Buffer.alloc(0), block]).subarray(-WINDOW);
+          : Buffer.concat([tail ?? Buffer.alloc(0), block]).subarray(-WINDOW),
+      );
       while (pending.length >= maxInFlight) await drainOne();
     },
     async end() {
@@ -128,9 +144,9 @@ export async function zstdCompressor(sink: ByteSink, level = 3): Promise<Compres
     stdinError = e;
   });
   return {
-    async write(block) {
+    async write(block, release) {
       if (stdinError) throw new CompressionError("zstd stopped reading", { cause: stdinError });
-      if (!child.stdin.write(block)) {
+      if (!child.stdin.write(block, () => release?.())) {
         await new Promise<void>((resolve, reject) => {
           const onDrain = () => {
             child.off("close", onClose);

@@ -203,7 +203,7 @@ function resolveHardlinks(items: PlanItem[], adds: Map<string, FileEntry>): void
       it.entry = { ...rootEntry, path: it.path, type: "file" };
       it.data = rootEntry;
     } else {
-      const { source: _s, open: _o, ...meta } = rootEntry;
+      const { source: _s, open: _o, xattrs: _x, ...meta } = rootEntry;
       it.entry = { ...meta, path: it.path, type: "hardlink", linkTarget: first, size: 0 };
       delete it.data;
     }

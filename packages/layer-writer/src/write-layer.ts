@@ -88,7 +88,8 @@ function mediaTypeFor(c: LayerCompression): string {
 
 /** Accumulates tar bytes into fixed-size blocks, hashing each block and feeding the compressor. */
 class BlockSink {
-  buf = Buffer.allocUnsafe(BLOCK_SIZE);
+  readonly #pool: Buffer[] = [];
+  buf: Buffer = Buffer.allocUnsafe(BLOCK_SIZE);
   pos = 0;
   total = 0;
   readonly diff = new Digester("sha256");
@@ -130,12 +131,15 @@ class BlockSink {
 
   async flush(): Promise<void> {
     if (this.pos === 0) return;
-    const block = this.pos === BLOCK_SIZE ? this.buf : this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(BLOCK_SIZE);
+    const full = this.buf;
+    const block = this.pos === BLOCK_SIZE ? full : full.subarray(0, this.pos);
+    this.buf = this.#pool.pop() ?? Buffer.allocUnsafe(BLOCK_SIZE);
     this.pos = 0;
     this.diff.update(block);
     this.total += block.length;
-    await this.compressor.write(block);
+    await this.compressor.write(block, () => {
+      if (this.#pool.length < 8) this.#pool.push(full);
+    });
     this.onBlock();
   }
 }
