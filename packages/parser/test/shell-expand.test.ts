@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are Dockerfile/shell text, not templates
 import { describe, expect, it } from "vitest";
 import { expandWord, expandWordDetailed, expandWords, ShellExpansionError } from "../src/index.js";
 

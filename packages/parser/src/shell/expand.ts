@@ -330,7 +330,11 @@ class Lexer {
         pattern = this.run("/", true).text;
       } catch (e) {
         if (e instanceof ShellExpansionError && this.pos >= this.src.length) {
-          throw new ShellExpansionError("MOLT_SHELL_UNTERMINATED", "syntax error: missing '/' in ${}", start);
+          throw new ShellExpansionError(
+            "MOLT_SHELL_UNTERMINATED",
+            "syntax error: missing '/' in $" + "{}",
+            start,
+          );
         }
         throw e;
       }
