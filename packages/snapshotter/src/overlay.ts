@@ -71,9 +71,12 @@ export async function overlayChanges(
   }
   const items: Item[] = [];
   const deletes: string[] = [];
+  const listing = new Map<string, Set<string>>(); // upper directory → names that are not whiteouts
   const stack = [""];
   while (stack.length > 0) {
     const dir = stack.pop()!;
+    const names = new Set<string>();
+    listing.set(dir, names);
     for (const name of readdirSync(abs(upper, dir))) {
       const rel = dir === "" ? name : `${dir}/${name}`;
       const st = lstatSync(abs(upper, rel), { bigint: true });
@@ -81,6 +84,7 @@ export async function overlayChanges(
         deletes.push(rel);
         continue;
       }
+      names.add(name);
       const x = allX.get(rel);
       const own = x ? Object.fromEntries(Object.entries(x).filter(([k]) => !isOverlayXattr(k))) : undefined;
       const opaque = st.isDirectory() && x?.["trusted.overlay.opaque"]?.toString() === "y";
@@ -94,6 +98,19 @@ export async function overlayChanges(
       if (st.isDirectory()) stack.push(rel);
     }
   }
+
+  // An opaque directory hides what the lower tree had there. Express that as explicit deletions
+  // of the hidden children (recursively where both sides are directories), which is what walk
+  // mode reports for the same step: both modes give the same change set.
+  const hide = (dir: string) => {
+    const kept = listing.get(dir) ?? new Set<string>();
+    for (const name of baseline.children(dir)) {
+      const rel = dir === "" ? name : `${dir}/${name}`;
+      if (!kept.has(name)) deletes.push(rel);
+      else if (baseline.get(rel)?.type === "directory" && listing.has(rel)) hide(rel);
+    }
+  };
+  for (const it of items) if (it.opaque && baseline.get(it.rel)?.type === "directory") hide(it.rel);
 
   // Merge: deletions, then entries parents-first; a directory that is new or opaque moves whole.
   for (const rel of deletes) {
@@ -149,7 +166,6 @@ export async function overlayChanges(
     const now = lstatSync(dst, { bigint: true });
     baseline.set(it.rel, entryFromStat(now, { linkTarget: it.linkTarget, xattrs: it.xattrs }));
     if (underIgnored(it.rel, ignore)) continue;
-    if (it.opaque) changes.push({ kind: "opaque", path: it.rel });
     const entry = fileEntry(it.rel, it.st, dst, { linkTarget: it.linkTarget, xattrs: it.xattrs });
     changes.push({ kind: "add", entry });
     linkable.push({ entry, ino: it.st.ino, nlink: Number(it.st.nlink) });

@@ -48,7 +48,6 @@ export async function walkChanges(
   options: { signal?: AbortSignal } = {},
 ): Promise<Change[]> {
   const changed = new Map<string, BigIntStats>(); // added or modified (new content/metadata)
-  const opaque = new Set<string>(); // replaced directories
   const deleted: string[] = [];
   const uncertain = new Map<string, BigIntStats>();
   const dirStats = new Map<string, BigIntStats>();
@@ -95,8 +94,10 @@ export async function walkChanges(
       } else {
         changed.set(rel, st);
         if (isDir) {
-          if (v === "replaced" || v === "new") fresh.add(rel);
-          if (v === "replaced") opaque.add(rel);
+          // A brand-new directory's children are all new. A directory that replaced another one
+          // (new inode) is compared child by child: vanished children become deletions, so the
+          // change set is the same whether or not the filesystem reused the inode number.
+          if (v === "new" || baseline.get(rel)?.type !== "directory") fresh.add(rel);
           stack.push(rel);
         }
       }
@@ -153,10 +154,6 @@ export async function walkChanges(
   const linkable: Array<{ entry: FileEntry; ino: bigint; nlink: number }> = [];
   for (const rel of deleted) {
     changes.push({ kind: "delete", path: rel });
-    baseline.delete(rel);
-  }
-  for (const rel of opaque) {
-    changes.push({ kind: "opaque", path: rel });
     baseline.delete(rel);
   }
   const adds = [...changed.keys()].sort();

@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "../../../test/harness/registry.js";
-import { type Baseline, extract, flatten } from "../src/index.js";
+import { extract, flatten } from "../src/index.js";
 import { exec as run } from "./exec.js";
 import { layoutLayers } from "./layout.js";
-import { describeTree, diffTrees } from "./tree.js";
+import { describeTree, diffTrees, expectBaselineMatchesDisk } from "./tree.js";
 
 /*
  * A corpus of layers made with real tools: layer 1 by `umoci repack` from a directory holding
@@ -154,37 +154,3 @@ describe("extract against umoci unpack", () => {
     expect(await readFile(join(dir, "x"), "utf8")).toBe("");
   });
 });
-
-/** Every baseline entry agrees with lstat (type, mode, owner, size, inode, link target) and nothing is missing. */
-async function expectBaselineMatchesDisk(baseline: Baseline, root: string): Promise<void> {
-  const out = await run("find", [
-    root,
-    "-mindepth",
-    "1",
-    "-printf",
-    "%P\\0%y\\0%m\\0%U\\0%G\\0%s\\0%i\\0%l\\0",
-  ]);
-  const f = out.stdout.split("\0");
-  const types: Record<string, string> = {
-    f: "file",
-    d: "directory",
-    l: "symlink",
-    c: "char",
-    b: "block",
-    p: "fifo",
-  };
-  let n = 0;
-  for (let i = 0; i + 7 < f.length; i += 8) {
-    const [p, y, m, u, g, s, ino, l] = f.slice(i, i + 8) as string[];
-    const e = baseline.get(p!);
-    expect(e, p).toBeDefined();
-    expect(e!.type, p).toBe(types[y!]);
-    expect(e!.mode.toString(8), p).toBe(m);
-    expect([e!.uid, e!.gid], p).toEqual([Number(u), Number(g)]);
-    if (y === "f") expect(e!.size, p).toBe(Number(s));
-    expect(e!.ino, p).toBe(BigInt(ino!));
-    if (y === "l") expect(e!.linkTarget, p).toBe(l);
-    n++;
-  }
-  expect(baseline.size).toBe(n + 1); // + the root itself
-}

@@ -20,7 +20,7 @@ let n = 0;
 
 type E = {
   name: string;
-  type?: tar.Headers["type"];
+  type?: tar.Header["type"];
   linkname?: string;
   body?: string;
   devmajor?: number;
