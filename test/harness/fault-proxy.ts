@@ -11,7 +11,7 @@ import { type AddressInfo, connect, type Socket } from "node:net";
 
 /** What the fault proxy does with one request. */
 export type FaultAction =
-  | { kind: "forward" }
+  | { kind: "forward"; addHeaders?: Record<string, string> }
   /** Close the connection without answering. */
   | { kind: "drop" }
   /** Answer with this status (and headers) instead of forwarding. */
@@ -86,7 +86,7 @@ export async function startFaultProxy(
     const up = httpRequest(
       { host: upHost, port: Number(upPort), method: req.method, path: req.url, headers },
       (upRes) => {
-        const outHeaders = { ...upRes.headers };
+        const outHeaders = { ...upRes.headers, ...(action.kind === "forward" ? action.addHeaders : {}) };
         // Location headers point at the upstream; rewrite them to come back through us.
         if (typeof outHeaders.location === "string") {
           outHeaders.location = outHeaders.location.replace(

@@ -20,6 +20,7 @@ export { dockerConfigPath, podmanAuthPaths, resolveCredential } from "./credenti
 export { runCredentialHelper } from "./credentials/helper.js";
 export type { Credential, CredentialProvider } from "./credentials/types.js";
 export * from "./errors.js";
+export { copyImage, type ImageCopyOptions, pullOciLayout, pushOciLayout } from "./images.js";
 export { DEFAULT_MANIFEST_ACCEPT, selectPlatform } from "./manifests.js";
 export type * from "./options.js";
 export type * from "./progress.js";

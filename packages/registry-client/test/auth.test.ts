@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Descriptor, MediaType, parseReference, sha256 } from "@molt/oci";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFaultProxy } from "../../../test/harness/fault-proxy.js";
 import { type RunningRegistry, requireBinary, startRegistry } from "../../../test/harness/registry.js";
 import { startTokenServer, type TokenServer } from "../../../test/harness/token-server.js";
 import {
@@ -246,6 +247,64 @@ describe("bearer token auth (docker token spec) against a registry verifying JWT
     await c.close();
     expect(err).toMatchObject({ code: "MOLT_REGISTRY_AUTH", status: 401 });
     expect(tokens.requests.length - before).toBe(1);
+  });
+
+  it("refreshes a cached token the registry starts refusing (401)", async () => {
+    // A front that answers the registry's own challenge once to a request that carries a token,
+    // as a registry does for a revoked or expired token.
+    let challenge = "";
+    let refused = 0;
+    const front = await startFaultProxy(tokenReg.host, (req) => {
+      if (
+        req.headers.authorization &&
+        refused === 0 &&
+        req.method === "GET" &&
+        req.url?.includes("/blobs/")
+      ) {
+        refused++;
+        return {
+          kind: "status",
+          status: 401,
+          headers: { "www-authenticate": challenge },
+          body: '{"errors":[{"code":"UNAUTHORIZED"}]}',
+        };
+      }
+      return { kind: "forward" };
+    });
+    const probe = await fetch(`http://${tokenReg.host}/v2/`);
+    challenge = probe.headers.get("www-authenticate") ?? "";
+    expect(challenge).toContain("Bearer");
+    const c = await client(front.host, {
+      credentials: { [front.host]: { username: "bob", password: PASSWORD } },
+    });
+    const before = tokens.requests.length;
+    const ref = parseReference(`${front.host}/team/refresh`);
+    const { desc, bytes } = blob(`refresh ${Math.random()}`);
+    await c.pushBlob(ref, desc, () => bytes);
+    const back: Buffer[] = [];
+    for await (const chunk of await c.fetchBlob(ref, desc)) back.push(chunk as Buffer);
+    await c.close();
+    await front.stop();
+    expect(Buffer.concat(back)).toEqual(bytes);
+    expect(refused).toBe(1);
+    // one token for push, one for pull, one more after the refusal
+    expect(tokens.requests.slice(before).map((r) => r.scopes.join(" "))).toEqual([
+      "repository:team/refresh:pull,push",
+      "repository:team/refresh:pull",
+      "repository:team/refresh:pull",
+    ]);
+  });
+
+  it("uses a registrytoken as the bearer token directly", async () => {
+    const res = await fetch(`${tokens.realm}?service=${tokens.service}&scope=repository:team/rt:pull,push`, {
+      headers: { authorization: `Basic ${Buffer.from(`bob:${PASSWORD}`).toString("base64")}` },
+    });
+    const { token } = (await res.json()) as { token: string };
+    const before = tokens.requests.length;
+    const c = await client(tokenReg.host, { credentials: { [tokenReg.host]: { registryToken: token } } });
+    await roundTrip(c, `${tokenReg.host}/team/rt`);
+    await c.close();
+    expect(tokens.requests.length).toBe(before);
   });
 
   it("a wrong password is refused by the token server with an auth error", async () => {
