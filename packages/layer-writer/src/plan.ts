@@ -72,9 +72,9 @@ export function comparePaths(a: string, b: string): number {
 export type ParentLookup = (path: string) => FileEntry | undefined | Promise<FileEntry | undefined>;
 
 /**
- * Turns an unordered set of changes into the exact, sorted list of tar entries of a layer:
- * later changes to the same path win; a deleted path that is also added becomes an opaque
- * directory (when re-added as a directory) or just the addition; whiteouts under a deleted or
+ * Turns a list of changes into the exact, sorted list of tar entries of a layer:
+ * later changes to the same path win (an add after a delete is a re-creation — an opaque
+ * directory when it is a directory; a delete after an add is a whiteout); whiteouts under a deleted or
  * opaque directory are dropped; missing parent directories are asked from `parents`; hardlinks
  * are re-pointed so that the first member of each group in tar order holds the data and the
  * others link to it by its in-layer path.
@@ -95,21 +95,14 @@ export async function planLayer(
       const path = normalizePath(c.entry.path);
       if (path === "") continue; // no entry for "/"
       adds.set(path, c.entry);
-      deletes.delete(path);
+      if (deletes.delete(path) && c.entry.type === "directory") opaques.add(path);
     } else if (c.kind === "delete") {
       const path = normalizePath(c.path);
       if (path === "") throw new InvalidEntryError(c.path, "cannot delete the root directory");
+      adds.delete(path);
       deletes.add(path);
     } else {
       opaques.add(normalizePath(c.path));
-    }
-  }
-  // delete + add of the same path: a directory re-created means its old contents are gone.
-  for (const p of [...deletes]) {
-    const a = adds.get(p);
-    if (a) {
-      deletes.delete(p);
-      if (a.type === "directory") opaques.add(p);
     }
   }
   // whiteouts under a deleted or opaque directory are redundant

@@ -1,0 +1,292 @@
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, rm, truncate, utimes, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { gunzipSync } from "node:zlib";
+import {
+  BlobNotFoundError,
+  BlobStore,
+  FileChangedError,
+  InvalidEntryError,
+  planLayer,
+  writeLayer,
+} from "@molt/layer-writer";
+import { type Change, DigestMismatchError, type FileEntry, parseDigest } from "@molt/oci";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run, treeChanges } from "./helpers.js";
+
+let work: string;
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), "molt-lw-"));
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+const f = (path: string, extra: Partial<FileEntry> = {}): Change => ({
+  kind: "add",
+  entry: { path, type: "file", mode: 0o644, uid: 0, gid: 0, size: 0, mtimeNs: 0n, ...extra },
+});
+const d = (path: string, extra: Partial<FileEntry> = {}): Change =>
+  f(path, { type: "directory", mode: 0o755, ...extra });
+
+describe("planLayer", () => {
+  it("sorts depth-first with the opaque marker first in its directory, and drops redundant whiteouts", async () => {
+    const items = await planLayer([
+      f("b-c"),
+      f("b/z"),
+      d("b"),
+      { kind: "opaque", path: "b" },
+      f("b/-a"),
+      { kind: "delete", path: "gone" },
+      { kind: "delete", path: "gone/sub/file" },
+      { kind: "delete", path: "b/old" },
+      { kind: "delete", path: "x/y" },
+      f("/./a//file"),
+    ]);
+    expect(items.map((i) => i.path)).toEqual([
+      ".wh.gone",
+      "a/file",
+      "b",
+      "b/.wh..wh..opq",
+      "b/-a",
+      "b/z",
+      "b-c",
+      "x/.wh.y",
+    ]);
+  });
+
+  it("turns delete + re-add of a directory into an opaque directory; an added path loses its whiteout", async () => {
+    const items = await planLayer([
+      { kind: "delete", path: "etc" },
+      d("etc"),
+      { kind: "delete", path: "f" },
+      f("f"),
+    ]);
+    expect(items.map((i) => `${i.kind}:${i.path}`)).toEqual([
+      "entry:etc",
+      "opaque:etc/.wh..wh..opq",
+      "entry:f",
+    ]);
+  });
+
+  it("asks for missing parent directories, keeping their mode and owner", async () => {
+    const items = await planLayer([f("usr/local/bin/x")], {
+      parents: (p) => ({
+        path: p,
+        type: "directory",
+        mode: p === "usr" ? 0o700 : 0o750,
+        uid: 7,
+        gid: 8,
+        size: 0,
+        mtimeNs: 0n,
+      }),
+    });
+    expect(
+      items.map((i) => [i.path, i.kind === "entry" ? i.entry.mode : 0, i.kind === "entry" ? i.entry.uid : 0]),
+    ).toEqual([
+      ["usr", 0o700, 7],
+      ["usr/local", 0o750, 7],
+      ["usr/local/bin", 0o750, 7],
+      ["usr/local/bin/x", 0o644, 0],
+    ]);
+  });
+
+  it("rejects '..' and a hardlink to nothing", async () => {
+    await expect(planLayer([f("a/../../etc/passwd")])).rejects.toBeInstanceOf(InvalidEntryError);
+    await expect(planLayer([f("l", { type: "hardlink", linkTarget: "missing" })])).rejects.toMatchObject({
+      code: "MOLT_INVALID_ENTRY",
+      path: "l",
+    });
+    // never an entry for the root
+    expect(await planLayer([d("/"), d(".")])).toEqual([]);
+  });
+});
+
+describe("writeLayer", () => {
+  it("gives the same digests for the same tree in another directory with other mtimes (reproducible)", async () => {
+    const make = async (root: string, mtime: number) => {
+      await mkdir(join(root, "app/sub"), { recursive: true });
+      await writeFile(join(root, "app/a.txt"), "alpha\n");
+      await writeFile(join(root, "app/sub/b.bin"), Buffer.alloc(2 << 20, 7));
+      await run("ln", ["-s", "a.txt", join(root, "app/link")]);
+      for (const p of ["app/a.txt", "app/sub/b.bin", "app/sub", "app"])
+        await utimes(join(root, p), mtime, mtime + 0.5);
+      return treeChanges(root);
+    };
+    const epoch = 1_000_000_000;
+    const one = await make(join(work, "r1"), 1_700_000_000);
+    const two = await make(join(work, "elsewhere", "r2"), 1_800_000_000.25);
+    const s1 = await BlobStore.open(join(work, "s1"));
+    const s2 = await BlobStore.open(join(work, "s2"));
+    const a = await writeLayer(one, s1, { sourceDateEpoch: epoch });
+    const b = await writeLayer(two, s2, { sourceDateEpoch: epoch });
+    expect(b.digest).toBe(a.digest);
+    expect(b.diffId).toBe(a.diffId);
+    const listing = await run("tar", ["--full-time", "-tvzf", s1.path(a.digest)], {
+      env: { ...process.env, TZ: "UTC" },
+    });
+    expect(listing.stdout).toContain("2001-09-09 01:46:40 app/a.txt"); // clamped to the epoch
+    // without the clamp, the mtimes differ and so do the digests
+    const c = await writeLayer(one, s1);
+    const e = await writeLayer(two, s2);
+    expect(c.diffId).not.toBe(e.diffId);
+  });
+
+  it("writes zstd (zstd CLI) and uncompressed layers with matching media types and the same diffID", async () => {
+    const src = join(work, "z.txt");
+    await writeFile(src, "zstd ".repeat(100_000));
+    const changes = [f("z.txt", { size: 500_000, source: src })];
+    const store = await BlobStore.open(join(work, "sz"));
+    const gz = await writeLayer(changes, store);
+    const zs = await writeLayer(changes, store, { compression: "zstd", level: 19 });
+    const none = await writeLayer(changes, store, { compression: "none" });
+    expect(zs.mediaType).toBe("application/vnd.oci.image.layer.v1.tar+zstd");
+    expect(none.mediaType).toBe("application/vnd.oci.image.layer.v1.tar");
+    expect(new Set([gz.diffId, zs.diffId, none.diffId, none.digest]).size).toBe(1);
+    expect((await run("tar", ["--zstd", "-tf", store.path(zs.digest)])).stdout.trim().split("\n")).toEqual([
+      "z.txt",
+    ]);
+    const dz = await run("sh", ["-c", `zstd -dc ${store.path(zs.digest)} | sha256sum`]);
+    expect(`sha256:${dz.stdout.split(" ")[0]}`).toBe(zs.diffId);
+  });
+
+  it("reads entries from open() streams and turns same-inode files into hardlinks when asked", async () => {
+    const src = join(work, "orig");
+    await writeFile(src, "shared\n");
+    await run("ln", [src, join(work, "other")]);
+    const store = await BlobStore.open(join(work, "sh"));
+    const l = await writeLayer(
+      [
+        f("z", { size: 7, source: src }),
+        f("m", { size: 7, source: join(work, "other") }),
+        f("s", { size: 5, open: () => Readable.from([Buffer.from("str"), Buffer.from("em")]) }),
+      ],
+      store,
+      { detectHardlinks: true },
+    );
+    const r = await run("tar", ["-tvzf", store.path(l.digest)]);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^-rw-r--r-- .* 7 .* m$/);
+    expect(lines[1]).toMatch(/^-rw-r--r-- .* 5 .* s$/);
+    expect(lines[2]).toMatch(/^hrw-r--r-- .* z link to m$/);
+  });
+
+  it("fails with FileChangedError when a file's size changed, leaving nothing in the store", async () => {
+    const src = join(work, "shrinks");
+    await writeFile(src, "0123456789");
+    const store = await BlobStore.open(join(work, "fc"));
+    const err = await writeLayer([f("x", { size: 20, source: src })], store).catch((e) => e);
+    expect(err).toBeInstanceOf(FileChangedError);
+    expect(err.code).toBe("MOLT_FILE_CHANGED");
+    expect(await readdir(join(store.dir, "sha256"))).toEqual([]);
+    expect(await readdir(join(store.dir, ".tmp"))).toEqual([]);
+    // a symlink where a file was announced is refused (O_NOFOLLOW), not followed
+    await run("ln", ["-sf", "/etc/passwd", join(work, "sneaky")]);
+    await expect(
+      writeLayer([f("y", { size: 4, source: join(work, "sneaky") })], store),
+    ).rejects.toBeInstanceOf(FileChangedError);
+  });
+
+  it("stops on abort and cleans its temp file", async () => {
+    const store = await BlobStore.open(join(work, "ab"));
+    const ctl = new AbortController();
+    const changes = Array.from({ length: 50 }, (_, i) =>
+      f(`f${i}`, {
+        size: 1 << 20,
+        open: () => {
+          if (i === 10) ctl.abort(new Error("stop"));
+          return Readable.from([Buffer.alloc(1 << 20)]);
+        },
+      }),
+    );
+    await expect(writeLayer(changes, store, { signal: ctl.signal })).rejects.toThrow("stop");
+    expect(await readdir(join(store.dir, ".tmp"))).toEqual([]);
+    expect(await readdir(join(store.dir, "sha256"))).toEqual([]);
+  });
+
+  it("encodes sizes of 8 GiB and more so GNU tar reads them (PAX size + base-256)", async () => {
+    const { encodeTarHeader } = await import("@molt/oci");
+    const size = 9 * 1024 * 1024 * 1024 + 5;
+    const head = encodeTarHeader({
+      name: "huge",
+      type: "file",
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      size,
+      mtimeNs: 0n,
+    });
+    expect(head.includes(Buffer.from(`19 size=${size}\n`))).toBe(true);
+    const file = join(work, "huge.tar");
+    await writeFile(file, head);
+    await truncate(file, head.length + size + 1024); // sparse: the data and the end blocks are zeros
+    const r = await run("tar", ["-tvf", file]);
+    expect(r.stdout).toMatch(new RegExp(`^-rw-r--r-- 0/0 +${size} .* huge\\n$`));
+  });
+
+  it("reports progress and counts entries", async () => {
+    const store = await BlobStore.open(join(work, "pg"));
+    const events: string[] = [];
+    const l = await writeLayer([d("a"), f("a/b"), { kind: "delete", path: "c" }], store, {
+      onProgress: (e) => events.push(e.type),
+    });
+    expect(l.entries).toBe(3);
+    expect(events[0]).toBe("layer:planned");
+    expect(events.at(-1)).toBe("layer:done");
+    expect(gunzipSync(await readFile(store.path(l.digest))).length).toBe(l.uncompressedSize);
+  });
+});
+
+describe("BlobStore", () => {
+  it("stores content-addressed, reads verified, and reports corruption and absence", async () => {
+    const store = await BlobStore.open(join(work, "bs"));
+    const { digest, size } = await store.put(Buffer.from("hello"));
+    expect(digest).toBe("sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+    expect(size).toBe(5);
+    expect(await store.has(digest)).toBe(true);
+    const read = async (dg: typeof digest) => {
+      const chunks: Buffer[] = [];
+      for await (const c of store.openRead(dg)) chunks.push(c as Buffer);
+      return Buffer.concat(chunks).toString();
+    };
+    expect(await read(digest)).toBe("hello");
+    await writeFile(store.path(digest), "hellp");
+    await expect(read(digest)).rejects.toBeInstanceOf(DigestMismatchError);
+    const missing = "sha256:0000000000000000000000000000000000000000000000000000000000000000" as const;
+    await expect(read(missing)).rejects.toBeInstanceOf(BlobNotFoundError);
+  });
+
+  // runs the built package (dist/) in two real processes: `pnpm test` builds first
+  it("is safe for two processes writing the same and different blobs at once", async () => {
+    const dir = join(work, "shared");
+    const script = `
+      const { BlobStore } = await import(${JSON.stringify(new URL("../dist/index.js", import.meta.url).pathname)});
+      const s = await BlobStore.open(${JSON.stringify(dir)});
+      const out = [];
+      for (let i = 0; i < 20; i++) out.push((await s.put(Buffer.alloc(300000, i % 5))).digest);
+      out.push((await s.put(Buffer.from(process.argv[1]))).digest);
+      console.log(JSON.stringify(out));`;
+    const spawnOne = (tag: string) =>
+      new Promise<string[]>((resolve, reject) => {
+        const c = spawn(process.execPath, ["--input-type=module", "-e", script, tag], {
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let out = "";
+        let err = "";
+        c.stdout.on("data", (x: Buffer) => (out += x));
+        c.stderr.on("data", (x: Buffer) => (err += x));
+        c.on("close", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(err))));
+      });
+    const [a, b] = await Promise.all([spawnOne("one"), spawnOne("two")]);
+    const store = await BlobStore.open(dir);
+    for (const dg of new Set([...a!, ...b!])) {
+      const chunks: Buffer[] = [];
+      for await (const c of store.openRead(parseDigest(dg))) chunks.push(c as Buffer); // verified read
+      expect(chunks.length).toBeGreaterThan(0);
+    }
+    expect((await readdir(join(dir, "sha256"))).length).toBe(7); // 5 shared + "one" + "two"
+    expect(await readdir(join(dir, ".tmp"))).toEqual([]);
+  });
+});
