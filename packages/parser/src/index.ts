@@ -31,6 +31,7 @@ export {
   type StageDependency,
 } from "./plan.js";
 export { isPredefinedArg, PLATFORM_ARGS, PROXY_ARGS, predefinedArgs } from "./predefined-args.js";
+export { type ExpandedStage, expandStages } from "./scope.js";
 export { ShellExpansionError, type ShellExpansionErrorCode } from "./shell/errors.js";
 export {
   type ExpansionResult,
