@@ -226,6 +226,21 @@ describe("writeLayer", () => {
     expect(r.stdout).toMatch(new RegExp(`^-rw-r--r-- 0/0 +${size} .* huge\\n$`));
   });
 
+  it("writes several layers concurrently with the same bytes as one at a time", async () => {
+    const store = await BlobStore.open(join(work, "cc"));
+    const layers = Array.from({ length: 4 }, (_, i) => [
+      f(`l${i}`, {
+        size: 3 << 20,
+        open: () => Readable.from([Buffer.alloc(3 << 20, `layer ${i} `)]),
+      }),
+    ]);
+    const together = await Promise.all(layers.map((c) => writeLayer(c, store)));
+    const alone: string[] = [];
+    for (const c of layers) alone.push((await writeLayer(c, store)).digest);
+    expect(together.map((l) => l.digest)).toEqual(alone);
+    expect(new Set(alone).size).toBe(4);
+  });
+
   it("reports progress and counts entries", async () => {
     const store = await BlobStore.open(join(work, "pg"));
     const events: string[] = [];
