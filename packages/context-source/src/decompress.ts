@@ -63,6 +63,10 @@ export async function decompressTar(
   signal?: AbortSignal,
 ): Promise<{ stream: Readable; compression: TarCompression }> {
   const head = await peek(input, 4);
+  // The source may have failed while we looked (e.g. a download that failed validation at its end).
+  if (input.errored) throw input.errored;
+  if (input.destroyed && !input.readableEnded)
+    throw new ContextArchiveError("the context stream closed early");
   const compression = detectCompression(head);
   if (compression === "none") return { stream: input, compression };
   if (compression === "gzip") {

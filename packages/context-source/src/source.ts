@@ -35,6 +35,8 @@ export interface OpenContextOptions {
   ca?: string | Buffer | readonly (string | Buffer)[];
   /** gs://: API endpoint of the JSON API (otherwise `STORAGE_EMULATOR_HOST` or Google's). */
   apiEndpoint?: string;
+  /** gs://: how many times the client library retries a failed request (default 3). */
+  retries?: number;
   /** git: also fetch submodules (recursively, shallow). */
   submodules?: boolean;
   /** tar://stdin: the stream to read instead of `process.stdin`. */

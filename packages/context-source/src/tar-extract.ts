@@ -3,6 +3,7 @@ import { chmod, lchown, link, lstat, lutimes, mkdir, open, rm, symlink, utimes }
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { MoltError } from "@molt/oci";
 import createDebug from "debug";
 import { extract as tarExtract } from "tar-stream";
 import { decompressTar, type TarCompression } from "./decompress.js";
@@ -46,17 +47,24 @@ export async function extractTar(
   let entries = 0;
   let bytes = 0;
   const wrap = (e: unknown): unknown =>
-    e instanceof ContextArchiveError || e instanceof ContextTooLargeError || options.signal?.aborted
+    e instanceof MoltError || options.signal?.aborted
       ? e
       : new ContextArchiveError(`unreadable context archive: ${(e as Error).message}`, undefined, {
           cause: e,
         });
   const extractor = tarExtract();
+  // When the input fails mid-entry, tar-stream does not fail the entry's own stream: abort the
+  // per-entry writes from here so nothing waits forever.
+  const inner = new AbortController();
+  let failure: unknown;
   const done = pipeline(stream, extractor, ...(options.signal ? [{ signal: options.signal }] : [])).catch(
     (e: unknown) => {
-      throw wrap(e);
+      failure = wrap(e);
+      inner.abort(failure);
+      throw failure;
     },
   );
+  done.catch(() => {});
 
   const ensureParents = async (path: string, name: string): Promise<void> => {
     const parts = path.split("/");
@@ -120,7 +128,14 @@ export async function extractTar(
           bytes += h.size ?? 0;
           if (bytes > maxBytes) throw new ContextTooLargeError("extracted context archive", maxBytes);
           const fh = await open(abs, "wx", 0o600);
-          await pipeline(entry, createWriteStream("", { fd: fh.fd, autoClose: false }));
+          try {
+            await pipeline(entry, createWriteStream("", { fd: fh.fd, autoClose: false }), {
+              signal: inner.signal,
+            });
+          } catch (e) {
+            await fh.close();
+            throw e;
+          }
           await fh.chmod(mode);
           if (asRoot) await fh.chown(h.uid ?? 0, h.gid ?? 0);
           await fh.utimes(mtime, mtime);
@@ -167,10 +182,11 @@ export async function extractTar(
     }
     await done;
   } catch (e) {
+    const err = failure ?? wrap(e);
     stream.destroy();
     extractor.destroy();
     await done.catch(() => {});
-    throw wrap(e);
+    throw err;
   }
   // Directory modes and times last, deepest first, so read-only directories do not block writes.
   const dirs = [...dirMeta.keys()].sort((a, b) => b.split("/").length - a.split("/").length);
