@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   type Descriptor,
@@ -14,7 +14,7 @@ import { repositoryScope } from "./auth/authenticator.js";
 import { RegistryError, RegistryProtocolError } from "./errors.js";
 import type { RegistryProgressHandler } from "./progress.js";
 import { connectionError } from "./transport/failures.js";
-import type { RegistryHttp, RegistryResponse } from "./transport/http.js";
+import type { RegistryHttp } from "./transport/http.js";
 import { backoffDelay } from "./transport/retry.js";
 
 /** Progress is reported at most every this many bytes (and at the end). */
@@ -24,10 +24,6 @@ const PROGRESS_STEP = 1024 * 1024;
 export interface DownloadOptions {
   signal?: AbortSignal | undefined;
   onProgress?: RegistryProgressHandler | undefined;
-}
-
-function blobPath(ref: Reference, digest: Digest): string {
-  return `/v2/${ref.repository}/blobs/${digest}`;
 }
 
 /** A hasher for the digest's algorithm. */
@@ -42,105 +38,132 @@ function hasherFor(digest: Digest): { update(b: Uint8Array): void; digest(): Dig
 }
 
 /**
- * Opens a blob for reading. The returned stream yields the blob's bytes, follows redirects to
- * storage on other hosts without credentials, resumes with a `Range` request when the
- * connection drops mid-way, and fails at the end with {@link DigestMismatchError} when the
- * bytes do not hash to the descriptor's digest (or their count differs from its size).
+ * Opens a blob for reading. Resolves once the registry (or the storage it redirects to,
+ * reached without credentials) starts answering; the returned stream yields the blob's bytes,
+ * resumes with a `Range` request when the connection drops mid-way, and fails at the end with
+ * {@link DigestMismatchError} when the bytes do not hash to the descriptor's digest (or their
+ * count differs from its size). Destroying the stream cancels the download.
  */
-export async function downloadBlob(
+export function downloadBlob(
   http: RegistryHttp,
   ref: Reference,
   desc: Descriptor,
   options: DownloadOptions = {},
 ): Promise<Readable> {
-  const { signal, onProgress } = options;
+  const { onProgress } = options;
   const what = `get blob ${desc.digest} of ${formatReference(ref)}`;
   const ctx = { registry: ref.registry, repository: ref.repository };
-  const open = (from: number): Promise<RegistryResponse> =>
-    http.request({
+  const name = `blob of ${formatReference(ref)}`;
+  const cancel = new AbortController();
+  const signal = options.signal ? AbortSignal.any([cancel.signal, options.signal]) : cancel.signal;
+  const hasher = hasherFor(desc.digest);
+  let transferred = 0;
+  let reported = 0;
+  let waiting: (() => void) | undefined;
+
+  const out = new Readable({
+    highWaterMark: 1024 * 1024,
+    read() {
+      const go = waiting;
+      waiting = undefined;
+      go?.();
+    },
+    destroy(err, cb) {
+      cancel.abort();
+      cb(err);
+    },
+  });
+
+  const report = (force: boolean) => {
+    if (!onProgress || (!force && transferred - reported < PROGRESS_STEP)) return;
+    reported = transferred;
+    onProgress({
+      type: "registry:blob:progress",
+      direction: "pull",
       registry: ref.registry,
       repository: ref.repository,
-      method: "GET",
-      path: blobPath(ref, desc.digest),
-      headers: from > 0 ? { range: `bytes=${from}-` } : {},
-      scopes: [repositoryScope(ref.repository, "pull")],
-      followRedirects: true,
-      expect: from > 0 ? [200, 206] : [200],
-      what,
-      signal,
-      onProgress,
+      digest: desc.digest,
+      transferred,
+      total: desc.size,
     });
-  const first = await open(0);
+  };
 
-  async function* bytes(): AsyncGenerator<Buffer> {
-    let res = first;
-    const hasher = hasherFor(desc.digest);
-    let transferred = 0;
-    let reported = 0;
-    let resumes = 0;
-    const report = (force: boolean) => {
-      if (!onProgress || (!force && transferred - reported < PROGRESS_STEP)) return;
-      reported = transferred;
-      onProgress({
-        type: "registry:blob:progress",
-        direction: "pull",
-        registry: ref.registry,
-        repository: ref.repository,
-        digest: desc.digest,
-        transferred,
-        total: desc.size,
-      });
-    };
-    try {
+  /** The writable one response's body goes into; `skip` bytes are dropped (a server that ignored Range). */
+  const sink = (skip: number) => {
+    let toSkip = skip;
+    return new Writable({
+      highWaterMark: 1024 * 1024,
+      write(chunk: Buffer, _e, cb) {
+        let b = chunk;
+        if (toSkip > 0) {
+          const n = Math.min(toSkip, b.length);
+          toSkip -= n;
+          b = b.subarray(n);
+          if (b.length === 0) return cb();
+        }
+        if (transferred + b.length > desc.size) {
+          cb(new DigestMismatchError(desc.digest, `(more bytes than the ${desc.size} announced)`, name));
+          return;
+        }
+        hasher.update(b);
+        transferred += b.length;
+        report(false);
+        if (out.push(b)) cb();
+        else waiting = () => cb();
+      },
+    });
+  };
+
+  return new Promise<Readable>((resolve, reject) => {
+    let started = false;
+    const run = async () => {
+      let resumes = 0;
       for (;;) {
+        const from = transferred;
         try {
-          for await (const chunk of res.body) {
-            const b = chunk as Buffer;
-            if (transferred + b.length > desc.size) {
-              throw new DigestMismatchError(
-                desc.digest,
-                "(more bytes than the descriptor's size)",
-                `blob of ${formatReference(ref)}`,
-              );
-            }
-            hasher.update(b);
-            transferred += b.length;
-            report(false);
-            yield b;
-          }
+          await http.stream(
+            {
+              registry: ref.registry,
+              repository: ref.repository,
+              method: "GET",
+              path: `/v2/${ref.repository}/blobs/${desc.digest}`,
+              headers: from > 0 ? { range: `bytes=${from}-` } : {},
+              scopes: [repositoryScope(ref.repository, "pull")],
+              followRedirects: true,
+              expect: from > 0 ? [200, 206] : [200],
+              what,
+              signal,
+              onProgress,
+            },
+            (res) => {
+              if (!started) {
+                started = true;
+                resolve(out);
+              }
+              return sink(from > 0 && res.status === 200 ? from : 0);
+            },
+          );
           break;
         } catch (e) {
-          signal?.throwIfAborted();
-          const mapped =
-            e instanceof RegistryError || e instanceof DigestMismatchError
-              ? e
-              : connectionError(e, ctx, ref.registry);
-          const canResume =
+          if (!started) throw e;
+          if (cancel.signal.aborted) return;
+          if (options.signal?.aborted) throw options.signal.reason;
+          const mapped = connectionError(e, ctx, ref.registry);
+          const resumable =
             mapped instanceof RegistryError &&
             mapped.retryable &&
             resumes < http.policy.retries &&
             transferred < desc.size;
-          if (!canResume) throw mapped;
+          if (!resumable) throw mapped;
           resumes++;
-          res.body.destroy();
-          await sleep(backoffDelay(http.policy, resumes), undefined, signal ? { signal } : undefined);
-          res = await open(transferred);
-          if (res.status === 200 && transferred > 0) {
-            // The server ignored Range: skip what we already have.
-            res = { ...res, body: skipBytes(res.body, transferred) as RegistryResponse["body"] };
-          }
+          await sleep(backoffDelay(http.policy, resumes), undefined, { signal });
         }
       }
       if (transferred !== desc.size) {
-        throw new DigestMismatchError(
-          desc.digest,
-          `(${transferred} bytes instead of ${desc.size})`,
-          `blob of ${formatReference(ref)}`,
-        );
+        throw new DigestMismatchError(desc.digest, `(${transferred} bytes instead of ${desc.size})`, name);
       }
       const actual = hasher.digest();
-      if (actual !== desc.digest)
-        throw new DigestMismatchError(desc.digest, actual, `blob of ${formatReference(ref)}`);
+      if (actual !== desc.digest) throw new DigestMismatchError(desc.digest, actual, name);
       report(true);
       onProgress?.({
         type: "registry:blob:done",
@@ -151,28 +174,13 @@ export async function downloadBlob(
         size: desc.size,
         result: "downloaded",
       });
-    } finally {
-      if (!res.body.destroyed) res.body.destroy();
-    }
-  }
-  return Readable.from(bytes(), { objectMode: false, highWaterMark: 1024 * 1024 });
-}
-
-/** Drops the first `n` bytes of a stream. */
-function skipBytes(body: Readable, n: number): Readable {
-  let left = n;
-  async function* gen() {
-    for await (const c of body) {
-      const b = c as Buffer;
-      if (left >= b.length) {
-        left -= b.length;
-        continue;
-      }
-      yield left > 0 ? b.subarray(left) : b;
-      left = 0;
-    }
-  }
-  return Readable.from(gen(), { objectMode: false });
+      out.push(null);
+    };
+    run().catch((e: unknown) => {
+      if (!started) reject(e);
+      else if (!out.destroyed) out.destroy(e as Error);
+    });
+  });
 }
 
 /** Reads a small blob (a config) fully, checking size limit and digest. */
@@ -186,10 +194,7 @@ export async function readBlob(
   if (desc.size > limit) {
     throw new RegistryProtocolError(
       `blob ${desc.digest} of ${formatReference(ref)} is larger than the ${limit}-byte limit`,
-      {
-        registry: ref.registry,
-        repository: ref.repository,
-      },
+      { registry: ref.registry, repository: ref.repository },
     );
   }
   const stream = await downloadBlob(http, ref, desc, { signal });

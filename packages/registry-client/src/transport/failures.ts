@@ -1,3 +1,4 @@
+import { MoltError } from "@molt/oci";
 import type { Dispatcher } from "undici";
 import {
   RegistryAuthError,
@@ -67,7 +68,7 @@ function isAbort(e: unknown): boolean {
  * Aborts are rethrown unchanged.
  */
 export function connectionError(e: unknown, ctx: RegistryErrorContext, host: string): unknown {
-  if (isAbort(e) || e instanceof RegistryError) return e;
+  if (isAbort(e) || e instanceof MoltError) return e;
   const code = errorCode(e) ?? "";
   const msg = e instanceof Error ? e.message : String(e);
   if (TLS_CODES.has(code) || /certificate|ssl|tls/i.test(msg)) {

@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import createDebug from "debug";
 import type { Dispatcher } from "undici";
 import type { Authenticator } from "../auth/authenticator.js";
@@ -52,6 +52,30 @@ export interface RegistryResponse {
   headers: Dispatcher.ResponseData["headers"];
   body: Dispatcher.ResponseData["body"];
   url: URL;
+}
+
+/**
+ * Receives a successful response's body: called when its headers arrive, returns the writable
+ * the body is written into (with backpressure).
+ */
+export type BodySink = (res: {
+  status: number;
+  headers: Dispatcher.ResponseData["headers"];
+  url: URL;
+}) => Writable;
+
+/** A failure after the body started flowing into a sink: never retried by the transport. */
+class SinkFailure {
+  constructor(readonly cause: unknown) {}
+}
+
+/** A small in-memory body with undici's `dump()`, for responses collected by the stream path. */
+function memoryBody(chunks: Buffer[]): Dispatcher.ResponseData["body"] {
+  const r = Readable.from(chunks) as unknown as Dispatcher.ResponseData["body"] & { dump(): Promise<void> };
+  r.dump = async () => {
+    r.resume();
+  };
+  return r;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -115,10 +139,82 @@ export class RegistryHttp {
   }
 
   /**
+   * Like {@link RegistryHttp.send}, but a response `accept`ed by status is written straight into
+   * the writable `accept` returns (undici's stream API, the fastest path for large bodies);
+   * other responses are collected in memory (up to 64 KiB) and returned as usual. For an
+   * accepted response the promise settles when the body has been written.
+   */
+  async #sendToSink(
+    url: URL,
+    init: { method: string; headers: Record<string, string>; signal?: AbortSignal | undefined },
+    ctx: { registry: string; repository?: string | undefined },
+    accept: (status: number, headers: Dispatcher.ResponseData["headers"]) => Writable | undefined,
+  ): Promise<{ res: Dispatcher.ResponseData; engaged: boolean }> {
+    const dispatcher = this.dispatchers.for(url);
+    debug("%s %s (stream)", init.method, safeUrl(url));
+    let engaged = false;
+    let statusCode = 0;
+    let headers: Dispatcher.ResponseData["headers"] = {};
+    const chunks: Buffer[] = [];
+    try {
+      await dispatcher.stream(
+        {
+          origin: url.origin,
+          path: `${url.pathname}${url.search}`,
+          method: init.method as Dispatcher.HttpMethod,
+          headers: { "user-agent": this.userAgent, ...init.headers },
+          signal: init.signal ?? null,
+        },
+        (data) => {
+          statusCode = data.statusCode;
+          headers = data.headers;
+          const sink = accept(data.statusCode, data.headers);
+          if (sink) {
+            engaged = true;
+            return sink;
+          }
+          let size = 0;
+          return new Writable({
+            write(chunk: Buffer, _e, cb) {
+              if (size < 64 * 1024) chunks.push(chunk);
+              size += chunk.length;
+              cb();
+            },
+          });
+        },
+      );
+    } catch (e) {
+      init.signal?.throwIfAborted();
+      const mapped = connectionError(e, { registry: ctx.registry, repository: ctx.repository }, url.host);
+      if (engaged) throw new SinkFailure(mapped);
+      throw mapped;
+    }
+    return {
+      res: { statusCode, headers, body: memoryBody(chunks) } as unknown as Dispatcher.ResponseData,
+      engaged,
+    };
+  }
+
+  /**
+   * Sends a GET whose successful body goes into `sink` (see {@link BodySink}), with the same
+   * auth, redirects and retries as {@link RegistryHttp.request}. Failures before the body starts
+   * are retried; a failure while it flows is thrown as is (the caller may resume with `Range`).
+   * Resolves when the body has been written.
+   */
+  async stream(req: RegistryRequest, sink: BodySink): Promise<RegistryResponse> {
+    try {
+      return await this.request(req, sink);
+    } catch (e) {
+      if (e instanceof SinkFailure) throw e.cause;
+      throw e;
+    }
+  }
+
+  /**
    * Sends a registry request with auth, redirects and retries. Statuses in `expect` (default:
    * 2xx) are returned; others become errors (retried when they are retryable).
    */
-  async request(req: RegistryRequest): Promise<RegistryResponse> {
+  async request(req: RegistryRequest, sink?: BodySink): Promise<RegistryResponse> {
     const ctx = { registry: req.registry, repository: req.repository };
     const policy = req.retry === false ? { ...this.policy, retries: 0 } : this.policy;
     return withRetries(
@@ -134,13 +230,14 @@ export class RegistryHttp {
           reason: error.message,
         });
       },
-      () => this.#attempt(req, ctx),
+      () => this.#attempt(req, ctx, sink),
     );
   }
 
   async #attempt(
     req: RegistryRequest,
     ctx: { registry: string; repository?: string | undefined },
+    sink?: BodySink,
   ): Promise<RegistryResponse> {
     const host = apiHost(req.registry);
     const base = this.baseUrl(req.registry);
@@ -158,7 +255,19 @@ export class RegistryHttp {
       }
       const bodyish = redirects === 0 ? req.body : undefined;
       const body = typeof bodyish === "function" ? bodyish() : bodyish;
-      const res = await this.send(url, { method, headers, body, signal: req.signal }, ctx);
+      const isOk = (st: number) => (req.expect ? req.expect.includes(st) : st >= 200 && st < 300);
+      let res: Dispatcher.ResponseData;
+      if (sink) {
+        const here = url;
+        const sent = await this.#sendToSink(here, { method, headers, signal: req.signal }, ctx, (st, h) =>
+          isOk(st) ? sink({ status: st, headers: h, url: here }) : undefined,
+        );
+        if (sent.engaged)
+          return { status: sent.res.statusCode, headers: sent.res.headers, body: sent.res.body, url };
+        res = sent.res;
+      } else {
+        res = await this.send(url, { method, headers, body, signal: req.signal }, ctx);
+      }
       const status = res.statusCode;
       if (status === 401 && sameHost && !authRetried) {
         await res.body.dump().catch(() => {});
@@ -191,8 +300,7 @@ export class RegistryHttp {
         if (status === 303) method = "GET";
         continue;
       }
-      const ok = req.expect ? req.expect.includes(status) : status >= 200 && status < 300;
-      if (ok) return { status, headers: res.headers, body: res.body, url };
+      if (isOk(status)) return { status, headers: res.headers, body: res.body, url };
       const secrets = sameHost ? await this.auth.secrets(host, req.repository) : [];
       const err: RegistryError = await responseError(res, ctx, req.what, secrets);
       throw err;

@@ -1,0 +1,186 @@
+// Registry push + pull of a 4-layer image (1 GiB × MOLT_BENCH_SCALE, incompressible layers) to a
+// local Debian docker-registry: molt's registry client (pushOciLayout / pullOciLayout, run in a
+// child process so its peak RSS is its own) beside `skopeo copy` of the same OCI layout in the
+// same run, each against a fresh registry. Target: molt's throughput >= 0.8 × skopeo's (time
+// ratio <= 1.25) and molt's peak RSS < 200 MB.
+import { spawn, spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { createWriteStream, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SCALE, timeShell } from "./lib.mjs";
+
+if (process.argv[2] === "--worker") {
+  await worker(process.argv[3], process.argv[4], process.argv[5], process.argv[6]);
+} else {
+  await main();
+}
+
+async function worker(mode, host, layout, repo) {
+  const { parseReference } = await import("@molt/oci");
+  const { RegistryClient, pushOciLayout, pullOciLayout } = await import("@molt/registry-client");
+  const client = new RegistryClient({ insecure: [host], noCredentialChain: true, proxy: false });
+  const ref = parseReference(`${host}/${repo}:bench`);
+  const t0 = process.hrtime.bigint();
+  if (mode === "push") await pushOciLayout(client, layout, "bench", ref);
+  else await pullOciLayout(client, ref, layout, "bench");
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  await client.close();
+  process.stdout.write(JSON.stringify({ seconds, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
+}
+
+function runWorker(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [import.meta.filename, "--worker", ...args], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.on("close", (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`worker ${args[0]} exited ${code}`)),
+    );
+  });
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRegistry(dir) {
+  const port = await freePort();
+  mkdirSync(dir, { recursive: true });
+  const config = join(dir, "config.yml");
+  writeFileSync(
+    config,
+    `version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: ${join(dir, "data")}}}\nhttp: {addr: 127.0.0.1:${port}}\n`,
+  );
+  const child = spawn("docker-registry", ["serve", config], { stdio: "ignore" });
+  const host = `127.0.0.1:${port}`;
+  for (let i = 0; i < 150; i++) {
+    try {
+      const r = await fetch(`http://${host}/v2/`);
+      if (r.ok) return { host, stop: () => child.kill("SIGTERM") };
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill("SIGKILL");
+  throw new Error("docker-registry did not start");
+}
+
+/** Writes an OCI layout with `layers` random layers of `size` bytes each, streaming. */
+async function makeLayout(dir, layers, size) {
+  const blobs = join(dir, "blobs", "sha256");
+  mkdirSync(blobs, { recursive: true });
+  const writeBlob = (bytes) => {
+    const hex = createHash("sha256").update(bytes).digest("hex");
+    writeFileSync(join(blobs, hex), bytes);
+    return { digest: `sha256:${hex}`, size: bytes.length };
+  };
+  const layerDescs = [];
+  for (let i = 0; i < layers; i++) {
+    const tmp = join(blobs, `tmp${i}`);
+    const out = createWriteStream(tmp);
+    const hash = createHash("sha256");
+    for (let done = 0; done < size; ) {
+      const chunk = randomBytes(Math.min(4 << 20, size - done));
+      hash.update(chunk);
+      if (!out.write(chunk)) await new Promise((r) => out.once("drain", r));
+      done += chunk.length;
+    }
+    await new Promise((r) => out.end(r));
+    const hex = hash.digest("hex");
+    renameSync(tmp, join(blobs, hex));
+    layerDescs.push({ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: `sha256:${hex}`, size });
+  }
+  const config = writeBlob(
+    Buffer.from(
+      JSON.stringify({
+        architecture: "amd64",
+        os: "linux",
+        rootfs: { type: "layers", diff_ids: layerDescs.map((l) => l.digest) },
+      }),
+    ),
+  );
+  const manifest = writeBlob(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config },
+        layers: layerDescs,
+      }),
+    ),
+  );
+  writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  writeFileSync(
+    join(dir, "index.json"),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: "application/vnd.oci.image.manifest.v1+json",
+          ...manifest,
+          annotations: { "org.opencontainers.image.ref.name": "bench" },
+        },
+      ],
+    }),
+  );
+}
+
+async function main() {
+  for (const bin of ["docker-registry", "skopeo"]) {
+    if (spawnSync("sh", ["-c", `command -v ${bin}`]).status !== 0) {
+      console.log(`registry: ${bin} not installed: skipped`);
+      return;
+    }
+  }
+  const dir = mkdtempSync(join(tmpdir(), "molt-bench-registry-"));
+  const regs = [];
+  try {
+    const layerSize = Math.max(1 << 20, Math.round(((1 << 30) * SCALE) / 4));
+    const layout = join(dir, "layout");
+    await makeLayout(layout, 4, layerSize);
+    const total = layerSize * 4;
+    const ours = await startRegistry(join(dir, "reg-molt"));
+    const theirs = await startRegistry(join(dir, "reg-skopeo"));
+    regs.push(ours, theirs);
+
+    const push = await runWorker(["push", ours.host, layout, "bench/molt"]);
+    const skopeoPush = timeShell(
+      `skopeo copy --quiet --dest-tls-verify=false oci:${layout}:bench docker://${theirs.host}/bench/skopeo:bench`,
+    );
+    const pullDir = join(dir, "pull-molt");
+    const pull = await runWorker(["pull", ours.host, pullDir, "bench/molt"]);
+    rmSync(pullDir, { recursive: true, force: true });
+    const skopeoPull = timeShell(
+      `skopeo copy --quiet --src-tls-verify=false docker://${theirs.host}/bench/skopeo:bench oci:${join(dir, "pull-skopeo")}:bench`,
+    );
+    const mb = total / 1e6;
+    const line = (what, t, ref, rss) => {
+      const ratio = ref / t;
+      console.log(
+        `registry ${what} 4 layers/${mb.toFixed(0)}MB: molt ${t.toFixed(2)}s (${(mb / t).toFixed(0)} MB/s, peak RSS ${rss.toFixed(0)} MB)  skopeo copy ${ref.toFixed(2)}s  throughput ratio ${ratio.toFixed(2)} (target >= 0.8)${ratio >= 0.8 && rss < 200 ? "  OK" : "  MISSED"}`,
+      );
+    };
+    line("push", push.seconds, skopeoPush, push.maxRssMB);
+    line("pull", pull.seconds, skopeoPull, pull.maxRssMB);
+    line(
+      "push+pull",
+      push.seconds + pull.seconds,
+      skopeoPush + skopeoPull,
+      Math.max(push.maxRssMB, pull.maxRssMB),
+    );
+  } finally {
+    for (const r of regs) r.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
