@@ -98,7 +98,14 @@ export class RegistryClient {
   constructor(options: RegistryClientOptions = {}) {
     this.#options = options;
     this.#maxManifest = options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST;
-    this.#dispatchers = new Dispatchers(options);
+    // Mirrors given as http:// URLs are plain HTTP hosts.
+    const httpMirrors = (options.mirrors ?? [])
+      .filter((m) => m.startsWith("http://"))
+      .map((m) => m.slice("http://".length).split("/")[0]!);
+    this.#dispatchers = new Dispatchers({
+      ...options,
+      insecure: [...(options.insecure ?? []), ...httpMirrors],
+    });
     const env = options.env ?? process.env;
     const explicit = options.credentials;
     const lookup = async (host: string, repository?: string): Promise<Credential | undefined> => {

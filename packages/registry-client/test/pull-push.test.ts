@@ -10,7 +10,7 @@ import {
   sha256,
 } from "@molt/oci";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { RegistryClient, RegistryError } from "../src/index.js";
+import { RegistryClient, RegistryError, type RegistryProgressEvent } from "../src/index.js";
 
 const host = inject("registry");
 const client = new RegistryClient({
@@ -172,6 +172,43 @@ describe("push to the real registry", () => {
     const other = parseReference(`${host}/${repo}-copy:v1`);
     expect(await client.pushBlob(other, layer, () => layerBytes, { mountFrom: ref })).toBe("mounted");
     expect(await client.hasBlob(other, layer.digest)).toBe(true);
+  });
+
+  it("reports upload progress up to the blob's size", async () => {
+    const ref = parseReference(`${host}/push/progress${Date.now()}`);
+    const bytes = Buffer.alloc(3 * 1024 * 1024 + 17, 7);
+    const desc: Descriptor = { mediaType: MediaType.OciLayer, digest: sha256(bytes), size: bytes.length };
+    const seen: RegistryProgressEvent[] = [];
+    const chunks = [bytes.subarray(0, 1 << 20), bytes.subarray(1 << 20, 2 << 20), bytes.subarray(2 << 20)];
+    await client.pushBlob(ref, desc, () => Readable.from(chunks), { onProgress: (e) => seen.push(e) });
+    const progress = seen.filter((e) => e.type === "registry:blob:progress").map((e) => e.transferred);
+    expect(progress.at(-1)).toBe(bytes.length);
+    expect([...progress].sort((a, b) => a - b)).toEqual(progress);
+    expect(seen.at(-1)).toMatchObject({
+      type: "registry:blob:done",
+      direction: "push",
+      result: "uploaded",
+      size: bytes.length,
+    });
+  });
+
+  it("stops a download promptly when aborted, with the abort reason", async () => {
+    const ref = parseReference(`${host}/test/busybox:latest`);
+    const layer = (await client.resolveImage(ref)).manifest.layers[0]!;
+    const ac = new AbortController();
+    const stream = await client.fetchBlob(ref, layer, { signal: ac.signal });
+    let got = 0;
+    const err = await (async () => {
+      for await (const c of stream) {
+        got += (c as Buffer).length;
+        ac.abort(new Error("user cancelled"));
+      }
+    })().catch((e: unknown) => e);
+    expect((err as Error).message).toBe("user cancelled");
+    expect(got).toBeLessThan(layer.size);
+    await expect(
+      client.getManifest(ref, { signal: AbortSignal.abort(new Error("before start")) }),
+    ).rejects.toThrow("before start");
   });
 
   it("refuses a manifest put by a digest that does not match", async () => {

@@ -286,7 +286,7 @@ describe("proxies and mirrors", () => {
     await c.close();
 
     const viaMirror = make({
-      insecure: [registry, "127.0.0.1:1"],
+      insecure: ["127.0.0.1:1"],
       retry: { retries: 0 },
       mirrors: ["127.0.0.1:1", `http://${registry}`],
     });
