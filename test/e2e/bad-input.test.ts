@@ -44,7 +44,7 @@ describe("each bad input ends with a one-line error naming the thing, exit code 
     const ctx = await context("nodf", "FROM scratch\n");
     const r = await molt(["build", "-c", ctx, "-f", join(ctx, "Nope.Dockerfile"), "--no-push"]);
     expect(r.code).toBe(1);
-    expect(oneLine(r.stderr)).toMatch(/Dockerfile not found: .*Nope\.Dockerfile/);
+    expect(oneLine(r.stderr)).toMatch(/Dockerfile does not exist: .*Nope\.Dockerfile/);
   });
 
   test("an unknown instruction names file, line and column", async () => {

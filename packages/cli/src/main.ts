@@ -1,5 +1,6 @@
 import { MoltError } from "@molt/oci";
 import { buildCommand } from "./commands/build.js";
+import { parseCommand } from "./commands/parse.js";
 import { type CommandIO, UsageError } from "./io.js";
 
 /** The top-level usage text. */
@@ -9,18 +10,6 @@ commands:
   build    build an image from a Dockerfile (kaniko's flags: -c, -f, -d, --no-push, --oci-layout-path, ...)
   parse    parse a Dockerfile and print its syntax tree, stages and warnings
   help     show this text`;
-
-type Command = (argv: string[], io: CommandIO, signal?: AbortSignal) => Promise<number>;
-
-async function loadParse(): Promise<Command | undefined> {
-  try {
-    const spec = "./commands/parse.js";
-    const mod = (await import(spec)) as { parseCommand?: Command };
-    return mod.parseCommand;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Runs the `molt` command line and returns the exit code: 0 success, 1 build/parse failure,
@@ -32,11 +21,8 @@ export async function main(argv: string[], io: CommandIO, signal?: AbortSignal):
     switch (cmd) {
       case "build":
         return await buildCommand(rest, io, signal);
-      case "parse": {
-        const parse = await loadParse();
-        if (!parse) throw new UsageError("molt parse is not available in this build", USAGE);
-        return await parse(rest, io, signal);
-      }
+      case "parse":
+        return await parseCommand(rest, io);
       case undefined:
       case "help":
       case "--help":

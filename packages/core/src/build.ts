@@ -1,9 +1,8 @@
-import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { isAbsolute, join, resolve } from "node:path";
-import { type ContextSource, openContext } from "@molt/context-source";
-import { BlobStore, writeLayer } from "@molt/layer-writer";
+import { join } from "node:path";
+import { type ContextSource, openContext, readDockerfile } from "@molt/context-source";
+import { BlobStore } from "@molt/layer-writer";
 import {
   DEFAULT_PLATFORM,
   type Digest,
@@ -13,25 +12,27 @@ import {
   type Platform,
   parsePlatform,
   parseReference,
+  writeDigestFile,
+  writeImageNameTagWithDigestFile,
+  writeImageNameWithDigestFile,
 } from "@molt/oci";
-import { expandWord, parseDockerfile, planBuild } from "@molt/parser";
+import { parseDockerfile, planBuild } from "@molt/parser";
 import { RegistryClient } from "@molt/registry-client";
 import createDebug from "debug";
-import {
-  BuildAbortedError,
-  DockerfileNotFoundError,
-  InvalidBuildOptionsError,
-  throwIfAborted,
-} from "./errors.js";
-import { assembleImage, layerMediaType } from "./image/assemble.js";
+import { BuildAbortedError, InvalidBuildOptionsError, throwIfAborted } from "./errors.js";
+import { assembleImage } from "./image/assemble.js";
 import type { BuildOptions } from "./options.js";
-import { writeDigestFile } from "./outputs/digest-file.js";
+import { writeTarball } from "./outputs/docker-archive.js";
 import { writeToOciLayout } from "./outputs/oci-layout.js";
 import { pushImage } from "./outputs/push.js";
+import { registryClientOptions } from "./registry/client-options.js";
+import { type Runner, selectRunner } from "./runner/index.js";
+import { metaArgValues } from "./stage/args.js";
 import { pullBaseState, scratchState } from "./stage/base-image.js";
+import { createRuntime } from "./stage/create-runtime.js";
 import { cloneState, type ImageState } from "./stage/image-state.js";
 import { runStage } from "./stage/run-stage.js";
-import type { StageRuntime } from "./stage/runtime.js";
+import type { BuildSession } from "./stage/session.js";
 
 const debug = createDebug("molt:build");
 
@@ -49,8 +50,8 @@ export interface BuildResult {
  * Builds an image from a Dockerfile and writes it to the requested outputs: registry
  * destinations, an OCI layout directory, a digest file. Nothing is pushed until the whole image
  * is built, and each destination's manifest is pushed last, so a failed build or push never
- * leaves a half-pushed image under a tag. Temporary files are removed on success, failure and
- * abort.
+ * leaves a half-pushed image under a tag. Temporary files and mounts are removed on success,
+ * failure and abort.
  *
  * @example
  * ```ts
@@ -70,54 +71,86 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 
 async function buildImage(options: BuildOptions): Promise<BuildResult> {
   const destinations = options.destinations ?? [];
-  if (!options.noPush && destinations.length === 0 && !options.ociLayoutPath) {
-    throw new InvalidBuildOptionsError("no output: give a destination, an OCI layout path, or --no-push");
+  if (!options.noPush && destinations.length === 0 && !options.ociLayoutPath && !options.tarPath) {
+    throw new InvalidBuildOptionsError(
+      "no output: give a destination, an OCI layout path, a tar path, or --no-push",
+    );
   }
-  const targets = options.noPush ? [] : destinations.map((d) => parseReference(d));
+  const destRefs = destinations.map((d) => parseReference(d));
+  const targets = options.noPush ? [] : destRefs;
   const platform: Platform = options.platform ? parsePlatform(options.platform) : DEFAULT_PLATFORM;
   const signal = options.signal;
+  const signalOpt = signal ? { signal } : {};
   throwIfAborted(signal);
 
-  const { text, file } = await readDockerfileText(options);
-  const dockerfile = parseDockerfile(text, { file });
+  const dockerfileSpec = options.dockerfile ?? "Dockerfile";
+  const context: ContextSource =
+    typeof options.context === "string"
+      ? await openContext(options.context, {
+          ...signalOpt,
+          ...(options.contextSubPath ? { subPath: options.contextSubPath } : {}),
+          ...(options.dockerfileText === undefined && dockerfileSpec !== "-"
+            ? { dockerfilePath: dockerfileSpec }
+            : {}),
+        })
+      : options.context;
+  let text: string;
+  try {
+    text =
+      options.dockerfileText ??
+      (
+        await readDockerfile(dockerfileSpec, {
+          context,
+          prefer: options.dockerfile ? "cwd" : "context",
+          ...signalOpt,
+        })
+      ).text;
+  } catch (e) {
+    if (typeof options.context === "string") await context.close();
+    throw e;
+  }
+  const file = dockerfileSpec === "-" ? "Dockerfile" : dockerfileSpec;
+  let plan: ReturnType<typeof planBuild>;
+  let dockerfile: ReturnType<typeof parseDockerfile>;
+  const buildArgs = options.buildArgs ?? {};
+  try {
+    dockerfile = parseDockerfile(text, { file });
+    plan = planBuild(dockerfile, { ...(options.target ? { target: options.target } : {}), buildArgs });
+  } catch (e) {
+    if (typeof options.context === "string") await context.close();
+    throw e;
+  }
   for (const w of dockerfile.warnings) {
     options.onProgress?.({ type: "warning", message: w.message, file, line: w.location?.line });
   }
-  const buildArgs = options.buildArgs ?? {};
-  const plan = planBuild(dockerfile, { ...(options.target ? { target: options.target } : {}), buildArgs });
-
-  const context: ContextSource =
-    typeof options.context === "string"
-      ? await openContext(options.context, signal ? { signal } : {})
-      : options.context;
   const work = await mkdtemp(join(options.tmpDir ?? tmpdir(), "molt-build-"));
   const ownClient = !options.registryClient;
   let client: RegistryClient | undefined = options.registryClient;
+  const filesystems: BuildSession["filesystems"] = [];
   try {
     const store = await BlobStore.open(join(work, "blobs"));
-    const insecure = new Set(options.insecureRegistries ?? []);
-    if (options.insecure) for (const t of targets) insecure.add(t.registry);
-    if (options.insecurePull) {
-      for (const s of plan.stages)
-        if (s.baseImage && s.baseImage !== "scratch") insecure.add(parseReference(s.baseImage).registry);
-    }
-    client ??= new RegistryClient({ insecure: [...insecure] });
-    const sourceDateEpoch = sourceDateEpochFromEnv();
+    const baseImages = plan.stages.flatMap((st) => (st.baseImage ? [st.baseImage] : []));
+    client ??= new RegistryClient(registryClientOptions(options, targets, baseImages));
+    const sourceDateEpoch = sourceDateEpochFromEnv() ?? (options.reproducible ? 0 : undefined);
     const created = new Date(
       sourceDateEpoch !== undefined ? sourceDateEpoch * 1000 : Date.now(),
     ).toISOString();
-
-    const metaArgs = new Map<string, string>();
-    for (const arg of dockerfile.metaArgs) {
-      for (const a of arg.args) {
-        const v = Object.hasOwn(buildArgs, a.key)
-          ? buildArgs[a.key]
-          : a.default !== undefined
-            ? expandWord(a.default, (n) => metaArgs.get(n))
-            : undefined;
-        if (v !== undefined) metaArgs.set(a.key, v);
-      }
-    }
+    let runner: Promise<Runner> | undefined;
+    const session: BuildSession = {
+      options,
+      context,
+      store,
+      client,
+      work,
+      created,
+      sourceDateEpoch,
+      filesystems,
+      runner: () => {
+        runner ??= selectRunner(options.runner ?? "auto", { allowInPlace: options.allowInPlace ?? false });
+        return runner;
+      },
+    };
+    const metaArgs = metaArgValues(dockerfile.metaArgs, buildArgs);
 
     const finished = new Map<number, ImageState>();
     for (const planned of plan.stages) {
@@ -132,12 +165,11 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
         base = "scratch";
       } else {
         base = planned.baseImage;
-        state = (
-          await pullBaseState(client, planned.baseImage, platform, {
-            ...(signal ? { signal } : {}),
-            ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-          })
-        ).state;
+        const pulled = await pullBaseState(client, planned.baseImage, platform, {
+          ...signalOpt,
+          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        });
+        state = pulled.state;
       }
       options.onProgress?.({
         type: "stage",
@@ -146,48 +178,7 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
         base,
       });
       debug("stage %d from %s", stage.index, base);
-      const history = (state.config.history ??= []);
-      const rt: StageRuntime = {
-        stage: stage.index,
-        step: 0,
-        state,
-        args: new Map(),
-        context,
-        store,
-        options,
-        created,
-        cmdSetInStage: false,
-        addEmptyHistory(createdBy) {
-          history.push({ created, created_by: createdBy, empty_layer: true });
-        },
-        async addLayer(changes, createdBy) {
-          const result = await writeLayer(changes, store, {
-            compression: "gzip",
-            ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
-            ...(signal ? { signal } : {}),
-          });
-          const layer = {
-            descriptor: {
-              mediaType: layerMediaType(result.mediaType, state.format),
-              digest: result.digest,
-              size: result.size,
-            },
-            diffId: result.diffId,
-            origin: { kind: "store" as const },
-          };
-          state.layers.push(layer);
-          history.push({ created, created_by: createdBy });
-          options.onProgress?.({
-            type: "layer",
-            stage: stage.index,
-            step: rt.step,
-            digest: result.digest,
-            size: result.size,
-            entries: result.entries,
-          });
-          return layer;
-        },
-      };
+      const rt = createRuntime(session, stage.index, state);
       await runStage(stage.instructions, rt, { buildArgs, metaArgs });
       finished.set(stage.index, state);
     }
@@ -197,12 +188,12 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
       const cfg = (final.config.config ??= {});
       cfg.Labels = { ...(cfg.Labels ?? {}), ...options.labels };
     }
+    if (options.imageFormat) final.format = options.imageFormat;
     const image = assembleImage(final, created);
-    const from = { client, store, ...(signal ? { signal } : {}) };
+    const from = { client, store, ...signalOpt };
 
     if (options.ociLayoutPath) {
-      const tag =
-        targets[0]?.tag ?? (destinations[0] ? parseReference(destinations[0]).tag : undefined) ?? "latest";
+      const tag = destRefs[0]?.tag ?? "latest";
       await writeToOciLayout(options.ociLayoutPath, image, final.layers, tag, from);
       options.onProgress?.({
         type: "output",
@@ -222,6 +213,29 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
         digest: r.digest,
       });
     }
+    if (options.tarPath) {
+      await writeTarball(options.tarPath, image, final.layers, destRefs, from);
+      options.onProgress?.({
+        type: "output",
+        kind: "tarball",
+        target: options.tarPath,
+        digest: image.manifestDescriptor.digest,
+      });
+    }
+    if (options.imageNameWithDigestFile) {
+      await writeImageNameWithDigestFile(
+        options.imageNameWithDigestFile,
+        targets,
+        image.manifestDescriptor.digest,
+      );
+    }
+    if (options.imageNameTagWithDigestFile) {
+      await writeImageNameTagWithDigestFile(
+        options.imageNameTagWithDigestFile,
+        targets,
+        image.manifestDescriptor.digest,
+      );
+    }
     if (options.digestFile) {
       await writeDigestFile(options.digestFile, image.manifestDescriptor.digest);
       options.onProgress?.({
@@ -238,6 +252,8 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
       pushed,
     };
   } finally {
+    for (const fs of filesystems)
+      await fs.close().catch((e) => debug("closing a stage filesystem failed: %O", e));
     await rm(work, { recursive: true, force: true });
     if (typeof options.context === "string") await context.close();
     if (ownClient) await client?.close();
@@ -248,30 +264,4 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
 function sourceDateEpochFromEnv(): number | undefined {
   const v = process.env.SOURCE_DATE_EPOCH;
   return v && /^\d+$/.test(v) ? Number(v) : undefined;
-}
-
-/**
- * Reads the Dockerfile: `dockerfileText` when given; else the path as given when it exists
- * (relative to the cwd), else relative to a directory context, as kaniko resolves it.
- */
-async function readDockerfileText(options: BuildOptions): Promise<{ text: string; file: string }> {
-  const name = options.dockerfile ?? "Dockerfile";
-  if (options.dockerfileText !== undefined) return { text: options.dockerfileText, file: name };
-  const candidates = [resolve(name)];
-  if (
-    !isAbsolute(name) &&
-    typeof options.context === "string" &&
-    !/^[a-z][a-z0-9+.-]*:\/\//i.test(options.context)
-  ) {
-    candidates.push(resolve(options.context, name));
-  }
-  for (const path of candidates) {
-    if (!existsSync(path)) continue;
-    try {
-      return { text: await readFile(path, "utf8"), file: name };
-    } catch (e) {
-      throw new DockerfileNotFoundError(path, { cause: e });
-    }
-  }
-  throw new DockerfileNotFoundError(candidates.at(-1)!);
 }

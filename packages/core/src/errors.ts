@@ -31,16 +31,6 @@ export class SourceNotFoundError extends BuildStepError {
   }
 }
 
-/** The Dockerfile could not be read. */
-export class DockerfileNotFoundError extends MoltError {
-  /** The path that was tried. */
-  readonly path: string;
-  constructor(path: string, options?: { cause?: unknown }) {
-    super("MOLT_DOCKERFILE_NOT_FOUND", `Dockerfile not found: ${path}`, options);
-    this.path = path;
-  }
-}
-
 /** The build options are inconsistent (e.g. no output at all). */
 export class InvalidBuildOptionsError extends MoltError {
   constructor(message: string) {

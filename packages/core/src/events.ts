@@ -9,6 +9,19 @@ export type BuildProgressEvent =
   | { type: "step"; stage: number; step: number; of: number; instruction: string }
   | { type: "base-image"; reference: string; digest: Digest }
   | { type: "layer"; stage: number; step: number; digest: Digest; size: number; entries: number }
-  | { type: "output"; kind: "push" | "oci-layout" | "digest-file"; target: string; digest: Digest }
-  | { type: "log"; stage: number; step: number; stream: "stdout" | "stderr"; line: string }
+  | {
+      type: "output";
+      kind: "push" | "oci-layout" | "tarball" | "digest-file";
+      target: string;
+      digest: Digest;
+    }
+  | {
+      type: "log";
+      stage: number;
+      step: number;
+      stream: "stdout" | "stderr";
+      /** One line of output without its newline; a very long line arrives in chunks, all but the last `partial`. */
+      line: string;
+      partial?: boolean;
+    }
   | { type: "warning"; message: string; file?: string; line?: number };

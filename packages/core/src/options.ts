@@ -39,6 +39,43 @@ export interface BuildOptions {
   target?: string;
   /** Target platform `os/arch[/variant]` (`--custom-platform`); default linux/amd64. */
   platform?: string;
+  /** Layer compression (`--compression`); default gzip. zstd needs the `zstd` program. */
+  compression?: "gzip" | "zstd" | "none";
+  /** Compression level (`--compression-level`): gzip 0–9 (default 6), zstd 1–19 (default 3). */
+  compressionLevel?: number;
+  /**
+   * Reproducible output (`--reproducible`): timestamps in layers, config and history are set
+   * from `SOURCE_DATE_EPOCH`, or the Unix epoch when it is unset.
+   */
+  reproducible?: boolean;
+  /** Manifest format (`--image-format`): default follows the base image (OCI for scratch), as docker does. */
+  imageFormat?: "oci" | "docker";
+  /** Also write a `docker load`-able tarball here (`--tar-path`). */
+  tarPath?: string;
+  /** Write `registry/repo@digest` lines, one per destination (`--image-name-with-digest-file`). */
+  imageNameWithDigestFile?: string;
+  /** Write `registry/repo:tag@digest` lines, one per destination (`--image-name-tag-with-digest-file`). */
+  imageNameTagWithDigestFile?: string;
+  /** A directory inside the context to use as its root (`--context-sub-path`). */
+  contextSubPath?: string;
+  /** Do not verify TLS certificates of destination registries (`--skip-tls-verify`). */
+  skipTlsVerify?: boolean;
+  /** Do not verify TLS certificates of base-image registries (`--skip-tls-verify-pull`). */
+  skipTlsVerifyPull?: boolean;
+  /** Registries whose TLS certificates are not verified (`--skip-tls-verify-registry`). */
+  skipTlsVerifyRegistries?: string[];
+  /** Extra CA certificate files by registry (`--registry-certificate host=path`). */
+  registryCertificates?: Record<string, string>;
+  /** Client certificate and key files by registry (`--registry-client-cert host=cert,key`). */
+  registryClientCerts?: Record<string, { cert: string; key: string }>;
+  /** Docker Hub mirrors tried before docker.io (`--registry-mirror`). */
+  registryMirrors?: string[];
+  /** How RUN executes: `auto` (default) picks the best runner the host allows. */
+  runner?: "auto" | "chroot" | "rootless" | "in-place";
+  /** Allow the `in-place` runner, where the stage root is `/` of a throwaway container (kaniko's model). */
+  allowInPlace?: boolean;
+  /** How RUN's changes are found: `auto` (overlay where mounting works, else walk), `walk` or `overlay`. */
+  snapshotMode?: "auto" | "walk" | "overlay";
   /** A registry client to use instead of one built from these options. */
   registryClient?: RegistryClient;
   /** Directory for temporary files; default the OS temp dir. Everything made there is removed. */

@@ -4,7 +4,40 @@ import { UsageError } from "../io.js";
 
 /** The one-line usage of `molt build`. */
 export const BUILD_USAGE =
-  "usage: molt build [-c CONTEXT] [-f DOCKERFILE] [-d DEST]... [--no-push] [--oci-layout-path DIR] [--digest-file FILE] [--insecure] [--insecure-pull] [--insecure-registry HOST]... [--label K=V]... [--build-arg K[=V]]... [--target STAGE] [--custom-platform OS/ARCH] [--verbosity LEVEL]";
+  "usage: molt build [-c CONTEXT] [-f DOCKERFILE] [-d DEST]... [--no-push] [--oci-layout-path DIR] [--tar-path FILE] [--digest-file FILE] [--insecure] [--insecure-pull] [--label K=V]... [--build-arg K[=V]]... [--target STAGE] [--reproducible] [... see molt build --help]";
+
+/** The full flag list printed by `molt build --help`. */
+export const BUILD_HELP = `${BUILD_USAGE}
+
+context and Dockerfile:
+  -c, --context CONTEXT              directory (default .), tar://FILE, tar://stdin, gs://BUCKET/PATH, https://URL, git URL
+      --context-sub-path DIR         use DIR inside the context as its root
+  -f, --dockerfile PATH              Dockerfile path (relative: cwd first, then the context), URL, or - for stdin
+      --build-arg K[=V]              ARG value (K alone takes it from the environment); repeatable
+      --target STAGE                 build this stage
+      --custom-platform OS/ARCH[/V]  target platform (default linux/amd64)
+outputs:
+  -d, --destination REF              push here; repeatable
+      --no-push                      push nothing
+      --oci-layout-path DIR          write an OCI image layout
+      --tar-path FILE                write a docker-archive tarball (docker load / podman load)
+      --digest-file FILE             write the manifest digest
+      --image-name-with-digest-file FILE      registry/repo@digest per destination
+      --image-name-tag-with-digest-file FILE  registry/repo:tag@digest per destination
+      --label K=V                    add a label; repeatable
+      --image-format oci|docker      manifest format (default: follow the base image)
+      --compression gzip|zstd|none   layer compression (default gzip); --compression-level N
+      --reproducible                 timestamps from SOURCE_DATE_EPOCH (or 0)
+registries:
+      --insecure / --insecure-pull   plain HTTP for destination / base-image registries
+      --insecure-registry HOST       plain HTTP for HOST; repeatable
+      --skip-tls-verify / --skip-tls-verify-pull / --skip-tls-verify-registry HOST
+      --registry-certificate HOST=CA.pem   --registry-client-cert HOST=CERT.pem,KEY.pem
+      --registry-mirror HOST         Docker Hub mirror; repeatable
+RUN:
+      --runner auto|chroot|rootless|in-place   (in-place also needs --allow-in-place)
+      --snapshotter auto|walk|overlay
+  -v, --verbosity LEVEL              info (default) or error`;
 
 /** kaniko's flag names, with the same short forms. */
 const FLAGS = {
@@ -21,6 +54,23 @@ const FLAGS = {
   "build-arg": { type: "string", multiple: true },
   target: { type: "string" },
   "custom-platform": { type: "string" },
+  "tar-path": { type: "string" },
+  "image-name-with-digest-file": { type: "string" },
+  "image-name-tag-with-digest-file": { type: "string" },
+  reproducible: { type: "boolean" },
+  "context-sub-path": { type: "string" },
+  "skip-tls-verify": { type: "boolean" },
+  "skip-tls-verify-pull": { type: "boolean" },
+  "skip-tls-verify-registry": { type: "string", multiple: true },
+  "registry-certificate": { type: "string", multiple: true },
+  "registry-client-cert": { type: "string", multiple: true },
+  "registry-mirror": { type: "string", multiple: true },
+  compression: { type: "string" },
+  "compression-level": { type: "string" },
+  "image-format": { type: "string" },
+  runner: { type: "string" },
+  "allow-in-place": { type: "boolean" },
+  snapshotter: { type: "string" },
   verbosity: { type: "string", short: "v" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -75,13 +125,75 @@ export function parseBuildFlags(argv: string[], cwd: string): BuildFlags {
   if (values["build-arg"]) options.buildArgs = keyValues(values["build-arg"], "build-arg", false);
   if (values.target !== undefined) options.target = values.target;
   if (values["custom-platform"] !== undefined) options.platform = values["custom-platform"];
-  if (!options.noPush && options.destinations!.length === 0 && !options.ociLayoutPath && !values.help) {
+  if (values["tar-path"] !== undefined) options.tarPath = values["tar-path"];
+  if (values["image-name-with-digest-file"] !== undefined)
+    options.imageNameWithDigestFile = values["image-name-with-digest-file"];
+  if (values["image-name-tag-with-digest-file"] !== undefined) {
+    options.imageNameTagWithDigestFile = values["image-name-tag-with-digest-file"];
+  }
+  if (values.reproducible) options.reproducible = true;
+  if (values["context-sub-path"] !== undefined) options.contextSubPath = values["context-sub-path"];
+  if (values["skip-tls-verify"]) options.skipTlsVerify = true;
+  if (values["skip-tls-verify-pull"]) options.skipTlsVerifyPull = true;
+  if (values["skip-tls-verify-registry"])
+    options.skipTlsVerifyRegistries = values["skip-tls-verify-registry"];
+  if (values["registry-certificate"])
+    options.registryCertificates = keyValues(values["registry-certificate"], "registry-certificate", true);
+  if (values["registry-client-cert"]) {
+    const certs: Record<string, { cert: string; key: string }> = {};
+    for (const [host, pair] of Object.entries(
+      keyValues(values["registry-client-cert"], "registry-client-cert", true),
+    )) {
+      const [cert, key] = pair.split(",");
+      if (!cert || !key)
+        throw new UsageError(
+          `--registry-client-cert expects HOST=CERT,KEY, got "${host}=${pair}"`,
+          BUILD_USAGE,
+        );
+      certs[host] = { cert, key };
+    }
+    options.registryClientCerts = certs;
+  }
+  if (values["registry-mirror"]) options.registryMirrors = values["registry-mirror"];
+  if (values.compression !== undefined)
+    options.compression = oneOf(values.compression, "compression", ["gzip", "zstd", "none"] as const);
+  if (values["compression-level"] !== undefined) {
+    const n = Number(values["compression-level"]);
+    if (!Number.isInteger(n) || n < 0 || n > 19)
+      throw new UsageError(
+        `--compression-level expects 0-19, got "${values["compression-level"]}"`,
+        BUILD_USAGE,
+      );
+    options.compressionLevel = n;
+  }
+  if (values["image-format"] !== undefined)
+    options.imageFormat = oneOf(values["image-format"], "image-format", ["oci", "docker"] as const);
+  if (values.runner !== undefined)
+    options.runner = oneOf(values.runner, "runner", ["auto", "chroot", "rootless", "in-place"] as const);
+  if (values["allow-in-place"]) options.allowInPlace = true;
+  if (values.snapshotter !== undefined)
+    options.snapshotMode = oneOf(values.snapshotter, "snapshotter", ["auto", "walk", "overlay"] as const);
+  if (
+    !options.noPush &&
+    options.destinations!.length === 0 &&
+    !options.ociLayoutPath &&
+    !options.tarPath &&
+    !values.help
+  ) {
     throw new UsageError(
       "no destination: give -d/--destination, --oci-layout-path, or --no-push",
       BUILD_USAGE,
     );
   }
   return { options, verbosity: values.verbosity ?? "info", help: values.help ?? false };
+}
+
+/** Checks an enumerated flag value. */
+function oneOf<T extends string>(value: string, flag: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`--${flag} must be one of ${allowed.join(", ")}; got "${value}"`, BUILD_USAGE);
+  }
+  return value as T;
 }
 
 /** Node's parseArgs messages, shortened to what a user needs. */

@@ -1,6 +1,6 @@
 import { type BuildProgressEvent, build } from "@molt/core";
 import type { CommandIO } from "../io.js";
-import { BUILD_USAGE, parseBuildFlags } from "./build-flags.js";
+import { BUILD_HELP, parseBuildFlags } from "./build-flags.js";
 
 /**
  * `molt build`: builds the image and prints progress lines (`STEP`, `LAYER`, `PUSHED`) to
@@ -9,7 +9,7 @@ import { BUILD_USAGE, parseBuildFlags } from "./build-flags.js";
 export async function buildCommand(argv: string[], io: CommandIO, signal?: AbortSignal): Promise<number> {
   const flags = parseBuildFlags(argv, io.cwd);
   if (flags.help) {
-    io.stdout.write(`${BUILD_USAGE}\n`);
+    io.stdout.write(`${BUILD_HELP}\n`);
     return 0;
   }
   const quiet = flags.verbosity === "error" || flags.verbosity === "panic" || flags.verbosity === "fatal";

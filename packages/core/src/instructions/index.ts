@@ -7,6 +7,7 @@ import { applyEntrypoint } from "./entrypoint.js";
 import { applyEnv } from "./env.js";
 import { applyExpose } from "./expose.js";
 import { applyLabel } from "./label.js";
+import { applyRun } from "./run.js";
 import { applyUser } from "./user.js";
 import { applyWorkdir } from "./workdir.js";
 
@@ -22,6 +23,7 @@ const HANDLERS: Partial<Record<Instruction["kind"], Handler>> = {
   USER: applyUser,
   WORKDIR: applyWorkdir,
   COPY: applyCopy,
+  RUN: applyRun,
 };
 
 /** Runs one (already expanded) instruction against the stage. ARG is handled by the stage runner. */

@@ -2,8 +2,10 @@ import type { ContextSource } from "@molt/context-source";
 import type { BlobStore } from "@molt/layer-writer";
 import type { Change } from "@molt/oci";
 import type { BuildOptions } from "../options.js";
+import type { Runner } from "../runner/index.js";
 import { getEnv } from "./env.js";
 import type { ImageState, LayerRef } from "./image-state.js";
+import type { StageFs } from "./stage-fs.js";
 
 /** Everything an instruction handler may read or change while a stage runs. */
 export interface StageRuntime {
@@ -20,12 +22,20 @@ export interface StageRuntime {
   readonly options: BuildOptions;
   /** The timestamp written into history entries. */
   readonly created: string;
-  /** Writes a layer from `changes` and appends it (with a history entry) to the image. */
-  addLayer(changes: Change[], createdBy: string): Promise<LayerRef>;
   /** True once the stage itself set CMD (an inherited CMD is dropped by ENTRYPOINT). */
   cmdSetInStage: boolean;
+  /**
+   * Writes a layer from `changes` and appends it (with a history entry) to the image. Unless
+   * `inRoot` says the changes are already on the stage's root filesystem (RUN), a materialised
+   * root gets the layer applied too.
+   */
+  addLayer(changes: Change[], createdBy: string, options?: { inRoot?: boolean }): Promise<LayerRef>;
   /** Appends a history entry for a step that changes no files. */
   addEmptyHistory(createdBy: string): void;
+  /** The stage's root filesystem, materialised on first use (only RUN needs it). */
+  filesystem(): Promise<StageFs>;
+  /** The RUN runner chosen for this build. */
+  runner(): Promise<Runner>;
 }
 
 /** Variable lookup for expansion: the image's ENV wins over ARGs, as the reference specifies. */

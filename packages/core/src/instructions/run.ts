@@ -1,0 +1,64 @@
+import type { Instruction } from "@molt/parser";
+import { BuildStepError, throwIfAborted } from "../errors.js";
+import {
+  DEFAULT_SHELL,
+  heredocRunArgv,
+  RunFailedError,
+  resolveUser,
+  runEnvironment,
+} from "../runner/index.js";
+import type { StageRuntime } from "../stage/runtime.js";
+
+type RunInstruction = Extract<Instruction, { kind: "RUN" }>;
+
+/**
+ * RUN: executes the command in the stage's root through the build's runner, then asks the
+ * snapshotter what changed. A command that changes nothing adds no layer (an `empty_layer`
+ * history entry instead); a non-zero exit fails the build naming the code.
+ */
+export async function applyRun(instr: RunInstruction, rt: StageRuntime): Promise<void> {
+  const loc = instr.location;
+  if (instr.mounts.length > 0) {
+    throw new BuildStepError("MOLT_UNSUPPORTED", "RUN --mount is not supported yet", loc);
+  }
+  const signal = rt.options.signal;
+  const fs = await rt.filesystem();
+  const runner = await rt.runner();
+  const cfg = rt.state.config.config ?? {};
+  const command = heredocRunArgv(instr, cfg.Shell && cfg.Shell.length > 0 ? cfg.Shell : DEFAULT_SHELL);
+  const step = await fs.snapshotter.begin(signal ? { signal } : {});
+  let finished = false;
+  try {
+    const user = await resolveUser(step.rootfs, cfg.User);
+    const env = runEnvironment(cfg.Env ?? [], rt.args, user);
+    const outcome = await runner.run({
+      rootfs: step.rootfs,
+      argv: command.argv,
+      ...(command.transientFiles.length > 0 ? { transientFiles: command.transientFiles } : {}),
+      env,
+      cwd: cfg.WorkingDir || "/",
+      user,
+      ...(instr.network ? { network: instr.network } : {}),
+      ...(signal ? { signal } : {}),
+      onOutput: (stream, line, partial) =>
+        rt.options.onProgress?.({
+          type: "log",
+          stage: rt.stage,
+          step: rt.step,
+          stream,
+          line,
+          ...(partial ? { partial } : {}),
+        }),
+    });
+    throwIfAborted(signal);
+    if (outcome.exitCode !== 0) {
+      throw new RunFailedError(instr.original, outcome.exitCode, loc, outcome.signal);
+    }
+    const changes = await step.finish(signal ? { signal } : {});
+    finished = true;
+    if (changes.length === 0) rt.addEmptyHistory(instr.original);
+    else await rt.addLayer(changes, instr.original, { inRoot: true });
+  } finally {
+    if (!finished) await step.abort().catch(() => {});
+  }
+}

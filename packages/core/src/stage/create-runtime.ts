@@ -1,0 +1,76 @@
+import { join } from "node:path";
+import { writeLayer } from "@molt/layer-writer";
+import { layerMediaType } from "../image/assemble.js";
+import type { ImageState, LayerRef } from "./image-state.js";
+import { parentsFromRoot } from "./parent-dirs.js";
+import type { StageRuntime } from "./runtime.js";
+import type { BuildSession } from "./session.js";
+import { materialise, type StageFs } from "./stage-fs.js";
+
+/** Creates the runtime a stage's instructions run against, starting from `state`. */
+export function createRuntime(session: BuildSession, stage: number, state: ImageState): StageRuntime {
+  const { options, store, created, sourceDateEpoch } = session;
+  const signal = options.signal;
+  const history = (state.config.history ??= []);
+  let fs: Promise<StageFs> | undefined;
+  const rt: StageRuntime = {
+    stage,
+    step: 0,
+    state,
+    args: new Map(),
+    context: session.context,
+    store,
+    options,
+    created,
+    cmdSetInStage: false,
+    addEmptyHistory(createdBy) {
+      history.push({ created, created_by: createdBy, empty_layer: true });
+    },
+    async addLayer(changes, createdBy, addOptions = {}) {
+      const root = addOptions.inRoot && fs ? (await fs).root : undefined;
+      const result = await writeLayer(changes, store, {
+        compression: options.compression ?? "gzip",
+        ...(options.compressionLevel !== undefined ? { level: options.compressionLevel } : {}),
+        ...(root ? { parents: parentsFromRoot(root), detectHardlinks: true } : {}),
+        ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
+        ...(signal ? { signal } : {}),
+      });
+      const layer: LayerRef = {
+        descriptor: {
+          mediaType: layerMediaType(result.mediaType, state.format),
+          digest: result.digest,
+          size: result.size,
+        },
+        diffId: result.diffId,
+        origin: { kind: "store" },
+      };
+      if (fs && !addOptions.inRoot) await (await fs).apply(layer);
+      state.layers.push(layer);
+      history.push({ created, created_by: createdBy });
+      options.onProgress?.({
+        type: "layer",
+        stage,
+        step: rt.step,
+        digest: result.digest,
+        size: result.size,
+        entries: result.entries,
+      });
+      return layer;
+    },
+    filesystem() {
+      fs ??= (async () => {
+        const made = await materialise(
+          join(session.work, `stage-${stage}`),
+          state.layers,
+          { client: session.client, store, ...(signal ? { signal } : {}) },
+          { mode: options.snapshotMode ?? "auto" },
+        );
+        session.filesystems.push(made);
+        return made;
+      })();
+      return fs;
+    },
+    runner: () => session.runner(),
+  };
+  return rt;
+}

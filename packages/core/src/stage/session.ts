@@ -1,0 +1,23 @@
+import type { ContextSource } from "@molt/context-source";
+import type { BlobStore } from "@molt/layer-writer";
+import type { RegistryClient } from "@molt/registry-client";
+import type { BuildOptions } from "../options.js";
+import type { Runner } from "../runner/index.js";
+import type { StageFs } from "./stage-fs.js";
+
+/** What every stage of one build shares: stores, clients, clocks, and what must be cleaned up. */
+export interface BuildSession {
+  readonly options: BuildOptions;
+  readonly context: ContextSource;
+  readonly store: BlobStore;
+  readonly client: RegistryClient;
+  /** The build's private temporary directory (removed at the end). */
+  readonly work: string;
+  /** ISO timestamp for config and history (`SOURCE_DATE_EPOCH` when set). */
+  readonly created: string;
+  readonly sourceDateEpoch: number | undefined;
+  /** Root filesystems materialised so far, closed (unmounted) when the build ends. */
+  readonly filesystems: StageFs[];
+  /** The RUN runner, chosen once per build on first use. */
+  runner(): Promise<Runner>;
+}

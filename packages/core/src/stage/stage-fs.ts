@@ -1,0 +1,57 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { createSnapshotter, extract, type Snapshotter } from "@molt/snapshotter";
+import createDebug from "debug";
+import { type LayerBytes, openLayer } from "../outputs/layer-bytes.js";
+import type { LayerRef } from "./image-state.js";
+
+const debug = createDebug("molt:stage");
+
+/** A stage's materialised root filesystem and the snapshotter that watches it. */
+export interface StageFs {
+  readonly root: string;
+  readonly snapshotter: Snapshotter;
+  /** Applies a layer molt wrote (e.g. COPY's) to the root, keeping the baseline exact. */
+  apply(layer: LayerRef): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Materialises a stage's root: extracts every layer the image has so far (base layers streamed
+ * from their registry, ours from the blob store) into `dir/root`, recording the baseline while
+ * extracting, then starts a snapshotter on it (overlay where mounting works, walk otherwise).
+ * Only stages that RUN something pay for this.
+ */
+export async function materialise(
+  dir: string,
+  layers: readonly LayerRef[],
+  from: LayerBytes,
+  options: { mode?: "auto" | "walk" | "overlay"; ignore?: string[] } = {},
+): Promise<StageFs> {
+  const root = join(dir, "root");
+  await mkdir(root, { recursive: true });
+  const signalOpt = from.signal ? { signal: from.signal } : {};
+  const source = (layer: LayerRef) => ({
+    open: () => openLayer(layer, from),
+    digest: layer.descriptor.digest,
+    mediaType: layer.descriptor.mediaType,
+  });
+  const t0 = Date.now();
+  const baseline = await extract(layers.map(source), root, signalOpt);
+  debug("materialised %d layers into %s in %d ms", layers.length, root, Date.now() - t0);
+  const snapshotter = await createSnapshotter(root, {
+    baseline,
+    workDir: join(dir, "snapshot"),
+    mode: options.mode ?? "auto",
+    ...(options.ignore ? { ignore: options.ignore } : {}),
+  });
+  debug("snapshotter mode: %s", snapshotter.mode);
+  return {
+    root,
+    snapshotter,
+    async apply(layer) {
+      await extract([source(layer)], root, { ...signalOpt, baseline: snapshotter.baseline });
+    },
+    close: () => snapshotter.close(),
+  };
+}
