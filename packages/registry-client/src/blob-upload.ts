@@ -1,6 +1,7 @@
 import { Readable, Transform } from "node:stream";
 import { type Descriptor, type Digest, Digester, formatReference, type Reference } from "@molt/oci";
 import { repositoryScope } from "./auth/authenticator.js";
+import { abandon } from "./body.js";
 import { RegistryProtocolError } from "./errors.js";
 import type { RegistryProgressHandler } from "./progress.js";
 import type { RegistryHttp, RegistryResponse } from "./transport/http.js";
@@ -233,7 +234,7 @@ export async function uploadBlob(
             retry: false,
           })
           .catch((e) => {
-            if (!Buffer.isBuffer(src)) src.destroy();
+            if (!Buffer.isBuffer(src)) abandon(src);
             throw e;
           });
         await put.body.dump().catch(() => {});
@@ -271,7 +272,7 @@ export async function uploadBlob(
           progress(chunk.length);
         }
       } finally {
-        if (!Buffer.isBuffer(src)) src.destroy();
+        if (!Buffer.isBuffer(src)) abandon(src);
       }
       const url = new URL(location);
       url.searchParams.set("digest", desc.digest);

@@ -17,10 +17,16 @@ export async function readLimited(
     const b = c as Buffer;
     size += b.length;
     if (size > limit) {
-      body.destroy();
+      abandon(body);
       throw new RegistryProtocolError(`${what}: larger than the ${limit}-byte limit`, ctx);
     }
     chunks.push(b);
   }
   return Buffer.concat(chunks, size);
+}
+
+/** Stops reading a response body early, without an unhandled `error` event from the abort. */
+export function abandon(body: Readable): void {
+  body.on("error", () => {});
+  body.destroy();
 }

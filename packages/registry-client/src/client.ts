@@ -20,7 +20,7 @@ import createDebug from "debug";
 import { Authenticator, repositoryScope } from "./auth/authenticator.js";
 import { downloadBlob, readBlob } from "./blob-download.js";
 import { type BlobSource, uploadBlob, uploadStreamedBlob } from "./blob-upload.js";
-import { readLimited } from "./body.js";
+import { abandon, readLimited } from "./body.js";
 import { resolveCredential } from "./credentials/chain.js";
 import type { Credential } from "./credentials/types.js";
 import { RegistryProtocolError } from "./errors.js";
@@ -210,7 +210,7 @@ export class RegistryClient {
     const ctx = { registry: src.registry, repository: src.repository };
     const lengthHeader = Number(res.headers["content-length"] ?? 0);
     if (lengthHeader > this.#maxManifest) {
-      res.body.destroy();
+      abandon(res.body);
       throw new RegistryProtocolError(`${what}: larger than the ${this.#maxManifest}-byte limit`, ctx);
     }
     const bytes = await readLimited(res.body, this.#maxManifest, what, ctx);

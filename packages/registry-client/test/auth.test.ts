@@ -209,6 +209,23 @@ describe("bearer token auth (docker token spec) against a registry verifying JWT
     expect(err).toMatchObject({ status: 401, registryCode: "UNAUTHORIZED", code: "MOLT_REGISTRY_AUTH" });
   });
 
+  it("anonymous tokens are enough for a public repository", async () => {
+    const bob = await client(tokenReg.host, {
+      credentials: { [tokenReg.host]: { username: "bob", password: PASSWORD } },
+    });
+    const ref = parseReference(`${tokenReg.host}/public/tool`);
+    const { desc, bytes } = blob(`public ${Math.random()}`);
+    const pushErr = await bob.pushBlob(ref, desc, () => bytes).catch((e: unknown) => e);
+    await bob.close();
+    // bob may not push to public/ — the token server grants nothing there but pull
+    expect(pushErr).toMatchObject({ code: "MOLT_REGISTRY_AUTH" });
+    const anon = await client(tokenReg.host, {});
+    expect(await anon.hasBlob(ref, desc.digest)).toBe(false);
+    await anon.close();
+    const last = tokens.requests.at(-1)!;
+    expect(last).toMatchObject({ account: undefined, granted: [{ name: "public/tool", actions: ["pull"] }] });
+  });
+
   it("fetches one token per scope, caches it, and asks for the mount source's pull scope", async () => {
     const before = tokens.requests.length;
     const c = await client(tokenReg.host, {

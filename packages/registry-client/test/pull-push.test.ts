@@ -110,6 +110,18 @@ describe("anonymous pull from the real registry", () => {
     expect(missingRepo).toMatchObject({ code: "MOLT_REGISTRY_NOT_FOUND", repository: "no/such" });
   });
 
+  it("refuses a manifest larger than the configured limit", async () => {
+    const small = new RegistryClient({ insecure: [host], noCredentialChain: true, maxManifestBytes: 100 });
+    const err = await small
+      .getManifest(parseReference(`${host}/test/busybox:latest`))
+      .catch((e: unknown) => e);
+    await small.close();
+    expect(err).toMatchObject({ code: "MOLT_REGISTRY_PROTOCOL", registry: host });
+    expect((err as Error).message).toBe(
+      `get manifest ${host}/test/busybox:latest: larger than the 100-byte limit`,
+    );
+  });
+
   it("gives one clear line when the registry is unreachable", async () => {
     const dead = new RegistryClient({
       insecure: ["127.0.0.1:1"],
