@@ -1,0 +1,72 @@
+import { RunnerSetupError } from "./errors.js";
+import type { HostTools } from "./host-tools.js";
+import type { RunSpec, RunUser } from "./types.js";
+
+/**
+ * The host command line that enters the root and runs the command, exec'ing all the way:
+ * `env -i <spec.env…>` (so the environment is exactly `spec.env`), then — when `switchUser` —
+ * `setpriv --regid G --groups …|--clear-groups` (still root, so it keeps the right to chroot),
+ * then `nsenter --root=<root> --wd=<wd> [--setuid=U]`: chroot, fchdir into the working directory
+ * opened before the chroot (a host path already resolved inside the root), setuid, and `execvp`
+ * of `argv` with `PATH` from the new environment, inside the root. nsenter without namespace
+ * options makes no unshare/setns calls, so this also works where seccomp forbids them.
+ */
+export function enterCommand(
+  tools: HostTools,
+  spec: Pick<RunSpec, "env" | "argv" | "user">,
+  root: string | undefined,
+  wdHost: string,
+  switchUser: boolean,
+): string[] {
+  if (!tools.env || !tools.nsenter)
+    throw new RunnerSetupError("env and nsenter (coreutils, util-linux) are required");
+  const env = spec.env.filter((e) => e.indexOf("=") > 0);
+  const cmd: string[] = [tools.env, "-i", ...env];
+  if (switchUser) {
+    if (!tools.setpriv) throw new RunnerSetupError("setpriv (util-linux) is required to switch users");
+    const { gid, groups } = spec.user;
+    cmd.push(
+      tools.setpriv,
+      `--regid=${gid}`,
+      groups.length > 0 ? `--groups=${groups.join(",")}` : "--clear-groups",
+      "--",
+    );
+  }
+  cmd.push(tools.nsenter);
+  if (root !== undefined) cmd.push(`--root=${root}`);
+  cmd.push(`--wd=${wdHost}`);
+  if (switchUser && spec.user.uid !== 0) cmd.push(`--setuid=${spec.user.uid}`);
+  cmd.push("--", ...spec.argv);
+  return cmd;
+}
+
+/**
+ * Whether this process must change gid/groups/uid to become `user`: false when it already is
+ * exactly that identity (the common case of root builds as root), which saves an exec.
+ */
+export function needsUserSwitch(user: RunUser): boolean {
+  const uid = process.geteuid?.();
+  const gid = process.getegid?.();
+  if (uid !== user.uid || gid !== user.gid) return true;
+  const have = new Set((process.getgroups?.() ?? []).filter((g) => g !== gid));
+  const want = new Set(user.groups.filter((g) => g !== gid));
+  return have.size !== want.size || [...want].some((g) => !have.has(g));
+}
+
+/** Checks the parts of a spec every runner relies on. */
+export function validateSpec(spec: RunSpec): void {
+  if (!spec.rootfs.startsWith("/"))
+    throw new RunnerSetupError(`rootfs must be an absolute path: ${spec.rootfs}`);
+  if (spec.argv.length === 0 || spec.argv[0] === "") throw new RunnerSetupError("RUN needs a command");
+  if (!spec.cwd.startsWith("/"))
+    throw new RunnerSetupError(`cwd must be an absolute container path: ${spec.cwd}`);
+  for (const e of spec.extraFds ?? []) {
+    if (!Number.isInteger(e.fd) || e.fd < 3 || e.fd > 255)
+      throw new RunnerSetupError(`extra fd ${e.fd} must be 3..255`);
+  }
+  for (const f of spec.transientFiles ?? []) {
+    if (!/^\/dev\/pipes\/[A-Za-z0-9_.-]+$/.test(f.path) || f.path.endsWith("/.") || f.path.endsWith("/..")) {
+      throw new RunnerSetupError(`transient files live in /dev/pipes/<name>: ${f.path}`);
+    }
+  }
+}

@@ -1,0 +1,133 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import createDebug from "debug";
+import { makeDevDir } from "./dev-skeleton.js";
+import { run } from "./exec.js";
+import { findTools, type HostTools } from "./host-tools.js";
+import { fstabLines, MOUNTS, type MountId, probeScript } from "./mount-plan.js";
+
+const debug = createDebug("molt:run");
+
+/** What this host lets molt do, found by trying it (once per {@link detectHost} call). */
+export interface HostCapabilities {
+  /** Effective uid of this process. */
+  euid: number;
+  tools: HostTools;
+  /** `chroot` is permitted (root or CAP_SYS_CHROOT). */
+  chroot: boolean;
+  /** As root: new mount + PID namespaces (`unshare --mount --pid --fork`). */
+  namespaces: boolean;
+  /** As root: a new network namespace. */
+  netNamespace: boolean;
+  /** As root, inside new namespaces: the mounts that work (host network / new network). */
+  mounts: Set<MountId>;
+  mountsNet: Set<MountId>;
+  /** User namespaces with this uid mapped to root, plus mount + PID namespaces. */
+  userNamespaces: boolean;
+  /** A network namespace inside the user namespace. */
+  userNetNamespace: boolean;
+  /** Inside a user namespace: the mounts that work (host network / new network). */
+  userMounts: Set<MountId>;
+  userMountsNet: Set<MountId>;
+  /** Why things are missing, in plain words. */
+  notes: string[];
+}
+
+const HOST_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
+
+async function probeMounts(tools: HostTools, nsArgs: string[]): Promise<Set<MountId>> {
+  const ok = new Set<MountId>();
+  if (!tools.unshare || !tools.sh || !tools.mount) return ok;
+  const dir = await mkdtemp(join(tmpdir(), "molt-probe-"));
+  try {
+    const root = join(dir, "root");
+    for (const d of ["proc", "sys", "dev", "etc"]) await mkdir(join(root, d), { recursive: true });
+    await writeFile(join(root, "etc", "resolv.conf"), "");
+    await writeFile(join(root, "etc", "hosts"), "");
+    const devDir = await makeDevDir(dir, []);
+    const args: string[] = [];
+    for (const id of MOUNTS) {
+      const f = join(dir, `fstab-${id}`);
+      const lines = fstabLines(id, root, { rootless: nsArgs.includes("--user"), devDir });
+      await writeFile(f, `${lines.join("\n")}\n`);
+      args.push(id, f);
+    }
+    const script = probeScript({ mount: tools.mount });
+    const r = await run(tools.unshare, [...nsArgs, "--", tools.sh, "-c", script, "probe", ...args], {
+      env: HOST_ENV,
+    });
+    for (const line of r.stdout.split("\n")) if (line.startsWith("ok:")) ok.add(line.slice(3) as MountId);
+    debug("mount probe %o: %o %s", nsArgs, [...ok], r.stderr.trim());
+  } finally {
+    await rm(dir, { recursive: true, force: true }).catch(() => {});
+  }
+  return ok;
+}
+
+/** The `unshare` flags of a root run. */
+export const ROOT_NS = ["--mount", "--pid", "--fork", "--kill-child", "--propagation=private"];
+/** The `unshare` flags of a rootless run. */
+export const USER_NS = ["--user", "--map-root-user", ...ROOT_NS];
+
+/**
+ * Finds out what this host allows by trying it: chroot, mount/PID/network namespaces as root,
+ * user namespaces, and which of the mounts a RUN wants actually work inside them (on a scratch
+ * root under the temp dir). User namespaces are probed when `userNamespaces` (default: when not
+ * root). Takes a few tens of milliseconds.
+ */
+export async function detectHost(options: { userNamespaces?: boolean } = {}): Promise<HostCapabilities> {
+  const tools = findTools();
+  const euid = process.geteuid?.() ?? -1;
+  const notes: string[] = [];
+  const caps: HostCapabilities = {
+    euid,
+    tools,
+    chroot: false,
+    namespaces: false,
+    netNamespace: false,
+    mounts: new Set(),
+    mountsNet: new Set(),
+    userNamespaces: false,
+    userNetNamespace: false,
+    userMounts: new Set(),
+    userMountsNet: new Set(),
+    notes,
+  };
+  for (const t of ["sh", "env", "nsenter"] as const)
+    if (!tools[t]) notes.push(`${t} not found (util-linux/coreutils)`);
+  if (!tools.unshare) notes.push("unshare not found (util-linux): no namespaces");
+  if (!tools.sh || !tools.env || !tools.nsenter || !tools.true) return caps;
+
+  if (euid === 0) {
+    caps.chroot =
+      (await run(tools.nsenter, ["--root=/", "--wd=/", "--", tools.true], { env: HOST_ENV })).code === 0;
+    if (!caps.chroot) notes.push("chroot is not permitted (no CAP_SYS_CHROOT)");
+    if (!tools.setpriv) notes.push("setpriv not found (util-linux): cannot switch users");
+    if (tools.unshare) {
+      const ns = await run(tools.unshare, [...ROOT_NS, "--", tools.true], { env: HOST_ENV });
+      caps.namespaces = ns.code === 0;
+      if (!caps.namespaces)
+        notes.push(`mount/PID namespaces refused (${ns.stderr.trim() || `exit ${ns.code}`})`);
+      if (caps.namespaces) {
+        caps.netNamespace =
+          (await run(tools.unshare, ["--net", "--", tools.true], { env: HOST_ENV })).code === 0;
+        caps.mounts = await probeMounts(tools, ROOT_NS);
+        if (caps.netNamespace) caps.mountsNet = await probeMounts(tools, [...ROOT_NS, "--net"]);
+      }
+    }
+  }
+  if (tools.unshare && (options.userNamespaces ?? euid !== 0)) {
+    const u = await run(tools.unshare, [...USER_NS, "--", tools.true], { env: HOST_ENV });
+    caps.userNamespaces = u.code === 0;
+    if (!caps.userNamespaces) notes.push(`user namespaces refused (${u.stderr.trim() || `exit ${u.code}`})`);
+    else {
+      caps.userNetNamespace =
+        (await run(tools.unshare, [...USER_NS, "--net", "--", tools.true], { env: HOST_ENV })).code === 0;
+      caps.userMounts = await probeMounts(tools, USER_NS);
+      if (caps.userNetNamespace) caps.userMountsNet = await probeMounts(tools, [...USER_NS, "--net"]);
+    }
+  }
+  debug("host: %o", { ...caps, tools: Object.keys(tools) });
+  return caps;
+}

@@ -1,0 +1,113 @@
+import type { HostTools } from "./host-tools.js";
+import { shQuote } from "./host-tools.js";
+import { SETUP_FAILED_MARKER } from "./process.js";
+
+/**
+ * The mounts a namespaced run can give the command, in the order they are made (one
+ * `mount -a` over a per-run fstab): `proc`, `sys` (sysfs) or `sys-bind` (the host's /sys),
+ * `dev` (a per-run directory prepared on the host, see `makeDevDir`), then inside it the host's
+ * device nodes, a new `devpts`, a `shm` tmpfs, and the host's resolv.conf and hosts.
+ */
+export type MountId = "proc" | "sys" | "sys-bind" | "dev" | "devices" | "pts" | "shm" | "resolv" | "hosts";
+
+/** Every mount, in mount order. */
+export const MOUNTS: readonly MountId[] = [
+  "proc",
+  "sys",
+  "sys-bind",
+  "dev",
+  "devices",
+  "pts",
+  "shm",
+  "resolv",
+  "hosts",
+];
+/** Mounts that land inside the `dev` mount. */
+export const IN_DEV: readonly MountId[] = ["devices", "pts", "shm"];
+/** Device nodes bound from the host into the command's `/dev`. */
+export const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"] as const;
+
+/** What the mounts provide, for `limitations`. */
+export const MOUNT_LABEL: Record<MountId, string> = {
+  proc: "/proc",
+  sys: "/sys (sysfs)",
+  "sys-bind": "/sys",
+  dev: "/dev",
+  devices: "/dev/null, zero, full, random, urandom, tty",
+  pts: "/dev/pts",
+  shm: "/dev/shm",
+  resolv: "/etc/resolv.conf from the host",
+  hosts: "/etc/hosts from the host",
+};
+
+/** fstab escaping: space, tab, newline and backslash as octal. */
+function esc(p: string): string {
+  return p.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`);
+}
+
+/** The fstab lines of one mount into root `root` (a host path). */
+export function fstabLines(
+  id: MountId,
+  root: string,
+  options: { rootless: boolean; devDir: string },
+): string[] {
+  const r = root === "/" ? "" : root;
+  const line = (src: string, target: string, type: string, opts: string) =>
+    `${esc(src)} ${esc(`${r}${target}`)} ${type} ${opts} 0 0`;
+  switch (id) {
+    case "proc":
+      return [line("proc", "/proc", "proc", "nosuid,nodev,noexec")];
+    case "sys":
+      return [line("sysfs", "/sys", "sysfs", "ro,nosuid,nodev,noexec")];
+    case "sys-bind":
+      return [line("/sys", "/sys", "none", "rbind,ro")];
+    case "dev":
+      return [line(options.devDir, "/dev", "none", "bind")];
+    case "devices":
+      return DEVICES.map((d) => line(`/dev/${d}`, `/dev/${d}`, "none", "bind"));
+    case "pts":
+      return [
+        line(
+          "devpts",
+          "/dev/pts",
+          "devpts",
+          options.rootless
+            ? "newinstance,ptmxmode=0666,mode=0620,nosuid,noexec"
+            : "newinstance,ptmxmode=0666,mode=0620,gid=5,nosuid,noexec",
+        ),
+      ];
+    case "shm":
+      return [line("shm", "/dev/shm", "tmpfs", "nosuid,nodev,noexec,mode=1777,size=65536k")];
+    case "resolv":
+      return [line("/etc/resolv.conf", "/etc/resolv.conf", "none", "bind,ro")];
+    case "hosts":
+      return [line("/etc/hosts", "/etc/hosts", "none", "bind,ro")];
+  }
+}
+
+/**
+ * The host shell script that runs as PID 1 of the new namespaces: mounts everything of the
+ * fstab `$1` (when not empty), brings `lo` up with `$2` when given, then runs the rest of its
+ * arguments (the command composition) as its child and exits with its status, which tears the
+ * namespaces and every mount down. A failure prints {@link SETUP_FAILED_MARKER} and exits 125.
+ */
+export function setupScript(tools: Required<Pick<HostTools, "mount">>): string {
+  return [
+    `fail() { echo "${SETUP_FAILED_MARKER} $*" >&2; exit 125; }`,
+    `if [ -s "$1" ]; then ${shQuote(tools.mount)} -a -T "$1" || fail "mounting /proc, /sys, /dev, resolv.conf or hosts"; fi`,
+    `if [ -n "$2" ]; then "$2" link set lo up || fail "bringing lo up"; fi`,
+    "shift 2",
+    '"$@"',
+    "exit $?",
+  ].join("\n");
+}
+
+/** The probe script: tries each mount of `$@` (pairs `id fstab-file`) in order, printing `ok:<id>` for those that work. */
+export function probeScript(tools: Required<Pick<HostTools, "mount">>): string {
+  return [
+    'while [ "$#" -gt 1 ]; do',
+    `  if ${shQuote(tools.mount)} -a -T "$2" 2>/dev/null; then echo "ok:$1"; fi`,
+    "  shift 2",
+    "done",
+  ].join("\n");
+}

@@ -1,0 +1,88 @@
+import { realpath } from "node:fs/promises";
+import { enterCommand, validateSpec } from "./command-line.js";
+import type { HostCapabilities } from "./detect.js";
+import { RunnerSetupError, RunUnsupportedError } from "./errors.js";
+import { missingMounts, runNamespaced } from "./namespaced.js";
+import { PLAIN_LIMITATIONS, runPlain } from "./plain.js";
+import { runProcess } from "./process.js";
+import { mkdirInRoot } from "./root-path.js";
+import type { Runner, RunOutcome, RunSpec } from "./types.js";
+
+const HOST_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
+
+/**
+ * The chroot runner (root, or a container running as root with CAP_SYS_CHROOT). With mount and
+ * PID namespaces it gives the command `/proc`, `/sys`, a private minimal `/dev` and the host's
+ * resolv.conf/hosts that all vanish with it; without them (a plain container) it runs with
+ * chroot alone and says so in `limitations`.
+ */
+export class ChrootRunner implements Runner {
+  readonly name = "chroot" as const;
+  readonly limitations: string[];
+  /** True when commands run in their own mount + PID namespaces. */
+  readonly namespaced: boolean;
+  constructor(private readonly caps: HostCapabilities) {
+    this.namespaced = caps.namespaces && caps.mounts.has("dev");
+    this.limitations = this.namespaced
+      ? [
+          ...missingMounts(caps.mounts),
+          ...(caps.netNamespace ? [] : ["--network=none is refused (no network namespace)"]),
+          ...(caps.netNamespace && !caps.tools.ip
+            ? ["--network=none leaves lo down (no ip from iproute2)"]
+            : []),
+        ]
+      : [...PLAIN_LIMITATIONS];
+  }
+  async run(spec: RunSpec): Promise<RunOutcome> {
+    validateSpec(spec);
+    return this.namespaced ? runNamespaced(this.caps, "root", spec) : runPlain(this.caps, spec);
+  }
+}
+
+/** The rootless runner: a user namespace maps this uid to root; mount + PID namespaces inside. */
+export class RootlessRunner implements Runner {
+  readonly name = "rootless" as const;
+  readonly limitations: string[];
+  constructor(private readonly caps: HostCapabilities) {
+    this.limitations = [
+      "only your own uid is mapped (to root): USER other than root is refused (needs newuidmap and /etc/subuid)",
+      "files keep your host uid on disk; chown to other ids fails inside commands",
+      "device nodes are the host's, bound in; mknod is not permitted",
+      ...missingMounts(caps.userMounts),
+      ...(caps.userNetNamespace ? [] : ["--network=none is refused (no network namespace)"]),
+    ];
+  }
+  async run(spec: RunSpec): Promise<RunOutcome> {
+    validateSpec(spec);
+    return runNamespaced(this.caps, "user", spec);
+  }
+}
+
+/**
+ * kaniko's model: the stage's root *is* `/` of a dedicated throwaway container. Commands run
+ * directly (user switched with setpriv when root), nothing is mounted or isolated.
+ */
+export class InPlaceRunner implements Runner {
+  readonly name = "in-place" as const;
+  readonly limitations = [
+    "no isolation: commands run in this machine's / and can change anything in it",
+    "--network=none is refused",
+    "no PID namespace: processes that leave the command's process group (setsid) can outlive an abort",
+  ];
+  constructor(private readonly caps: HostCapabilities) {}
+  async run(spec: RunSpec): Promise<RunOutcome> {
+    validateSpec(spec);
+    if ((await realpath(spec.rootfs)) !== "/")
+      throw new RunnerSetupError(`the in-place runner runs in / only, not ${spec.rootfs}`);
+    if (spec.network === "none") throw new RunUnsupportedError("--network=none is not available in place");
+    if ((spec.transientFiles ?? []).length > 0)
+      throw new RunUnsupportedError("heredoc scripts need /dev/pipes, which in-place does not provide");
+    const root = this.caps.euid === 0;
+    if (!root && spec.user.uid !== this.caps.euid) {
+      throw new RunUnsupportedError(`cannot switch to uid ${spec.user.uid} without root`);
+    }
+    const wd = await mkdirInRoot("/", spec.cwd, root ? spec.user : undefined);
+    const argv = enterCommand(this.caps.tools, spec, undefined, wd, root);
+    return runProcess({ file: argv[0]!, args: argv.slice(1), env: HOST_ENV }, spec);
+  }
+}
