@@ -35,6 +35,7 @@ export async function openExtractedContext(
     return await openDirectoryContext(tmp, { ...options, description, onClose: cleanup });
   } catch (e) {
     await cleanup();
+    if (options.signal?.aborted) throw options.signal.reason;
     throw e;
   }
 }
