@@ -7,7 +7,7 @@ export const MOLT_BIN = join(import.meta.dirname, "..", "..", "packages", "cli",
 /** Runs the built `molt` CLI; never throws on a non-zero exit. */
 export function molt(
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {},
 ): Promise<RunResult> {
   return run(process.execPath, [MOLT_BIN, ...args], { ...opts, allowFail: true });
 }
