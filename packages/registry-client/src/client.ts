@@ -452,6 +452,46 @@ export class RegistryClient {
     return digest;
   }
 
+  /**
+   * Lists a repository's tags (`/v2/<name>/tags/list`), following `Link` pagination.
+   *
+   * @example
+   * ```ts
+   * await client.listTags(parseReference("127.0.0.1:5000/team/app")) // ["1.0", "latest"]
+   * ```
+   */
+  async listTags(ref: Reference, opts: CallOptions & { pageSize?: number } = {}): Promise<string[]> {
+    const tags: string[] = [];
+    let path: string | undefined =
+      `/v2/${ref.repository}/tags/list${opts.pageSize ? `?n=${opts.pageSize}` : ""}`;
+    const ctx = { registry: ref.registry, repository: ref.repository };
+    const what = `list tags of ${formatReference({ registry: ref.registry, repository: ref.repository })}`;
+    for (let page = 0; path && page < 10_000; page++) {
+      const res = await this.#http.request({
+        registry: ref.registry,
+        repository: ref.repository,
+        method: "GET",
+        path,
+        scopes: [repositoryScope(ref.repository, "pull")],
+        followRedirects: true,
+        what,
+        signal: opts.signal,
+      });
+      const body = await readLimited(res.body, 16 * 1024 * 1024, what, ctx);
+      let doc: { tags?: unknown };
+      try {
+        doc = JSON.parse(body.toString("utf8")) as { tags?: unknown };
+      } catch {
+        throw new RegistryProtocolError(`${what}: the answer is not JSON`, ctx);
+      }
+      if (Array.isArray(doc.tags)) for (const t of doc.tags) if (typeof t === "string") tags.push(t);
+      const link = res.headers.link;
+      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(Array.isArray(link) ? link.join(",") : (link ?? ""));
+      path = next ? new URL(next[1]!, res.url).href : undefined;
+    }
+    return tags;
+  }
+
   /** Closes connection pools. The client must not be used afterwards. */
   async close(): Promise<void> {
     await this.#dispatchers.close();

@@ -223,6 +223,26 @@ describe("push to the real registry", () => {
     ).rejects.toThrow("before start");
   });
 
+  it("lists tags across pages", async () => {
+    const ref = parseReference(`${host}/test/busybox`);
+    expect(await client.listTags(ref, { pageSize: 1 })).toEqual(["latest", "multi"]);
+  });
+
+  it("refuses a stream whose length is not the descriptor's size, without retrying", async () => {
+    const ref = parseReference(`${host}/push/short${Date.now()}`);
+    const bytes = Buffer.from("twelve bytes");
+    const desc: Descriptor = { mediaType: MediaType.OciLayer, digest: sha256(bytes), size: bytes.length + 5 };
+    let calls = 0;
+    const err = await client
+      .pushBlob(ref, desc, () => {
+        calls++;
+        return Readable.from([bytes]);
+      })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "MOLT_REGISTRY_PROTOCOL", retryable: false });
+    expect(calls).toBe(1);
+  });
+
   it("refuses a manifest put by a digest that does not match", async () => {
     const ref = parseReference(`${host}/push/x@${sha256("other")}`);
     await expect(client.putManifest(ref, Buffer.from("{}"), MediaType.OciManifest)).rejects.toBeInstanceOf(

@@ -5,6 +5,7 @@ import {
   RegistryError,
   type RegistryErrorContext,
   RegistryNotFoundError,
+  RegistryProtocolError,
   RegistryTlsError,
   RegistryUnreachableError,
 } from "../errors.js";
@@ -71,6 +72,12 @@ export function connectionError(e: unknown, ctx: RegistryErrorContext, host: str
   if (isAbort(e) || e instanceof MoltError) return e;
   const code = errorCode(e) ?? "";
   const msg = e instanceof Error ? e.message : String(e);
+  if (code === "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH") {
+    return new RegistryProtocolError(
+      `sending to registry ${host}: the body's length differs from its Content-Length (a source whose size is not the descriptor's?)`,
+      { ...ctx, cause: e, retryable: false },
+    );
+  }
   if (TLS_CODES.has(code) || /certificate|ssl|tls/i.test(msg)) {
     const hint =
       code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "EPROTO" || /wrong version number/i.test(msg)
