@@ -5,6 +5,8 @@
  *
  * @packageDocumentation
  */
+
+export { detectCompression, type TarCompression } from "./decompress.js";
 export {
   DirectoryContext,
   type DirectoryContextOptions,
@@ -14,7 +16,12 @@ export {
 export { type DockerfileText, type ReadDockerfileOptions, readDockerfile } from "./dockerfile.js";
 export { IgnoreMatcher, type IgnorePattern, type ParentMatches, parseDockerignore } from "./dockerignore.js";
 export * from "./errors.js";
+export { DEFAULT_GCS_OBJECT, openGcsContext, parseGsUrl } from "./gcs.js";
+export { type GitUrl, openGitContext, parseGitUrl } from "./git.js";
 export { goMatch, hasMeta } from "./go-match.js";
+export { openHttpsContext } from "./https.js";
 export { cleanContextPath } from "./paths.js";
 export { isGitUrl, openContext, registerContextScheme, schemeOf } from "./schemes.js";
 export type { ContextFactory, ContextProgressEvent, ContextSource, OpenContextOptions } from "./source.js";
+export { type ExtractTarOptions, extractTar } from "./tar-extract.js";
+export { openTarContext, type TarContextOptions } from "./tarball.js";
