@@ -138,7 +138,7 @@ class BlockSink {
     this.diff.update(block);
     this.total += block.length;
     await this.compressor.write(block, () => {
-      if (this.#pool.length < 8) this.#pool.push(full);
+      if (this.#pool.length < 4) this.#pool.push(full);
     });
     this.onBlock();
   }
