@@ -24,8 +24,11 @@ export interface RetryOptions {
 
 /** Proxy settings; by default read from `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY` (and lower-case forms). */
 export interface ProxyOptions {
+  /** Proxy URL for `http://` registries (`HTTP_PROXY`). */
   httpProxy?: string;
+  /** Proxy URL for `https://` registries (`HTTPS_PROXY`). */
   httpsProxy?: string;
+  /** Comma-separated hosts, `.domains`, `host:port`s and IPv4 CIDRs reached directly (`NO_PROXY`); `*` for all. */
   noProxy?: string;
 }
 
