@@ -102,6 +102,6 @@ export async function restoreMountPoints(mp: MountPoints, touch: string | undefi
     const current = now.get(parent)!;
     if (current < 0n) continue;
     const target = current === t.after ? t.before : current;
-    await exec(touch, ["-m", "-d", touchArg(target), parent]);
+    await exec(touch, ["-c", "-m", "-d", touchArg(target), parent]);
   }
 }

@@ -156,7 +156,7 @@ export async function runPlain(caps: HostCapabilities, spec: RunSpec): Promise<R
       if (tools.touch) {
         const s = f.mtimeNs / 1_000_000_000n;
         const ns = (f.mtimeNs % 1_000_000_000n).toString().padStart(9, "0");
-        await exec(tools.touch, ["-m", "-d", `@${s}.${ns}`, f.path]);
+        await exec(tools.touch, ["-c", "-m", "-d", `@${s}.${ns}`, f.path]);
       }
     }
     await restoreMountPoints(mp, tools.touch);

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { UnknownGroupError, UnknownUserError } from "./errors.js";
+import { RunnerSetupError, UnknownGroupError, UnknownUserError } from "./errors.js";
 import { resolveInRoot } from "./root-path.js";
 import type { RunUser } from "./types.js";
 
@@ -23,6 +23,7 @@ async function readInRoot(rootfs: string, path: string): Promise<string | undefi
     if (r.missing.length > 0) return undefined;
     return await readFile(r.hostPath, "utf8");
   } catch (e) {
+    if (e instanceof RunnerSetupError) return undefined; // a symlink loop or a non-directory: no file, as open(2) would say
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return undefined;
     throw e;
