@@ -6,9 +6,15 @@ import { applyCopy } from "./copy.js";
 import { applyEntrypoint } from "./entrypoint.js";
 import { applyEnv } from "./env.js";
 import { applyExpose } from "./expose.js";
+import { applyHealthcheck } from "./healthcheck.js";
 import { applyLabel } from "./label.js";
+import { applyMaintainer } from "./maintainer.js";
+import { applyOnbuild } from "./onbuild.js";
 import { applyRun } from "./run.js";
+import { applyShell } from "./shell.js";
+import { applyStopsignal } from "./stopsignal.js";
 import { applyUser } from "./user.js";
+import { applyVolume } from "./volume.js";
 import { applyWorkdir } from "./workdir.js";
 
 type Handler = (instr: never, rt: StageRuntime) => void | Promise<void>;
@@ -24,6 +30,12 @@ const HANDLERS: Partial<Record<Instruction["kind"], Handler>> = {
   WORKDIR: applyWorkdir,
   COPY: applyCopy,
   RUN: applyRun,
+  SHELL: applyShell,
+  VOLUME: applyVolume,
+  STOPSIGNAL: applyStopsignal,
+  HEALTHCHECK: applyHealthcheck,
+  ONBUILD: applyOnbuild,
+  MAINTAINER: applyMaintainer,
 };
 
 /** Runs one (already expanded) instruction against the stage. ARG is handled by the stage runner. */
