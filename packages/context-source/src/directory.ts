@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { lstat, readdir, readFile, readlink, realpath } from "node:fs/promises";
+import { lstat, readdir, readFile, readlink, realpath, stat } from "node:fs/promises";
 import { join, resolve as resolvePath } from "node:path";
 import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -298,15 +298,38 @@ export class DirectoryContext implements ContextSource {
 /**
  * Reads the `.dockerignore` rules for a context: `<Dockerfile>.dockerignore` beside the
  * Dockerfile when it exists, else `.dockerignore` at the context root, else none.
- * `dockerfilePath` is absolute (anywhere on disk) or relative to the context root.
+ * `dockerfilePath` is absolute (anywhere on disk) or relative; a relative one is looked up the
+ * way {@link readDockerfile} finds the Dockerfile: relative to `cwd` and inside the context, in
+ * the order `prefer` gives (default `"cwd"` first, kaniko's order).
  */
-export async function loadIgnore(root: string, dockerfilePath?: string): Promise<IgnoreMatcher> {
+export async function loadIgnore(
+  root: string,
+  dockerfilePath?: string,
+  options: { prefer?: "cwd" | "context"; cwd?: string } = {},
+): Promise<IgnoreMatcher> {
   const candidates: string[] = [];
   if (dockerfilePath && dockerfilePath !== "-" && !/^[a-z][a-z0-9+.-]*:\/\//i.test(dockerfilePath)) {
     if (dockerfilePath.startsWith("/")) candidates.push(`${dockerfilePath}.dockerignore`);
     else {
       const rel = cleanContextPath(dockerfilePath);
-      candidates.push(join(root, await resolveInRoot(root, `${rel}.dockerignore`, true)));
+      const inContext = async () => {
+        const real = await resolveInRoot(root, rel, true);
+        return (await isFile(join(root, real)))
+          ? join(root, await resolveInRoot(root, `${rel}.dockerignore`, true))
+          : undefined;
+      };
+      const inCwd = async () => {
+        const abs = resolvePath(options.cwd ?? process.cwd(), dockerfilePath);
+        return (await isFile(abs)) ? `${abs}.dockerignore` : undefined;
+      };
+      const order = options.prefer === "context" ? [inContext, inCwd] : [inCwd, inContext];
+      for (const look of order) {
+        const found = await look();
+        if (found) {
+          candidates.push(found);
+          break;
+        }
+      }
     }
   }
   candidates.push(join(root, ".dockerignore"));
@@ -324,6 +347,14 @@ export async function loadIgnore(root: string, dockerfilePath?: string): Promise
   return new Matcher([]);
 }
 
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Opens a directory on local disk as a build context, with `.dockerignore` and an optional
  * sub-directory (kaniko's `--context-sub-path`).
@@ -334,7 +365,7 @@ export async function openDirectoryContext(
   dir: string,
   options: OpenContextOptions & { onClose?: () => Promise<void>; description?: string } = {},
 ): Promise<DirectoryContext> {
-  const given = resolvePath(dir);
+  const given = resolvePath(options.cwd ?? process.cwd(), dir);
   let root: string;
   try {
     root = await realpath(given);
@@ -353,7 +384,10 @@ export async function openDirectoryContext(
   }
   const ignore = options.ignorePatterns
     ? new Matcher(options.ignorePatterns)
-    : await loadIgnore(root, options.dockerfilePath);
+    : await loadIgnore(root, options.dockerfilePath, {
+        ...(options.dockerfilePrefer ? { prefer: options.dockerfilePrefer } : {}),
+        ...(options.cwd ? { cwd: options.cwd } : {}),
+      });
   const ctx = new DirectoryContext(root, {
     ignore,
     description: options.description ?? `directory ${root}`,

@@ -13,10 +13,16 @@ export interface OpenContextOptions {
   /** A directory inside the context to use as the root (kaniko's `--context-sub-path`). */
   subPath?: string;
   /**
-   * The Dockerfile: an absolute path on disk, or a path relative to the context root. Its
-   * `<Dockerfile>.dockerignore` sibling takes precedence over the root `.dockerignore`.
+   * The Dockerfile: an absolute path on disk, or a relative path found like
+   * {@link readDockerfile} finds it (relative to the cwd and inside the context, in the order
+   * `dockerfilePrefer` gives). Its `<Dockerfile>.dockerignore` sibling takes precedence over the
+   * root `.dockerignore`.
    */
   dockerfilePath?: string;
+  /** Where a relative `dockerfilePath` is looked for first: `"cwd"` (default, kaniko) or `"context"`. */
+  dockerfilePrefer?: "cwd" | "context";
+  /** The directory a relative `dockerfilePath` (and a relative directory spec) is relative to; default `process.cwd()`. */
+  cwd?: string;
   /** Patterns to use instead of reading any `.dockerignore` (for callers that read it themselves). */
   ignorePatterns?: readonly string[];
   /** Aborts fetching/extracting; temp dirs made so far are removed. */

@@ -165,6 +165,24 @@ describe("directory context", () => {
       "build/app.Dockerfile",
       "build/app.Dockerfile.dockerignore",
     ]);
+    // a relative Dockerfile path is found like readDockerfile finds it: cwd first, then the context
+    const fromCwd = await openContext(root, { dockerfilePath: "x.Dockerfile", cwd: outside });
+    expect(await fromCwd.stat("a.txt")).toBeUndefined();
+    expect(await fromCwd.stat("b.txt")).toBeUndefined();
+    await tree(join(outside, "build"), {
+      "app.Dockerfile": "FROM scratch\n",
+      "app.Dockerfile.dockerignore": "a.txt\n",
+    });
+    const cwdFirst = await openContext(root, { dockerfilePath: "build/app.Dockerfile", cwd: outside });
+    expect(await cwdFirst.stat("b.txt")).toBeDefined();
+    expect(await cwdFirst.stat("a.txt")).toBeUndefined();
+    const contextFirst = await openContext(root, {
+      dockerfilePath: "build/app.Dockerfile",
+      dockerfilePrefer: "context",
+      cwd: outside,
+    });
+    expect(await contextFirst.stat("a.txt")).toBeDefined();
+    expect(await contextFirst.stat("b.txt")).toBeUndefined();
   });
 
   it("uses a sub-path as the root and reads its own .dockerignore", async () => {
