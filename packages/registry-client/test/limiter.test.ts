@@ -21,7 +21,7 @@ describe("Limiter (per-registry concurrency)", () => {
       await new Promise((r) => setImmediate(r));
       gates.shift()?.();
     }
-    gates.forEach((g) => g());
+    for (const g of gates) g();
     await Promise.all(jobs);
     expect(peak).toBe(2);
     expect(order).toEqual([0, 1, 2, 3, 4]);
