@@ -49,6 +49,79 @@ function heredocOf(node: HeredocNode): Heredoc {
   return h;
 }
 
+function argError(reason: string, at: SourceLocation): DockerfileError {
+  return new DockerfileError("MOLT_DOCKERFILE_ARGUMENTS", reason, at);
+}
+
+function readCommandForm(node: InstructionNode, what: string, allowEmpty: boolean): CommandForm {
+  const args = node.args;
+  const j = parseJsonArgs(args);
+  if (j.kind === "not-string-array") {
+    throw argError(
+      `${what}: the JSON array must hold only strings (element ${j.index} is not a string)`,
+      node.location,
+    );
+  }
+  if (j.kind === "json") {
+    if (!allowEmpty && j.values.length === 0)
+      throw argError(`${what} requires at least one argument`, node.location);
+    return { form: "exec", args: j.values };
+  }
+  if (!allowEmpty && args === "") throw argError(`${what} requires at least one argument`, node.location);
+  return { form: "shell", command: args };
+}
+
+function readPathList(node: InstructionNode, kind: InstructionKind): { items: string[]; json: boolean } {
+  const j = parseJsonArgs(node.args);
+  if (j.kind === "not-string-array") {
+    throw argError(
+      `${kind}: the JSON array must hold only strings (element ${j.index} is not a string)`,
+      node.location,
+    );
+  }
+  if (j.kind === "json") return { items: j.values, json: true };
+  return { items: words(node.args), json: false };
+}
+
+function readKeyValues(
+  node: InstructionNode,
+  kind: InstructionKind,
+  ctx: BuildContext,
+  legacyAllowed: boolean,
+): { pairs: KeyValue[]; legacy: boolean } {
+  const args = node.args;
+  const ws = splitRawWords(args, ctx.escapeToken);
+  if (ws.length === 0) throw argError(`${kind} requires at least one argument`, node.location);
+  if (!ws[0]!.word.includes("=")) {
+    const m = /^(\S+)[\t\v\f\r ]+([\s\S]*)$/.exec(args);
+    if (!legacyAllowed || !m) throw argError(`${kind} must have two arguments`, node.location);
+    ctx.warnings.add(
+      "LegacyKeyValueFormat",
+      `"${kind} key=value" should be used instead of legacy "${kind} key value" format`,
+      node.location,
+    );
+    return { pairs: [{ key: m[1]!, value: m[2]! }], legacy: true };
+  }
+  const pairs: KeyValue[] = [];
+  for (const { word } of ws) {
+    const eq = word.indexOf("=");
+    if (eq < 0) {
+      throw argError(
+        `Syntax error - can't find = in "${word}". Must be of the form: name=value`,
+        node.location,
+      );
+    }
+    if (eq === 0) throw argError(`${kind} names can not be blank`, node.location);
+    pairs.push({ key: word.slice(0, eq), value: word.slice(eq + 1) });
+  }
+  return { pairs, legacy: false };
+}
+
+function readOneArgument(node: InstructionNode, kind: InstructionKind): string {
+  if (node.args === "") throw argError(`${kind} requires exactly one argument`, node.location);
+  return node.args;
+}
+
 /**
  * Turns one syntax node into its typed instruction, checking arity and flags.
  * @throws DockerfileError for an unknown instruction, bad flags or bad arguments.
@@ -66,60 +139,8 @@ export function buildInstruction(node: InstructionNode, ctx: BuildContext): Inst
   const flags = parseFlags(kind, node.flags);
   const base: InstructionBase = { location: node.location, original: node.original };
   if (ctx.escapeToken !== "\\") base.escapeToken = ctx.escapeToken;
-  const fail = (reason: string, at: SourceLocation = node.location) =>
-    new DockerfileError("MOLT_DOCKERFILE_ARGUMENTS", reason, at);
+  const fail = (reason: string, at: SourceLocation = node.location) => argError(reason, at);
   const args = node.args;
-
-  const commandForm = (what: string, allowEmpty: boolean): CommandForm => {
-    const j = parseJsonArgs(args);
-    if (j.kind === "not-string-array") {
-      throw fail(`${what}: the JSON array must hold only strings (element ${j.index} is not a string)`);
-    }
-    if (j.kind === "json") {
-      if (!allowEmpty && j.values.length === 0) throw fail(`${what} requires at least one argument`);
-      return { form: "exec", args: j.values };
-    }
-    if (!allowEmpty && args === "") throw fail(`${what} requires at least one argument`);
-    return { form: "shell", command: args };
-  };
-
-  const pathList = (): { items: string[]; json: boolean } => {
-    const j = parseJsonArgs(args);
-    if (j.kind === "not-string-array") {
-      throw fail(`${kind}: the JSON array must hold only strings (element ${j.index} is not a string)`);
-    }
-    if (j.kind === "json") return { items: j.values, json: true };
-    return { items: words(args), json: false };
-  };
-
-  const keyValues = (legacyAllowed: boolean): { pairs: KeyValue[]; legacy: boolean } => {
-    const ws = splitRawWords(args, ctx.escapeToken);
-    if (ws.length === 0) throw fail(`${kind} requires at least one argument`);
-    if (!ws[0]!.word.includes("=")) {
-      const parts = args.split(WHITESPACE);
-      if (!legacyAllowed || parts.length < 2) throw fail(`${kind} must have two arguments`);
-      const key = parts[0]!;
-      const value = args.slice(args.indexOf(key) + key.length).replace(/^[\t\v\f\r ]+/, "");
-      ctx.warnings.add(
-        "LegacyKeyValueFormat",
-        `"${kind} key=value" should be used instead of legacy "${kind} key value" format`,
-        node.location,
-      );
-      return { pairs: [{ key, value }], legacy: true };
-    }
-    const pairs = ws.map(({ word }) => {
-      const eq = word.indexOf("=");
-      if (eq < 0) throw fail(`Syntax error - can't find = in "${word}". Must be of the form: name=value`);
-      return { key: word.slice(0, eq), value: word.slice(eq + 1) };
-    });
-    for (const p of pairs) if (p.key === "") throw fail(`${kind} names can not be blank`);
-    return { pairs, legacy: false };
-  };
-
-  const oneArgument = (): string => {
-    if (args === "") throw fail(`${kind} requires exactly one argument`);
-    return args;
-  };
 
   switch (kind) {
     case "FROM": {
@@ -172,7 +193,7 @@ export function buildInstruction(node: InstructionNode, ctx: BuildContext): Inst
     }
     case "RUN": {
       const heredocs = node.heredocs.map(heredocOf);
-      const form = commandForm("RUN", heredocs.length > 0);
+      const form = readCommandForm(node, "RUN", heredocs.length > 0);
       const mounts = flags.list("mount").map((raw, k) => mountOf(raw, flags, k));
       const out: Instruction = { kind, ...base, ...form, mounts, heredocs };
       const network = flags.string("network");
@@ -201,7 +222,7 @@ export function buildInstruction(node: InstructionNode, ctx: BuildContext): Inst
     }
     case "CMD":
     case "ENTRYPOINT": {
-      const form = commandForm(kind, true);
+      const form = readCommandForm(node, kind, true);
       if (form.form === "shell") {
         ctx.warnings.add(
           "JSONArgsRecommended",
@@ -213,7 +234,7 @@ export function buildInstruction(node: InstructionNode, ctx: BuildContext): Inst
     }
     case "COPY":
     case "ADD": {
-      const { items, json } = pathList();
+      const { items, json } = readPathList(node, kind);
       if (items.length < 2) {
         throw fail(
           items.length === 0
@@ -263,12 +284,12 @@ export function buildInstruction(node: InstructionNode, ctx: BuildContext): Inst
       if (chmod !== undefined) out.chmod = chmod;
       const checksum = flags.string("checksum");
       if (checksum !== undefined) out.checksum = checksum;
-      if (flags.bools.has("unpack")) out.unpack = flags.bool("unpack");
+      if (flags.has("unpack")) out.unpack = flags.bool("unpack");
       return out;
     }
     case "ENV":
     case "LABEL": {
-      const { pairs, legacy } = keyValues(true);
+      const { pairs, legacy } = readKeyValues(node, kind, ctx, true);
       if (kind === "ENV")
         checkSecretNames(
           pairs.map((p) => p.key),
@@ -295,25 +316,25 @@ export function buildInstruction(node: InstructionNode, ctx: BuildContext): Inst
       return { kind, ...base, args: decls };
     }
     case "WORKDIR":
-      return { kind, ...base, path: oneArgument() };
+      return { kind, ...base, path: readOneArgument(node, kind) };
     case "USER":
-      return { kind, ...base, user: oneArgument() };
+      return { kind, ...base, user: readOneArgument(node, kind) };
     case "STOPSIGNAL":
-      return { kind, ...base, signal: oneArgument() };
+      return { kind, ...base, signal: readOneArgument(node, kind) };
     case "MAINTAINER":
       ctx.warnings.add(
         "MaintainerDeprecated",
         "Maintainer instruction is deprecated in favor of using label",
         node.location,
       );
-      return { kind, ...base, name: oneArgument() };
+      return { kind, ...base, name: readOneArgument(node, kind) };
     case "EXPOSE": {
       const ports = words(args);
       if (ports.length === 0) throw fail("EXPOSE requires at least one argument");
       return { kind, ...base, ports };
     }
     case "VOLUME": {
-      const { items } = pathList();
+      const { items } = readPathList(node, kind);
       if (items.length === 0) throw fail("VOLUME requires at least one argument");
       if (items.some((p) => p.trim() === "")) throw fail("VOLUME specified can not be an empty string");
       return { kind, ...base, paths: items };
@@ -343,8 +364,7 @@ export function buildInstruction(node: InstructionNode, ctx: BuildContext): Inst
 }
 
 function flagFail(flags: ParsedFlags, name: string, reason: string, index = 0): DockerfileError {
-  const loc = flags.locations.get(name)?.[index];
-  return new DockerfileError("MOLT_DOCKERFILE_FLAG", reason, loc!);
+  return new DockerfileError("MOLT_DOCKERFILE_FLAG", reason, flags.location(name, index)!);
 }
 
 function mountOf(raw: string, flags: ParsedFlags, index: number): Mount {

@@ -52,49 +52,65 @@ export const FLAG_SPECS: Readonly<Record<InstructionKind, Readonly<Record<string
 
 /** The parsed flags of one instruction. */
 export class ParsedFlags {
-  readonly bools = new Map<string, boolean>();
-  readonly strings = new Map<string, string>();
-  readonly lists = new Map<string, string[]>();
-  readonly locations = new Map<string, SourceLocation[]>();
+  /** Values by flag name: `true/false` for bool flags, a string, or a list for list flags. */
+  private values: Record<string, boolean | string | string[]> | undefined;
+  /** Where each occurrence of a flag is, by name. */
+  private where: Record<string, SourceLocation[]> | undefined;
 
+  has(name: string): boolean {
+    return this.values !== undefined && name in this.values;
+  }
   bool(name: string): boolean {
-    return this.bools.get(name) ?? false;
+    return this.values?.[name] === true;
   }
   string(name: string): string | undefined {
-    return this.strings.get(name);
+    const v = this.values?.[name];
+    return typeof v === "string" ? v : undefined;
   }
   list(name: string): string[] {
-    return this.lists.get(name) ?? [];
+    const v = this.values?.[name];
+    return Array.isArray(v) ? v : [];
+  }
+  location(name: string, index = 0): SourceLocation | undefined {
+    return this.where?.[name]?.[index];
+  }
+  set(name: string, value: boolean | string | string[], location: SourceLocation): void {
+    this.values ??= {};
+    this.where ??= {};
+    this.values[name] = value;
+    (this.where[name] ??= []).push(location);
   }
 }
+
+const NO_FLAGS = new ParsedFlags();
 
 /**
  * Checks an instruction's flags against its spec: unknown flags (with a suggestion), repeated
  * flags (except list flags), missing values and bad booleans are errors.
  */
 export function parseFlags(kind: InstructionKind, flags: FlagNode[]): ParsedFlags {
+  if (flags.length === 0) return NO_FLAGS;
   const spec = FLAG_SPECS[kind];
   const out = new ParsedFlags();
   for (const f of flags) {
-    const type = spec[f.name];
+    const type = Object.hasOwn(spec, f.name) ? spec[f.name] : undefined;
     const fail = (reason: string) =>
       new DockerfileError("MOLT_DOCKERFILE_FLAG", `${kind}: ${reason}`, f.location);
     if (type === undefined) {
       const hint = suggest(f.name, Object.keys(spec));
       throw fail(`unknown flag: --${f.name}${hint ? ` (did you mean --${hint}?)` : ""}`);
     }
-    if (type !== "strings" && out.locations.has(f.name)) throw fail(`duplicate flag specified: --${f.name}`);
-    out.locations.set(f.name, [...(out.locations.get(f.name) ?? []), f.location]);
+    if (type !== "strings" && out.has(f.name)) throw fail(`duplicate flag specified: --${f.name}`);
     if (type === "bool") {
-      if (f.value === undefined) out.bools.set(f.name, true);
+      if (f.value === undefined) out.set(f.name, true, f.location);
       else if (f.value === "") throw fail(`missing a value on flag: --${f.name}`);
-      else if (/^true$/i.test(f.value)) out.bools.set(f.name, true);
-      else if (/^false$/i.test(f.value)) out.bools.set(f.name, false);
+      else if (/^true$/i.test(f.value)) out.set(f.name, true, f.location);
+      else if (/^false$/i.test(f.value)) out.set(f.name, false, f.location);
       else throw fail(`expecting boolean value for flag --${f.name}, not: ${f.value}`);
     } else {
       if (f.value === undefined) throw fail(`missing a value on flag: --${f.name}`);
-      if (type === "string") out.strings.set(f.name, f.value);
-      else out.lists.set(f.name, [...out.list(f.name), f.value]);
+      if (type === "string") out.set(f.name, f.value, f.location);
+      else out.set(f.name, [...out.list(f.name), f.value], f.location);
     }
   }
   return out;
