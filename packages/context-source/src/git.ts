@@ -46,6 +46,8 @@ function git(args: string[], cwd: string, signal?: AbortSignal): Promise<string>
         GIT_ASKPASS: "",
         SSH_ASKPASS: "",
         LC_ALL: "C",
+        // never wait for a password or host-key prompt
+        GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND ?? "ssh -o BatchMode=yes",
       },
       ...(signal ? { signal } : {}),
     });

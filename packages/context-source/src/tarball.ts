@@ -53,7 +53,7 @@ export async function openTarContext(path: string, options: TarContextOptions = 
   if (path === "stdin" || path === "-") {
     return openExtractedContext(options.stdin ?? process.stdin, "tarball from stdin", options);
   }
-  const abs = resolvePath(path);
+  const abs = resolvePath(options.cwd ?? process.cwd(), path);
   const st = await stat(abs).catch(() => undefined);
   if (!st?.isFile()) throw new ContextNotFoundError(abs, "context tarball");
   return openExtractedContext(createReadStream(abs), `tarball ${abs}`, options);

@@ -78,6 +78,21 @@ describe("tarball contexts", () => {
     await ctx.close();
   });
 
+  it("reads GNU long names and PAX headers written by GNU tar", async () => {
+    const long = `${"deep-directory-name/".repeat(6)}${"a-very-long-file-name-".repeat(5)}.txt`;
+    expect(long.length).toBeGreaterThan(200);
+    const src = join(dir, "long");
+    await makeTree(src, { [long]: "deep\n", [`link-${"x".repeat(120)}`]: { link: long } });
+    for (const format of ["gnu", "posix"]) {
+      const file = join(dir, `long-${format}.tar`);
+      await sh("tar", ["-C", src, `--format=${format}`, "-cf", file, "."]);
+      const ctx = await openContext(`tar://${file}`, { tmpDir: tmpParent });
+      expect(await ctx.stat(long)).toMatchObject({ type: "file", size: 5 });
+      expect(await ctx.stat(`link-${"x".repeat(120)}`)).toMatchObject({ type: "symlink", linkTarget: long });
+      await ctx.close();
+    }
+  });
+
   it("a missing tarball is a typed error", async () => {
     await expect(openContext(`tar://${dir}/nope.tar`)).rejects.toBeInstanceOf(ContextNotFoundError);
   });
