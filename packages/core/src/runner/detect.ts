@@ -45,7 +45,7 @@ async function probeMounts(tools: HostTools, nsArgs: string[]): Promise<Set<Moun
     for (const d of ["proc", "sys", "dev", "etc"]) await mkdir(join(root, d), { recursive: true });
     await writeFile(join(root, "etc", "resolv.conf"), "");
     await writeFile(join(root, "etc", "hosts"), "");
-    const devDir = await makeDevDir(dir, []);
+    const devDir = makeDevDir(dir, []);
     const args: string[] = [];
     for (const id of MOUNTS) {
       const f = join(dir, `fstab-${id}`);

@@ -1,4 +1,4 @@
-import { lstat, mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { lstatSync, mkdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { run as exec } from "./exec.js";
 import { IN_DEV, type MountId } from "./mount-plan.js";
 
@@ -12,9 +12,9 @@ export interface MountPoints {
   skipped: Map<MountId, string>;
 }
 
-async function kind(p: string): Promise<"dir" | "file" | "missing" | "other"> {
+function kind(p: string): "dir" | "file" | "missing" | "other" {
   try {
-    const st = await lstat(p);
+    const st = lstatSync(p);
     if (st.isDirectory()) return "dir";
     if (st.isFile()) return "file";
     return "other";
@@ -24,15 +24,15 @@ async function kind(p: string): Promise<"dir" | "file" | "missing" | "other"> {
   }
 }
 
-async function mtime(p: string): Promise<bigint> {
-  return (await stat(p, { bigint: true })).mtimeNs;
+function mtime(p: string): bigint {
+  return statSync(p, { bigint: true }).mtimeNs;
 }
 
 /** Creates `path` (a directory or an empty file) in `parent`, remembering the parent's mtime. */
-async function create(mp: MountPoints, parent: string, path: string, as: "dir" | "file"): Promise<void> {
-  if (!mp.parents.has(parent)) mp.parents.set(parent, { before: await mtime(parent) });
-  if (as === "dir") await mkdir(path, { mode: 0o755 });
-  else await writeFile(path, "", { mode: 0o644, flag: "wx" });
+function create(mp: MountPoints, parent: string, path: string, as: "dir" | "file"): void {
+  if (!mp.parents.has(parent)) mp.parents.set(parent, { before: mtime(parent) });
+  if (as === "dir") mkdirSync(path, { mode: 0o755 });
+  else writeFileSync(path, "", { mode: 0o644, flag: "wx" });
   mp.created.push(path);
 }
 
@@ -42,7 +42,7 @@ async function create(mp: MountPoints, parent: string, path: string, as: "dir" |
  * recorded); a target that is a symlink or of the wrong type is not touched and the mount is
  * skipped, so nothing is ever mounted through a link out of the root.
  */
-export async function prepareMountPoints(root: string, wanted: ReadonlySet<MountId>): Promise<MountPoints> {
+export function prepareMountPoints(root: string, wanted: ReadonlySet<MountId>): MountPoints {
   const mp: MountPoints = { created: [], parents: new Map(), skipped: new Map() };
   const r = root === "/" ? "" : root;
   const rootDir = root;
@@ -55,28 +55,28 @@ export async function prepareMountPoints(root: string, wanted: ReadonlySet<Mount
   for (const [id, name] of Object.entries(dirFor) as [MountId, string][]) {
     if (!wanted.has(id)) continue;
     const p = `${r}/${name}`;
-    const k = await kind(p);
+    const k = kind(p);
     if (k === "missing") {
-      if (!mp.created.includes(p)) await create(mp, rootDir, p, "dir");
+      if (!mp.created.includes(p)) create(mp, rootDir, p, "dir");
     } else if (k !== "dir") mp.skipped.set(id, `/${name} in the image is not a directory`);
   }
   if (mp.skipped.has("dev")) for (const id of IN_DEV) mp.skipped.set(id, "no /dev");
   const files = (["resolv", "hosts"] as const).filter((id) => wanted.has(id));
   if (files.length > 0) {
     const etc = `${r}/etc`;
-    const k = await kind(etc);
-    if (k === "missing") await create(mp, rootDir, etc, "dir");
+    const k = kind(etc);
+    if (k === "missing") create(mp, rootDir, etc, "dir");
     if (k === "missing" || k === "dir") {
       for (const id of files) {
         const name = id === "resolv" ? "resolv.conf" : "hosts";
         const p = `${etc}/${name}`;
-        const fk = await kind(p);
-        if (fk === "missing") await create(mp, etc, p, "file");
+        const fk = kind(p);
+        if (fk === "missing") create(mp, etc, p, "file");
         else if (fk !== "file") mp.skipped.set(id, `/etc/${name} in the image is a symlink or not a file`);
       }
     } else for (const id of files) mp.skipped.set(id, "/etc in the image is not a directory");
   }
-  for (const [parent, t] of mp.parents) t.after = await mtime(parent);
+  for (const [parent, t] of mp.parents) t.after = mtime(parent);
   return mp;
 }
 
@@ -87,21 +87,37 @@ function touchArg(ns: bigint): string {
 }
 
 /**
+ * Sets a path's mtime to exactly `ns` nanoseconds: with `utimes` when it is whole seconds (a
+ * double holds those exactly; layers' mtimes usually are), else with `touch -d @s.ns`.
+ */
+export async function setMtime(path: string, ns: bigint, touch: string | undefined): Promise<void> {
+  if (ns % 1_000_000_000n === 0n) {
+    const st = statSync(path, { bigint: true });
+    utimesSync(path, Number(st.atimeNs / 1_000_000_000n), Number(ns / 1_000_000_000n));
+    return;
+  }
+  if (touch) await exec(touch, ["-c", "-m", "-d", touchArg(ns), path]);
+}
+
+/**
  * Removes what {@link prepareMountPoints} created (after the command's namespace is gone) and
  * puts each parent directory's mtime back: to its value before the run when the command did
- * not change that directory itself, else to the value the command left (nanoseconds kept, via
- * `touch -d @s.ns`).
+ * not change that directory itself, else to the value the command left (nanoseconds kept).
  */
 export async function restoreMountPoints(mp: MountPoints, touch: string | undefined): Promise<void> {
   if (mp.created.length === 0) return;
   const now = new Map<string, bigint>();
-  for (const parent of mp.parents.keys()) now.set(parent, await mtime(parent).catch(() => -1n));
-  for (const p of [...mp.created].reverse()) await rm(p, { recursive: true, force: true });
-  if (!touch) return;
+  for (const parent of mp.parents.keys()) {
+    try {
+      now.set(parent, mtime(parent));
+    } catch {
+      // removed by the command
+    }
+  }
+  for (const p of [...mp.created].reverse()) rmSync(p, { recursive: true, force: true });
   for (const [parent, t] of mp.parents) {
-    const current = now.get(parent)!;
-    if (current < 0n) continue;
-    const target = current === t.after ? t.before : current;
-    await exec(touch, ["-c", "-m", "-d", touchArg(target), parent]);
+    const current = now.get(parent);
+    if (current === undefined || kind(parent) === "missing") continue;
+    await setMtime(parent, current === t.after ? t.before : current, touch);
   }
 }

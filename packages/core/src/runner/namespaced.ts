@@ -1,6 +1,7 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import createDebug from "debug";
 import { enterCommand, needsUserSwitch } from "./command-line.js";
 import { type HostCapabilities, ROOT_NS, USER_NS } from "./detect.js";
 import { makeDevDir } from "./dev-skeleton.js";
@@ -10,6 +11,8 @@ import { prepareMountPoints, restoreMountPoints } from "./mount-points.js";
 import { runProcess } from "./process.js";
 import { mkdirInRoot } from "./root-path.js";
 import type { RunOutcome, RunSpec } from "./types.js";
+
+const debug = createDebug("molt:run");
 
 const HOST_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
 
@@ -70,17 +73,18 @@ export async function runNamespaced(
     throw new RunUnsupportedError("cannot provide /dev/pipes for a heredoc script on this host");
   }
 
+  const t0 = performance.now();
   const wd = await mkdirInRoot(spec.rootfs, spec.cwd, mode === "root" ? spec.user : undefined);
-  const mp = await prepareMountPoints(spec.rootfs, wanted);
+  const mp = prepareMountPoints(spec.rootfs, wanted);
   for (const id of mp.skipped.keys()) wanted.delete(id);
-  const tmp = await mkdtemp(join(tmpdir(), "molt-run-"));
+  const tmp = mkdtempSync(join(tmpdir(), "molt-run-"));
   try {
-    const devDir = wanted.has("dev") ? await makeDevDir(tmp, transient) : "";
+    const devDir = wanted.has("dev") ? makeDevDir(tmp, transient) : "";
     const lines = MOUNTS.filter((id) => wanted.has(id)).flatMap((id) =>
       fstabLines(id, spec.rootfs, { rootless: mode === "user", devDir }),
     );
     const fstab = join(tmp, "fstab");
-    await writeFile(fstab, lines.length ? `${lines.join("\n")}\n` : "");
+    writeFileSync(fstab, lines.length ? `${lines.join("\n")}\n` : "");
     const args = [
       ...(mode === "root" ? ROOT_NS : USER_NS),
       ...(none ? ["--net"] : []),
@@ -93,9 +97,16 @@ export async function runNamespaced(
       none && tools.ip ? tools.ip : "",
       ...enterCommand(tools, spec, spec.rootfs, wd, mode === "root" && needsUserSwitch(spec.user)),
     ];
+    debug("prepared in %d ms", Math.round(performance.now() - t0));
     return await runProcess({ file: tools.unshare, args, env: HOST_ENV }, spec);
   } finally {
+    const t1 = performance.now();
     await restoreMountPoints(mp, tools.touch);
-    await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    rmSync(tmp, { recursive: true, force: true });
+    debug(
+      "cleaned up in %d ms (total %d ms)",
+      Math.round(performance.now() - t1),
+      Math.round(performance.now() - t0),
+    );
   }
 }

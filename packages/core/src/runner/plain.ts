@@ -4,7 +4,7 @@ import type { HostCapabilities } from "./detect.js";
 import { RunnerSetupError, RunUnsupportedError } from "./errors.js";
 import { run as exec } from "./exec.js";
 import { shQuote } from "./host-tools.js";
-import { type MountPoints, restoreMountPoints } from "./mount-points.js";
+import { type MountPoints, restoreMountPoints, setMtime } from "./mount-points.js";
 import { runProcess } from "./process.js";
 import { mkdirInRoot } from "./root-path.js";
 import type { RunOutcome, RunSpec } from "./types.js";
@@ -153,11 +153,7 @@ export async function runPlain(caps: HostCapabilities, spec: RunSpec): Promise<R
     for (const f of replaced.reverse()) {
       await writeFile(f.path, f.content).catch(() => {});
       await chmod(f.path, f.mode).catch(() => {});
-      if (tools.touch) {
-        const s = f.mtimeNs / 1_000_000_000n;
-        const ns = (f.mtimeNs % 1_000_000_000n).toString().padStart(9, "0");
-        await exec(tools.touch, ["-c", "-m", "-d", `@${s}.${ns}`, f.path]);
-      }
+      await setMtime(f.path, f.mtimeNs, tools.touch).catch(() => {});
     }
     await restoreMountPoints(mp, tools.touch);
   }

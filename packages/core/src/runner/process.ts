@@ -114,6 +114,7 @@ export function runProcess(plan: ProcessPlan, spec: RunSpec): Promise<RunOutcome
     });
     child.on("exit", (code, sig) => {
       exited = true;
+      debug("exit %s %s", code, sig ?? "");
       // Whatever the command left running in its group dies with it, as in a container.
       killGroup(child);
       const streams = [child.stdout, child.stderr].filter((s) => s && !s.closed);
