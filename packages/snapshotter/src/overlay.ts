@@ -15,12 +15,9 @@ import createDebug from "debug";
 import { type Baseline, entryFromStat } from "./baseline.js";
 import { fileEntry, linkHardlinks, sortChanges } from "./entries.js";
 import { abs } from "./paths.js";
-import { readXattrsTree, removeXattrs, writeXattrs } from "./xattrs.js";
+import { isOverlayXattr, parseGetfattr, writeXattrs } from "./xattrs.js";
 
 const debug = createDebug("molt:snapshot");
-
-const isOverlayXattr = (name: string) =>
-  name.startsWith("trusted.overlay.") || name.startsWith("user.overlay.");
 
 function isWhiteout(st: BigIntStats): boolean {
   return st.isCharacterDevice() && st.rdev === 0n;
@@ -57,10 +54,11 @@ export async function overlayChanges(
   root: string,
   baseline: Baseline,
   ignore: ReadonlySet<string>,
+  xattrDump: string,
 ): Promise<Change[]> {
   const prefix = upper.length + 1;
   const allX = new Map<string, Record<string, Buffer>>();
-  for (const [p, x] of await readXattrsTree(upper)) allX.set(p.slice(prefix), x);
+  for (const [p, x] of parseGetfattr(xattrDump, () => true)) allX.set(p.slice(prefix), x);
 
   interface Item {
     rel: string;
@@ -120,7 +118,6 @@ export async function overlayChanges(
   items.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   const moved = new Set<string>(); // directories moved whole (their children came along)
   const merged: Item[] = []; // directories merged into an existing one: metadata applied after
-  const strip = new Map<string, string[]>();
   for (const it of items) {
     const parent = it.rel.slice(0, Math.max(0, it.rel.lastIndexOf("/")));
     const inMoved = parent !== "" && moved.has(parent);
@@ -140,10 +137,6 @@ export async function overlayChanges(
         if (it.st.isDirectory()) moved.add(it.rel);
       }
     }
-    const x = allX.get(it.rel);
-    if (x)
-      for (const k of Object.keys(x))
-        if (isOverlayXattr(k)) strip.set(k, [...(strip.get(k) ?? []), abs(root, it.rel)]);
   }
   // Directories merged into existing ones take the upper copy's metadata, deepest first.
   const restore: Array<{ path: string; xattrs: Record<string, Buffer> }> = [];
@@ -156,7 +149,6 @@ export async function overlayChanges(
     if (it.xattrs) restore.push({ path: dst, xattrs: it.xattrs });
   }
   await writeXattrs(restore);
-  await removeXattrs(strip);
 
   const changes: Change[] = [];
   const linkable: Array<{ entry: FileEntry; ino: bigint; nlink: number }> = [];

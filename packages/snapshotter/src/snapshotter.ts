@@ -5,7 +5,7 @@ import createDebug from "debug";
 import type { Baseline } from "./baseline.js";
 import { SnapshotError, throwIfAborted } from "./errors.js";
 import { cleanRoot } from "./extract.js";
-import { canMountOverlay, mountOverlay, mountsBelow, unmount } from "./mount.js";
+import { canMountOverlay, mountOverlay, mountsBelow, unmount, unmountAndDumpXattrs } from "./mount.js";
 import { overlayChanges } from "./overlay.js";
 import { cleanPath } from "./paths.js";
 import { scanTree } from "./scan.js";
@@ -161,8 +161,8 @@ export async function createSnapshotter(
         throwIfAborted(o?.signal);
         done = true;
         try {
-          await unmount(merged);
-          return await overlayChanges(upper, rootAbs, baseline, currentIgnore());
+          const dump = await unmountAndDumpXattrs(merged, upper);
+          return await overlayChanges(upper, rootAbs, baseline, currentIgnore(), dump);
         } catch (e) {
           throw e instanceof SnapshotError
             ? e

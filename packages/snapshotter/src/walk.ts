@@ -21,6 +21,9 @@ type Verdict = "same" | "changed" | "new" | "replaced" | "uncertain";
 
 function compare(b: BaselineEntry | undefined, st: BigIntStats): Verdict {
   if (b === undefined) return "new";
+  // The kernel moves ctime on every inode change (content, mode, owner, times, links, xattrs):
+  // same inode and same ctime to the nanosecond means nothing to look at.
+  if (b.ctimeNs === st.ctimeNs && b.ino === st.ino) return "same";
   const t = nodeType(st);
   if (b.type !== t || b.ino !== st.ino) return "replaced";
   if (
@@ -56,6 +59,7 @@ export async function walkChanges(
   dirStats.set("", rootSt);
 
   const stack: string[] = [""];
+  const base = root === "" ? "/" : `${root}/`;
   let n = 0;
   while (stack.length > 0) {
     const dir = stack.pop()!;
@@ -81,7 +85,7 @@ export async function walkChanges(
     for (const name of names) {
       const rel = dir === "" ? name : `${dir}/${name}`;
       if (ignore.has(rel)) continue;
-      const st = lstatSync(abs(root, rel), { bigint: true, throwIfNoEntry: false });
+      const st = lstatSync(base + rel, { bigint: true, throwIfNoEntry: false });
       if (st === undefined) continue;
       const isDir = st.isDirectory();
       if (isDir) dirStats.set(rel, st);
@@ -108,11 +112,26 @@ export async function walkChanges(
     }
   }
 
-  // Settle the uncertain ones (only ctime moved): xattrs, symlink target, then content hash.
-  const xattrPaths = [...uncertain.keys(), ...changed.keys()].map((r) => abs(root, r));
+  // Parents of every change are part of the layer (as overlayfs copies them up).
+  const parentsOf = (rel: string, into: Map<string, BigIntStats>) => {
+    for (let i = rel.lastIndexOf("/"); i > 0; i = rel.lastIndexOf("/", i - 1)) {
+      const parent = rel.slice(0, i);
+      if (into.has(parent) || changed.has(parent)) break;
+      into.set(parent, dirStats.get(parent) ?? lstatSync(abs(root, parent), { bigint: true }));
+    }
+  };
+  const parents = new Map<string, BigIntStats>();
+  for (const rel of changed.keys()) parentsOf(rel, parents);
+  for (const rel of uncertain.keys()) parentsOf(rel, parents);
+  for (const rel of deleted) parentsOf(rel, parents);
+
+  // One getfattr for everything that may end up in the change set.
   const prefix = root === "" ? 1 : root.length + 1;
   const xattrs = new Map<string, Record<string, Buffer>>();
-  for (const [p, x] of await readXattrs(xattrPaths)) xattrs.set(p.slice(prefix), x);
+  const ask = [...changed.keys(), ...uncertain.keys(), ...parents.keys()].map((r) => abs(root, r));
+  for (const [p, x] of await readXattrs(ask)) xattrs.set(p.slice(prefix), x);
+
+  // Settle the uncertain ones (only ctime moved): xattrs, symlink target, then content hash.
   let xx: Awaited<ReturnType<typeof hasher>> | undefined;
   const rehashed = new Map<string, bigint>();
   for (const [rel, st] of uncertain) {
@@ -132,23 +151,10 @@ export async function walkChanges(
     if (isChanged) changed.set(rel, st);
     else baseline.set(rel, entryFromStat(st, { linkTarget: b.linkTarget, xattrs: b.xattrs, hash: b.hash }));
   }
-
-  // Parents of every change are part of the layer (as overlayfs copies them up).
-  const withParents = (rel: string) => {
-    for (let i = rel.lastIndexOf("/"); i > 0; i = rel.lastIndexOf("/", i - 1)) {
-      const parent = rel.slice(0, i);
-      if (changed.has(parent)) break;
-      const st = dirStats.get(parent) ?? lstatSync(abs(root, parent), { bigint: true });
-      changed.set(parent, st);
-    }
-  };
-  for (const rel of [...changed.keys()]) withParents(rel);
-  for (const rel of deleted) withParents(rel);
-  const asked = new Set(xattrPaths);
-  const missing = [...changed.keys()].filter((r) => !asked.has(abs(root, r)));
-  if (missing.length > 0) {
-    for (const [p, x] of await readXattrs(missing.map((r) => abs(root, r)))) xattrs.set(p.slice(prefix), x);
-  }
+  const needed = new Map<string, BigIntStats>();
+  for (const rel of changed.keys()) parentsOf(rel, needed);
+  for (const rel of deleted) parentsOf(rel, needed);
+  for (const [rel, st] of needed) changed.set(rel, st);
 
   const changes: Change[] = [];
   const linkable: Array<{ entry: FileEntry; ino: bigint; nlink: number }> = [];

@@ -70,10 +70,18 @@ export async function xattrToolsAvailable(): Promise<boolean> {
   return available;
 }
 
-/** Parses `getfattr -d -e hex --absolute-names` output into path → (name → value). */
+/**
+ * overlayfs' private attributes (`trusted.overlay.*`, `user.overlay.*`). Files merged from an
+ * overlay's upper directory keep them; they mean nothing outside an overlay and are never
+ * reported or compared.
+ */
+export const isOverlayXattr = (name: string): boolean =>
+  name.startsWith("trusted.overlay.") || name.startsWith("user.overlay.");
+
+/** Parses `getfattr -d -e hex --absolute-names` output into path → (name → value); by default without overlayfs' private names. */
 export function parseGetfattr(
   text: string,
-  filter?: (name: string) => boolean,
+  filter: (name: string) => boolean = (n) => !isOverlayXattr(n),
 ): Map<string, Record<string, Buffer>> {
   const out = new Map<string, Record<string, Buffer>>();
   let current: Record<string, Buffer> | undefined;
@@ -88,7 +96,7 @@ export function parseGetfattr(
     if (!current || line === "") continue;
     const eq = line.indexOf("=");
     const name = eq < 0 ? line : line.slice(0, eq);
-    if (filter && !filter(name)) continue;
+    if (!filter(name)) continue;
     const v = eq < 0 ? "" : line.slice(eq + 1);
     current[name] = v.startsWith("0x")
       ? Buffer.from(v.slice(2), "hex")
@@ -164,14 +172,4 @@ export async function writeXattrs(
   }
   const r = await runTool("setfattr", ["-h", "--restore=-"], dump);
   if (r.code !== 0) throw new Error(`setfattr failed: ${r.err.trim()}`);
-}
-
-/** Removes the named attributes from paths (one `setfattr -x` per name). */
-export async function removeXattrs(byName: Map<string, string[]>): Promise<void> {
-  for (const [name, paths] of byName) {
-    for (let i = 0; i < paths.length; i += 2000) {
-      const r = await runTool("setfattr", ["-h", "-x", name, "--", ...paths.slice(i, i + 2000)]);
-      if (r.code !== 0) debug("setfattr -x %s: %s", name, r.err.trim());
-    }
-  }
 }

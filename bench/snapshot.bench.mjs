@@ -1,0 +1,151 @@
+// Snapshotter benchmarks (issue 6), each beside its reference on the same data in the same run:
+//  1. extracting the Debian minbase layer (debootstrap, cached in .cache/) vs `tar -xzf`;
+//  2. a one-file change in 5k / 50k / 200k-file roots: walk mode vs
+//     `find ROOT -printf '%T@ %C@ %s %m %U %G %i\n' >/dev/null`, and overlay mode (whole step:
+//     mount, change, unmount, read upper, merge) which must stay < 50 ms whatever the size.
+// MOLT_BENCH_SCALE scales the root sizes. Run `pnpm build` first; needs root for overlay.
+import { spawnSync } from "node:child_process";
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { createSnapshotter, extract } from "@molt/snapshotter";
+import { best, report, SCALE, time, timeShell } from "./lib.mjs";
+
+const CACHE = join(import.meta.dirname, "..", ".cache", "debian-minbase-bookworm");
+const dir = mkdtempSync(join(tmpdir(), "molt-bench-snap-"));
+
+/** The Debian layer as test/harness/debian-base.ts makes it (same cache), or null if debootstrap fails. */
+function debianLayer() {
+  const layer = join(CACHE, "layer.tar.gz");
+  if (existsSync(`${layer}.done`)) return layer;
+  const rootfs = join(CACHE, "rootfs");
+  const script = `set -eu
+    mkdir -p ${CACHE}
+    if [ ! -e ${CACHE}/rootfs.done ]; then
+      rm -rf ${CACHE}/rootfs.tmp ${rootfs}
+      debootstrap --variant=minbase bookworm ${CACHE}/rootfs.tmp http://deb.debian.org/debian
+      rm -rf ${CACHE}/rootfs.tmp/var/cache/apt/archives/*.deb ${CACHE}/rootfs.tmp/var/lib/apt/lists/*_Packages
+      mv ${CACHE}/rootfs.tmp ${rootfs}; touch ${CACHE}/rootfs.done
+    fi
+    tar --format=pax --numeric-owner --xattrs --xattrs-include='*' --sort=name -C ${rootfs} -cf - . | gzip -6 > ${layer}.tmp
+    mv ${layer}.tmp ${layer}; touch ${layer}.done`;
+  const r = spawnSync("sh", ["-c", script], { stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
+  if (r.status !== 0) {
+    console.log(`debian extract: skipped (debootstrap failed: ${r.stderr.trim().split("\n").pop()})`);
+    return null;
+  }
+  return layer;
+}
+
+async function benchExtract() {
+  const layer = debianLayer();
+  if (!layer) return;
+  let n = 0;
+  const fresh = () => join(dir, `x${n++}`);
+  const clean = (d) => rmSync(d, { recursive: true, force: true });
+  // Warm the page cache for the compressed layer, then alternate runs.
+  timeShell(`cat ${layer} >/dev/null`);
+  let ours = Number.POSITIVE_INFINITY;
+  let ref = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 3; i++) {
+    const a = fresh();
+    ours = Math.min(
+      ours,
+      await time(() => extract([{ open: () => createReadStream(layer, { highWaterMark: 1 << 20 }) }], a)),
+    );
+    clean(a);
+    const b = fresh();
+    mkdirSync(b);
+    ref = Math.min(ref, timeShell(`tar -xzf ${layer} -C ${b}`));
+    clean(b);
+  }
+  const mb =
+    (spawnSync("sh", ["-c", `gzip -l ${layer} | tail -1`], { encoding: "utf8" })
+      .stdout.trim()
+      .split(/\s+/)[1] ?? 0) / 1e6;
+  report(`extract debian minbase (${mb.toFixed(0)} MB)`, ours, "tar -xzf", ref, 1.0);
+}
+
+/** A plain tar of `files` small files, 100 per directory, written by hand from the ustar spec. */
+function treeTar(files) {
+  const blocks = [];
+  const header = (name, type, size) => {
+    const h = Buffer.alloc(512);
+    h.write(name, 0, 100);
+    h.write(type === "5" ? "0000755\0" : "0000644\0", 100);
+    h.write("0000000\0", 108);
+    h.write("0000000\0", 116);
+    h.write(`${size.toString(8).padStart(11, "0")}\0`, 124);
+    h.write(
+      `${Math.floor(Date.now() / 1000 - 86400)
+        .toString(8)
+        .padStart(11, "0")}\0`,
+      136,
+    );
+    h.write("        ", 148);
+    h.write(type, 156);
+    h.write("ustar\u000000", 257, "latin1");
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
+    return h;
+  };
+  const body = Buffer.alloc(512, 0x61);
+  for (let i = 0; i < files; i++) {
+    if (i % 100 === 0) blocks.push(header(`d${Math.floor(i / 10000)}/s${Math.floor(i / 100)}/`, "5", 0));
+    blocks.push(header(`d${Math.floor(i / 10000)}/s${Math.floor(i / 100)}/f${i}`, "0", 100), body);
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.concat(blocks);
+}
+
+async function benchChange(files) {
+  const root = join(dir, `root-${files}`);
+  const tar = treeTar(files);
+  const baseline = await extract([{ open: () => Readable.from([tar]) }], root, { hash: false });
+  const target = join(root, "d0", "s0", "f0");
+  let k = 0;
+  const label = `one-file change, ${files} files`;
+  // walk
+  const walk = await createSnapshotter(root, { mode: "walk", baseline });
+  await (await walk.begin()).finish(); // warm
+  const find = `find ${root} -printf '%T@ %C@ %s %m %U %G %i\\n' >/dev/null`;
+  timeShell(find);
+  const walkT = await best(3, async () => {
+    const step = await walk.begin();
+    writeFileSync(target, `v${k++}`);
+    return time(() => step.finish());
+  });
+  await walk.close();
+  const findT = await best(3, async () => timeShell(find));
+  report(`${label}: walk`, walkT, "find -printf", findT, 1.5);
+  // overlay (the whole step: begin + write + finish)
+  let overlay;
+  try {
+    overlay = await createSnapshotter(root, { mode: "overlay", baseline: walk.baseline });
+  } catch (e) {
+    console.log(`${label}: overlay skipped (${e.message})`);
+    return;
+  }
+  const ovT = await best(5, () =>
+    time(async () => {
+      const step = await overlay.begin();
+      writeFileSync(join(step.rootfs, "d0", "s0", "f0"), `o${k++}`);
+      const changes = await step.finish();
+      if (changes.length !== 3) throw new Error(`expected 3 changes, got ${changes.length}`);
+    }),
+  );
+  await overlay.close();
+  console.log(
+    `${label}: overlay step ${(ovT * 1000).toFixed(1)} ms (target < 50 ms, independent of size)${ovT < 0.05 ? "  OK" : "  MISSED"}`,
+  );
+  rmSync(root, { recursive: true, force: true });
+}
+
+try {
+  await benchExtract();
+  for (const n of [5_000, 50_000, 200_000]) await benchChange(Math.max(100, Math.round(n * SCALE)));
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
