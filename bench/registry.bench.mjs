@@ -1,7 +1,7 @@
 // Registry push + pull of a 4-layer image (1 GiB × MOLT_BENCH_SCALE, incompressible layers) to a
 // local Debian docker-registry: molt's registry client (pushOciLayout / pullOciLayout, run in a
 // child process so its peak RSS is its own) beside `skopeo copy` of the same OCI layout in the
-// same run, each against a fresh registry. Target: molt's throughput >= 0.8 × skopeo's (time
+// same run, each against its own fresh registry, best of two alternating rounds. Target: molt's throughput >= 0.8 × skopeo's (time
 // ratio <= 1.25) and molt's peak RSS < 200 MB.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
@@ -150,20 +150,66 @@ async function main() {
     const layout = join(dir, "layout");
     await makeLayout(layout, 4, layerSize);
     const total = layerSize * 4;
-    const ours = await startRegistry(join(dir, "reg-molt"));
-    const theirs = await startRegistry(join(dir, "reg-skopeo"));
-    regs.push(ours, theirs);
 
-    const push = await runWorker(["push", ours.host, layout, "bench/molt"]);
-    const skopeoPush = timeShell(
-      `skopeo copy --quiet --dest-tls-verify=false oci:${layout}:bench docker://${theirs.host}/bench/skopeo:bench`,
-    );
-    const pullDir = join(dir, "pull-molt");
-    const pull = await runWorker(["pull", ours.host, pullDir, "bench/molt"]);
-    rmSync(pullDir, { recursive: true, force: true });
-    const skopeoPull = timeShell(
-      `skopeo copy --quiet --src-tls-verify=false docker://${theirs.host}/bench/skopeo:bench oci:${join(dir, "pull-skopeo")}:bench`,
-    );
+    // Two rounds, alternating who goes first, each phase after `sync` so neither pays for the
+    // other's dirty pages; the best time of each counts. Fresh repositories every round.
+    const best = { push: Infinity, pull: Infinity, skopeoPush: Infinity, skopeoPull: Infinity, rss: 0 };
+    const sync = () => spawnSync("sync");
+    for (let round = 0; round < 2; round++) {
+      // Fresh registries (new ports) every round: skopeo's blob-info cache would otherwise
+      // turn its second push into cross-repository mounts.
+      const ours = await startRegistry(join(dir, `reg-molt${round}`));
+      const theirs = await startRegistry(join(dir, `reg-skopeo${round}`));
+      regs.push(ours, theirs);
+      const phases = {
+        push: async () => {
+          const r = await runWorker(["push", ours.host, layout, `bench/molt${round}`]);
+          best.push = Math.min(best.push, r.seconds);
+          best.rss = Math.max(best.rss, r.maxRssMB);
+        },
+        skopeoPush: async () => {
+          best.skopeoPush = Math.min(
+            best.skopeoPush,
+            timeShell(
+              `skopeo copy --quiet --dest-tls-verify=false oci:${layout}:bench docker://${theirs.host}/bench/skopeo${round}:bench`,
+            ),
+          );
+        },
+        pull: async () => {
+          const out = join(dir, "pull-molt");
+          const r = await runWorker(["pull", ours.host, out, `bench/molt${round}`]);
+          rmSync(out, { recursive: true, force: true });
+          best.pull = Math.min(best.pull, r.seconds);
+          best.rss = Math.max(best.rss, r.maxRssMB);
+        },
+        skopeoPull: async () => {
+          const out = join(dir, "pull-skopeo");
+          best.skopeoPull = Math.min(
+            best.skopeoPull,
+            timeShell(
+              `skopeo copy --quiet --src-tls-verify=false docker://${theirs.host}/bench/skopeo${round}:bench oci:${out}:bench`,
+            ),
+          );
+          rmSync(out, { recursive: true, force: true });
+        },
+      };
+      const order =
+        round === 0
+          ? ["push", "skopeoPush", "pull", "skopeoPull"]
+          : ["skopeoPush", "push", "skopeoPull", "pull"];
+      for (const phase of order) {
+        sync();
+        await phases[phase]();
+      }
+      ours.stop();
+      theirs.stop();
+      rmSync(join(dir, `reg-molt${round}`), { recursive: true, force: true });
+      rmSync(join(dir, `reg-skopeo${round}`), { recursive: true, force: true });
+    }
+    const push = { seconds: best.push, maxRssMB: best.rss };
+    const pull = { seconds: best.pull, maxRssMB: best.rss };
+    const skopeoPush = best.skopeoPush;
+    const skopeoPull = best.skopeoPull;
     const mb = total / 1e6;
     const line = (what, t, ref, rss) => {
       const ratio = ref / t;
