@@ -254,6 +254,31 @@ describe("hostile layers never write outside the root", () => {
   });
 });
 
+test("an endless layer stops promptly when the signal aborts", async () => {
+  let i = 0;
+  const endless: LayerSource = {
+    open: () =>
+      new Readable({
+        read() {
+          const blocks: Buffer[] = [];
+          for (let k = 0; k < 100; k++) blocks.push(ustarHeader(`spam/${i++}`));
+          this.push(Buffer.concat(blocks));
+        },
+      }),
+  };
+  const ac = new AbortController();
+  await expect(
+    extract([endless], root, {
+      signal: ac.signal,
+      hash: false,
+      onProgress: (e) => {
+        if (e.type === "layer-progress" && e.entries >= 2000) ac.abort();
+      },
+    }),
+  ).rejects.toMatchObject({ code: "MOLT_ABORTED" });
+  expect(i).toBeLessThan(100_000);
+});
+
 describe("resolveInRoot", () => {
   test("follows symlinks as the container sees them and never leaves the root", async () => {
     const r = join(tmp, "resolve");
