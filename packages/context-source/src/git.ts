@@ -6,6 +6,7 @@ import createDebug from "debug";
 import { openDirectoryContext } from "./directory.js";
 import { ContextFetchError, ContextNotFoundError } from "./errors.js";
 import { cleanContextPath } from "./paths.js";
+import { removeTree } from "./remove-tree.js";
 import type { ContextSource, OpenContextOptions } from "./source.js";
 
 const debug = createDebug("molt:context");
@@ -83,7 +84,7 @@ export async function openGitContext(spec: string, options: OpenContextOptions =
   const { remote, ref, subdir } = parseGitUrl(spec);
   const signal = options.signal;
   const tmp = await mkdtemp(join(options.tmpDir ?? tmpdir(), "molt-context-git-"));
-  const cleanup = () => rm(tmp, { recursive: true, force: true });
+  const cleanup = () => removeTree(tmp);
   const gitDir = join(tmp, "git");
   const work = join(tmp, "ctx");
   const g = (args: string[], cwd = work) =>

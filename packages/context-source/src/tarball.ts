@@ -1,10 +1,11 @@
 import { createReadStream } from "node:fs";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import type { Readable } from "node:stream";
 import { openDirectoryContext } from "./directory.js";
 import { ContextNotFoundError } from "./errors.js";
+import { removeTree } from "./remove-tree.js";
 import type { ContextSource, OpenContextOptions } from "./source.js";
 import { extractTar } from "./tar-extract.js";
 
@@ -22,7 +23,7 @@ export async function openExtractedContext(
   afterExtract?: () => void | Promise<void>,
 ): Promise<ContextSource> {
   const tmp = await mkdtemp(join(options.tmpDir ?? tmpdir(), "molt-context-"));
-  const cleanup = () => rm(tmp, { recursive: true, force: true });
+  const cleanup = () => removeTree(tmp);
   try {
     const stream = typeof input === "function" ? await input() : input;
     await extractTar(stream, tmp, {
