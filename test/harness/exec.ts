@@ -34,6 +34,7 @@ export async function run(
         reject(new Error(`${cmd} ${args.join(" ")} exited ${r.code}\n${r.stderr}${r.stdout}`));
       } else resolve(r);
     });
+    child.stdin.on("error", () => {}); // a program that exits without reading its stdin: EPIPE is fine
     child.stdin.end(opts.input ?? "");
   });
 }

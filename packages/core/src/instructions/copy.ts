@@ -1,9 +1,12 @@
+import { stat } from "node:fs/promises";
 import type { Change, FileEntry } from "@molt/oci";
 import type { Instruction } from "@molt/parser";
+import { resolveInRoot } from "@molt/snapshotter";
 import { BuildStepError, SourceNotFoundError, throwIfAborted } from "../errors.js";
+import { parentsFromRoot } from "../stage/parent-dirs.js";
 import { resolveContainerPath, toLayerPath } from "../stage/paths.js";
 import type { StageRuntime } from "../stage/runtime.js";
-import { parseChmod, parseChown } from "./chown-chmod.js";
+import { parseChmod, resolveChown } from "./chown-chmod.js";
 import { ancestors, baseName, posixJoin } from "./copy-paths.js";
 import { entriesUnder, selectSources } from "./copy-selection.js";
 
@@ -22,7 +25,10 @@ export async function applyCopy(instr: CopyInstruction, rt: StageRuntime): Promi
   if (instr.heredocs && instr.heredocs.length > 0) {
     throw new BuildStepError("MOLT_UNSUPPORTED", "COPY with a heredoc is not supported yet", loc);
   }
-  const owner = parseChown(instr.chown, loc) ?? { uid: 0, gid: 0 };
+  // With a base image, COPY sees the stage's root: parent directories keep the mode and owner
+  // the image gives them (e.g. /tmp 1777), and --chown names resolve against its /etc/passwd.
+  const fs = rt.state.layers.length > 0 ? await rt.filesystem() : undefined;
+  const owner = (await resolveChown(instr.chown, fs?.root, loc)) ?? { uid: 0, gid: 0 };
   const chmod = parseChmod(instr.chmod, loc);
   const cfg = rt.state.config.config ?? {};
   const destIsDir = instr.dest.endsWith("/") || instr.dest === "." || instr.sources.length > 1;
@@ -72,7 +78,15 @@ export async function applyCopy(instr: CopyInstruction, rt: StageRuntime): Promi
     }
   }
   const changes: Change[] = [...entries.values()].map((entry) => ({ kind: "add", entry }));
-  await rt.addLayer(changes, instr.original);
+  await rt.addLayer(changes, instr.original, fs ? { parents: parentsFromRoot(fs.root) } : {});
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function parentOf(path: string): string {

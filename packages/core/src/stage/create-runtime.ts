@@ -32,6 +32,7 @@ export function createRuntime(session: BuildSession, stage: number, state: Image
         compression: options.compression ?? "gzip",
         ...(options.compressionLevel !== undefined ? { level: options.compressionLevel } : {}),
         ...(root ? { parents: parentsFromRoot(root), detectHardlinks: true } : {}),
+        ...(addOptions.parents ? { parents: addOptions.parents } : {}),
         ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
         ...(signal ? { signal } : {}),
       });

@@ -1,6 +1,6 @@
 import type { ContextSource } from "@molt/context-source";
 import type { BlobStore } from "@molt/layer-writer";
-import type { Change } from "@molt/oci";
+import type { Change, FileEntry } from "@molt/oci";
 import type { BuildOptions } from "../options.js";
 import type { Runner } from "../runner/index.js";
 import { getEnv } from "./env.js";
@@ -29,7 +29,11 @@ export interface StageRuntime {
    * `inRoot` says the changes are already on the stage's root filesystem (RUN), a materialised
    * root gets the layer applied too.
    */
-  addLayer(changes: Change[], createdBy: string, options?: { inRoot?: boolean }): Promise<LayerRef>;
+  addLayer(
+    changes: Change[],
+    createdBy: string,
+    options?: { inRoot?: boolean; parents?: (path: string) => Promise<FileEntry | undefined> },
+  ): Promise<LayerRef>;
   /** Appends a history entry for a step that changes no files. */
   addEmptyHistory(createdBy: string): void;
   /** The stage's root filesystem, materialised on first use (only RUN needs it). */
