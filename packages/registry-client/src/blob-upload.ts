@@ -2,7 +2,7 @@ import { Readable, Transform } from "node:stream";
 import { type Descriptor, type Digest, Digester, formatReference, type Reference } from "@molt/oci";
 import { repositoryScope } from "./auth/authenticator.js";
 import { abandon } from "./body.js";
-import { RegistryProtocolError } from "./errors.js";
+import { RegistryError, RegistryProtocolError } from "./errors.js";
 import type { RegistryProgressHandler } from "./progress.js";
 import type { RegistryHttp, RegistryResponse } from "./transport/http.js";
 import { withRetries } from "./transport/retry.js";
@@ -27,6 +27,13 @@ export interface UploadOptions {
 }
 
 const PROGRESS_STEP = 1024 * 1024;
+
+/** A streamed PUT must be sent again (after re-authentication): the upload starts over. */
+class RestartUpload extends RegistryError {
+  constructor(message: string, ctx: { registry: string; repository: string }) {
+    super("MOLT_REGISTRY_ERROR", message, { ...ctx, retryable: true });
+  }
+}
 
 function header(res: RegistryResponse, name: string): string | undefined {
   const v = res.headers[name];
@@ -141,6 +148,158 @@ export async function uploadBlob(
   await head.body.dump().catch(() => {});
   if (head.status === 200) return done("exists");
 
+  const session = async (): Promise<"exists" | "mounted" | "uploaded"> => {
+    let start: RegistryResponse;
+    const mountable =
+      mountFrom && mountFrom.registry === ref.registry && mountFrom.repository !== ref.repository;
+    if (mountable) {
+      const q = new URLSearchParams({ mount: desc.digest, from: mountFrom.repository });
+      start = await http.request({
+        registry: ref.registry,
+        repository: ref.repository,
+        method: "POST",
+        path: `/v2/${ref.repository}/blobs/uploads/?${q}`,
+        headers: { "content-length": "0" },
+        scopes: [push, repositoryScope(mountFrom.repository, "pull")],
+        expect: [201, 202],
+        what: `mount blob ${desc.digest} from ${mountFrom.repository} into ${name}`,
+        signal,
+        retry: false,
+      });
+      await start.body.dump().catch(() => {});
+      if (start.status === 201) return done("mounted");
+    } else {
+      start = await http.request({
+        registry: ref.registry,
+        repository: ref.repository,
+        method: "POST",
+        path: `/v2/${ref.repository}/blobs/uploads/`,
+        headers: { "content-length": "0" },
+        scopes: [push],
+        expect: [202],
+        what: `start upload of ${desc.digest} to ${name}`,
+        signal,
+        retry: false,
+      });
+      await start.body.dump().catch(() => {});
+    }
+    let location = nextLocation(start, `start upload of ${desc.digest} to ${name}`, ref);
+    const minChunk = Number(header(start, "oci-chunk-min-length") ?? 0) || 0;
+
+    let transferred = 0;
+    let reported = 0;
+    const progress = (n: number) => {
+      transferred += n;
+      if (onProgress && (transferred - reported >= PROGRESS_STEP || transferred === desc.size)) {
+        reported = transferred;
+        onProgress({
+          type: "registry:blob:progress",
+          direction: "push",
+          registry: ref.registry,
+          repository: ref.repository,
+          digest: desc.digest,
+          transferred,
+          total: desc.size,
+        });
+      }
+    };
+    const src = await source();
+    if (Buffer.isBuffer(src) && src.length !== desc.size) {
+      throw new RegistryProtocolError(
+        `push blob ${desc.digest} to ${name}: source has ${src.length} bytes, descriptor says ${desc.size}`,
+        ctx,
+      );
+    }
+
+    if (mode === "monolithic") {
+      const url = new URL(location);
+      url.searchParams.set("digest", desc.digest);
+      const body = Buffer.isBuffer(src) ? src : src.pipe(counter(progress));
+      let sent = false;
+      const put = await http
+        .request({
+          registry: ref.registry,
+          repository: ref.repository,
+          method: "PUT",
+          path: url.href,
+          headers: { "content-type": "application/octet-stream", "content-length": String(desc.size) },
+          body: () => {
+            // A stream can be sent once; a second send (after re-authentication) restarts the
+            // whole upload with a fresh source instead.
+            if (sent && !Buffer.isBuffer(body)) {
+              throw new RestartUpload(
+                `upload ${desc.digest} to ${name}: restarting after re-authentication`,
+                ctx,
+              );
+            }
+            sent = true;
+            return body;
+          },
+          scopes: [push],
+          expect: [201, 204],
+          what: `upload blob ${desc.digest} to ${name}`,
+          signal,
+          retry: false,
+        })
+        .catch((e) => {
+          if (!Buffer.isBuffer(src)) abandon(src);
+          throw e;
+        });
+      await put.body.dump().catch(() => {});
+      if (Buffer.isBuffer(src)) progress(src.length);
+      return done("uploaded");
+    }
+
+    const chunkSize = Math.max(chunkSizeWanted, minChunk);
+    const reader = new ChunkReader(await asStream(src));
+    let offset = 0;
+    try {
+      for (;;) {
+        const chunk = await reader.next(chunkSize);
+        if (!chunk) break;
+        const patch = await http.request({
+          registry: ref.registry,
+          repository: ref.repository,
+          method: "PATCH",
+          path: location.href,
+          headers: {
+            "content-type": "application/octet-stream",
+            "content-length": String(chunk.length),
+            "content-range": `${offset}-${offset + chunk.length - 1}`,
+          },
+          body: chunk,
+          scopes: [push],
+          expect: [202],
+          what: `upload chunk of ${desc.digest} to ${name}`,
+          signal,
+          retry: false,
+        });
+        await patch.body.dump().catch(() => {});
+        location = nextLocation(patch, `upload chunk of ${desc.digest} to ${name}`, ref);
+        offset += chunk.length;
+        progress(chunk.length);
+      }
+    } finally {
+      if (!Buffer.isBuffer(src)) abandon(src);
+    }
+    const url = new URL(location);
+    url.searchParams.set("digest", desc.digest);
+    const put = await http.request({
+      registry: ref.registry,
+      repository: ref.repository,
+      method: "PUT",
+      path: url.href,
+      headers: { "content-length": "0" },
+      scopes: [push],
+      expect: [201, 204],
+      what: `finish upload of ${desc.digest} to ${name}`,
+      signal,
+      retry: false,
+    });
+    await put.body.dump().catch(() => {});
+    return done("uploaded");
+  };
+  let restarted = false;
   return withRetries(
     http.policy,
     signal,
@@ -153,143 +312,16 @@ export async function uploadBlob(
         reason: error.message,
       }),
     async () => {
-      let start: RegistryResponse;
-      const mountable =
-        mountFrom && mountFrom.registry === ref.registry && mountFrom.repository !== ref.repository;
-      if (mountable) {
-        const q = new URLSearchParams({ mount: desc.digest, from: mountFrom.repository });
-        start = await http.request({
-          registry: ref.registry,
-          repository: ref.repository,
-          method: "POST",
-          path: `/v2/${ref.repository}/blobs/uploads/?${q}`,
-          headers: { "content-length": "0" },
-          scopes: [push, repositoryScope(mountFrom.repository, "pull")],
-          expect: [201, 202],
-          what: `mount blob ${desc.digest} from ${mountFrom.repository} into ${name}`,
-          signal,
-          retry: false,
-        });
-        await start.body.dump().catch(() => {});
-        if (start.status === 201) return done("mounted");
-      } else {
-        start = await http.request({
-          registry: ref.registry,
-          repository: ref.repository,
-          method: "POST",
-          path: `/v2/${ref.repository}/blobs/uploads/`,
-          headers: { "content-length": "0" },
-          scopes: [push],
-          expect: [202],
-          what: `start upload of ${desc.digest} to ${name}`,
-          signal,
-          retry: false,
-        });
-        await start.body.dump().catch(() => {});
-      }
-      let location = nextLocation(start, `start upload of ${desc.digest} to ${name}`, ref);
-      const minChunk = Number(header(start, "oci-chunk-min-length") ?? 0) || 0;
-
-      let transferred = 0;
-      let reported = 0;
-      const progress = (n: number) => {
-        transferred += n;
-        if (onProgress && (transferred - reported >= PROGRESS_STEP || transferred === desc.size)) {
-          reported = transferred;
-          onProgress({
-            type: "registry:blob:progress",
-            direction: "push",
-            registry: ref.registry,
-            repository: ref.repository,
-            digest: desc.digest,
-            transferred,
-            total: desc.size,
-          });
-        }
-      };
-      const src = await source();
-      if (Buffer.isBuffer(src) && src.length !== desc.size) {
-        throw new RegistryProtocolError(
-          `push blob ${desc.digest} to ${name}: source has ${src.length} bytes, descriptor says ${desc.size}`,
-          ctx,
-        );
-      }
-
-      if (mode === "monolithic") {
-        const url = new URL(location);
-        url.searchParams.set("digest", desc.digest);
-        const body = Buffer.isBuffer(src) ? src : src.pipe(counter(progress));
-        const put = await http
-          .request({
-            registry: ref.registry,
-            repository: ref.repository,
-            method: "PUT",
-            path: url.href,
-            headers: { "content-type": "application/octet-stream", "content-length": String(desc.size) },
-            body: () => body,
-            scopes: [push],
-            expect: [201, 204],
-            what: `upload blob ${desc.digest} to ${name}`,
-            signal,
-            retry: false,
-          })
-          .catch((e) => {
-            if (!Buffer.isBuffer(src)) abandon(src);
-            throw e;
-          });
-        await put.body.dump().catch(() => {});
-        if (Buffer.isBuffer(src)) progress(src.length);
-        return done("uploaded");
-      }
-
-      const chunkSize = Math.max(chunkSizeWanted, minChunk);
-      const reader = new ChunkReader(await asStream(src));
-      let offset = 0;
       try {
-        for (;;) {
-          const chunk = await reader.next(chunkSize);
-          if (!chunk) break;
-          const patch = await http.request({
-            registry: ref.registry,
-            repository: ref.repository,
-            method: "PATCH",
-            path: location.href,
-            headers: {
-              "content-type": "application/octet-stream",
-              "content-length": String(chunk.length),
-              "content-range": `${offset}-${offset + chunk.length - 1}`,
-            },
-            body: chunk,
-            scopes: [push],
-            expect: [202],
-            what: `upload chunk of ${desc.digest} to ${name}`,
-            signal,
-            retry: false,
-          });
-          await patch.body.dump().catch(() => {});
-          location = nextLocation(patch, `upload chunk of ${desc.digest} to ${name}`, ref);
-          offset += chunk.length;
-          progress(chunk.length);
+        return await session();
+      } catch (e) {
+        // Re-authentication in the middle of a streamed PUT: start over once, outside the retry budget.
+        if (e instanceof RestartUpload && !restarted) {
+          restarted = true;
+          return session();
         }
-      } finally {
-        if (!Buffer.isBuffer(src)) abandon(src);
+        throw e;
       }
-      const url = new URL(location);
-      url.searchParams.set("digest", desc.digest);
-      const put = await http.request({
-        registry: ref.registry,
-        repository: ref.repository,
-        method: "PUT",
-        path: url.href,
-        headers: { "content-length": "0" },
-        scopes: [push],
-        expect: [201, 204],
-        what: `finish upload of ${desc.digest} to ${name}`,
-        signal,
-        retry: false,
-      });
-      await put.body.dump().catch(() => {});
-      return done("uploaded");
     },
   );
 }

@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { type Descriptor, MediaType, parseReference, sha256 } from "@molt/oci";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFaultProxy } from "../../../test/harness/fault-proxy.js";
@@ -310,6 +311,33 @@ describe("bearer token auth (docker token spec) against a registry verifying JWT
       "repository:team/refresh:pull",
       "repository:team/refresh:pull",
     ]);
+  });
+
+  it("restarts a streamed upload with a fresh source when its PUT is refused (401)", async () => {
+    let challenge = "";
+    let refused = 0;
+    const front = await startFaultProxy(tokenReg.host, (req) => {
+      if (req.method === "PUT" && refused === 0) {
+        refused++;
+        return { kind: "status", status: 401, headers: { "www-authenticate": challenge }, body: "{}" };
+      }
+      return { kind: "forward" };
+    });
+    challenge = (await fetch(`http://${tokenReg.host}/v2/`)).headers.get("www-authenticate") ?? "";
+    const c = await client(front.host, {
+      credentials: { [front.host]: { username: "bob", password: PASSWORD } },
+    });
+    const { desc, bytes } = blob(`restart ${Math.random()}`);
+    let sources = 0;
+    const result = await c.pushBlob(parseReference(`${front.host}/team/restart`), desc, () => {
+      sources++;
+      return Readable.from([bytes]);
+    });
+    await c.close();
+    await front.stop();
+    expect(result).toBe("uploaded");
+    expect(sources).toBe(2);
+    expect(front.seen.filter((r) => r.method === "POST")).toHaveLength(2);
   });
 
   it("uses a registrytoken as the bearer token directly", async () => {
