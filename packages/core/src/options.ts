@@ -70,6 +70,8 @@ export interface BuildOptions {
   registryClientCerts?: Record<string, { cert: string; key: string }>;
   /** Docker Hub mirrors tried before docker.io (`--registry-mirror`). */
   registryMirrors?: string[];
+  /** Retries of a failed registry request (`--push-retry` / `--image-download-retry`); default 4. */
+  registryRetries?: number;
   /** How RUN executes: `auto` (default) picks the best runner the host allows. */
   runner?: "auto" | "chroot" | "rootless" | "in-place";
   /** Allow the `in-place` runner, where the stage root is `/` of a throwaway container (kaniko's model). */

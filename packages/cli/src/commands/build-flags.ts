@@ -34,6 +34,7 @@ registries:
       --skip-tls-verify / --skip-tls-verify-pull / --skip-tls-verify-registry HOST
       --registry-certificate HOST=CA.pem   --registry-client-cert HOST=CERT.pem,KEY.pem
       --registry-mirror HOST         Docker Hub mirror; repeatable
+      --push-retry N / --image-download-retry N   retries of failed registry requests (default 4)
 RUN:
       --runner auto|chroot|rootless|in-place   (in-place also needs --allow-in-place)
       --snapshotter auto|walk|overlay
@@ -65,6 +66,8 @@ const FLAGS = {
   "registry-certificate": { type: "string", multiple: true },
   "registry-client-cert": { type: "string", multiple: true },
   "registry-mirror": { type: "string", multiple: true },
+  "push-retry": { type: "string" },
+  "image-download-retry": { type: "string" },
   compression: { type: "string" },
   "compression-level": { type: "string" },
   "image-format": { type: "string" },
@@ -155,6 +158,14 @@ export function parseBuildFlags(argv: string[], cwd: string): BuildFlags {
     options.registryClientCerts = certs;
   }
   if (values["registry-mirror"]) options.registryMirrors = values["registry-mirror"];
+  for (const flag of ["push-retry", "image-download-retry"] as const) {
+    const v = values[flag];
+    if (v === undefined) continue;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 100)
+      throw new UsageError(`--${flag} expects a number of retries, got "${v}"`, BUILD_USAGE);
+    options.registryRetries = Math.max(options.registryRetries ?? 0, n);
+  }
   if (values.compression !== undefined)
     options.compression = oneOf(values.compression, "compression", ["gzip", "zstd", "none"] as const);
   if (values["compression-level"] !== undefined) {

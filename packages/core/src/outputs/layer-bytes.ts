@@ -1,4 +1,4 @@
-import { PassThrough, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import type { BlobStore } from "@molt/layer-writer";
 import type { RegistryClient } from "@molt/registry-client";
 import type { LayerRef } from "../stage/image-state.js";
@@ -18,17 +18,4 @@ export async function openLayer(layer: LayerRef, from: LayerBytes): Promise<Read
     layer.descriptor,
     from.signal ? { signal: from.signal } : {},
   );
-}
-
-/** A stream available at once whose bytes arrive when `open` resolves (for synchronous sources). */
-export function deferredStream(open: () => Promise<Readable>): Readable {
-  const out = new PassThrough();
-  open().then(
-    (src) => {
-      src.on("error", (e) => out.destroy(e));
-      src.pipe(out);
-    },
-    (e) => out.destroy(e),
-  );
-  return out;
 }

@@ -2,7 +2,7 @@ import { type Digest, DigestMismatchError, formatReference, parseReference, type
 import type { RegistryClient } from "@molt/registry-client";
 import type { AssembledImage } from "../image/assemble.js";
 import type { LayerRef } from "../stage/image-state.js";
-import { deferredStream, type LayerBytes, openLayer } from "./layer-bytes.js";
+import { type LayerBytes, openLayer } from "./layer-bytes.js";
 
 /**
  * Pushes the image to one destination: every layer (skipped when present, mounted from the base
@@ -18,16 +18,19 @@ export async function pushImage(
 ): Promise<{ reference: Reference; digest: Digest }> {
   const reference = parseReference(destination);
   const signalOpt = from.signal ? { signal: from.signal } : {};
-  for (const layer of layers) {
-    const mountFrom =
-      layer.origin.kind === "registry" && layer.origin.reference.registry === reference.registry
-        ? layer.origin.reference
-        : undefined;
-    await client.pushBlob(reference, layer.descriptor, () => deferredStream(() => openLayer(layer, from)), {
-      ...signalOpt,
-      ...(mountFrom ? { mountFrom } : {}),
-    });
-  }
+  // All layers at once: the client bounds transfers per registry.
+  await Promise.all(
+    layers.map((layer) => {
+      const mountFrom =
+        layer.origin.kind === "registry" && layer.origin.reference.registry === reference.registry
+          ? layer.origin.reference
+          : undefined;
+      return client.pushBlob(reference, layer.descriptor, () => openLayer(layer, from), {
+        ...signalOpt,
+        ...(mountFrom ? { mountFrom } : {}),
+      });
+    }),
+  );
   await client.pushBlob(reference, image.configDescriptor, () => image.configBytes, signalOpt);
   const digest = await client.putManifest(
     reference,

@@ -31,5 +31,6 @@ export function registryClientOptions(
   const out: RegistryClientOptions = { insecure: [...insecure], skipTlsVerify: [...skip] };
   if (Object.keys(tls).length > 0) out.tls = tls;
   if (options.registryMirrors?.length) out.mirrors = options.registryMirrors;
+  if (options.registryRetries !== undefined) out.retry = { retries: options.registryRetries };
   return out;
 }

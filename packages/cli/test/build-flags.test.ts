@@ -1,0 +1,107 @@
+import { describe, expect, test } from "vitest";
+import { parseBuildFlags } from "../src/commands/build-flags.js";
+import { UsageError } from "../src/io.js";
+
+describe("molt build takes kaniko's flag names", () => {
+  test("short and long forms, repeatable destinations, labels and build args", () => {
+    const { options } = parseBuildFlags(
+      [
+        "-c",
+        "ctx",
+        "-f",
+        "ctx/Dockerfile.prod",
+        "-d",
+        "reg.example/app:1",
+        "--destination=reg.example/app:latest",
+        "--label",
+        "a=1",
+        "--label=b=x=y",
+        "--build-arg",
+        "V=2",
+        "--insecure",
+        "--insecure-pull",
+        "--digest-file",
+        "out/d",
+        "--target",
+        "final",
+        "--custom-platform",
+        "linux/arm64",
+      ],
+      "/cwd",
+    );
+    expect(options).toMatchObject({
+      context: "ctx",
+      dockerfile: "ctx/Dockerfile.prod",
+      destinations: ["reg.example/app:1", "reg.example/app:latest"],
+      labels: { a: "1", b: "x=y" },
+      buildArgs: { V: "2" },
+      insecure: true,
+      insecurePull: true,
+      digestFile: "out/d",
+      target: "final",
+      platform: "linux/arm64",
+    });
+  });
+
+  test("the context defaults to the working directory; --no-push needs no destination", () => {
+    expect(parseBuildFlags(["--no-push"], "/here").options).toMatchObject({
+      context: "/here",
+      noPush: true,
+      destinations: [],
+    });
+  });
+
+  test("a bare --build-arg takes its value from the environment", () => {
+    process.env.MOLT_FLAG_TEST = "from-env";
+    try {
+      expect(parseBuildFlags(["--no-push", "--build-arg", "MOLT_FLAG_TEST"], "/").options.buildArgs).toEqual({
+        MOLT_FLAG_TEST: "from-env",
+      });
+    } finally {
+      delete process.env.MOLT_FLAG_TEST;
+    }
+  });
+
+  test("registry flags map per host", () => {
+    const { options } = parseBuildFlags(
+      [
+        "--no-push",
+        "--registry-certificate",
+        "reg.example=ca.pem",
+        "--registry-client-cert",
+        "reg.example=c.pem,k.pem",
+        "--skip-tls-verify-registry",
+        "other.example",
+        "--registry-mirror",
+        "mirror.example",
+        "--push-retry",
+        "7",
+      ],
+      "/",
+    );
+    expect(options.registryCertificates).toEqual({ "reg.example": "ca.pem" });
+    expect(options.registryClientCerts).toEqual({ "reg.example": { cert: "c.pem", key: "k.pem" } });
+    expect(options.skipTlsVerifyRegistries).toEqual(["other.example"]);
+    expect(options.registryMirrors).toEqual(["mirror.example"]);
+    expect(options.registryRetries).toBe(7);
+  });
+
+  test.each([
+    [["--frobnicate", "--no-push"], /Unknown option '--frobnicate'/],
+    [["--no-push", "-d"], /argument missing/],
+    [["--no-push", "--label", "novalue"], /--label expects KEY=VALUE/],
+    [["--no-push", "--compression", "lz4"], /--compression must be one of gzip, zstd, none/],
+    [["--no-push", "stray"], /positional|Unexpected argument/i],
+    [[], /no destination/],
+  ])("%j is a usage error", (argv, message) => {
+    let err: unknown;
+    try {
+      parseBuildFlags(argv, "/");
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as UsageError).message).toMatch(message);
+    expect((err as UsageError).usage).toMatch(/^usage: molt build /);
+  });
+});
