@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import createDebug from "debug";
@@ -35,7 +35,12 @@ export function parseGitUrl(spec: string): GitUrl {
   return { remote, ref: ref === "" ? undefined : ref, subdir: cleanContextPath(subdir) };
 }
 
-function git(args: string[], cwd: string, signal?: AbortSignal): Promise<string> {
+function git(
+  args: string[],
+  cwd: string,
+  signal?: AbortSignal,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn("git", args, {
       cwd,
@@ -49,6 +54,7 @@ function git(args: string[], cwd: string, signal?: AbortSignal): Promise<string>
         LC_ALL: "C",
         // never wait for a password or host-key prompt
         GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND ?? "ssh -o BatchMode=yes",
+        ...extraEnv,
       },
       ...(signal ? { signal } : {}),
     });
@@ -74,6 +80,7 @@ function git(args: string[], cwd: string, signal?: AbortSignal): Promise<string>
  * just the ref (branch, tag, or commit; the remote's HEAD when none), checked out into a
  * private temp dir without `.git` (as BuildKit does), submodules fetched shallowly and
  * recursively when `submodules` is set, and `#ref:subdir` (then `subPath`) as the root.
+ * `ca` adds CAs git trusts for https remotes (a bundle of the system's plus these, as `GIT_SSL_CAINFO`).
  *
  * @example
  * ```ts
@@ -87,10 +94,20 @@ export async function openGitContext(spec: string, options: OpenContextOptions =
   const cleanup = () => removeTree(tmp);
   const gitDir = join(tmp, "git");
   const work = join(tmp, "ctx");
+  // Extra trusted CAs for https remotes: git reads a bundle file (GIT_SSL_CAINFO beats config).
+  const caEnv: NodeJS.ProcessEnv = {};
   const g = (args: string[], cwd = work) =>
-    git([`--git-dir=${gitDir}`, `--work-tree=${work}`, ...args], cwd, signal);
+    git([`--git-dir=${gitDir}`, `--work-tree=${work}`, ...args], cwd, signal, caEnv);
   try {
     await mkdir(work);
+    if (options.ca !== undefined) {
+      const pems = (Array.isArray(options.ca) ? options.ca : [options.ca]) as (string | Buffer)[];
+      const system = process.env.GIT_SSL_CAINFO ?? "/etc/ssl/certs/ca-certificates.crt";
+      const base = await readFile(system, "utf8").catch(() => "");
+      const caFile = join(tmp, "ca.pem");
+      await writeFile(caFile, [base, ...pems.map((p) => p.toString())].join("\n"));
+      caEnv.GIT_SSL_CAINFO = caFile;
+    }
     options.onProgress?.({ type: "clone", url: remote, ...(ref ? { ref } : {}), phase: "start" });
     await git(["init", "-q", "--bare", gitDir], tmp, signal);
     await g(["config", "core.bare", "false"]);

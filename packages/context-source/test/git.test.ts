@@ -1,11 +1,12 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningGitDaemon, startGitDaemon } from "../../../test/harness/git-daemon.js";
 import { parseGitUrl } from "../src/git.js";
 import { ContextFetchError, ContextNotFoundError, isGitUrl, openContext } from "../src/index.js";
-import { fileSet, makeTree, SAMPLE, sh } from "./helpers.js";
+import { startGitHttps } from "./git-http-server.js";
+import { fileSet, makeTestCa, makeTree, SAMPLE, sh } from "./helpers.js";
 
 let dir: string;
 let tmpParent: string;
@@ -150,5 +151,28 @@ describe("git contexts (real git daemon)", () => {
       ContextFetchError,
     );
     expect(await readdir(tmpParent)).toEqual([]);
+  });
+
+  it("fetches https://….git#ref:subdir through git's smart HTTP over verified TLS", async () => {
+    const tls = await makeTestCa(dir);
+    const server = await startGitHttps(daemon.base, tls);
+    try {
+      const ca = await readFile(tls.ca, "utf8");
+      const spec = `${server.url("app.git")}#main:app`;
+      const ctx = await openContext(spec, { ca, tmpDir: tmpParent });
+      expect(ctx.description).toBe(`git ${spec}`);
+      expect((await fileSet(ctx)).map((l) => l.split(" ")[0])).toEqual([
+        "abs-link",
+        "data.json",
+        "link",
+        "main.sh",
+      ]);
+      await ctx.close();
+      // without the CA, TLS verification fails
+      await expect(openContext(spec, { tmpDir: tmpParent })).rejects.toThrow(/certificate|SSL/i);
+      expect(await readdir(tmpParent)).toEqual([]);
+    } finally {
+      await server.stop();
+    }
   });
 });
