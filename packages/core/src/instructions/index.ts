@@ -1,6 +1,7 @@
 import type { Instruction } from "@molt/parser";
 import { BuildStepError } from "../errors.js";
 import type { StageRuntime } from "../stage/runtime.js";
+import { applyAdd } from "./add.js";
 import { applyCmd } from "./cmd.js";
 import { applyCopy } from "./copy.js";
 import { applyEntrypoint } from "./entrypoint.js";
@@ -29,6 +30,7 @@ const HANDLERS: Partial<Record<Instruction["kind"], Handler>> = {
   USER: applyUser,
   WORKDIR: applyWorkdir,
   COPY: applyCopy,
+  ADD: applyAdd,
   RUN: applyRun,
   SHELL: applyShell,
   VOLUME: applyVolume,

@@ -1,3 +1,4 @@
+import { mkdtemp } from "node:fs/promises";
 import { join } from "node:path";
 import { writeLayer } from "@molt/layer-writer";
 import { layerMediaType } from "../image/assemble.js";
@@ -72,6 +73,7 @@ export function createRuntime(session: BuildSession, stage: number, state: Image
       return fs;
     },
     runner: () => session.runner(),
+    scratchDir: (name) => mkdtemp(join(session.work, `${name}-`)),
   };
   return rt;
 }

@@ -38,6 +38,8 @@ export interface StageRuntime {
   addEmptyHistory(createdBy: string): void;
   /** The stage's root filesystem, materialised on first use (only RUN needs it). */
   filesystem(): Promise<StageFs>;
+  /** A new empty directory inside the build's private temporary directory (removed with it). */
+  scratchDir(name: string): Promise<string>;
   /** The RUN runner chosen for this build. */
   runner(): Promise<Runner>;
 }

@@ -1,0 +1,124 @@
+import { stat } from "node:fs/promises";
+import type { Change, FileEntry } from "@molt/oci";
+import { resolveInRoot } from "@molt/snapshotter";
+import { BuildStepError, type ErrorLocation, throwIfAborted } from "../errors.js";
+import { parentsFromRoot } from "../stage/parent-dirs.js";
+import { resolveContainerPath, toLayerPath } from "../stage/paths.js";
+import type { StageRuntime } from "../stage/runtime.js";
+import { parseChmod, resolveChown } from "./chown-chmod.js";
+import { ancestors, baseName, posixJoin } from "./copy-paths.js";
+
+/**
+ * One thing COPY/ADD puts into the image: a file-like entry (its `path` only names it, for the
+ * base name), or a directory whose contents are copied (`contents` yields entries with paths
+ * relative to the directory).
+ */
+export type CopyItem =
+  | { kind: "entry"; entry: FileEntry }
+  | {
+      kind: "contents";
+      contents: () => AsyncIterable<FileEntry>;
+      /** Keep the entries' own owners unless --chown is given (ADD of an archive, like `tar -x`). */
+      keepOwner?: boolean;
+    };
+
+/** What the instruction said, after expansion. */
+export interface CopyRequest {
+  /** The destination as written (a trailing `/` makes it a directory). */
+  dest: string;
+  /** How many sources were written (several make the destination a directory). */
+  sourceCount: number;
+  chown?: string | undefined;
+  chmod?: string | undefined;
+  /** History `created_by`. */
+  createdBy: string;
+  location: ErrorLocation;
+  /** The instruction name for messages (`COPY`, `ADD`). */
+  keyword: string;
+}
+
+/**
+ * The part COPY and ADD share: maps items to destination paths with docker's rules (a directory
+ * copies its contents; several sources or a trailing slash make the destination a directory),
+ * applies --chown/--chmod, and writes one layer. With a base image the stage's root is used, so
+ * parent directories keep the mode and owner the image gives them (e.g. /tmp 1777) and --chown
+ * names resolve against the image's /etc/passwd.
+ */
+export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRequest): Promise<void> {
+  const loc = req.location;
+  const fs = rt.state.layers.length > 0 ? await rt.filesystem() : undefined;
+  const owner = (await resolveChown(req.chown, fs?.root, loc)) ?? { uid: 0, gid: 0 };
+  const chmod = parseChmod(req.chmod, loc);
+  const cfg = rt.state.config.config ?? {};
+  const dest = toLayerPath(resolveContainerPath(cfg.WorkingDir, req.dest));
+  const endsWithSlash = req.dest.endsWith("/") || req.dest === "." || req.dest.endsWith("/.");
+  const multiple =
+    endsWithSlash || req.sourceCount > 1 || items.length > 1 || items.some((i) => i.kind === "contents");
+  if ((req.sourceCount > 1 || items.length > 1) && !endsWithSlash) {
+    throw new BuildStepError(
+      "MOLT_COPY_DEST_NOT_DIR",
+      `${req.keyword} with more than one source needs a destination ending in "/" (got "${req.dest}")`,
+      loc,
+    );
+  }
+
+  const nowNs = BigInt(Date.now()) * 1_000_000n;
+  const entries = new Map<string, FileEntry>();
+  const newDir = (path: string, uid = 0, gid = 0): FileEntry => ({
+    path,
+    type: "directory",
+    mode: 0o755,
+    uid,
+    gid,
+    size: 0,
+    mtimeNs: nowNs,
+  });
+  const put = (e: FileEntry, keepOwner = false) => {
+    const ids = keepOwner && !req.chown ? { uid: e.uid, gid: e.gid } : owner;
+    entries.set(e.path, { ...e, ...ids, mode: chmod !== undefined && e.type !== "symlink" ? chmod : e.mode });
+  };
+
+  const destDir = multiple ? dest : parentOf(dest);
+  if (!fs) {
+    // FROM scratch: nothing to inherit; missing parents are made 0755 root:root as docker does.
+    for (const a of [...ancestors(destDir), destDir]) if (a !== "") entries.set(a, newDir(a));
+  }
+  if (multiple && dest !== "" && !(fs && (await isDirectoryInRoot(fs.root, dest)))) {
+    entries.set(dest, newDir(dest, owner.uid, owner.gid));
+  }
+
+  for (const item of items) {
+    throwIfAborted(rt.options.signal);
+    if (item.kind === "contents") {
+      for await (const e of item.contents())
+        put({ ...e, path: posixJoin(dest, e.path), ...relink(e, dest) }, item.keepOwner);
+    } else {
+      const target = multiple ? posixJoin(dest, baseName(item.entry.path)) : dest;
+      if (target === "")
+        throw new BuildStepError("MOLT_COPY_DEST_NOT_DIR", `cannot ${req.keyword} a file onto "/"`, loc);
+      put({ ...item.entry, path: target });
+    }
+  }
+  const changes: Change[] = [...entries.values()].map((entry) => ({ kind: "add", entry }));
+  await rt.addLayer(changes, req.createdBy, fs ? { parents: parentsFromRoot(fs.root) } : {});
+}
+
+/** A hardlink inside copied contents points at the copied target. */
+function relink(e: FileEntry, dest: string): Partial<FileEntry> {
+  return e.type === "hardlink" && e.linkTarget !== undefined
+    ? { linkTarget: posixJoin(dest, e.linkTarget) }
+    : {};
+}
+
+async function isDirectoryInRoot(root: string, path: string): Promise<boolean> {
+  try {
+    return (await stat(await resolveInRoot(root, path, { followLast: true }))).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function parentOf(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i < 0 ? "" : path.slice(0, i);
+}
