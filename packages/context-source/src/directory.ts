@@ -380,7 +380,9 @@ export async function openDirectoryContext(
     if (!st?.isDirectory())
       throw new ContextNotFoundError(`${given}/${cleanContextPath(options.subPath)}`, "context sub-path");
   } else if (!(await lstat(root)).isDirectory()) {
-    throw new ContextNotFoundError(given, "context directory");
+    throw new ContextNotFoundError(given, "context directory", {
+      message: `context path is not a directory: ${given} (for a tarball use tar://${given})`,
+    });
   }
   const ignore = options.ignorePatterns
     ? new Matcher(options.ignorePatterns)

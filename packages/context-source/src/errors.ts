@@ -4,8 +4,8 @@ import { MoltError } from "@molt/oci";
 export class ContextNotFoundError extends MoltError {
   /** The path or URL that was looked for. */
   readonly path: string;
-  constructor(path: string, what = "context path", options?: { cause?: unknown }) {
-    super("MOLT_CONTEXT_NOT_FOUND", `${what} does not exist: ${path}`, options);
+  constructor(path: string, what = "context path", options?: { cause?: unknown; message?: string }) {
+    super("MOLT_CONTEXT_NOT_FOUND", options?.message ?? `${what} does not exist: ${path}`, options);
     this.path = path;
   }
 }

@@ -102,6 +102,11 @@ describe("directory context", () => {
     expect((err as ContextNotFoundError).code).toBe("MOLT_CONTEXT_NOT_FOUND");
     expect((err as Error).message).toBe(`context path does not exist: ${missing}`);
     await expect(openContext(`dir://${missing}`)).rejects.toBeInstanceOf(ContextNotFoundError);
+    const file = join(dir, "a-file.tar");
+    await writeFile(file, "");
+    await expect(openContext(file)).rejects.toThrow(
+      `context path is not a directory: ${file} (for a tarball use tar://${file})`,
+    );
   });
 
   it("honours .dockerignore in walk, stat, glob and open", async () => {
