@@ -66,6 +66,13 @@ export async function openDecompressed(stream: Readable, verify: boolean): Promi
     return { compression, bytes: raw, digest, destroy: () => stream.destroy() };
   }
   if (compression === "gzip") {
+    // Like `tar -xzf`, decompress in another process (pigz, else gzip) so inflating overlaps
+    // with our synchronous file writes; Node's zlib (which needs our thread between chunks)
+    // is the fallback.
+    for (const cmd of ["pigz", "gzip"]) {
+      const piped = await throughProgram(cmd, ["-d", "-c"], raw, stream, compression, digest);
+      if (piped) return piped;
+    }
     const gunzip = createGunzip({ chunkSize: 256 * 1024 });
     const pump = (async () => {
       try {
@@ -86,44 +93,61 @@ export async function openDecompressed(stream: Readable, verify: boolean): Promi
       },
     };
   }
-  // zstd: Node 20 has no zstd decoder; the zstd CLI does it in its own process.
-  let child: ReturnType<typeof spawn>;
-  try {
-    child = spawn("zstd", ["-d", "-c", "-q", "--no-progress"], { stdio: ["pipe", "pipe", "pipe"] });
-  } catch (e) {
-    throw new UnsupportedCompressionError("zstd", `cannot run the zstd program: ${String(e)}`);
-  }
+  // zstd: Node 20 has no zstd decoder; the zstd program does it in its own process.
+  const piped = await throughProgram(
+    "zstd",
+    ["-d", "-c", "-q", "--no-progress"],
+    raw,
+    stream,
+    compression,
+    digest,
+  );
+  if (piped) return piped;
+  stream.destroy();
+  throw new UnsupportedCompressionError(
+    "zstd",
+    "the zstd program is not available; install Debian package zstd",
+  );
+}
+
+/** Pipes `raw` through a decompressing program; `null` when the program cannot be started. */
+async function throughProgram(
+  cmd: string,
+  args: string[],
+  raw: AsyncIterable<Buffer>,
+  stream: Readable,
+  compression: Compression,
+  digest: () => string | undefined,
+): Promise<OpenedLayer | null> {
+  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
   const spawned = await new Promise<Error | null>((resolve) => {
     child.once("spawn", () => resolve(null));
     child.once("error", (e) => resolve(e));
   });
   if (spawned) {
-    stream.destroy();
-    throw new UnsupportedCompressionError(
-      "zstd",
-      `the zstd program is not available (${spawned.message}); install Debian package zstd`,
-    );
+    debug("%s not available (%s)", cmd, spawned.message);
+    return null;
   }
   let stderr = "";
-  child.stderr!.on("data", (d) => {
+  child.stderr.on("data", (d) => {
     stderr += d;
   });
-  const stdin = child.stdin!;
+  const stdin = child.stdin;
   stdin.on("error", () => {});
   void (async () => {
     try {
       for await (const b of raw) if (!stdin.write(b)) await new Promise((r) => stdin.once("drain", r));
       stdin.end();
     } catch (e) {
-      child.stdout!.destroy(e as Error);
+      child.stdout.destroy(e as Error);
       child.kill();
     }
   })();
   const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
   async function* out(): AsyncGenerator<Buffer> {
-    for await (const b of child.stdout! as AsyncIterable<Buffer>) yield b;
+    for await (const b of child.stdout as AsyncIterable<Buffer>) yield b;
     const code = await exited;
-    if (code !== 0) throw new Error(`zstd -d failed (exit ${code}): ${stderr.trim()}`);
+    if (code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (exit ${code}): ${stderr.trim()}`);
   }
   return {
     compression,
