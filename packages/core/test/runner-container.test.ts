@@ -1,0 +1,120 @@
+import { existsSync } from "node:fs";
+import { lstat, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run } from "../../../test/harness/exec.js";
+import { createPodman, type Podman } from "../../../test/harness/podman.js";
+import { freshRootfs } from "../../../test/harness/runner-rootfs.js";
+
+// The chroot runner inside a plain container (podman's default capabilities and seccomp, like a
+// Kubernetes pod or a CI job container): mounts and unshare are refused, chroot is not. The
+// container's root is this machine's / under an overlay (`--rootfs /:O`), so the built runner
+// (packages/core/dist, made by `pnpm build`) and node are there; the test root is bind-mounted.
+const DIST = join(import.meta.dirname, "..", "dist", "runner", "index.js");
+
+async function why(): Promise<string | undefined> {
+  if (process.geteuid?.() !== 0) return "needs root";
+  if (!existsSync(DIST)) return `${DIST} not built (run pnpm build)`;
+  for (const b of ["podman", "runc"]) {
+    if ((await run("sh", ["-c", `command -v ${b}`], { allowFail: true })).code !== 0)
+      return `${b} not installed`;
+  }
+  return undefined;
+}
+const skipReason = await why();
+if (skipReason) console.log(`runner-container: skipped: ${skipReason}`);
+
+const SCRIPT = `
+import { selectRunner, resolveUser, runEnvironment } from ${JSON.stringify(DIST)};
+const [rootfs] = process.argv.slice(2);
+const runner = await selectRunner("auto");
+const results = { name: runner.name, limitations: runner.limitations, unshare: null, runs: [] };
+async function go(cmd, extra = {}) {
+  const user = await resolveUser(rootfs, extra.userSpec);
+  const out = [];
+  try {
+    const o = await runner.run({ rootfs, argv: ["/bin/sh", "-c", cmd], env: runEnvironment(["PATH=/bin"], new Map(), user),
+      cwd: extra.cwd ?? "/", user, network: extra.network, signal: extra.signal, onOutput: (s, l) => { out.push(l); extra.onLine?.(l); } });
+    results.runs.push({ exitCode: o.exitCode, out });
+  } catch (e) {
+    results.runs.push({ error: e.code, message: e.message, out });
+  }
+}
+await go("id -u; id -G; touch /home/user/by-user; test -e /proc/self && echo proc || echo no-proc; " +
+  "test -c /dev/null && echo x > /dev/null && echo null-ok; head -c 4 /dev/urandom | wc -c; cat /etc/resolv.conf", { userSpec: "user", cwd: "/home/user/w" });
+await go("exit 42");
+await go("true", { network: "none" });
+const ac = new AbortController();
+await go("sleep 30 & echo started; wait", { signal: ac.signal, onLine: (l) => l === "started" && ac.abort() });
+console.log(JSON.stringify(results));
+`;
+
+describe.skipIf(skipReason !== undefined)("chroot runner in a plain container (podman defaults)", () => {
+  let podman: Podman;
+  let fresh: Awaited<ReturnType<typeof freshRootfs>>;
+  let results: {
+    name: string;
+    limitations: string[];
+    runs: { exitCode?: number; error?: string; message?: string; out: string[] }[];
+  };
+  let containerResolv: string;
+  let imageResolvBefore: { mtimeNs: bigint };
+
+  beforeAll(async () => {
+    podman = await createPodman();
+    fresh = await freshRootfs();
+    await writeFile(join(fresh.rootfs, "etc", "resolv.conf"), "nameserver 192.0.2.53\n");
+    imageResolvBefore = await stat(join(fresh.rootfs, "etc", "resolv.conf"), { bigint: true });
+    const script = join(fresh.dir, "drive.mjs");
+    await writeFile(script, SCRIPT);
+    const limits = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
+    const r = await podman.podman([
+      "run",
+      "--rm",
+      ...limits,
+      "-v",
+      `${fresh.dir}:${fresh.dir}`,
+      "--rootfs",
+      "/:O",
+      "/bin/sh",
+      "-c",
+      `unshare -m true 2>/dev/null && echo UNSHARE-ALLOWED; cat /etc/resolv.conf > ${fresh.dir}/container-resolv; exec ${process.execPath} ${script} ${fresh.rootfs}`,
+    ]);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines).not.toContain("UNSHARE-ALLOWED"); // the premise: a container that refuses mounts
+    results = JSON.parse(lines.at(-1)!);
+    containerResolv = await readFile(join(fresh.dir, "container-resolv"), "utf8");
+  }, 180_000);
+
+  afterAll(async () => {
+    await fresh?.dispose();
+    await podman?.cleanup();
+  });
+
+  it("auto picks chroot and says it has no mounts", () => {
+    expect(results.name).toBe("chroot");
+    expect(results.limitations.join("\n")).toContain("no mount namespace");
+    console.log(`chroot runner limitations in a plain container:\n  ${results.limitations.join("\n  ")}`);
+  });
+
+  it("runs as the image's user with devices and the container's resolv.conf, and cleans up", async () => {
+    expect(results.runs[0]).toEqual({
+      exitCode: 0,
+      out: ["1000", "1000 50", "no-proc", "null-ok", "4", ...containerResolv.trimEnd().split("\n")],
+    });
+    const st = await stat(join(fresh.rootfs, "home", "user", "by-user"));
+    expect([st.uid, st.gid]).toEqual([1000, 1000]);
+    expect((await stat(join(fresh.rootfs, "home", "user", "w"))).uid).toBe(1000);
+    await expect(lstat(join(fresh.rootfs, "dev"))).rejects.toMatchObject({ code: "ENOENT" });
+    expect(await readFile(join(fresh.rootfs, "etc", "resolv.conf"), "utf8")).toBe("nameserver 192.0.2.53\n");
+    expect((await stat(join(fresh.rootfs, "etc", "resolv.conf"), { bigint: true })).mtimeNs).toBe(
+      imageResolvBefore.mtimeNs,
+    );
+  });
+
+  it("propagates exit codes, refuses --network=none, aborts", () => {
+    expect(results.runs[1]).toEqual({ exitCode: 42, out: [] });
+    expect(results.runs[2]).toMatchObject({ error: "MOLT_RUN_UNSUPPORTED" });
+    expect(results.runs[3]).toMatchObject({ error: "MOLT_ABORTED", out: ["started"] });
+  });
+});
