@@ -30,8 +30,10 @@ import { type Runner, selectRunner } from "./runner/index.js";
 import { metaArgValues } from "./stage/args.js";
 import { pullBaseState, scratchState } from "./stage/base-image.js";
 import { createRuntime } from "./stage/create-runtime.js";
+import { FromSources } from "./stage/from-sources.js";
 import { cloneState, type ImageState } from "./stage/image-state.js";
 import { runStage } from "./stage/run-stage.js";
+import type { StageRuntime } from "./stage/runtime.js";
 import type { BuildSession } from "./stage/session.js";
 
 const debug = createDebug("molt:build");
@@ -127,6 +129,7 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
   const ownClient = !options.registryClient;
   let client: RegistryClient | undefined = options.registryClient;
   const filesystems: BuildSession["filesystems"] = [];
+  const closers: (() => Promise<void>)[] = [];
   try {
     const store = await BlobStore.open(join(work, "blobs"));
     const baseImages = plan.stages.flatMap((st) => (st.baseImage ? [st.baseImage] : []));
@@ -149,16 +152,19 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
         runner ??= selectRunner(options.runner ?? "auto", { allowInPlace: options.allowInPlace ?? false });
         return runner;
       },
+      fromSource: (ref, current, location) => fromSources.get(ref, current, location),
     };
+    const finished = new Map<number, { state: ImageState; runtime: StageRuntime }>();
+    const fromSources = new FromSources(session, dockerfile.stages, finished, platform);
+    closers.push(() => fromSources.close());
     const metaArgs = metaArgValues(dockerfile.metaArgs, buildArgs);
 
-    const finished = new Map<number, ImageState>();
     for (const planned of plan.stages) {
       const { stage } = planned;
       let state: ImageState;
       let base: string;
       if (planned.baseStage !== undefined) {
-        state = cloneState(finished.get(planned.baseStage)!);
+        state = cloneState(finished.get(planned.baseStage)!.state);
         base = `stage ${planned.baseStage}`;
       } else if (!planned.baseImage || planned.baseImage === "scratch") {
         state = scratchState(platform);
@@ -180,10 +186,10 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
       debug("stage %d from %s", stage.index, base);
       const rt = createRuntime(session, stage.index, state);
       await runStage(stage.instructions, rt, { buildArgs, metaArgs });
-      finished.set(stage.index, state);
+      finished.set(stage.index, { state, runtime: rt });
     }
 
-    const final = finished.get(plan.target.stage.index)!;
+    const final = finished.get(plan.target.stage.index)!.state;
     if (options.labels && Object.keys(options.labels).length > 0) {
       const cfg = (final.config.config ??= {});
       cfg.Labels = { ...(cfg.Labels ?? {}), ...options.labels };
@@ -252,6 +258,7 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
       pushed,
     };
   } finally {
+    for (const close of closers) await close().catch((e) => debug("cleanup failed: %O", e));
     for (const fs of filesystems)
       await fs.close().catch((e) => debug("closing a stage filesystem failed: %O", e));
     await rm(work, { recursive: true, force: true });

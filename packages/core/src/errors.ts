@@ -25,8 +25,8 @@ export class BuildStepError extends MoltError {
 export class SourceNotFoundError extends BuildStepError {
   /** The source as written (after expansion). */
   readonly source: string;
-  constructor(source: string, location?: ErrorLocation) {
-    super("MOLT_COPY_SOURCE_NOT_FOUND", `COPY failed: "${source}" not found in the build context`, location);
+  constructor(source: string, location?: ErrorLocation, where = "the build context") {
+    super("MOLT_COPY_SOURCE_NOT_FOUND", `COPY failed: "${source}" not found in ${where}`, location);
     this.source = source;
   }
 }

@@ -14,7 +14,7 @@ import { ancestors, baseName, posixJoin } from "./copy-paths.js";
  * relative to the directory).
  */
 export type CopyItem =
-  | { kind: "entry"; entry: FileEntry }
+  | { kind: "entry"; entry: FileEntry; keepOwner?: boolean }
   | {
       kind: "contents";
       contents: () => AsyncIterable<FileEntry>;
@@ -96,7 +96,7 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
       const target = multiple ? posixJoin(dest, baseName(item.entry.path)) : dest;
       if (target === "")
         throw new BuildStepError("MOLT_COPY_DEST_NOT_DIR", `cannot ${req.keyword} a file onto "/"`, loc);
-      put({ ...item.entry, path: target });
+      put({ ...item.entry, path: target }, item.keepOwner);
     }
   }
   const changes: Change[] = [...entries.values()].map((entry) => ({ kind: "add", entry }));

@@ -9,9 +9,6 @@ type CopyInstruction = Extract<Instruction, { kind: "COPY" }>;
 /** COPY from the build context: plain paths and wildcards, files and directories, one layer. */
 export async function applyCopy(instr: CopyInstruction, rt: StageRuntime): Promise<void> {
   const loc = instr.location;
-  if (instr.from !== undefined && instr.from !== "") {
-    throw new BuildStepError("MOLT_UNSUPPORTED", "COPY --from is not supported yet", loc);
-  }
   if (instr.heredocs && instr.heredocs.length > 0) {
     throw new BuildStepError("MOLT_UNSUPPORTED", "COPY with a heredoc is not supported yet", loc);
   }
@@ -21,13 +18,18 @@ export async function applyCopy(instr: CopyInstruction, rt: StageRuntime): Promi
   ] as const) {
     if (on) throw new BuildStepError("MOLT_UNSUPPORTED", `COPY ${flag} is not supported yet`, loc);
   }
-  const { selected, missing } = await selectSources(rt.context, instr.sources);
-  if (missing.length > 0) throw new SourceNotFoundError(missing[0]!, loc);
+  // COPY --from reads another stage's (or an image's) files and keeps their owners unless
+  // --chown is given, as BuildKit does; COPY from the context makes everything root-owned.
+  const fromOther = instr.from !== undefined && instr.from !== "";
+  const source = fromOther ? await rt.fromSource(instr.from!, loc) : rt.context;
+  const { selected, missing } = await selectSources(source, instr.sources);
+  if (missing.length > 0)
+    throw new SourceNotFoundError(missing[0]!, loc, fromOther ? `--from=${instr.from}` : undefined);
   const signal = rt.options.signal;
   const items: CopyItem[] = selected.map(({ entry }) =>
     entry.type === "directory"
-      ? { kind: "contents", contents: () => entriesUnder(rt.context, entry, "", signal) }
-      : { kind: "entry", entry },
+      ? { kind: "contents", contents: () => entriesUnder(source, entry, "", signal), keepOwner: fromOther }
+      : { kind: "entry", entry, keepOwner: fromOther },
   );
   await copyItems(rt, items, {
     dest: instr.dest,

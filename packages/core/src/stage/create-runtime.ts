@@ -73,6 +73,7 @@ export function createRuntime(session: BuildSession, stage: number, state: Image
       return fs;
     },
     runner: () => session.runner(),
+    fromSource: (ref, location) => session.fromSource(ref, stage, location),
     scratchDir: (name) => mkdtemp(join(session.work, `${name}-`)),
   };
   return rt;

@@ -40,6 +40,8 @@ export interface StageRuntime {
   filesystem(): Promise<StageFs>;
   /** A new empty directory inside the build's private temporary directory (removed with it). */
   scratchDir(name: string): Promise<string>;
+  /** The files of an earlier stage or an image, for `COPY --from`. */
+  fromSource(ref: string, location: { file: string; line: number; column: number }): Promise<ContextSource>;
   /** The RUN runner chosen for this build. */
   runner(): Promise<Runner>;
 }

@@ -18,6 +18,12 @@ export interface BuildSession {
   readonly sourceDateEpoch: number | undefined;
   /** Root filesystems materialised so far, closed (unmounted) when the build ends. */
   readonly filesystems: StageFs[];
+  /** Sources for `COPY --from` (earlier stages or images), prepared on first use. */
+  fromSource(
+    ref: string,
+    current: number,
+    location: { file: string; line: number; column: number },
+  ): Promise<ContextSource>;
   /** The RUN runner, chosen once per build on first use. */
   runner(): Promise<Runner>;
 }

@@ -1,0 +1,81 @@
+import { join } from "node:path";
+import { type ContextSource, openDirectoryContext } from "@molt/context-source";
+import type { Platform } from "@molt/oci";
+import type { Stage } from "@molt/parser";
+import { BuildStepError, type ErrorLocation } from "../errors.js";
+import { pullBaseState } from "./base-image.js";
+import type { ImageState } from "./image-state.js";
+import type { StageRuntime } from "./runtime.js";
+import type { BuildSession } from "./session.js";
+import { materialise } from "./stage-fs.js";
+
+/**
+ * Where `COPY --from=<x>` reads: an earlier stage (by index or case-insensitive name), whose root
+ * filesystem is materialised if no RUN did so already, or else an image pulled by reference.
+ * Each source is prepared once per build and viewed as a read-only context (nothing ignored).
+ */
+export class FromSources {
+  readonly #cache = new Map<string, Promise<ContextSource>>();
+  readonly #opened: ContextSource[] = [];
+
+  constructor(
+    private readonly session: BuildSession,
+    private readonly stages: readonly Stage[],
+    private readonly finished: ReadonlyMap<number, { state: ImageState; runtime: StageRuntime }>,
+    private readonly platform: Platform,
+  ) {}
+
+  /** The source for `ref`, as seen from the stage with index `current`. */
+  get(ref: string, current: number, location: ErrorLocation): Promise<ContextSource> {
+    const stage = /^\d+$/.test(ref)
+      ? this.stages[Number(ref)]
+      : this.stages.find((s) => s.name === ref.toLowerCase());
+    const key = stage ? `stage:${stage.index}` : `image:${ref}`;
+    let p = this.#cache.get(key);
+    if (!p) {
+      p = this.#prepare(ref, stage, current, location);
+      this.#cache.set(key, p);
+    }
+    return p;
+  }
+
+  async #prepare(
+    ref: string,
+    stage: Stage | undefined,
+    current: number,
+    location: ErrorLocation,
+  ): Promise<ContextSource> {
+    const { session } = this;
+    const signal = session.options.signal;
+    let root: string;
+    if (stage) {
+      const done = this.finished.get(stage.index);
+      if (!done || stage.index >= current) {
+        throw new BuildStepError(
+          "MOLT_COPY_FROM_STAGE",
+          `COPY --from=${ref}: stage ${stage.index} is not built before this one`,
+          location,
+        );
+      }
+      root = (await done.runtime.filesystem()).root;
+    } else {
+      const pulled = await pullBaseState(session.client, ref, this.platform, signal ? { signal } : {});
+      const fs = await materialise(
+        join(session.work, `from-${this.#cache.size}`),
+        pulled.state.layers,
+        { client: session.client, store: session.store, ...(signal ? { signal } : {}) },
+        { mode: "walk" },
+      );
+      session.filesystems.push(fs);
+      root = fs.root;
+    }
+    const ctx = await openDirectoryContext(root, { ignorePatterns: [] });
+    this.#opened.push(ctx);
+    return ctx;
+  }
+
+  /** Closes the views (the directories belong to the build and go with it). */
+  async close(): Promise<void> {
+    for (const c of this.#opened) await c.close().catch(() => {});
+  }
+}
