@@ -92,7 +92,10 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
           ...signalOpt,
           ...(options.contextSubPath ? { subPath: options.contextSubPath } : {}),
           ...(options.dockerfileText === undefined && dockerfileSpec !== "-"
-            ? { dockerfilePath: dockerfileSpec }
+            ? {
+                dockerfilePath: dockerfileSpec,
+                dockerfilePrefer: options.dockerfile ? ("cwd" as const) : ("context" as const),
+              }
             : {}),
         })
       : options.context;
