@@ -415,10 +415,10 @@ export async function extract(
 ): Promise<Baseline> {
   throwIfAborted(options.signal);
   const rootAbs = cleanRoot(root);
-  mkdirSync(rootAbs, { recursive: true });
+  mkdirSync(abs(rootAbs, ""), { recursive: true });
   let baseline = options.baseline;
   if (!baseline) {
-    if (readdirSync(rootAbs).length === 0) {
+    if (readdirSync(abs(rootAbs, "")).length === 0) {
       baseline = new Baseline();
       baseline.set("", entryFromStat(lstatSync(rootAbs, { bigint: true })));
     } else {
@@ -449,7 +449,7 @@ export async function flatten(
   dir: string,
   options: Omit<ExtractOptions, "baseline"> = {},
 ): Promise<Baseline> {
-  const rootAbs = cleanRoot(dir);
+  const rootAbs = abs(cleanRoot(dir), "");
   mkdirSync(rootAbs, { recursive: true });
   if (readdirSync(rootAbs).length > 0) throw new ExtractError(`flatten: "${rootAbs}" is not empty`);
   return extract(layers, rootAbs, options);

@@ -2,7 +2,7 @@ import { type BigIntStats, lstatSync, readdirSync, readlinkSync } from "node:fs"
 import { Baseline, entryFromStat } from "./baseline.js";
 import { throwIfAborted } from "./errors.js";
 import { abs } from "./paths.js";
-import { readXattrs } from "./xattrs.js";
+import { readXattrs, xattrToolsAvailable } from "./xattrs.js";
 
 /**
  * Visits every entry below `root` depth-first with synchronous `lstat` (much cheaper per entry
@@ -64,6 +64,7 @@ export async function scanTree(
     },
     options,
   );
+  b.xattrsKnown = await xattrToolsAvailable();
   const x = await readXattrs(paths);
   const prefix = root === "" ? 1 : root.length + 1;
   for (const [p, xattrs] of x) {

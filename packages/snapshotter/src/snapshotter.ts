@@ -58,7 +58,11 @@ export interface SnapshotterOptions {
   baseline?: Baseline;
   /** More paths to ignore, as the container sees them (`/var/run/secrets`). */
   ignore?: string[];
-  /** Where overlay upper/work directories go; best on the root's filesystem. Default: a sibling of the root. */
+  /**
+   * Directory under which the snapshotter makes its own `.<root>.molt-snapshot-XXXXXX` directory
+   * for overlay upper/work directories (removed by `close()`); best on the root's filesystem so
+   * merging is a rename. Default: the root's parent directory.
+   */
   workDir?: string;
 }
 
@@ -83,15 +87,19 @@ export async function createSnapshotter(
   options: SnapshotterOptions = {},
 ): Promise<Snapshotter> {
   const rootAbs = cleanRoot(root);
-  const workDir =
-    options.workDir ?? join(dirname(rootAbs || "/"), `.${basename(rootAbs) || "root"}.molt-snapshot`);
+  const parentDir = options.workDir ?? dirname(rootAbs || "/");
+  // Our own directory inside workDir: close() removes only what we made.
+  await mkdir(parentDir, { recursive: true });
+  const workDir = await mkdtemp(join(parentDir, `.${basename(rootAbs) || "root"}.molt-snapshot-`));
   const wanted = options.mode ?? "auto";
   let mode: "walk" | "overlay" = "walk";
   if (wanted !== "walk") {
     const err = await canMountOverlay(workDir);
     if (err === null) mode = "overlay";
-    else if (wanted === "overlay") throw new SnapshotError(`cannot mount overlayfs: ${err}`);
-    else debug("overlay not possible here (%s): falling back to walk mode", err);
+    else if (wanted === "overlay") {
+      await rm(workDir, { recursive: true, force: true });
+      throw new SnapshotError(`cannot mount overlayfs: ${err}`);
+    } else debug("overlay not possible here (%s): falling back to walk mode", err);
   }
   const ignore = new Set<string>(DEFAULT_IGNORE);
   const addIgnored = (paths: string[]) => {

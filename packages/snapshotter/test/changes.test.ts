@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Change } from "@molt/oci";
@@ -156,9 +156,11 @@ describe("both modes", () => {
     const baseline = await extract([{ open: () => createReadStream(baseTar) }], root);
     const bad = join(tmp, "work,with,commas"); // overlayfs cannot take these paths: mount impossible
     await mkdir(bad);
+    await writeFile(join(bad, "users-file"), "mine");
     const snap = await createSnapshotter(root, { baseline, workDir: bad });
     expect(snap.mode).toBe("walk");
     await snap.close();
+    expect(await readdir(bad)).toEqual(["users-file"]); // close() removed only its own directory
     await expect(createSnapshotter(root, { mode: "overlay", baseline, workDir: bad })).rejects.toMatchObject({
       code: "MOLT_SNAPSHOT_FAILED",
     });
