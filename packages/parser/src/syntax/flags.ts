@@ -12,71 +12,56 @@ export interface RawFlag {
 /**
  * Reads the `--flag` words at the start of `line` (BuildKit's rules: a word starting with `--`
  * is a flag, quotes and `\` escapes work inside it, a lone `--` ends the flags) and returns them
- * with the offset where the remaining arguments start.
+ * with the offset where the remaining arguments start. A word without quotes or escapes is
+ * sliced from the line rather than rebuilt character by character.
  */
 export function extractFlags(line: string): { flags: RawFlag[]; rest: number } {
   const flags: RawFlag[] = [];
-  const IN_SPACES = 0;
-  const IN_WORD = 1;
-  const IN_QUOTE = 2;
-  let phase = IN_SPACES;
-  let word = "";
-  let wordStart = 0;
-  let quote = "";
-  let blankOK = false;
   const n = line.length;
-  for (let pos = 0; pos <= n; pos++) {
-    const ch = pos < n ? line[pos]! : "";
-    if (phase === IN_SPACES) {
-      if (pos === n) break;
-      if (isSpaceChar(ch)) continue;
-      if (ch !== "-" || pos + 1 === n || line[pos + 1] !== "-") return { flags, rest: pos };
-      phase = IN_WORD;
-      wordStart = pos;
-    }
-    if (pos === n) {
-      if (word !== "--" && (blankOK || word.length > 0)) flags.push({ text: word, start: wordStart, end: n });
-      return { flags, rest: n };
-    }
-    if (phase === IN_WORD) {
-      if (isSpaceChar(ch)) {
-        phase = IN_SPACES;
-        if (word === "--") return { flags, rest: pos };
-        if (blankOK || word.length > 0) flags.push({ text: word, start: wordStart, end: pos });
-        word = "";
-        blankOK = false;
+  let pos = 0;
+  for (;;) {
+    while (pos < n && isSpaceChar(line[pos]!)) pos++;
+    if (pos >= n) return { flags, rest: n };
+    if (line[pos] !== "-" || pos + 1 === n || line[pos + 1] !== "-") return { flags, rest: pos };
+    const start = pos;
+    // `decoded` holds the word once a quote or escape made it differ from the source slice.
+    let decoded: string | undefined;
+    let blankOK = false;
+    let quote = "";
+    for (; pos < n; pos++) {
+      const ch = line[pos]!;
+      if (quote === "") {
+        if (isSpaceChar(ch)) break;
+        if (ch === "'" || ch === '"') {
+          decoded ??= line.slice(start, pos);
+          quote = ch;
+          blankOK = true;
+          continue;
+        }
+        if (ch === "\\") {
+          decoded ??= line.slice(start, pos);
+          if (pos + 1 < n) decoded += line[++pos]!;
+          continue;
+        }
+        if (decoded !== undefined) decoded += ch;
         continue;
       }
-      if (ch === "'" || ch === '"') {
-        quote = ch;
-        blankOK = true;
-        phase = IN_QUOTE;
+      if (ch === quote) {
+        quote = "";
         continue;
       }
       if (ch === "\\") {
-        if (pos + 1 === n) continue;
-        pos++;
-        word += line[pos]!;
+        if (pos + 1 === n) {
+          quote = "";
+          continue;
+        }
+        decoded! += line[++pos]!;
         continue;
       }
-      word += ch;
-      continue;
+      decoded! += ch;
     }
-    // IN_QUOTE
-    if (ch === quote) {
-      phase = IN_WORD;
-      continue;
-    }
-    if (ch === "\\") {
-      if (pos + 1 === n) {
-        phase = IN_WORD;
-        continue;
-      }
-      pos++;
-      word += line[pos]!;
-      continue;
-    }
-    word += ch;
+    const text = decoded ?? line.slice(start, pos);
+    if (text === "--") return { flags, rest: pos };
+    if (blankOK || text.length > 0) flags.push({ text, start, end: pos });
   }
-  return { flags, rest: n };
 }

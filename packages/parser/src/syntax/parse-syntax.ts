@@ -23,6 +23,20 @@ export interface ParseSyntaxOptions {
 
 const HEREDOC_INSTRUCTIONS = new Set(["RUN", "COPY", "ADD"]);
 
+/** One shared empty list for the many nodes without heredocs or empty continuation lines. */
+const NONE = Object.freeze([]) as unknown as never[];
+
+const KEYWORDS_UPPER = new Map<string, string>();
+/** The keyword upper-cased, interned so equal keywords share one string. */
+function upperKeyword(keyword: string): string {
+  let up = KEYWORDS_UPPER.get(keyword);
+  if (up === undefined) {
+    up = keyword.toUpperCase();
+    if (KEYWORDS_UPPER.size < 256) KEYWORDS_UPPER.set(keyword, up === keyword ? keyword : up);
+  }
+  return up;
+}
+
 /** The physical lines of a text: start offsets, content ends (line ending excluded), next starts. */
 class Lines {
   readonly starts: number[] = [];
@@ -93,8 +107,9 @@ function readHeader(joined: string, base: number, map: LineMap): HeaderNode {
   const { flags: rawFlags, rest: argsRel } = extractFlags(rest);
   const flags: FlagNode[] = rawFlags.map((f) => {
     const eq = f.text.indexOf("=");
+    const raw = rest.slice(f.start, f.end);
     const flag: FlagNode = {
-      raw: rest.slice(f.start, f.end),
+      raw: raw === f.text ? f.text : raw,
       text: f.text,
       name: eq < 0 ? f.text.slice(2) : f.text.slice(2, eq),
       location: map.range(restStart + f.start, restStart + f.end),
@@ -106,7 +121,7 @@ function readHeader(joined: string, base: number, map: LineMap): HeaderNode {
   const keyword = joined.slice(kwStart, kwEnd);
   const header: HeaderNode = {
     keyword,
-    name: keyword.toUpperCase(),
+    name: upperKeyword(keyword),
     keywordLocation: map.range(kwStart, kwEnd),
     flags,
     args: joined.slice(argsStart, end),
@@ -118,8 +133,8 @@ function readHeader(joined: string, base: number, map: LineMap): HeaderNode {
       type: "instruction",
       ...t,
       original: joined.slice(argsStart, end),
-      heredocs: [],
-      emptyContinuationLines: [],
+      heredocs: NONE,
+      emptyContinuationLines: NONE,
       location: map.range(argsStart, end),
       raw: joined.slice(argsStart, end),
     };
@@ -200,14 +215,14 @@ export function parseSyntax(input: string, options: ParseSyntaxOptions = {}): Sy
     const map = new LineMap(file);
     let [joined, continues] = trimContinuation(content.slice(lead), escapeToken);
     map.add(0, i + 1, lead + 1);
-    const emptyContinuationLines: number[] = [];
+    let emptyContinuationLines: number[] = NONE;
     while (continues && i + 1 < lines.count) {
       i++;
       const c = lines.content(i);
       const l = skipSpace(c);
       if (l < c.length && c[l] === "#") continue;
       if (l === c.length) {
-        emptyContinuationLines.push(i + 1);
+        emptyContinuationLines = [...emptyContinuationLines, i + 1];
         continue;
       }
       const [piece, more] = trimContinuation(c, escapeToken);
@@ -221,7 +236,7 @@ export function parseSyntax(input: string, options: ParseSyntaxOptions = {}): Sy
       type: "instruction",
       ...header,
       original: joined.slice(0, trimEndIndex(joined)),
-      heredocs: [],
+      heredocs: NONE,
       emptyContinuationLines,
       location: { file, line: first + 1, column: lead + 1, endLine: end.line, endColumn: end.column },
       raw: "",
@@ -258,7 +273,7 @@ export function parseSyntax(input: string, options: ParseSyntaxOptions = {}): Sy
           location: lines.location(file, Math.min(bodyStart, i), i),
         };
         if (h.fileDescriptor !== undefined) heredoc.fileDescriptor = h.fileDescriptor;
-        target.heredocs.push(heredoc);
+        target.heredocs = [...target.heredocs, heredoc];
         node.location = {
           ...node.location,
           endLine: i + 1,
