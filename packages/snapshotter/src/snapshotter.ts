@@ -10,6 +10,7 @@ import { overlayChanges } from "./overlay.js";
 import { cleanPath } from "./paths.js";
 import { scanTree } from "./scan.js";
 import { walkChanges } from "./walk.js";
+import { startXattrReader } from "./xattrs.js";
 
 const debug = createDebug("molt:snapshot");
 
@@ -121,17 +122,28 @@ export async function createSnapshotter(
 
   const beginWalk = async (): Promise<Step> => {
     let done = false;
+    // Started now, while the step runs, so finish() pays no process start for xattrs.
+    let xattrReader = startXattrReader();
     const step: Step = {
       rootfs: rootAbs || "/",
       async finish(o) {
         if (done) throw new SnapshotError("step already finished");
-        throwIfAborted(o?.signal);
-        const changes = await walkChanges(rootAbs, baseline, currentIgnore(), o);
+        let changes: Change[];
+        try {
+          throwIfAborted(o?.signal);
+          changes = await walkChanges(rootAbs, baseline, currentIgnore(), { ...o, xattrReader });
+        } catch (e) {
+          // The step stays active (finish can be retried); the helper was used up or is unneeded.
+          xattrReader.cancel();
+          xattrReader = startXattrReader();
+          throw e;
+        }
         done = true;
         active = undefined;
         return changes;
       },
       async abort() {
+        if (!done) xattrReader.cancel();
         done = true;
         active = undefined;
       },

@@ -6,7 +6,7 @@ import { fileEntry, linkHardlinks, sortChanges } from "./entries.js";
 import { throwIfAborted } from "./errors.js";
 import { hasher, hashFileSync } from "./hash.js";
 import { abs } from "./paths.js";
-import { readXattrs } from "./xattrs.js";
+import { type PendingXattrReader, readXattrs } from "./xattrs.js";
 
 const debug = createDebug("molt:snapshot");
 
@@ -48,7 +48,7 @@ export async function walkChanges(
   root: string,
   baseline: Baseline,
   ignore: ReadonlySet<string>,
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal; xattrReader?: PendingXattrReader } = {},
 ): Promise<Change[]> {
   const changed = new Map<string, BigIntStats>(); // added or modified (new content/metadata)
   const deleted: string[] = [];
@@ -129,7 +129,8 @@ export async function walkChanges(
   const prefix = root === "" ? 1 : root.length + 1;
   const xattrs = new Map<string, Record<string, Buffer>>();
   const ask = [...changed.keys(), ...uncertain.keys(), ...parents.keys()].map((r) => abs(root, r));
-  for (const [p, x] of await readXattrs(ask)) xattrs.set(p.slice(prefix), x);
+  const read = options.xattrReader ? options.xattrReader.read(ask) : readXattrs(ask);
+  for (const [p, x] of await read) xattrs.set(p.slice(prefix), x);
 
   // Settle the uncertain ones (only ctime moved): xattrs, symlink target, then content hash.
   let xx: Awaited<ReturnType<typeof hasher>> | undefined;

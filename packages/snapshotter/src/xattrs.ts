@@ -173,3 +173,53 @@ export async function writeXattrs(
   const r = await runTool("setfattr", ["-h", "--restore=-"], dump);
   if (r.code !== 0) throw new Error(`setfattr failed: ${r.err.trim()}`);
 }
+
+/** A `getfattr` started ahead of time (see {@link startXattrReader}). */
+export interface PendingXattrReader {
+  /** Reads the xattrs of `paths` (absolute, not following symlinks); call once. */
+  read(paths: string[]): Promise<Map<string, Record<string, Buffer>>>;
+  /** Stops the helper without reading. */
+  cancel(): void;
+}
+
+/**
+ * Starts `xargs -0 getfattr …` now, so that reading the xattrs of a step's changes later costs
+ * no process start from Node (a fork of a large process costs milliseconds): the paths are
+ * written to its stdin when known. Falls back to {@link readXattrs} if it cannot start.
+ */
+export function startXattrReader(): PendingXattrReader {
+  let child: ReturnType<typeof spawn> | undefined;
+  try {
+    child = spawn(
+      "xargs",
+      ["-0", "-r", "getfattr", "-d", "-m", "-", "-h", "-e", "hex", "--absolute-names", "--"],
+      {
+        stdio: ["pipe", "pipe", "ignore"],
+      },
+    );
+  } catch {
+    child = undefined;
+  }
+  const out: Buffer[] = [];
+  let failed = false;
+  child?.on("error", () => {
+    failed = true;
+  });
+  child?.stdout?.on("data", (d: Buffer) => out.push(d));
+  child?.stdin?.on("error", () => {});
+  const closed = child ? new Promise<void>((r) => child.once("close", () => r())) : Promise.resolve();
+  return {
+    async read(paths) {
+      if (!child || failed) return readXattrs(paths);
+      let input = "";
+      for (const p of paths) input += `${p}\0`;
+      child.stdin?.end(input);
+      await closed;
+      if (failed) return readXattrs(paths);
+      return parseGetfattr(Buffer.concat(out).toString("latin1"));
+    },
+    cancel() {
+      child?.kill();
+    },
+  };
+}
