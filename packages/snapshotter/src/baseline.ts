@@ -16,6 +16,8 @@ export interface BaselineEntry {
   size: number;
   mtimeNs: bigint;
   ctimeNs: bigint;
+  /** `ctimeNs` as the millisecond double that a non-bigint `lstat` reports (`ctimeMs`), for walk mode's fast path. */
+  ctimeMs: number;
   ino: bigint;
   nlink: number;
   /** Symlink target as stored. */
@@ -39,6 +41,11 @@ export function nodeType(st: BigIntStats): NodeType {
   return "socket";
 }
 
+/** The double Node's non-bigint stat computes for a time (`sec * 1e3 + nsec / 1e6`), from nanoseconds. */
+export function msFromNs(ns: bigint): number {
+  return Number(ns / 1_000_000_000n) * 1e3 + Number(ns % 1_000_000_000n) / 1e6;
+}
+
 /** Builds a {@link BaselineEntry} from an `lstat` result (plus what `lstat` cannot tell). */
 export function entryFromStat(
   st: BigIntStats,
@@ -53,6 +60,7 @@ export function entryFromStat(
     size: type === "file" ? Number(st.size) : 0,
     mtimeNs: st.mtimeNs,
     ctimeNs: st.ctimeNs,
+    ctimeMs: msFromNs(st.ctimeNs),
     ino: st.ino,
     nlink: Number(st.nlink),
   };

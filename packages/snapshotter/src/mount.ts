@@ -23,6 +23,12 @@ function exec(cmd: string, args: string[]): Promise<{ code: number; err: string 
  * renamed lower directory is copied instead), no metadata-only copy-ups, no index.
  */
 const STRICT = "redirect_dir=off,metacopy=off,index=off";
+/**
+ * `volatile` skips the sync of the upper filesystem at unmount (which would flush every dirty
+ * page of the root's filesystem): the upper directory is merged right away and a crash
+ * mid-step fails the build anyway.
+ */
+const VOLATILE = "volatile";
 
 /** Mounts an overlay of `lower` (read-only) under `upper` at `merged`. Returns the error text on failure. */
 export async function mountOverlay(
@@ -33,7 +39,11 @@ export async function mountOverlay(
 ): Promise<string | null> {
   if (/[,:\\]/.test(lower + upper + work)) return "paths contain ',', ':' or '\\'";
   const base = `lowerdir=${lower},upperdir=${upper},workdir=${work}`;
-  let r = await exec("mount", ["-t", "overlay", "overlay", "-o", `${base},${STRICT}`, merged]);
+  let r = await exec("mount", ["-t", "overlay", "overlay", "-o", `${base},${STRICT},${VOLATILE}`, merged]);
+  if (r.code !== 0) {
+    debug("overlay mount with %s failed (%s); retrying without volatile", VOLATILE, r.err);
+    r = await exec("mount", ["-t", "overlay", "overlay", "-o", `${base},${STRICT}`, merged]);
+  }
   if (r.code !== 0) {
     debug("overlay mount with %s failed (%s); retrying without", STRICT, r.err);
     r = await exec("mount", ["-t", "overlay", "overlay", "-o", base, merged]);

@@ -85,11 +85,24 @@ export async function walkChanges(
     for (const name of names) {
       const rel = dir === "" ? name : `${dir}/${name}`;
       if (ignore.has(rel)) continue;
-      const st = lstatSync(base + rel, { bigint: true, throwIfNoEntry: false });
+      const path = base + rel;
+      const b = isFresh ? undefined : baseline.get(rel);
+      // Fast path with a plain lstat (no BigInt allocations): same inode and same ctime.
+      const quick = lstatSync(path, { throwIfNoEntry: false });
+      if (quick === undefined) continue;
+      if (b !== undefined && b.ctimeMs === quick.ctimeMs && Number(b.ino) === quick.ino) {
+        if (quick.isDirectory()) stack.push(rel);
+        if (++n % 8192 === 0) {
+          await new Promise((r) => setImmediate(r));
+          throwIfAborted(options.signal);
+        }
+        continue;
+      }
+      const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
       if (st === undefined) continue;
       const isDir = st.isDirectory();
       if (isDir) dirStats.set(rel, st);
-      const v = isFresh ? "new" : compare(baseline.get(rel), st);
+      const v = isFresh ? "new" : compare(b, st);
       if (v === "same") {
         if (isDir) stack.push(rel);
       } else if (v === "uncertain") {
