@@ -1,17 +1,19 @@
 import { existsSync } from "node:fs";
-import { lstat, stat, writeFile } from "node:fs/promises";
+import { lstat, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../../test/harness/exec.js";
 import { freshRootfs, mountsUnder } from "../../../test/harness/runner-rootfs.js";
+import { hostToContainerId, type IdMap } from "../src/runner/index.js";
 
-// The rootless runner must run as a non-root user, so this test creates one, and drives the
+// The rootless runner must run as a non-root user, so this test creates users, and drives the
 // built runner (packages/core/dist, made by `pnpm build` before `pnpm test`) from a small script
-// executed as that user.
+// executed as each user: one without subordinate ids (only its own uid maps, to root) and one
+// with /etc/subuid and /etc/subgid ranges (newuidmap/newgidmap map the image's other ids).
 const DIST = join(import.meta.dirname, "..", "dist", "runner", "index.js");
 
 async function why(): Promise<string | undefined> {
-  if (process.geteuid?.() !== 0) return "needs root to create an unprivileged test user";
+  if (process.geteuid?.() !== 0) return "needs root to create unprivileged test users";
   if (!existsSync("/usr/sbin/useradd")) return "useradd not found";
   if (!existsSync(DIST)) return `${DIST} not built (run pnpm build)`;
   const probe = await run(
@@ -42,7 +44,7 @@ const SCRIPT = `
 import { selectRunner, resolveUser, runEnvironment } from ${JSON.stringify(DIST)};
 const [rootfs] = process.argv.slice(2);
 const runner = await selectRunner("auto");
-const results = { name: runner.name, limitations: runner.limitations, runs: [] };
+const results = { name: runner.name, limitations: runner.limitations, idMap: runner.idMap, runs: [] };
 async function go(cmd, extra = {}) {
   const user = await resolveUser(rootfs, extra.userSpec);
   const out = [];
@@ -54,79 +56,148 @@ async function go(cmd, extra = {}) {
     results.runs.push({ error: e.code, message: e.message, out });
   }
 }
-await go("id -u; id -g; touch /tmp/made-by-rootless; test -r /proc/self/status && echo proc; ls /dev/null /dev/zero; cat /proc/self/mountinfo | grep -c ' /dev/null '", { cwd: "/work" });
+await go("id -u; id -g; touch /tmp/made-by-root; test -r /proc/self/status && echo proc; ls /dev/null /dev/zero; grep -c ' /dev/null ' /proc/self/mountinfo", { cwd: "/work" });
 await go("exit 42");
 await go("ls /sys/class/net", { network: "none" });
-await go("id", { userSpec: "user" });
+await go("id -u; id -G; pwd; touch made-by-user", { userSpec: "user", cwd: "/home/user/w" });
 const ac = new AbortController();
 await go("sleep 30 & echo started; wait", { signal: ac.signal, onLine: (l) => l === "started" && ac.abort() });
 console.log(JSON.stringify(results));
 `;
 
-describe.skipIf(skipReason !== undefined)("rootless runner (as an unprivileged user)", () => {
-  const name = `molt-rl-${process.pid}`;
-  let uid: number;
-  let gid: number;
-  let fresh: Awaited<ReturnType<typeof freshRootfs>>;
-  let results: {
-    name: string;
-    limitations: string[];
-    runs: { exitCode?: number; error?: string; message?: string; out: string[] }[];
-  };
+interface Results {
+  name: string;
+  limitations: string[];
+  idMap: IdMap;
+  runs: { exitCode?: number; error?: string; message?: string; out: string[] }[];
+}
 
+/** Creates a user (with or without subordinate ids), gives it a fresh busybox root, runs SCRIPT as it. */
+async function driveAs(name: string, subordinate: boolean) {
+  await run("useradd", [
+    "--no-create-home",
+    "--shell",
+    "/usr/sbin/nologin",
+    "--user-group",
+    ...(subordinate ? [] : ["-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0"]),
+    name,
+  ]);
+  const uid = Number((await run("id", ["-u", name])).stdout.trim());
+  const gid = Number((await run("id", ["-g", name])).stdout.trim());
+  const fresh = await freshRootfs();
+  // As an id-mapped extraction would leave it: the image's root is this user, uid/gid 1000 are
+  // the matching subordinate ids (when there are any).
+  await run("chown", ["-R", `${uid}:${gid}`, fresh.dir]);
+  let subStart: number | undefined;
+  if (subordinate) {
+    const line = (await readFile("/etc/subuid", "utf8")).split("\n").find((l) => l.startsWith(`${name}:`))!;
+    subStart = Number(line.split(":")[1]);
+    const gline = (await readFile("/etc/subgid", "utf8")).split("\n").find((l) => l.startsWith(`${name}:`))!;
+    const subGid = Number(gline.split(":")[1]);
+    await run("chown", [`${subStart + 999}:${subGid + 999}`, join(fresh.rootfs, "home", "user")]);
+    await run("chmod", ["700", join(fresh.rootfs, "home", "user")]);
+  }
+  const script = join(fresh.dir, "drive.mjs");
+  await writeFile(script, SCRIPT);
+  const r = await run(
+    "setpriv",
+    [`--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", process.execPath, script, fresh.rootfs],
+    { env: { PATH: "/usr/bin:/bin", HOME: fresh.dir }, cwd: fresh.dir },
+  );
+  const results = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Results;
+  return { uid, gid, fresh, results, subStart };
+}
+
+describe.skipIf(skipReason !== undefined)("rootless runner, one uid (no subordinate ids)", () => {
+  const name = `molt-rl1-${process.pid}`;
+  let d: Awaited<ReturnType<typeof driveAs>>;
   beforeAll(async () => {
-    await run("useradd", ["--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group", name]);
-    uid = Number((await run("id", ["-u", name])).stdout.trim());
-    gid = Number((await run("id", ["-g", name])).stdout.trim());
-    fresh = await freshRootfs();
-    await run("chown", ["-R", `${uid}:${gid}`, fresh.dir]);
-    const script = join(fresh.dir, "drive.mjs");
-    await writeFile(script, SCRIPT);
-    const r = await run(
-      "setpriv",
-      [`--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", process.execPath, script, fresh.rootfs],
-      { env: { PATH: "/usr/bin:/bin", HOME: fresh.dir }, cwd: fresh.dir },
-    );
-    results = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+    d = await driveAs(name, false);
   }, 120_000);
-
   afterAll(async () => {
-    await fresh?.dispose();
+    await d?.fresh.dispose();
     await run("userdel", [name], { allowFail: true });
   });
 
   it("is what auto picks for a non-root user, and says what it cannot do", () => {
-    expect(results.name).toBe("rootless");
-    expect(results.limitations.join("\n")).toContain("only your own uid is mapped");
-    console.log(`rootless limitations here:\n  ${results.limitations.join("\n  ")}`);
+    expect(d.results.name).toBe("rootless");
+    expect(d.results.limitations.join("\n")).toContain("only your own uid is mapped");
+    expect(d.results.idMap).toEqual({
+      uid: [{ inside: 0, outside: d.uid, count: 1 }],
+      gid: [{ inside: 0, outside: d.gid, count: 1 }],
+    });
+    console.log(`rootless limitations (one uid):\n  ${d.results.limitations.join("\n  ")}`);
   });
 
-  it("runs as root inside; files it makes belong to the user outside", async () => {
-    const [first] = results.runs;
-    expect(first).toEqual({ exitCode: 0, out: ["0", "0", "proc", "/dev/null", "/dev/zero", "1"] });
-    const st = await stat(join(fresh.rootfs, "tmp", "made-by-rootless"));
-    expect([st.uid, st.gid]).toEqual([uid, gid]);
-    expect((await stat(join(fresh.rootfs, "work"))).uid).toBe(uid);
+  it("runs as root inside; files it makes belong to the user outside; nothing left behind", async () => {
+    expect(d.results.runs[0]).toEqual({
+      exitCode: 0,
+      out: ["0", "0", "proc", "/dev/null", "/dev/zero", "1"],
+    });
+    const st = await stat(join(d.fresh.rootfs, "tmp", "made-by-root"));
+    expect([st.uid, st.gid]).toEqual([d.uid, d.gid]);
+    expect((await stat(join(d.fresh.rootfs, "work"))).uid).toBe(d.uid);
     for (const p of ["proc", "sys", "dev", "etc/resolv.conf"]) {
-      await expect(lstat(join(fresh.rootfs, p)), p).rejects.toMatchObject({ code: "ENOENT" });
+      await expect(lstat(join(d.fresh.rootfs, p)), p).rejects.toMatchObject({ code: "ENOENT" });
     }
-    expect(await mountsUnder(fresh.rootfs)).toEqual([]);
+    expect(await mountsUnder(d.fresh.rootfs)).toEqual([]);
   });
 
-  it("propagates exit codes", () => {
-    expect(results.runs[1]).toEqual({ exitCode: 42, out: [] });
-  });
-
-  it("isolates the network with --network=none", () => {
-    expect(results.runs[2]).toEqual({ exitCode: 0, out: ["lo"] });
+  it("propagates exit codes and isolates the network with --network=none", () => {
+    expect(d.results.runs[1]).toEqual({ exitCode: 42, out: [] });
+    expect(d.results.runs[2]).toEqual({ exitCode: 0, out: ["lo"] });
   });
 
   it("refuses a USER it cannot map instead of running it as root", () => {
-    expect(results.runs[3]).toMatchObject({ error: "MOLT_RUN_UNSUPPORTED" });
-    expect(results.runs[3]!.message).toContain("uid 1000");
+    expect(d.results.runs[3]).toMatchObject({ error: "MOLT_RUN_UNSUPPORTED" });
+    expect(d.results.runs[3]!.message).toContain("uid 1000");
   });
 
   it("abort kills the tree and rejects", () => {
-    expect(results.runs[4]).toMatchObject({ error: "MOLT_ABORTED", out: ["started"] });
+    expect(d.results.runs[4]).toMatchObject({ error: "MOLT_ABORTED", out: ["started"] });
   });
 });
+
+describe.skipIf(skipReason !== undefined || !existsSync("/usr/bin/newuidmap"))(
+  "rootless runner with subordinate ids (newuidmap, /etc/subuid)",
+  () => {
+    const name = `molt-rl2-${process.pid}`;
+    let d: Awaited<ReturnType<typeof driveAs>>;
+    beforeAll(async () => {
+      d = await driveAs(name, true);
+    }, 120_000);
+    afterAll(async () => {
+      await d?.fresh.dispose();
+      await run("userdel", [name], { allowFail: true });
+    });
+
+    it("maps root to the user and 1… to the subordinate range", () => {
+      expect(d.results.name).toBe("rootless");
+      expect(d.results.idMap.uid).toEqual([
+        { inside: 0, outside: d.uid, count: 1 },
+        { inside: 1, outside: d.subStart, count: 65535 },
+      ]);
+      console.log(`rootless limitations (subordinate ids):\n  ${d.results.limitations.join("\n  ")}`);
+    });
+
+    it("runs USER user as uid 1000 with its groups, creating its working directory", async () => {
+      expect(d.results.runs[3]).toEqual({ exitCode: 0, out: ["1000", "1000 50", "/home/user/w"] });
+      for (const p of ["home/user/w", "home/user/w/made-by-user"]) {
+        const st = await stat(join(d.fresh.rootfs, p));
+        expect([p, st.uid, hostToContainerId(d.results.idMap, "uid", st.uid)]).toEqual([
+          p,
+          d.subStart! + 999,
+          1000,
+        ]);
+        expect(hostToContainerId(d.results.idMap, "gid", st.gid)).toBe(1000);
+      }
+      expect(hostToContainerId(d.results.idMap, "uid", d.uid)).toBe(0);
+    });
+
+    it("still runs root commands as the user itself on disk", async () => {
+      expect(d.results.runs[0]!.out.slice(0, 2)).toEqual(["0", "0"]);
+      expect((await stat(join(d.fresh.rootfs, "tmp", "made-by-root"))).uid).toBe(d.uid);
+      expect(await mountsUnder(d.fresh.rootfs)).toEqual([]);
+    });
+  },
+);

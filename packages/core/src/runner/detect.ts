@@ -6,6 +6,7 @@ import { makeDevDir } from "./dev-skeleton.js";
 import { run } from "./exec.js";
 import { findTools, type HostTools } from "./host-tools.js";
 import { fstabLines, MOUNTS, type MountId, probeScript } from "./mount-plan.js";
+import type { IdMap, IdRange } from "./types.js";
 
 const debug = createDebug("molt:run");
 
@@ -27,6 +28,13 @@ export interface HostCapabilities {
   userNamespaces: boolean;
   /** A network namespace inside the user namespace. */
   userNetNamespace: boolean;
+  /**
+   * `unshare --map-auto` works: newuidmap/newgidmap and /etc/subuid, /etc/subgid ranges give the
+   * user namespace more ids than this user's own (which is mapped to root).
+   */
+  subordinateIds: boolean;
+  /** The id maps a rootless run gets (your uid → 0, plus the subordinate ranges when available). */
+  userIdMap: IdMap;
   /** Inside a user namespace: the mounts that work (host network / new network). */
   userMounts: Set<MountId>;
   userMountsNet: Set<MountId>;
@@ -67,8 +75,22 @@ async function probeMounts(tools: HostTools, nsArgs: string[]): Promise<Set<Moun
 
 /** The `unshare` flags of a root run. */
 export const ROOT_NS = ["--mount", "--pid", "--fork", "--kill-child", "--propagation=private"];
-/** The `unshare` flags of a rootless run. */
-export const USER_NS = ["--user", "--map-root-user", ...ROOT_NS];
+/** The `unshare` flags of a rootless run (`--map-auto` adds the subordinate ids when available). */
+export function userNs(subordinateIds: boolean): string[] {
+  return ["--user", ...(subordinateIds ? ["--map-auto"] : []), "--map-root-user", ...ROOT_NS];
+}
+const USER_NS = userNs(false);
+
+/** Parses `/proc/self/uid_map` text. */
+export function parseIdMap(text: string): IdRange[] {
+  const out: IdRange[] = [];
+  for (const line of text.split("\n")) {
+    const f = line.trim().split(/\s+/).map(Number);
+    if (f.length === 3 && f.every(Number.isSafeInteger))
+      out.push({ inside: f[0]!, outside: f[1]!, count: f[2]! });
+  }
+  return out;
+}
 
 /**
  * Finds out what this host allows by trying it: chroot, mount/PID/network namespaces as root,
@@ -90,6 +112,11 @@ export async function detectHost(options: { userNamespaces?: boolean } = {}): Pr
     mountsNet: new Set(),
     userNamespaces: false,
     userNetNamespace: false,
+    subordinateIds: false,
+    userIdMap: {
+      uid: [{ inside: 0, outside: euid, count: 1 }],
+      gid: [{ inside: 0, outside: process.getegid?.() ?? 0, count: 1 }],
+    },
     userMounts: new Set(),
     userMountsNet: new Set(),
     notes,
@@ -124,6 +151,21 @@ export async function detectHost(options: { userNamespaces?: boolean } = {}): Pr
     else {
       caps.userNetNamespace =
         (await run(tools.unshare, [...USER_NS, "--net", "--", tools.true], { env: HOST_ENV })).code === 0;
+      const auto = await run(
+        tools.unshare,
+        [...userNs(true), "--", tools.sh, "-c", "cat /proc/self/uid_map; echo --; cat /proc/self/gid_map"],
+        { env: HOST_ENV },
+      );
+      const [uidText, gidText] = auto.stdout.split("--\n");
+      const uid = parseIdMap(uidText ?? "");
+      const gid = parseIdMap(gidText ?? "");
+      if (auto.code === 0 && uid.length > 1 && gid.length > 1) {
+        caps.subordinateIds = true;
+        caps.userIdMap = { uid, gid };
+      } else
+        notes.push(
+          "no subordinate ids (newuidmap, newgidmap, /etc/subuid, /etc/subgid): rootless maps one uid",
+        );
       caps.userMounts = await probeMounts(tools, USER_NS);
       if (caps.userNetNamespace) caps.userMountsNet = await probeMounts(tools, [...USER_NS, "--net"]);
     }

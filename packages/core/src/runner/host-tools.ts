@@ -14,6 +14,9 @@ export interface HostTools {
   touch?: string;
   mknod?: string;
   ip?: string;
+  chown?: string;
+  mkdir?: string;
+  readlink?: string;
   true?: string;
 }
 
@@ -45,6 +48,9 @@ export function findTools(): HostTools {
     "touch",
     "mknod",
     "ip",
+    "chown",
+    "mkdir",
+    "readlink",
     "true",
   ] as const) {
     const p = findTool(n);

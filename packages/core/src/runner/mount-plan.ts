@@ -85,18 +85,48 @@ export function fstabLines(
   }
 }
 
+/** The placeholder of nsenter's `--wd=` that the setup script replaces when it resolves the working directory. */
+export const WD_PLACEHOLDER = "--wd=@molt-wd@";
+
 /**
- * The host shell script that runs as PID 1 of the new namespaces: mounts everything of the
- * fstab `$1` (when not empty), brings `lo` up with `$2` when given, then runs the rest of its
- * arguments (the command composition) as its child and exits with its status, which tears the
- * namespaces and every mount down. A failure prints {@link SETUP_FAILED_MARKER} and exits 125.
+ * The host shell script that runs as PID 1 of the new namespaces:
+ * 1. mounts everything of the fstab `$1` (when not empty);
+ * 2. brings `lo` up with `$2` when given;
+ * 3. when `$4` (a container path) is given: resolves it inside the root `$5` the way the kernel
+ *    would after a chroot (symlinks read with `$6`, `..` never above the root), creates what is
+ *    missing with `$7` (mode 0755) and gives it to `$3` with `$8`, and puts the host path into
+ *    the {@link WD_PLACEHOLDER} argument. Rootless runs do this here, as the namespace's root,
+ *    because molt itself may not even look into directories the image's users own;
+ * 4. runs the rest of its arguments (the command composition) as its child and exits with its
+ *    status, which tears the namespaces and every mount down.
+ * A failure prints {@link SETUP_FAILED_MARKER} and exits 125.
  */
 export function setupScript(tools: Required<Pick<HostTools, "mount">>): string {
   return [
     `fail() { echo "${SETUP_FAILED_MARKER} $*" >&2; exit 125; }`,
     `if [ -s "$1" ]; then ${shQuote(tools.mount)} -a -T "$1" || fail "mounting /proc, /sys, /dev, resolv.conf or hosts"; fi`,
     `if [ -n "$2" ]; then "$2" link set lo up || fail "bringing lo up"; fi`,
-    "shift 2",
+    'own="$3"; rest="$4"; root="$5"; readlink_="$6"; mkdir_="$7"; chown_="$8"; shift 8',
+    'if [ -n "$rest" ]; then',
+    '  cur=""; links=0',
+    '  while [ -n "$rest" ]; do',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
+    '    c="${rest%%/*}"; case "$rest" in */*) rest="${rest#*/}" ;; *) rest="" ;; esac',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
+    '    case "$c" in "" | .) continue ;; ..) cur="${cur%/*}"; continue ;; esac',
+    '    p="$root$cur/$c"',
+    '    if [ -L "$p" ]; then',
+    '      links=$((links + 1)); [ "$links" -le 40 ] || fail "too many symbolic links in the working directory"',
+    '      t="$("$readlink_" -- "$p")" || fail "reading $p"',
+    '      case "$t" in /*) cur="" ;; esac',
+    '      rest="$t/$rest"',
+    '    elif [ -d "$p" ]; then cur="$cur/$c"',
+    '    elif [ -e "$p" ]; then fail "the working directory is not a directory"',
+    '    else "$mkdir_" -m 755 -- "$p" && "$chown_" -h -- "$own" "$p" || fail "creating the working directory"; cur="$cur/$c"',
+    "    fi",
+    "  done",
+    `  n=$#; while [ "$n" -gt 0 ]; do a="$1"; shift; [ "$a" = "${WD_PLACEHOLDER}" ] && a="--wd=$root\${cur:-/}"; set -- "$@" "$a"; n=$((n - 1)); done`,
+    "fi",
     '"$@"',
     "exit $?",
   ].join("\n");

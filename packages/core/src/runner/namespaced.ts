@@ -3,10 +3,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import createDebug from "debug";
 import { enterCommand, needsUserSwitch } from "./command-line.js";
-import { type HostCapabilities, ROOT_NS, USER_NS } from "./detect.js";
+import { type HostCapabilities, ROOT_NS, userNs } from "./detect.js";
 import { makeDevDir } from "./dev-skeleton.js";
 import { RunnerSetupError, RunUnsupportedError } from "./errors.js";
-import { fstabLines, IN_DEV, MOUNT_LABEL, MOUNTS, type MountId, setupScript } from "./mount-plan.js";
+import { containerToHostId } from "./id-map.js";
+import {
+  fstabLines,
+  IN_DEV,
+  MOUNT_LABEL,
+  MOUNTS,
+  type MountId,
+  setupScript,
+  WD_PLACEHOLDER,
+} from "./mount-plan.js";
 import { prepareMountPoints, restoreMountPoints } from "./mount-points.js";
 import { runProcess } from "./process.js";
 import { mkdirInRoot } from "./root-path.js";
@@ -52,18 +61,28 @@ export async function runNamespaced(
   spec: RunSpec,
 ): Promise<RunOutcome> {
   const tools = caps.tools;
-  if (!tools.unshare || !tools.sh || !tools.mount || !tools.cp)
-    throw new RunnerSetupError("unshare, sh, mount and cp are required");
+  if (!tools.unshare || !tools.sh || !tools.mount)
+    throw new RunnerSetupError("unshare, sh and mount are required");
   const none = spec.network === "none";
   if (none && !(mode === "root" ? caps.netNamespace : caps.userNetNamespace)) {
     throw new RunUnsupportedError("--network=none needs a network namespace, which this host refuses");
   }
-  if (mode === "user" && (spec.user.uid !== 0 || spec.user.gid !== 0 || spec.user.groups.length > 0)) {
-    throw new RunUnsupportedError(
-      `the rootless runner maps only your own uid (to root); it cannot run as uid ${spec.user.uid} gid ${spec.user.gid}${
-        spec.user.groups.length ? ` groups ${spec.user.groups.join(",")}` : ""
-      } (that needs newuidmap/newgidmap and /etc/subuid ranges)`,
-    );
+  const isRoot = spec.user.uid === 0 && spec.user.gid === 0 && spec.user.groups.length === 0;
+  if (mode === "user" && !isRoot) {
+    const map = caps.userIdMap;
+    const unmapped = [
+      ...(containerToHostId(map, "uid", spec.user.uid) === undefined ? [`uid ${spec.user.uid}`] : []),
+      ...[spec.user.gid, ...spec.user.groups]
+        .filter((g) => containerToHostId(map, "gid", g) === undefined)
+        .map((g) => `gid ${g}`),
+    ];
+    if (unmapped.length > 0) {
+      throw new RunUnsupportedError(
+        caps.subordinateIds
+          ? `the rootless runner cannot run as ${unmapped.join(", ")}: outside the ids /etc/subuid and /etc/subgid give you`
+          : `the rootless runner maps only your own uid (to root); it cannot run as ${unmapped.join(", ")} (that needs newuidmap/newgidmap and /etc/subuid, /etc/subgid ranges)`,
+      );
+    }
   }
   const available =
     mode === "root" ? (none ? caps.mountsNet : caps.mounts) : none ? caps.userMountsNet : caps.userMounts;
@@ -74,7 +93,15 @@ export async function runNamespaced(
   }
 
   const t0 = performance.now();
-  const wd = await mkdirInRoot(spec.rootfs, spec.cwd, mode === "root" ? spec.user : undefined);
+  // Rootless: the setup script, root inside the namespace, resolves and creates the working
+  // directory (molt itself may not even look into directories the image's users own).
+  if (mode === "user" && (!tools.mkdir || !tools.chown || !tools.readlink)) {
+    throw new RunnerSetupError("mkdir, chown and readlink (coreutils) are required");
+  }
+  const wd =
+    mode === "root"
+      ? await mkdirInRoot(spec.rootfs, spec.cwd, spec.user)
+      : WD_PLACEHOLDER.slice("--wd=".length);
   const mp = prepareMountPoints(spec.rootfs, wanted);
   for (const id of mp.skipped.keys()) wanted.delete(id);
   const tmp = mkdtempSync(join(tmpdir(), "molt-run-"));
@@ -86,7 +113,7 @@ export async function runNamespaced(
     const fstab = join(tmp, "fstab");
     writeFileSync(fstab, lines.length ? `${lines.join("\n")}\n` : "");
     const args = [
-      ...(mode === "root" ? ROOT_NS : USER_NS),
+      ...(mode === "root" ? ROOT_NS : userNs(caps.subordinateIds)),
       ...(none ? ["--net"] : []),
       "--",
       tools.sh,
@@ -95,7 +122,19 @@ export async function runNamespaced(
       "molt-run",
       fstab,
       none && tools.ip ? tools.ip : "",
-      ...enterCommand(tools, spec, spec.rootfs, wd, mode === "root" && needsUserSwitch(spec.user)),
+      `${spec.user.uid}:${spec.user.gid}`,
+      mode === "user" ? spec.cwd : "",
+      spec.rootfs === "/" ? "" : spec.rootfs,
+      tools.readlink ?? "readlink",
+      tools.mkdir ?? "mkdir",
+      tools.chown ?? "chown",
+      ...enterCommand(
+        tools,
+        spec,
+        spec.rootfs,
+        wd,
+        mode === "root" ? needsUserSwitch(spec.user) : caps.subordinateIds,
+      ),
     ];
     debug("prepared in %d ms", Math.round(performance.now() - t0));
     return await runProcess({ file: tools.unshare, args, env: HOST_ENV }, spec);

@@ -6,7 +6,7 @@ import { missingMounts, runNamespaced } from "./namespaced.js";
 import { PLAIN_LIMITATIONS, runPlain } from "./plain.js";
 import { runProcess } from "./process.js";
 import { mkdirInRoot } from "./root-path.js";
-import type { Runner, RunOutcome, RunSpec } from "./types.js";
+import type { IdMap, Runner, RunOutcome, RunSpec } from "./types.js";
 
 const HOST_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
 
@@ -43,10 +43,20 @@ export class ChrootRunner implements Runner {
 export class RootlessRunner implements Runner {
   readonly name = "rootless" as const;
   readonly limitations: string[];
+  /** Container ids → the host ids files get on disk. */
+  readonly idMap: IdMap;
   constructor(private readonly caps: HostCapabilities) {
+    this.idMap = caps.userIdMap;
+    const sub = caps.userIdMap.uid.filter((r) => r.inside !== 0);
     this.limitations = [
-      "only your own uid is mapped (to root): USER other than root is refused (needs newuidmap and /etc/subuid)",
-      "files keep your host uid on disk; chown to other ids fails inside commands",
+      ...(caps.subordinateIds
+        ? [
+            `root is your uid ${caps.euid} on disk and ids ${sub.map((r) => `${r.inside}-${r.inside + r.count - 1}`).join(",")} are your subordinate ids (${sub.map((r) => `${r.outside}-${r.outside + r.count - 1}`).join(",")}): a layer must translate them back (idMap)`,
+          ]
+        : [
+            "only your own uid is mapped (to root): USER other than root is refused (needs newuidmap/newgidmap and /etc/subuid, /etc/subgid)",
+            "files keep your host uid on disk (root inside); chown to other ids fails inside commands",
+          ]),
       "device nodes are the host's, bound in; mknod is not permitted",
       ...missingMounts(caps.userMounts),
       ...(caps.userNetNamespace ? [] : ["--network=none is refused (no network namespace)"]),

@@ -31,7 +31,7 @@ export async function selectRunner(
     userNamespaces: preference === "rootless" || (process.geteuid?.() ?? -1) !== 0,
   });
   const chrootOk = caps.euid === 0 && caps.chroot && !!caps.tools.setpriv;
-  const rootlessOk = caps.userNamespaces && !!caps.tools.mount && !!caps.tools.cp;
+  const rootlessOk = caps.userNamespaces && !!caps.tools.mount;
   if (preference === "chroot") {
     if (!chrootOk)
       throw new RunnerUnavailableError("the chroot runner needs root with CAP_SYS_CHROOT", caps.notes);

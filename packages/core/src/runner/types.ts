@@ -68,12 +68,31 @@ export interface RunOutcome {
   signal?: string;
 }
 
+/** One line of a user-namespace id map: container ids `inside…inside+count-1` are host ids `outside…`. */
+export interface IdRange {
+  inside: number;
+  outside: number;
+  count: number;
+}
+
+/** How container ids map to the ids files get on the host disk (a user namespace's maps). */
+export interface IdMap {
+  uid: IdRange[];
+  gid: IdRange[];
+}
+
 /** Runs commands inside root directories with some isolation. */
 export interface Runner {
   /** Which runner this is. */
   readonly name: "chroot" | "rootless" | "in-place";
   /** What this runner could not provide on this host, in plain words (empty when nothing is missing). */
   readonly limitations: string[];
+  /**
+   * When commands run in a user namespace (rootless): which host ids the container ids are on
+   * disk. A layer made from the root must translate host ids back (see `hostToContainerId`).
+   * Undefined when ids are the host's (chroot, in-place).
+   */
+  readonly idMap?: IdMap;
   /** Runs one command; see {@link RunSpec}. */
   run(spec: RunSpec): Promise<RunOutcome>;
 }
