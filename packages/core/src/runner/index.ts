@@ -21,5 +21,14 @@ export { MAX_OUTPUT_CHUNK } from "./output-lines.js";
 export { mkdirInRoot, type RootPath, resolveInRoot } from "./root-path.js";
 export { ChrootRunner, InPlaceRunner, RootlessRunner } from "./runners.js";
 export { type RunnerPreference, selectRunner } from "./select.js";
-export type { OutputListener, Runner, RunOutcome, RunSpec, RunUser, TransientFile } from "./types.js";
+export type {
+  IdMap,
+  IdRange,
+  OutputListener,
+  Runner,
+  RunOutcome,
+  RunSpec,
+  RunUser,
+  TransientFile,
+} from "./types.js";
 export { resolveUser } from "./user.js";
