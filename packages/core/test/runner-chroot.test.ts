@@ -234,6 +234,16 @@ describe.skipIf(!isRoot)("chroot runner (root, namespaces)", () => {
     await expect(lstat(join(rootfs, "proc"))).rejects.toMatchObject({ code: "ENOENT" });
   });
 
+  it("an onOutput listener that throws stops the run with its error", async () => {
+    const { s } = await spec(rootfs, sh("echo boom; sleep 30"), {
+      onOutput: () => {
+        throw new Error("listener failed");
+      },
+    });
+    await expect(runner.run(s)).rejects.toThrow("listener failed");
+    expect(await processesIn(rootfs)).toEqual([]);
+  });
+
   it("an already aborted signal never starts the command", async () => {
     const ac = new AbortController();
     ac.abort();

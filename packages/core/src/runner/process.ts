@@ -60,9 +60,21 @@ export function runProcess(plan: ProcessPlan, spec: RunSpec): Promise<RunOutcome
 
     debug("spawn %s %o", plan.file, plan.args);
     const child = spawn(plan.file, plan.args, { env: plan.env, cwd: plan.cwd, stdio, detached: true });
-    const out = new LineSplitter("stdout", spec.onOutput);
+    // A listener that throws stops the run (killed, rejected with its error) instead of crashing
+    // the process from inside a stream callback.
+    const listener = spec.onOutput;
+    const safe = listener
+      ? (st: "stdout" | "stderr", line: string, partial?: boolean) => {
+          try {
+            listener(st, line, partial);
+          } catch (e) {
+            stop(e instanceof Error ? e : new Error(String(e)));
+          }
+        }
+      : undefined;
+    const out = new LineSplitter("stdout", safe);
     const setupErrors: string[] = [];
-    const errListener = spec.onOutput;
+    const errListener = safe;
     const err = new LineSplitter("stderr", (s, line, partial) => {
       if (line.startsWith(SETUP_FAILED_MARKER))
         setupErrors.push(line.slice(SETUP_FAILED_MARKER.length).trim());
