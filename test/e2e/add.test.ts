@@ -80,3 +80,56 @@ test("ADD of an archive whose entries climb out with ../ writes nothing outside 
     expect(r.stderr.trimEnd().split("\n").at(-1)).toMatch(/^molt: error: .*(unsafe|outside|\.\.)/i);
   }
 });
+
+test("ADD of an https URL downloads it (TLS verified, mode 0600, not unpacked) and checks --checksum", async () => {
+  const { createServer } = await import("node:https");
+  const { makeTestPki } = await import("../harness/tls.js");
+  const { createHash } = await import("node:crypto");
+  const pki = await makeTestPki(await mkdtemp(join(dir, "pki-")));
+  const body = Buffer.from("downloaded payload\n");
+  const server = createServer(
+    { key: await readFile(pki.serverKeyFile), cert: await readFile(pki.serverCertFile) },
+    (_req, res) => res.end(body),
+  );
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    const url = `https://127.0.0.1:${(server.address() as { port: number }).port}/files/payload.txt`;
+    const sum = `sha256:${createHash("sha256").update(body).digest("hex")}`;
+    const ctx = join(dir, "url");
+    await mkdir(ctx);
+    await writeFile(join(ctx, "Dockerfile"), `FROM scratch\nADD --checksum=${sum} ${url} /dl/\n`);
+    const env = { ...process.env, NODE_EXTRA_CA_CERTS: pki.caFile };
+    const layout = join(dir, "url-out");
+    const r = await molt(["build", "-c", ctx, "--no-push", "--oci-layout-path", layout], { env });
+    expect(r.stderr.split("\n").filter((l) => l.startsWith("molt: error"))).toEqual([]);
+    expect(r.code).toBe(0);
+    await run("umoci", ["unpack", "--image", `${layout}:latest`, join(dir, "url-bundle")]);
+    const file = join(dir, "url-bundle", "rootfs", "dl", "payload.txt");
+    expect(await readFile(file, "utf8")).toBe("downloaded payload\n");
+    expect((await stat(file)).mode & 0o7777).toBe(0o600);
+
+    await writeFile(
+      join(ctx, "Dockerfile"),
+      `FROM scratch\nADD --checksum=sha256:${"0".repeat(64)} ${url} /dl/\n`,
+    );
+    const bad = await molt(["build", "-c", ctx, "--no-push", "--oci-layout-path", join(dir, "url-bad")], {
+      env,
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trimEnd().split("\n").at(-1)).toMatch(/Dockerfile:2:1: ADD .*checksum/);
+
+    await writeFile(join(ctx, "Dockerfile"), `FROM scratch\nADD ${url} /dl/\n`);
+    const untrusted = await molt([
+      "build",
+      "-c",
+      ctx,
+      "--no-push",
+      "--oci-layout-path",
+      join(dir, "url-untrusted"),
+    ]);
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stderr.trimEnd().split("\n").at(-1)).toMatch(/certificate|self.signed|issuer/i);
+  } finally {
+    server.close();
+  }
+});

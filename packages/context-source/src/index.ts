@@ -19,6 +19,7 @@ export * from "./errors.js";
 export { DEFAULT_GCS_OBJECT, openGcsContext, parseGsUrl } from "./gcs.js";
 export { type GitUrl, openGitContext, parseGitUrl } from "./git.js";
 export { goMatch, hasMeta } from "./go-match.js";
+export { DEFAULT_MAX_DOWNLOAD, downloadToFile, type FetchOptions } from "./http-fetch.js";
 export { openHttpsContext } from "./https.js";
 export { cleanContextPath } from "./paths.js";
 export { isGitUrl, openContext, registerContextScheme, schemeOf } from "./schemes.js";
