@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../../test/harness/exec.js";
 import { createPodman, type Podman } from "../../../test/harness/podman.js";
-import { freshRootfs } from "../../../test/harness/runner-rootfs.js";
+import { freshRootfs, mountsUnder } from "../../../test/harness/runner-rootfs.js";
 
 // The chroot runner inside a plain container (podman's default capabilities and seccomp, like a
 // Kubernetes pod or a CI job container): mounts and unshare are refused, chroot is not. The
@@ -25,10 +25,13 @@ const skipReason = await why();
 if (skipReason) console.log(`runner-container: skipped: ${skipReason}`);
 
 const SCRIPT = `
-import { selectRunner, resolveUser, runEnvironment } from ${JSON.stringify(DIST)};
-const [rootfs] = process.argv.slice(2);
-const runner = await selectRunner("auto");
-const results = { name: runner.name, limitations: runner.limitations, unshare: null, runs: [] };
+import { selectRunner, resolveUser, runEnvironment, ChrootRunner, detectHost } from ${JSON.stringify(DIST)};
+const [rootfs, how] = process.argv.slice(2);
+// "plain": as if the container's seccomp profile also refused user namespaces (Docker's default).
+const runner = how === "plain"
+  ? new ChrootRunner({ ...(await detectHost({ userNamespaces: false })), namespaces: false, userNamespaces: false })
+  : await selectRunner("auto");
+const results = { name: runner.name, mode: runner.mode, limitations: runner.limitations, runs: [] };
 async function go(cmd, extra = {}) {
   const user = await resolveUser(rootfs, extra.userSpec);
   const out = [];
@@ -43,47 +46,64 @@ async function go(cmd, extra = {}) {
 await go("id -u; id -G; touch /home/user/by-user; test -e /proc/self && echo proc || echo no-proc; " +
   "test -c /dev/null && echo x > /dev/null && echo null-ok; head -c 4 /dev/urandom | wc -c; cat /etc/resolv.conf", { userSpec: "user", cwd: "/home/user/w" });
 await go("exit 42");
-await go("true", { network: "none" });
+await go("ip -o link | cut -d: -f2 | tr -d ' '", { network: "none" });
 const ac = new AbortController();
 await go("sleep 30 & echo started; wait", { signal: ac.signal, onLine: (l) => l === "started" && ac.abort() });
 console.log(JSON.stringify(results));
 `;
 
-describe.skipIf(skipReason !== undefined)("chroot runner in a plain container (podman defaults)", () => {
-  let podman: Podman;
-  let fresh: Awaited<ReturnType<typeof freshRootfs>>;
-  let results: {
-    name: string;
-    limitations: string[];
-    runs: { exitCode?: number; error?: string; message?: string; out: string[] }[];
+interface Results {
+  name: string;
+  mode: string;
+  limitations: string[];
+  runs: { exitCode?: number; error?: string; message?: string; out: string[] }[];
+}
+
+/**
+ * Runs SCRIPT in a podman container with default capabilities and seccomp over a fresh busybox
+ * root (whose /etc/resolv.conf is the image's own); `setup` runs first inside the container.
+ */
+async function inContainer(podman: Podman, how: "plain" | "auto", setup = "") {
+  const fresh = await freshRootfs();
+  await writeFile(join(fresh.rootfs, "etc", "resolv.conf"), "nameserver 192.0.2.53\n");
+  const resolvBefore = (await stat(join(fresh.rootfs, "etc", "resolv.conf"), { bigint: true })).mtimeNs;
+  const script = join(fresh.dir, "drive.mjs");
+  await writeFile(script, SCRIPT);
+  const r = await podman.podman([
+    "run",
+    "--rm",
+    "--ulimit",
+    "nofile=1024:1024",
+    "--ulimit",
+    "nproc=1024:1024",
+    "-v",
+    `${fresh.dir}:${fresh.dir}`,
+    "--rootfs",
+    "/:O",
+    "/bin/sh",
+    "-c",
+    `${setup} unshare -m true 2>/dev/null && echo UNSHARE-ALLOWED; cat /etc/resolv.conf > ${fresh.dir}/container-resolv; exec ${process.execPath} ${script} ${fresh.rootfs} ${how}`,
+  ]);
+  const lines = r.stdout.trim().split("\n");
+  expect(lines).not.toContain("UNSHARE-ALLOWED"); // the premise: a container that refuses mount namespaces
+  return {
+    fresh,
+    resolvBefore,
+    results: JSON.parse(lines.at(-1)!) as Results,
+    containerResolv: await readFile(join(fresh.dir, "container-resolv"), "utf8"),
   };
-  let containerResolv: string;
-  let imageResolvBefore: { mtimeNs: bigint };
+}
+
+describe.skipIf(skipReason !== undefined)("chroot runner in a plain container, chroot alone", () => {
+  let podman: Podman;
+  let c: Awaited<ReturnType<typeof inContainer>>;
+  let results: Results;
+  let fresh: Awaited<ReturnType<typeof freshRootfs>>;
 
   beforeAll(async () => {
     podman = await createPodman();
-    fresh = await freshRootfs();
-    await writeFile(join(fresh.rootfs, "etc", "resolv.conf"), "nameserver 192.0.2.53\n");
-    imageResolvBefore = await stat(join(fresh.rootfs, "etc", "resolv.conf"), { bigint: true });
-    const script = join(fresh.dir, "drive.mjs");
-    await writeFile(script, SCRIPT);
-    const limits = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
-    const r = await podman.podman([
-      "run",
-      "--rm",
-      ...limits,
-      "-v",
-      `${fresh.dir}:${fresh.dir}`,
-      "--rootfs",
-      "/:O",
-      "/bin/sh",
-      "-c",
-      `unshare -m true 2>/dev/null && echo UNSHARE-ALLOWED; cat /etc/resolv.conf > ${fresh.dir}/container-resolv; exec ${process.execPath} ${script} ${fresh.rootfs}`,
-    ]);
-    const lines = r.stdout.trim().split("\n");
-    expect(lines).not.toContain("UNSHARE-ALLOWED"); // the premise: a container that refuses mounts
-    results = JSON.parse(lines.at(-1)!);
-    containerResolv = await readFile(join(fresh.dir, "container-resolv"), "utf8");
+    c = await inContainer(podman, "plain");
+    ({ results, fresh } = c);
   }, 180_000);
 
   afterAll(async () => {
@@ -91,8 +111,8 @@ describe.skipIf(skipReason !== undefined)("chroot runner in a plain container (p
     await podman?.cleanup();
   });
 
-  it("auto picks chroot and says it has no mounts", () => {
-    expect(results.name).toBe("chroot");
+  it("is the chroot runner and says it has no mounts", () => {
+    expect([results.name, results.mode]).toEqual(["chroot", "plain"]);
     expect(results.limitations.join("\n")).toContain("no mount namespace");
     console.log(`chroot runner limitations in a plain container:\n  ${results.limitations.join("\n  ")}`);
   });
@@ -100,7 +120,7 @@ describe.skipIf(skipReason !== undefined)("chroot runner in a plain container (p
   it("runs as the image's user with devices and the container's resolv.conf, and cleans up", async () => {
     expect(results.runs[0]).toEqual({
       exitCode: 0,
-      out: ["1000", "1000 50", "no-proc", "null-ok", "4", ...containerResolv.trimEnd().split("\n")],
+      out: ["1000", "1000 50", "no-proc", "null-ok", "4", ...c.containerResolv.trimEnd().split("\n")],
     });
     const st = await stat(join(fresh.rootfs, "home", "user", "by-user"));
     expect([st.uid, st.gid]).toEqual([1000, 1000]);
@@ -108,7 +128,7 @@ describe.skipIf(skipReason !== undefined)("chroot runner in a plain container (p
     await expect(lstat(join(fresh.rootfs, "dev"))).rejects.toMatchObject({ code: "ENOENT" });
     expect(await readFile(join(fresh.rootfs, "etc", "resolv.conf"), "utf8")).toBe("nameserver 192.0.2.53\n");
     expect((await stat(join(fresh.rootfs, "etc", "resolv.conf"), { bigint: true })).mtimeNs).toBe(
-      imageResolvBefore.mtimeNs,
+      c.resolvBefore,
     );
   });
 
@@ -118,3 +138,59 @@ describe.skipIf(skipReason !== undefined)("chroot runner in a plain container (p
     expect(results.runs[3]).toMatchObject({ error: "MOLT_ABORTED", out: ["started"] });
   });
 });
+
+describe.skipIf(skipReason !== undefined)(
+  "chroot runner in a plain container, through a user namespace",
+  () => {
+    let podman: Podman;
+    let c: Awaited<ReturnType<typeof inContainer>>;
+
+    beforeAll(async () => {
+      podman = await createPodman();
+      // Subordinate ids for root inside the container (its / is an overlay: the host's files stay).
+      c = await inContainer(
+        podman,
+        "auto",
+        "echo root:1:65535 > /etc/subuid; echo root:1:65535 > /etc/subgid;",
+      );
+    }, 180_000);
+
+    afterAll(async () => {
+      await c?.fresh.dispose();
+      await podman?.cleanup();
+    });
+
+    it("auto picks chroot in a user namespace with ids mapped to themselves", () => {
+      expect([c.results.name, c.results.mode]).toEqual(["chroot", "user-namespace"]);
+      console.log(
+        `chroot runner limitations in a container with user namespaces:\n  ${c.results.limitations.join("\n  ")}`,
+      );
+    });
+
+    it("runs USER user with bound devices and resolv.conf; files are owned by 1000 on disk; nothing left", async () => {
+      // A new /proc stays refused: the container's own /proc has masked paths, and the kernel lets
+      // a user namespace mount proc only where a fully visible one exists.
+      expect(c.results.limitations).toContain("no /proc for commands (mount refused)");
+      expect(c.results.runs[0]).toEqual({
+        exitCode: 0,
+        out: ["1000", "1000 50", "no-proc", "null-ok", "4", ...c.containerResolv.trimEnd().split("\n")],
+      });
+      const st = await stat(join(c.fresh.rootfs, "home", "user", "by-user"));
+      expect([st.uid, st.gid]).toEqual([1000, 1000]);
+      expect((await stat(join(c.fresh.rootfs, "home", "user", "w"))).uid).toBe(1000);
+      for (const p of ["proc", "sys", "dev"]) {
+        await expect(lstat(join(c.fresh.rootfs, p)), p).rejects.toMatchObject({ code: "ENOENT" });
+      }
+      expect(await readFile(join(c.fresh.rootfs, "etc", "resolv.conf"), "utf8")).toBe(
+        "nameserver 192.0.2.53\n",
+      );
+      expect(await mountsUnder(c.fresh.rootfs)).toEqual([]);
+    });
+
+    it("propagates exit codes, isolates the network, aborts", () => {
+      expect(c.results.runs[1]).toEqual({ exitCode: 42, out: [] });
+      expect(c.results.runs[2]).toEqual({ exitCode: 0, out: ["lo"] });
+      expect(c.results.runs[3]).toMatchObject({ error: "MOLT_ABORTED", out: ["started"] });
+    });
+  },
+);

@@ -96,7 +96,7 @@ export function parseIdMap(text: string): IdRange[] {
  * Finds out what this host allows by trying it: chroot, mount/PID/network namespaces as root,
  * user namespaces, and which of the mounts a RUN wants actually work inside them (on a scratch
  * root under the temp dir). User namespaces are probed when `userNamespaces` (default: when not
- * root). Takes a few tens of milliseconds.
+ * root, or when root but mount namespaces are refused). Takes a few tens of milliseconds.
  */
 export async function detectHost(options: { userNamespaces?: boolean } = {}): Promise<HostCapabilities> {
   const tools = findTools();
@@ -144,7 +144,9 @@ export async function detectHost(options: { userNamespaces?: boolean } = {}): Pr
       }
     }
   }
-  if (tools.unshare && (options.userNamespaces ?? euid !== 0)) {
+  // As root, user namespaces matter too when plain namespaces are refused (a default container):
+  // the chroot runner can then use one with an identity id map.
+  if (tools.unshare && (options.userNamespaces ?? (euid !== 0 || !caps.namespaces))) {
     const u = await run(tools.unshare, [...USER_NS, "--", tools.true], { env: HOST_ENV });
     caps.userNamespaces = u.code === 0;
     if (!caps.userNamespaces) notes.push(`user namespaces refused (${u.stderr.trim() || `exit ${u.code}`})`);

@@ -60,7 +60,9 @@ export function fstabLines(
     case "sys":
       return [line("sysfs", "/sys", "sysfs", "ro,nosuid,nodev,noexec")];
     case "sys-bind":
-      return [line("/sys", "/sys", "none", "rbind,ro")];
+      // In a user namespace the host's sysfs cannot be written anyway, and a read-only remount of
+      // its locked submounts is refused.
+      return [line("/sys", "/sys", "none", options.rootless ? "rbind" : "rbind,ro")];
     case "dev":
       return [line(options.devDir, "/dev", "none", "bind")];
     case "devices":

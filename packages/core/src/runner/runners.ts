@@ -2,6 +2,7 @@ import { realpath } from "node:fs/promises";
 import { enterCommand, validateSpec } from "./command-line.js";
 import type { HostCapabilities } from "./detect.js";
 import { RunnerSetupError, RunUnsupportedError } from "./errors.js";
+import { containerToHostId } from "./id-map.js";
 import { missingMounts, runNamespaced } from "./namespaced.js";
 import { PLAIN_LIMITATIONS, runPlain } from "./plain.js";
 import { runProcess } from "./process.js";
@@ -10,32 +11,61 @@ import type { IdMap, Runner, RunOutcome, RunSpec } from "./types.js";
 
 const HOST_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
 
+/** True when `user`'s ids are the same inside `caps`' user namespace as on disk. */
+function identityMapped(caps: HostCapabilities, user: RunSpec["user"]): boolean {
+  const same = (kind: "uid" | "gid", id: number) => containerToHostId(caps.userIdMap, kind, id) === id;
+  return same("uid", user.uid) && [user.gid, ...user.groups].every((g) => same("gid", g));
+}
+
 /**
  * The chroot runner (root, or a container running as root with CAP_SYS_CHROOT). With mount and
  * PID namespaces it gives the command `/proc`, `/sys`, a private minimal `/dev` and the host's
- * resolv.conf/hosts that all vanish with it; without them (a plain container) it runs with
- * chroot alone and says so in `limitations`.
+ * resolv.conf/hosts that all vanish with it. In a default container, where those are refused
+ * but user namespaces are not, it uses a user namespace whose ids map to themselves (root, plus
+ * 1…65534 when root has subordinate ids) to get the same mounts. Otherwise, and for a USER that
+ * such a namespace cannot map, it runs with chroot alone. `limitations` says which.
  */
 export class ChrootRunner implements Runner {
   readonly name = "chroot" as const;
   readonly limitations: string[];
-  /** True when commands run in their own mount + PID namespaces. */
-  readonly namespaced: boolean;
+  /** How commands are isolated: root's namespaces, a user namespace, or chroot alone. */
+  readonly mode: "namespaces" | "user-namespace" | "plain";
   constructor(private readonly caps: HostCapabilities) {
-    this.namespaced = caps.namespaces && caps.mounts.has("dev");
-    this.limitations = this.namespaced
-      ? [
-          ...missingMounts(caps.mounts),
-          ...(caps.netNamespace ? [] : ["--network=none is refused (no network namespace)"]),
-          ...(caps.netNamespace && !caps.tools.ip
-            ? ["--network=none leaves lo down (no ip from iproute2)"]
-            : []),
-        ]
-      : [...PLAIN_LIMITATIONS];
+    this.mode =
+      caps.namespaces && caps.mounts.has("dev")
+        ? "namespaces"
+        : caps.userNamespaces && caps.userMounts.has("dev")
+          ? "user-namespace"
+          : "plain";
+    const net = this.mode === "user-namespace" ? caps.userNetNamespace : caps.netNamespace;
+    const netNotes = [
+      ...(net ? [] : ["--network=none is refused (no network namespace)"]),
+      ...(net && !caps.tools.ip ? ["--network=none leaves lo down (no ip from iproute2)"] : []),
+    ];
+    if (this.mode === "namespaces") this.limitations = [...missingMounts(caps.mounts), ...netNotes];
+    else if (this.mode === "user-namespace") {
+      const ids =
+        caps.subordinateIds && identityMapped(caps, { uid: 1000, gid: 1000, groups: [], home: "/" });
+      this.limitations = [
+        "mount namespaces are refused to root here: commands run in a user namespace (ids map to themselves)",
+        ...(ids
+          ? []
+          : [
+              "only root is mapped: a RUN as another USER runs with chroot alone (no /proc, /sys); give root subordinate ids (root:1:65535 in /etc/subuid and /etc/subgid) and install newuidmap (uidmap) to map them",
+            ]),
+        "mknod and chown to unmapped ids are refused inside commands; device nodes are the host's, bound in",
+        ...missingMounts(caps.userMounts),
+        ...netNotes,
+      ];
+    } else this.limitations = [...PLAIN_LIMITATIONS];
   }
   async run(spec: RunSpec): Promise<RunOutcome> {
     validateSpec(spec);
-    return this.namespaced ? runNamespaced(this.caps, "root", spec) : runPlain(this.caps, spec);
+    if (this.mode === "namespaces") return runNamespaced(this.caps, "root", spec);
+    if (this.mode === "user-namespace" && identityMapped(this.caps, spec.user)) {
+      return runNamespaced(this.caps, "user", spec);
+    }
+    return runPlain(this.caps, spec);
   }
 }
 

@@ -27,9 +27,7 @@ export async function selectRunner(
     if (!options.allowInPlace) throw new InPlaceRefusedError();
     return new InPlaceRunner(await detectHost({ userNamespaces: false }));
   }
-  const caps = await detectHost({
-    userNamespaces: preference === "rootless" || (process.geteuid?.() ?? -1) !== 0,
-  });
+  const caps = await detectHost(preference === "rootless" ? { userNamespaces: true } : {});
   const chrootOk = caps.euid === 0 && caps.chroot && !!caps.tools.setpriv;
   const rootlessOk = caps.userNamespaces && !!caps.tools.mount;
   if (preference === "chroot") {
