@@ -25,12 +25,9 @@ const skipReason = await why();
 if (skipReason) console.log(`runner-container: skipped: ${skipReason}`);
 
 const SCRIPT = `
-import { selectRunner, resolveUser, runEnvironment, ChrootRunner, detectHost } from ${JSON.stringify(DIST)};
-const [rootfs, how] = process.argv.slice(2);
-// "plain": as if the container's seccomp profile also refused user namespaces (Docker's default).
-const runner = how === "plain"
-  ? new ChrootRunner({ ...(await detectHost({ userNamespaces: false })), namespaces: false, userNamespaces: false })
-  : await selectRunner("auto");
+import { selectRunner, resolveUser, runEnvironment } from ${JSON.stringify(DIST)};
+const [rootfs] = process.argv.slice(2);
+const runner = await selectRunner("auto");
 const results = { name: runner.name, mode: runner.mode, limitations: runner.limitations, runs: [] };
 async function go(cmd, extra = {}) {
   const user = await resolveUser(rootfs, extra.userSpec);
@@ -63,7 +60,7 @@ interface Results {
  * Runs SCRIPT in a podman container with default capabilities and seccomp over a fresh busybox
  * root (whose /etc/resolv.conf is the image's own); `setup` runs first inside the container.
  */
-async function inContainer(podman: Podman, how: "plain" | "auto", setup = "") {
+async function inContainer(podman: Podman, setup = "") {
   const fresh = await freshRootfs();
   await writeFile(join(fresh.rootfs, "etc", "resolv.conf"), "nameserver 192.0.2.53\n");
   const resolvBefore = (await stat(join(fresh.rootfs, "etc", "resolv.conf"), { bigint: true })).mtimeNs;
@@ -82,7 +79,7 @@ async function inContainer(podman: Podman, how: "plain" | "auto", setup = "") {
     "/:O",
     "/bin/sh",
     "-c",
-    `${setup} unshare -m true 2>/dev/null && echo UNSHARE-ALLOWED; cat /etc/resolv.conf > ${fresh.dir}/container-resolv; exec ${process.execPath} ${script} ${fresh.rootfs} ${how}`,
+    `${setup} unshare -m true 2>/dev/null && echo UNSHARE-ALLOWED; cat /etc/resolv.conf > ${fresh.dir}/container-resolv; exec ${process.execPath} ${script} ${fresh.rootfs}`,
   ]);
   const lines = r.stdout.trim().split("\n");
   expect(lines).not.toContain("UNSHARE-ALLOWED"); // the premise: a container that refuses mount namespaces
@@ -94,53 +91,58 @@ async function inContainer(podman: Podman, how: "plain" | "auto", setup = "") {
   };
 }
 
-describe.skipIf(skipReason !== undefined)("chroot runner in a plain container, chroot alone", () => {
-  let podman: Podman;
-  let c: Awaited<ReturnType<typeof inContainer>>;
-  let results: Results;
-  let fresh: Awaited<ReturnType<typeof freshRootfs>>;
+describe.skipIf(skipReason !== undefined)(
+  "chroot runner in a plain container (no subordinate ids for root): chroot alone",
+  () => {
+    let podman: Podman;
+    let c: Awaited<ReturnType<typeof inContainer>>;
+    let results: Results;
+    let fresh: Awaited<ReturnType<typeof freshRootfs>>;
 
-  beforeAll(async () => {
-    podman = await createPodman();
-    c = await inContainer(podman, "plain");
-    ({ results, fresh } = c);
-  }, 180_000);
+    beforeAll(async () => {
+      podman = await createPodman();
+      c = await inContainer(podman);
+      ({ results, fresh } = c);
+    }, 180_000);
 
-  afterAll(async () => {
-    await fresh?.dispose();
-    await podman?.cleanup();
-  });
-
-  it("is the chroot runner and says it has no mounts", () => {
-    expect([results.name, results.mode]).toEqual(["chroot", "plain"]);
-    expect(results.limitations.join("\n")).toContain("no mount namespace");
-    console.log(`chroot runner limitations in a plain container:\n  ${results.limitations.join("\n  ")}`);
-  });
-
-  it("runs as the image's user with devices and the container's resolv.conf, and cleans up", async () => {
-    expect(results.runs[0]).toEqual({
-      exitCode: 0,
-      out: ["1000", "1000 50", "no-proc", "null-ok", "4", ...c.containerResolv.trimEnd().split("\n")],
+    afterAll(async () => {
+      await fresh?.dispose();
+      await podman?.cleanup();
     });
-    const st = await stat(join(fresh.rootfs, "home", "user", "by-user"));
-    expect([st.uid, st.gid]).toEqual([1000, 1000]);
-    expect((await stat(join(fresh.rootfs, "home", "user", "w"))).uid).toBe(1000);
-    await expect(lstat(join(fresh.rootfs, "dev"))).rejects.toMatchObject({ code: "ENOENT" });
-    expect(await readFile(join(fresh.rootfs, "etc", "resolv.conf"), "utf8")).toBe("nameserver 192.0.2.53\n");
-    expect((await stat(join(fresh.rootfs, "etc", "resolv.conf"), { bigint: true })).mtimeNs).toBe(
-      c.resolvBefore,
-    );
-  });
 
-  it("propagates exit codes, refuses --network=none, aborts", () => {
-    expect(results.runs[1]).toEqual({ exitCode: 42, out: [] });
-    expect(results.runs[2]).toMatchObject({ error: "MOLT_RUN_UNSUPPORTED" });
-    expect(results.runs[3]).toMatchObject({ error: "MOLT_ABORTED", out: ["started"] });
-  });
-});
+    it("is the chroot runner and says it has no mounts", () => {
+      expect([results.name, results.mode]).toEqual(["chroot", "plain"]);
+      expect(results.limitations.join("\n")).toContain("no mount namespace");
+      console.log(`chroot runner limitations in a plain container:\n  ${results.limitations.join("\n  ")}`);
+    });
+
+    it("runs as the image's user with devices and the container's resolv.conf, and cleans up", async () => {
+      expect(results.runs[0]).toEqual({
+        exitCode: 0,
+        out: ["1000", "1000 50", "no-proc", "null-ok", "4", ...c.containerResolv.trimEnd().split("\n")],
+      });
+      const st = await stat(join(fresh.rootfs, "home", "user", "by-user"));
+      expect([st.uid, st.gid]).toEqual([1000, 1000]);
+      expect((await stat(join(fresh.rootfs, "home", "user", "w"))).uid).toBe(1000);
+      await expect(lstat(join(fresh.rootfs, "dev"))).rejects.toMatchObject({ code: "ENOENT" });
+      expect(await readFile(join(fresh.rootfs, "etc", "resolv.conf"), "utf8")).toBe(
+        "nameserver 192.0.2.53\n",
+      );
+      expect((await stat(join(fresh.rootfs, "etc", "resolv.conf"), { bigint: true })).mtimeNs).toBe(
+        c.resolvBefore,
+      );
+    });
+
+    it("propagates exit codes, refuses --network=none, aborts", () => {
+      expect(results.runs[1]).toEqual({ exitCode: 42, out: [] });
+      expect(results.runs[2]).toMatchObject({ error: "MOLT_RUN_UNSUPPORTED" });
+      expect(results.runs[3]).toMatchObject({ error: "MOLT_ABORTED", out: ["started"] });
+    });
+  },
+);
 
 describe.skipIf(skipReason !== undefined)(
-  "chroot runner in a plain container, through a user namespace",
+  "chroot runner in a plain container where root has subordinate ids: a user namespace",
   () => {
     let podman: Podman;
     let c: Awaited<ReturnType<typeof inContainer>>;
@@ -148,11 +150,7 @@ describe.skipIf(skipReason !== undefined)(
     beforeAll(async () => {
       podman = await createPodman();
       // Subordinate ids for root inside the container (its / is an overlay: the host's files stay).
-      c = await inContainer(
-        podman,
-        "auto",
-        "echo root:1:65535 > /etc/subuid; echo root:1:65535 > /etc/subgid;",
-      );
+      c = await inContainer(podman, "echo root:1:65535 > /etc/subuid; echo root:1:65535 > /etc/subgid;");
     }, 180_000);
 
     afterAll(async () => {

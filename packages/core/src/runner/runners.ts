@@ -21,9 +21,10 @@ function identityMapped(caps: HostCapabilities, user: RunSpec["user"]): boolean 
  * The chroot runner (root, or a container running as root with CAP_SYS_CHROOT). With mount and
  * PID namespaces it gives the command `/proc`, `/sys`, a private minimal `/dev` and the host's
  * resolv.conf/hosts that all vanish with it. In a default container, where those are refused
- * but user namespaces are not, it uses a user namespace whose ids map to themselves (root, plus
- * 1…65534 when root has subordinate ids) to get the same mounts. Otherwise, and for a USER that
- * such a namespace cannot map, it runs with chroot alone. `limitations` says which.
+ * but user namespaces are not and root has subordinate ids 1…65534 (`root:1:65535` in
+ * /etc/subuid and /etc/subgid, with newuidmap), it uses a user namespace whose ids map to
+ * themselves to get the same mounts. Otherwise, and for a USER such a namespace cannot map, it
+ * runs with chroot alone. `limitations` says which.
  */
 export class ChrootRunner implements Runner {
   readonly name = "chroot" as const;
@@ -31,10 +32,16 @@ export class ChrootRunner implements Runner {
   /** How commands are isolated: root's namespaces, a user namespace, or chroot alone. */
   readonly mode: "namespaces" | "user-namespace" | "plain";
   constructor(private readonly caps: HostCapabilities) {
+    // A user namespace only when it maps the usual ids to themselves: with root alone mapped, a
+    // root RUN's `chown app /x` would fail there, while plain chroot as real root can do it.
+    const identity =
+      caps.subordinateIds &&
+      identityMapped(caps, { uid: 65534, gid: 65534, groups: [], home: "/" }) &&
+      identityMapped(caps, { uid: 1, gid: 1, groups: [], home: "/" });
     this.mode =
       caps.namespaces && caps.mounts.has("dev")
         ? "namespaces"
-        : caps.userNamespaces && caps.userMounts.has("dev")
+        : identity && caps.userNamespaces && caps.userMounts.has("dev")
           ? "user-namespace"
           : "plain";
     const net = this.mode === "user-namespace" ? caps.userNetNamespace : caps.netNamespace;
@@ -44,16 +51,9 @@ export class ChrootRunner implements Runner {
     ];
     if (this.mode === "namespaces") this.limitations = [...missingMounts(caps.mounts), ...netNotes];
     else if (this.mode === "user-namespace") {
-      const ids =
-        caps.subordinateIds && identityMapped(caps, { uid: 1000, gid: 1000, groups: [], home: "/" });
       this.limitations = [
-        "mount namespaces are refused to root here: commands run in a user namespace (ids map to themselves)",
-        ...(ids
-          ? []
-          : [
-              "only root is mapped: a RUN as another USER runs with chroot alone (no /proc, /sys); give root subordinate ids (root:1:65535 in /etc/subuid and /etc/subgid) and install newuidmap (uidmap) to map them",
-            ]),
-        "mknod and chown to unmapped ids are refused inside commands; device nodes are the host's, bound in",
+        "mount namespaces are refused to root here: commands run in a user namespace mapping ids 0-65534 to themselves (root's subordinate ids)",
+        "mknod and chown to ids above 65534 are refused inside commands; device nodes are the host's, bound in",
         ...missingMounts(caps.userMounts),
         ...netNotes,
       ];
