@@ -14,6 +14,7 @@ const debug = createDebug("molt:run");
 export interface HostCapabilities {
   /** Effective uid of this process. */
   euid: number;
+  /** The host programs found (absolute paths). */
   tools: HostTools;
   /** `chroot` is permitted (root or CAP_SYS_CHROOT). */
   chroot: boolean;

@@ -16,6 +16,7 @@ export {
   UnknownUserError,
 } from "./errors.js";
 export { DEFAULT_SHELL, heredocRunArgv, type RunCommand, type RunCommandSource } from "./heredoc.js";
+export type { HostTools } from "./host-tools.js";
 export { containerToHostId, hostToContainerId } from "./id-map.js";
 export { MAX_OUTPUT_CHUNK } from "./output-lines.js";
 export { mkdirInRoot, type RootPath, resolveInRoot } from "./root-path.js";
