@@ -398,5 +398,22 @@ describe("runner selection", () => {
       onOutput: (_s, l) => out.push(l),
     });
     expect([o.exitCode, out]).toEqual([0, ["in-place", "/tmp"]]);
+    const cmd = heredocRunArgv({
+      form: "shell",
+      command: "<<MOLTINPLACE",
+      heredocs: [{ name: "MOLTINPLACE", content: "#!/bin/sh\necho in-place script $0\n" }],
+    });
+    const out2: string[] = [];
+    const o2 = await r.run({
+      rootfs: "/",
+      argv: cmd.argv,
+      transientFiles: cmd.transientFiles,
+      env: ["PATH=/usr/bin:/bin"],
+      cwd: "/",
+      user,
+      onOutput: (_s, l) => out2.push(l),
+    });
+    expect([o2.exitCode, out2]).toEqual([0, ["in-place script /dev/pipes/MOLTINPLACE"]]);
+    await expect(lstat("/dev/pipes/MOLTINPLACE")).rejects.toMatchObject({ code: "ENOENT" });
   });
 });

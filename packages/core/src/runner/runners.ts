@@ -1,4 +1,4 @@
-import { realpath } from "node:fs/promises";
+import { chmod, mkdir, realpath, rm, writeFile } from "node:fs/promises";
 import { enterCommand, validateSpec } from "./command-line.js";
 import type { HostCapabilities } from "./detect.js";
 import { RunnerSetupError, RunUnsupportedError } from "./errors.js";
@@ -115,14 +115,32 @@ export class InPlaceRunner implements Runner {
     if ((await realpath(spec.rootfs)) !== "/")
       throw new RunnerSetupError(`the in-place runner runs in / only, not ${spec.rootfs}`);
     if (spec.network === "none") throw new RunUnsupportedError("--network=none is not available in place");
-    if ((spec.transientFiles ?? []).length > 0)
-      throw new RunUnsupportedError("heredoc scripts need /dev/pipes, which in-place does not provide");
     const root = this.caps.euid === 0;
     if (!root && spec.user.uid !== this.caps.euid) {
       throw new RunUnsupportedError(`cannot switch to uid ${spec.user.uid} without root`);
     }
     const wd = await mkdirInRoot("/", spec.cwd, root ? spec.user : undefined);
-    const argv = enterCommand(this.caps.tools, spec, undefined, wd, root);
-    return runProcess({ file: argv[0]!, args: argv.slice(1), env: HOST_ENV }, spec);
+    // Heredoc scripts go to /dev/pipes of this machine for the command's lifetime.
+    const created: string[] = [];
+    try {
+      const transient = spec.transientFiles ?? [];
+      if (transient.length > 0) {
+        await mkdir("/dev/pipes", { mode: 0o755 }).then(
+          () => created.push("/dev/pipes"),
+          (e: NodeJS.ErrnoException) => {
+            if (e.code !== "EEXIST") throw e;
+          },
+        );
+        for (const f of transient) {
+          await writeFile(f.path, f.content, { mode: f.mode, flag: "wx" });
+          await chmod(f.path, f.mode);
+          created.push(f.path);
+        }
+      }
+      const argv = enterCommand(this.caps.tools, spec, undefined, wd, root);
+      return await runProcess({ file: argv[0]!, args: argv.slice(1), env: HOST_ENV }, spec);
+    } finally {
+      for (const p of created.reverse()) await rm(p, { recursive: true, force: true });
+    }
   }
 }
