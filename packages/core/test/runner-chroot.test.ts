@@ -1,4 +1,6 @@
-import { lstat, readFile, stat, symlink, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { lstat, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { freshRootfs, mountsUnder, processesIn } from "../../../test/harness/runner-rootfs.js";
@@ -242,6 +244,38 @@ describe.skipIf(!isRoot)("chroot runner (root, namespaces)", () => {
     });
     await expect(runner.run(s)).rejects.toThrow("listener failed");
     expect(await processesIn(rootfs)).toEqual([]);
+  });
+
+  it("if molt itself is killed, the command's processes die with it", async () => {
+    // A separate node process starts a run and is SIGKILLed mid-command (no chance to clean up).
+    const dist = join(import.meta.dirname, "..", "dist", "runner", "index.js");
+    const script = `
+      const { selectRunner } = await import(${JSON.stringify(dist)});
+      const r = await selectRunner("chroot");
+      r.run({ rootfs: ${JSON.stringify(rootfs)}, argv: ["/bin/sh", "-c", "sleep 30 & sleep 31 & echo started; wait"],
+        env: ["PATH=/bin"], cwd: "/", user: { uid: 0, gid: 0, groups: [], home: "/" },
+        onOutput: (s, l) => l === "started" && console.log("started") });`;
+    const before = new Set(await readdir(tmpdir()));
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    await new Promise<void>((resolve) =>
+      child.stdout.on("data", (d: Buffer) => d.toString().includes("started") && resolve()),
+    );
+    expect((await processesIn(rootfs)).length).toBeGreaterThan(0);
+    child.kill("SIGKILL");
+    let left = await processesIn(rootfs);
+    for (let i = 0; i < 100 && left.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      left = await processesIn(rootfs);
+    }
+    expect(left).toEqual([]);
+    expect(await mountsUnder(rootfs)).toEqual([]);
+    // The killed process could not remove its per-run temp dir: do it here.
+    for (const d of await readdir(tmpdir())) {
+      if (d.startsWith("molt-run-") && !before.has(d))
+        await rm(join(tmpdir(), d), { recursive: true, force: true });
+    }
   });
 
   it("an already aborted signal never starts the command", async () => {

@@ -137,7 +137,12 @@ export async function runNamespaced(
       ),
     ];
     debug("prepared in %d ms", Math.round(performance.now() - t0));
-    return await runProcess({ file: tools.unshare, args, env: HOST_ENV }, spec);
+    // setpriv --pdeathsig: if molt itself dies (even by SIGKILL), unshare is killed, which kills
+    // the namespace's init (--kill-child) and with it every process and mount of the command.
+    const plan = tools.setpriv
+      ? { file: tools.setpriv, args: ["--pdeathsig=KILL", "--", tools.unshare, ...args], env: HOST_ENV }
+      : { file: tools.unshare, args, env: HOST_ENV };
+    return await runProcess(plan, spec);
   } finally {
     const t1 = performance.now();
     await restoreMountPoints(mp, tools.touch);
