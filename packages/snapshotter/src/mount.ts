@@ -3,10 +3,27 @@ import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import createDebug from "debug";
+import type { ShellHelper } from "./shell.js";
 
 const debug = createDebug("molt:snapshot");
 
-function exec(cmd: string, args: string[]): Promise<{ code: number; err: string }> {
+/**
+ * Runs a command, through `helper` when given (a long-lived {@link ShellHelper}, so the cost does
+ * not grow with Node's heap), else with a direct spawn.
+ */
+async function exec(
+  cmd: string,
+  args: string[],
+  helper?: ShellHelper,
+): Promise<{ code: number; err: string }> {
+  if (helper) {
+    try {
+      const r = await helper.run([cmd, ...args]);
+      return { code: r.code, err: r.out.trim() };
+    } catch (e) {
+      debug("shell helper failed (%s): spawning directly", (e as Error).message);
+    }
+  }
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
     let err = "";
@@ -36,17 +53,22 @@ export async function mountOverlay(
   upper: string,
   work: string,
   merged: string,
+  helper?: ShellHelper,
 ): Promise<string | null> {
   if (/[,:\\]/.test(lower + upper + work)) return "paths contain ',', ':' or '\\'";
   const base = `lowerdir=${lower},upperdir=${upper},workdir=${work}`;
-  let r = await exec("mount", ["-t", "overlay", "overlay", "-o", `${base},${STRICT},${VOLATILE}`, merged]);
+  let r = await exec(
+    "mount",
+    ["-t", "overlay", "overlay", "-o", `${base},${STRICT},${VOLATILE}`, merged],
+    helper,
+  );
   if (r.code !== 0) {
     debug("overlay mount with %s failed (%s); retrying without volatile", VOLATILE, r.err);
-    r = await exec("mount", ["-t", "overlay", "overlay", "-o", `${base},${STRICT}`, merged]);
+    r = await exec("mount", ["-t", "overlay", "overlay", "-o", `${base},${STRICT}`, merged], helper);
   }
   if (r.code !== 0) {
     debug("overlay mount with %s failed (%s); retrying without", STRICT, r.err);
-    r = await exec("mount", ["-t", "overlay", "overlay", "-o", base, merged]);
+    r = await exec("mount", ["-t", "overlay", "overlay", "-o", base, merged], helper);
   }
   return r.code === 0 ? null : r.err || `mount exited ${r.code}`;
 }
@@ -56,11 +78,25 @@ export async function mountOverlay(
  * process (each process start costs milliseconds; the overlay step budget is tens of them).
  * Returns getfattr's output (empty when getfattr is missing).
  */
-export function unmountAndDumpXattrs(merged: string, upper: string): Promise<string> {
+export async function unmountAndDumpXattrs(
+  merged: string,
+  upper: string,
+  helper?: ShellHelper,
+): Promise<string> {
   const script =
     'umount "$1" 2>/dev/null || umount -l "$1" || exit 90\n' +
     "command -v getfattr >/dev/null 2>&1 || exit 0\n" +
     'getfattr -R -P -d -m - -e hex --absolute-names -- "$2" 2>/dev/null\nexit 0\n';
+  if (helper) {
+    let r: { code: number; out: string } | undefined;
+    try {
+      r = await helper.run(["sh", "-c", script, "sh", merged, upper], "2>/dev/null");
+    } catch (e) {
+      debug("shell helper failed (%s): spawning directly", (e as Error).message);
+    }
+    if (r && r.code !== 0) throw new Error(`cannot unmount ${merged} (exit ${r.code})`);
+    if (r) return r.out;
+  }
   return new Promise((resolve, reject) => {
     const child = spawn("sh", ["-c", script, "sh", merged, upper], { stdio: ["ignore", "pipe", "pipe"] });
     const out: Buffer[] = [];
@@ -78,11 +114,11 @@ export function unmountAndDumpXattrs(merged: string, upper: string): Promise<str
 }
 
 /** Unmounts `dir`, lazily if it is busy. */
-export async function unmount(dir: string): Promise<void> {
-  const r = await exec("umount", [dir]);
+export async function unmount(dir: string, helper?: ShellHelper): Promise<void> {
+  const r = await exec("umount", [dir], helper);
   if (r.code === 0) return;
   debug("umount %s failed (%s); detaching lazily", dir, r.err);
-  const l = await exec("umount", ["-l", dir]);
+  const l = await exec("umount", ["-l", dir], helper);
   if (l.code !== 0) throw new Error(`cannot unmount ${dir}: ${l.err || r.err}`);
 }
 

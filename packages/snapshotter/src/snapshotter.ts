@@ -9,6 +9,7 @@ import { canMountOverlay, mountOverlay, mountsBelow, unmount, unmountAndDumpXatt
 import { overlayChanges } from "./overlay.js";
 import { cleanPath } from "./paths.js";
 import { scanTree } from "./scan.js";
+import { ShellHelper } from "./shell.js";
 import { walkChanges } from "./walk.js";
 import { startXattrReader } from "./xattrs.js";
 
@@ -93,11 +94,14 @@ export async function createSnapshotter(
   await mkdir(parentDir, { recursive: true });
   const workDir = await mkdtemp(join(parentDir, `.${basename(rootAbs) || "root"}.molt-snapshot-`));
   const wanted = options.mode ?? "auto";
+  // One long-lived shell runs mount/umount/getfattr for this snapshotter (see ShellHelper).
+  const helper = wanted === "walk" ? undefined : new ShellHelper();
   let mode: "walk" | "overlay" = "walk";
   if (wanted !== "walk") {
     const err = await canMountOverlay(workDir);
     if (err === null) mode = "overlay";
     else if (wanted === "overlay") {
+      helper?.close();
       await rm(workDir, { recursive: true, force: true });
       throw new SnapshotError(`cannot mount overlayfs: ${err}`);
     } else debug("overlay not possible here (%s): falling back to walk mode", err);
@@ -159,7 +163,7 @@ export async function createSnapshotter(
     const work = join(dir, "work");
     const merged = join(dir, "merged");
     for (const d of [upper, work, merged]) await mkdir(d);
-    const err = await mountOverlay(rootAbs || "/", upper, work, merged);
+    const err = await mountOverlay(rootAbs || "/", upper, work, merged, helper);
     if (err) {
       await rm(dir, { recursive: true, force: true });
       throw new SnapshotError(`cannot mount the step's overlay: ${err}`);
@@ -169,7 +173,7 @@ export async function createSnapshotter(
       done = true;
       active = undefined;
       try {
-        await unmount(merged);
+        await unmount(merged, helper);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
@@ -181,7 +185,7 @@ export async function createSnapshotter(
         throwIfAborted(o?.signal);
         done = true;
         try {
-          const dump = await unmountAndDumpXattrs(merged, upper);
+          const dump = await unmountAndDumpXattrs(merged, upper, helper);
           return await overlayChanges(upper, rootAbs, baseline, currentIgnore(), dump);
         } catch (e) {
           throw e instanceof SnapshotError
@@ -213,6 +217,7 @@ export async function createSnapshotter(
       if (closed) return;
       closed = true;
       await active?.end();
+      helper?.close();
       await rm(workDir, { recursive: true, force: true });
     },
   };
