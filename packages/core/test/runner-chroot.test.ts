@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { lstat, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { lstat, readdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -275,6 +275,20 @@ describe.skipIf(!isRoot)("chroot runner (root, namespaces)", () => {
     for (const d of await readdir(tmpdir())) {
       if (d.startsWith("molt-run-") && !before.has(d))
         await rm(join(tmpdir(), d), { recursive: true, force: true });
+    }
+  });
+
+  it("works in a root whose path has spaces and a backslash", async () => {
+    const odd = join(rootfs, "..", "a b\\c");
+    await rename(rootfs, odd);
+    try {
+      const { s, out } = await spec(odd, sh("ls -d /proc/self /dev/null /sys/kernel; pwd"), { cwd: "/x y" });
+      expect(await runner.run(s)).toEqual({ exitCode: 0 });
+      expect(out.stdout).toEqual(["/dev/null", "/proc/self", "/sys/kernel", "/x y"]);
+      expect(await mountsUnder(odd)).toEqual([]);
+      await expect(lstat(join(odd, "proc"))).rejects.toMatchObject({ code: "ENOENT" });
+    } finally {
+      await rename(odd, rootfs);
     }
   });
 
