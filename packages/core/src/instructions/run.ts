@@ -8,6 +8,7 @@ import {
   runEnvironment,
 } from "../runner/index.js";
 import type { StageRuntime } from "../stage/runtime.js";
+import { dropUnchangedDirectories, stampDirectories } from "../stage/unchanged-dirs.js";
 
 type RunInstruction = Extract<Instruction, { kind: "RUN" }>;
 
@@ -26,6 +27,7 @@ export async function applyRun(instr: RunInstruction, rt: StageRuntime): Promise
   const runner = await rt.runner();
   const cfg = rt.state.config.config ?? {};
   const command = heredocRunArgv(instr, cfg.Shell && cfg.Shell.length > 0 ? cfg.Shell : DEFAULT_SHELL);
+  const before = stampDirectories(fs.snapshotter.baseline);
   const step = await fs.snapshotter.begin(signal ? { signal } : {});
   let finished = false;
   try {
@@ -54,7 +56,7 @@ export async function applyRun(instr: RunInstruction, rt: StageRuntime): Promise
     if (outcome.exitCode !== 0) {
       throw new RunFailedError(instr.original, outcome.exitCode, loc, outcome.signal);
     }
-    const changes = await step.finish(signal ? { signal } : {});
+    const changes = dropUnchangedDirectories(await step.finish(signal ? { signal } : {}), before);
     finished = true;
     if (changes.length === 0) rt.addEmptyHistory(instr.original);
     else await rt.addLayer(changes, instr.original, { inRoot: true });
