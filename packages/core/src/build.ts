@@ -152,7 +152,14 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
       sourceDateEpoch,
       filesystems,
       runner: () => {
-        runner ??= selectRunner(options.runner ?? "auto", { allowInPlace: options.allowInPlace ?? false });
+        runner ??= (async () => {
+          const chosen =
+            typeof options.runner === "object"
+              ? options.runner
+              : await selectRunner(options.runner ?? "auto", { allowInPlace: options.allowInPlace ?? false });
+          options.onProgress?.({ type: "runner", name: chosen.name, limitations: [...chosen.limitations] });
+          return chosen;
+        })();
         return runner;
       },
       fromSource: (ref, current, location) => fromSources.get(ref, current, location),

@@ -8,6 +8,7 @@ export type BuildProgressEvent =
   | { type: "stage"; stage: number; name?: string; base: string }
   | { type: "step"; stage: number; step: number; of: number; instruction: string }
   | { type: "base-image"; reference: string; digest: Digest }
+  | { type: "runner"; name: string; limitations: string[] }
   | { type: "layer"; stage: number; step: number; digest: Digest; size: number; entries: number }
   | {
       type: "output";

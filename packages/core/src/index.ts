@@ -8,3 +8,4 @@ export { type BuildResult, build } from "./build.js";
 export * from "./errors.js";
 export type { BuildProgressEvent } from "./events.js";
 export type { BuildOptions } from "./options.js";
+export * from "./runner/index.js";

@@ -1,6 +1,7 @@
 import type { ContextSource } from "@molt/context-source";
 import type { RegistryClient } from "@molt/registry-client";
 import type { BuildProgressEvent } from "./events.js";
+import type { Runner } from "./runner/index.js";
 
 /**
  * What to build and where to put it. Names follow kaniko's flags.
@@ -72,8 +73,8 @@ export interface BuildOptions {
   registryMirrors?: string[];
   /** Retries of a failed registry request (`--push-retry` / `--image-download-retry`); default 4. */
   registryRetries?: number;
-  /** How RUN executes: `auto` (default) picks the best runner the host allows. */
-  runner?: "auto" | "chroot" | "rootless" | "in-place";
+  /** How RUN executes: `auto` (default) picks the best runner the host allows; or your own {@link Runner}. */
+  runner?: "auto" | "chroot" | "rootless" | "in-place" | Runner;
   /** Allow the `in-place` runner, where the stage root is `/` of a throwaway container (kaniko's model). */
   allowInPlace?: boolean;
   /** How RUN's changes are found: `auto` (overlay where mounting works, else walk), `walk` or `overlay`. */

@@ -30,6 +30,8 @@ export function renderEvent(e: BuildProgressEvent): string | undefined {
       return `STAGE ${e.stage}${e.name ? ` (${e.name})` : ""} FROM ${e.base}`;
     case "step":
       return `STEP ${e.step}/${e.of}: ${e.instruction}`;
+    case "runner":
+      return `RUNNER ${e.name}${e.limitations.length > 0 ? ` (cannot provide: ${e.limitations.join("; ")})` : ""}`;
     case "base-image":
       return `BASE ${e.reference} ${e.digest}`;
     case "layer":

@@ -1,8 +1,11 @@
+import type { Change } from "@molt/oci";
 import type { Instruction } from "@molt/parser";
 import { BuildStepError, throwIfAborted } from "../errors.js";
 import {
   DEFAULT_SHELL,
   heredocRunArgv,
+  hostToContainerId,
+  type IdMap,
   RunFailedError,
   resolveUser,
   runEnvironment,
@@ -56,11 +59,28 @@ export async function applyRun(instr: RunInstruction, rt: StageRuntime): Promise
     if (outcome.exitCode !== 0) {
       throw new RunFailedError(instr.original, outcome.exitCode, loc, outcome.signal);
     }
-    const changes = dropUnchangedDirectories(await step.finish(signal ? { signal } : {}), before);
+    const changes = toImageIds(
+      dropUnchangedDirectories(await step.finish(signal ? { signal } : {}), before),
+      runner.idMap,
+    );
     finished = true;
     if (changes.length === 0) rt.addEmptyHistory(instr.original);
     else await rt.addLayer(changes, instr.original, { inRoot: true });
   } finally {
     if (!finished) await step.abort().catch(() => {});
   }
+}
+
+/**
+ * A rootless runner stores container ids shifted on disk (container root is the invoking user);
+ * layers must carry the ids the container saw. Unmapped ids (nobody inside) become 65534.
+ */
+function toImageIds(changes: Change[], idMap: IdMap | undefined): Change[] {
+  if (!idMap) return changes;
+  return changes.map((c) => {
+    if (c.kind !== "add") return c;
+    const uid = hostToContainerId(idMap, "uid", c.entry.uid) ?? 65534;
+    const gid = hostToContainerId(idMap, "gid", c.entry.gid) ?? 65534;
+    return { kind: "add", entry: { ...c.entry, uid, gid } };
+  });
 }
