@@ -182,7 +182,9 @@ function checkStages(stages: Stage[], metaArgs: ArgInstruction[], sink: WarningS
     let absoluteWorkdir = false;
     for (const instr of stage.instructions) {
       if (instr.kind === "CMD" || instr.kind === "ENTRYPOINT" || instr.kind === "HEALTHCHECK") {
-        seen.set(instr.kind, [...(seen.get(instr.kind) ?? []), instr]);
+        const list = seen.get(instr.kind);
+        if (list) list.push(instr);
+        else seen.set(instr.kind, [instr]);
       }
       if (instr.kind === "WORKDIR" && !absoluteWorkdir) {
         if (instr.path.startsWith("/") || instr.path.includes("$") || /^[a-zA-Z]:[\\/]/.test(instr.path)) {

@@ -20,7 +20,6 @@ import {
 } from "./types.js";
 import { isValidChmod, parseDuration } from "./values.js";
 
-const WHITESPACE = /[\t\v\f\r ]+/;
 const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
 const RESERVED_STAGE_NAMES = new Set(["scratch", "context"]);
 const SECRET_NAME =
@@ -32,10 +31,41 @@ export interface BuildContext {
   warnings: WarningSink;
 }
 
+/** One shared empty list for the many instructions without heredocs (lists are read-only). */
+const NONE = Object.freeze([]) as unknown as never[];
+
+/** The tab, vertical tab, form feed, carriage return and space that separate plain words. */
+function isWordSeparator(c: number): boolean {
+  return c === 32 || c === 9 || c === 11 || c === 12 || c === 13;
+}
+
+/** `args` trimmed and split on runs of `[\t\v\f\r ]` (no quote handling). */
 function words(args: string): string[] {
   const t = args.trim();
-  return t === "" ? [] : t.split(WHITESPACE);
+  const out: string[] = [];
+  const n = t.length;
+  let i = 0;
+  while (i < n) {
+    const start = i;
+    while (i < n && !isWordSeparator(t.charCodeAt(i))) i++;
+    out.push(t.slice(start, i));
+    while (i < n && isWordSeparator(t.charCodeAt(i))) i++;
+  }
+  return out;
 }
+
+/** The heredocs of a syntax node as instruction heredocs (the shared empty list when none). */
+function heredocsOf(node: InstructionNode): Heredoc[] {
+  return node.heredocs.length === 0 ? NONE : node.heredocs.map(heredocOf);
+}
+
+/** Like {@link parseHeredocWord}, without the regular expression for words lacking `<<`. */
+function heredocWord(word: string): ReturnType<typeof parseHeredocWord> {
+  return word.includes("<<") ? parseHeredocWord(word) : undefined;
+}
+
+/** Mount values are taken as written (expansion happens in {@link expandInstruction}). */
+const asWritten = (v: string): string => v;
 
 function heredocOf(node: HeredocNode): Heredoc {
   const h: Heredoc = {
@@ -53,7 +83,11 @@ function argError(reason: string, at: SourceLocation): DockerfileError {
   return new DockerfileError("MOLT_DOCKERFILE_ARGUMENTS", reason, at);
 }
 
-function readCommandForm(node: InstructionNode, what: string, allowEmpty: boolean): CommandForm {
+/**
+ * Reads RUN/CMD/ENTRYPOINT arguments: the exec form's strings (an array) or the shell form's
+ * command text (a string).
+ */
+function readCommand(node: InstructionNode, what: string, allowEmpty: boolean): string[] | string {
   const args = node.args;
   const j = parseJsonArgs(args);
   if (j.kind === "not-string-array") {
@@ -65,10 +99,10 @@ function readCommandForm(node: InstructionNode, what: string, allowEmpty: boolea
   if (j.kind === "json") {
     if (!allowEmpty && j.values.length === 0)
       throw argError(`${what} requires at least one argument`, node.location);
-    return { form: "exec", args: j.values };
+    return j.values;
   }
   if (!allowEmpty && args === "") throw argError(`${what} requires at least one argument`, node.location);
-  return { form: "shell", command: args };
+  return args;
 }
 
 function readPathList(node: InstructionNode, kind: InstructionKind): { items: string[]; json: boolean } {
@@ -83,18 +117,19 @@ function readPathList(node: InstructionNode, kind: InstructionKind): { items: st
   return { items: words(node.args), json: false };
 }
 
+const LEGACY_KEY_VALUE = /^(\S+)[\t\v\f\r ]+([\s\S]*)$/;
+
 function readKeyValues(
   node: InstructionNode,
   kind: InstructionKind,
   ctx: BuildContext,
-  legacyAllowed: boolean,
 ): { pairs: KeyValue[]; legacy: boolean } {
   const args = node.args;
   const ws = splitRawWords(args, ctx.escapeToken);
   if (ws.length === 0) throw argError(`${kind} requires at least one argument`, node.location);
-  if (!ws[0]!.word.includes("=")) {
-    const m = /^(\S+)[\t\v\f\r ]+([\s\S]*)$/.exec(args);
-    if (!legacyAllowed || !m) throw argError(`${kind} must have two arguments`, node.location);
+  if (!ws[0]!.includes("=")) {
+    const m = LEGACY_KEY_VALUE.exec(args);
+    if (!m) throw argError(`${kind} must have two arguments`, node.location);
     ctx.warnings.add(
       "LegacyKeyValueFormat",
       `"${kind} key=value" should be used instead of legacy "${kind} key value" format`,
@@ -103,7 +138,7 @@ function readKeyValues(
     return { pairs: [{ key: m[1]!, value: m[2]! }], legacy: true };
   }
   const pairs: KeyValue[] = [];
-  for (const { word } of ws) {
+  for (const word of ws) {
     const eq = word.indexOf("=");
     if (eq < 0) {
       throw argError(
@@ -123,10 +158,24 @@ function readOneArgument(node: InstructionNode, kind: InstructionKind): string {
 }
 
 /**
+ * `out` with `escapeToken` inserted after `original` (the field order every instruction has).
+ * Only Dockerfiles with an `escape` directive take this path.
+ */
+function withEscapeToken<T extends Instruction>(out: T, escapeToken: string): T {
+  const { kind, location, original, ...rest } = out;
+  return { kind, location, original, escapeToken, ...rest } as unknown as T;
+}
+
+/**
  * Turns one syntax node into its typed instruction, checking arity and flags.
  * @throws DockerfileError for an unknown instruction, bad flags or bad arguments.
  */
 export function buildInstruction(node: InstructionNode, ctx: BuildContext): Instruction {
+  const out = readInstruction(node, ctx);
+  return ctx.escapeToken === "\\" ? out : withEscapeToken(out, ctx.escapeToken);
+}
+
+function readInstruction(node: InstructionNode, ctx: BuildContext): Instruction {
   const kind = node.name as InstructionKind;
   if (!INSTRUCTION_KINDS.includes(kind)) {
     const hint = suggest(node.keyword, INSTRUCTION_KINDS);
@@ -137,9 +186,9 @@ export function buildInstruction(node: InstructionNode, ctx: BuildContext): Inst
     );
   }
   const flags = parseFlags(kind, node.flags);
-  const base: InstructionBase = { location: node.location, original: node.original };
-  if (ctx.escapeToken !== "\\") base.escapeToken = ctx.escapeToken;
-  const fail = (reason: string, at: SourceLocation = node.location) => argError(reason, at);
+  const location = node.location;
+  const original = node.original;
+  const fail = (reason: string, at: SourceLocation = location) => argError(reason, at);
   const args = node.args;
 
   switch (kind) {
@@ -148,7 +197,7 @@ export function buildInstruction(node: InstructionNode, ctx: BuildContext): Inst
       if (!(w.length === 1 || (w.length === 3 && w[1]!.toLowerCase() === "as"))) {
         throw fail("FROM requires either one or three arguments");
       }
-      const out: Instruction = { kind, ...base, image: w[0]! };
+      const out: Instruction = { kind, location, original, image: w[0]! };
       const platform = flags.string("platform");
       if (platform !== undefined) out.platform = platform;
       if (w.length === 3) {
@@ -162,7 +211,7 @@ export function buildInstruction(node: InstructionNode, ctx: BuildContext): Inst
         out.stageName = name;
         out.stageNameRaw = raw;
         if (raw !== name)
-          ctx.warnings.add("StageNameCasing", `Stage name '${raw}' should be lowercase`, node.location);
+          ctx.warnings.add("StageNameCasing", `Stage name '${raw}' should be lowercase`, location);
         const kwUpper = node.keyword === node.keyword.toUpperCase();
         const asUpper = w[1] === w[1]!.toUpperCase();
         const kwLower = node.keyword === node.keyword.toLowerCase();
@@ -171,14 +220,14 @@ export function buildInstruction(node: InstructionNode, ctx: BuildContext): Inst
           ctx.warnings.add(
             "FromAsCasing",
             `'${w[1]}' and '${node.keyword}' keywords' casing do not match`,
-            node.location,
+            location,
           );
         }
         if (RESERVED_STAGE_NAMES.has(name)) {
           ctx.warnings.add(
             "ReservedStageName",
             `'${name}' is reserved and should not be used as a stage name`,
-            node.location,
+            location,
           );
         }
       }
@@ -186,16 +235,20 @@ export function buildInstruction(node: InstructionNode, ctx: BuildContext): Inst
         ctx.warnings.add(
           "RedundantTargetPlatform",
           `Setting platform to predefined ${platform} in FROM is redundant as this is the default behavior`,
-          node.location,
+          location,
         );
       }
       return out;
     }
     case "RUN": {
-      const heredocs = node.heredocs.map(heredocOf);
-      const form = readCommandForm(node, "RUN", heredocs.length > 0);
-      const mounts = flags.list("mount").map((raw, k) => mountOf(raw, flags, k));
-      const out: Instruction = { kind, ...base, ...form, mounts, heredocs };
+      const heredocs = heredocsOf(node);
+      const command = readCommand(node, "RUN", heredocs.length > 0);
+      const rawMounts = flags.list("mount");
+      const mounts = rawMounts.length === 0 ? NONE : rawMounts.map((raw, k) => mountOf(raw, flags, k));
+      const out: Instruction =
+        typeof command === "string"
+          ? { kind, location, original, form: "shell", command, mounts, heredocs }
+          : { kind, location, original, form: "exec", args: command, mounts, heredocs };
       const network = flags.string("network");
       if (network !== undefined) {
         if (network !== "default" && network !== "none" && network !== "host") {
@@ -222,15 +275,16 @@ export function buildInstruction(node: InstructionNode, ctx: BuildContext): Inst
     }
     case "CMD":
     case "ENTRYPOINT": {
-      const form = readCommandForm(node, kind, true);
-      if (form.form === "shell") {
+      const command = readCommand(node, kind, true);
+      if (typeof command === "string") {
         ctx.warnings.add(
           "JSONArgsRecommended",
           `JSON arguments recommended for ${kind} to prevent unintended behavior related to OS signals`,
-          node.location,
+          location,
         );
+        return { kind, location, original, form: "shell", command };
       }
-      return { kind, ...base, ...form };
+      return { kind, location, original, form: "exec", args: command };
     }
     case "COPY":
     case "ADD": {
@@ -243,14 +297,15 @@ export function buildInstruction(node: InstructionNode, ctx: BuildContext): Inst
         );
       }
       const dest = items[items.length - 1]!;
-      if (!json && parseHeredocWord(dest)) throw fail(`${kind} cannot accept a heredoc as a destination`);
+      if (!json && heredocWord(dest)) throw fail(`${kind} cannot accept a heredoc as a destination`);
       const sources: string[] = [];
-      const heredocs: Heredoc[] = [];
-      const available = node.heredocs.map(heredocOf);
-      for (const src of items.slice(0, -1)) {
-        const h = json ? undefined : parseHeredocWord(src);
+      let heredocs: Heredoc[] = NONE;
+      const available = heredocsOf(node);
+      for (let k = 0; k < items.length - 1; k++) {
+        const src = items[k]!;
+        const h = json ? undefined : heredocWord(src);
         const doc = h ? available.find((d) => d.name === h.name && !heredocs.includes(d)) : undefined;
-        if (doc) heredocs.push(doc);
+        if (doc) (heredocs === NONE ? (heredocs = []) : heredocs).push(doc);
         else sources.push(src);
       }
       const chown = flags.string("chown");
@@ -262,24 +317,39 @@ export function buildInstruction(node: InstructionNode, ctx: BuildContext): Inst
           `${kind}: invalid --chmod value "${chmod}": expected octal or symbolic mode`,
         );
       }
-      const common = {
-        ...base,
-        sources,
-        dest,
-        link: flags.bool("link"),
-        exclude: flags.list("exclude"),
-        heredocs,
-        json,
-      };
+      const link = flags.bool("link");
+      const exclude = flags.list("exclude");
       if (kind === "COPY") {
-        const out: Instruction = { kind, ...common, parents: flags.bool("parents") };
+        const out: Instruction = {
+          kind,
+          location,
+          original,
+          sources,
+          dest,
+          link,
+          exclude,
+          heredocs,
+          json,
+          parents: flags.bool("parents"),
+        };
         const from = flags.string("from");
         if (from !== undefined) out.from = from;
         if (chown !== undefined) out.chown = chown;
         if (chmod !== undefined) out.chmod = chmod;
         return out;
       }
-      const out: Instruction = { kind, ...common, keepGitDir: flags.bool("keep-git-dir") };
+      const out: Instruction = {
+        kind,
+        location,
+        original,
+        sources,
+        dest,
+        link,
+        exclude,
+        heredocs,
+        json,
+        keepGitDir: flags.bool("keep-git-dir"),
+      };
       if (chown !== undefined) out.chown = chown;
       if (chmod !== undefined) out.chmod = chmod;
       const checksum = flags.string("checksum");
@@ -289,64 +359,55 @@ export function buildInstruction(node: InstructionNode, ctx: BuildContext): Inst
     }
     case "ENV":
     case "LABEL": {
-      const { pairs, legacy } = readKeyValues(node, kind, ctx, true);
-      if (kind === "ENV")
-        checkSecretNames(
-          pairs.map((p) => p.key),
-          ctx,
-          node.location,
-          "ENV",
-        );
-      return { kind, ...base, pairs, legacy };
+      const { pairs, legacy } = readKeyValues(node, kind, ctx);
+      if (kind === "ENV") {
+        for (const p of pairs) checkSecretName(p.key, ctx, location, "ENV");
+      }
+      return { kind, location, original, pairs, legacy };
     }
     case "ARG": {
       const ws = splitRawWords(args, ctx.escapeToken);
       if (ws.length === 0) throw fail("ARG requires at least one argument");
-      const decls = ws.map(({ word }) => {
+      const decls = ws.map((word) => {
         const eq = word.indexOf("=");
         if (eq === 0) throw fail(`ARG names can not be blank: "${word}"`);
         return eq < 0 ? { key: word } : { key: word.slice(0, eq), default: word.slice(eq + 1) };
       });
-      checkSecretNames(
-        decls.map((d) => d.key),
-        ctx,
-        node.location,
-        "ARG",
-      );
-      return { kind, ...base, args: decls };
+      for (const d of decls) checkSecretName(d.key, ctx, location, "ARG");
+      return { kind, location, original, args: decls };
     }
     case "WORKDIR":
-      return { kind, ...base, path: readOneArgument(node, kind) };
+      return { kind, location, original, path: readOneArgument(node, kind) };
     case "USER":
-      return { kind, ...base, user: readOneArgument(node, kind) };
+      return { kind, location, original, user: readOneArgument(node, kind) };
     case "STOPSIGNAL":
-      return { kind, ...base, signal: readOneArgument(node, kind) };
+      return { kind, location, original, signal: readOneArgument(node, kind) };
     case "MAINTAINER":
       ctx.warnings.add(
         "MaintainerDeprecated",
         "Maintainer instruction is deprecated in favor of using label",
-        node.location,
+        location,
       );
-      return { kind, ...base, name: readOneArgument(node, kind) };
+      return { kind, location, original, name: readOneArgument(node, kind) };
     case "EXPOSE": {
       const ports = words(args);
       if (ports.length === 0) throw fail("EXPOSE requires at least one argument");
-      return { kind, ...base, ports };
+      return { kind, location, original, ports };
     }
     case "VOLUME": {
       const { items } = readPathList(node, kind);
       if (items.length === 0) throw fail("VOLUME requires at least one argument");
       if (items.some((p) => p.trim() === "")) throw fail("VOLUME specified can not be an empty string");
-      return { kind, ...base, paths: items };
+      return { kind, location, original, paths: items };
     }
     case "SHELL": {
       const j = parseJsonArgs(args);
       if (j.kind !== "json") throw fail("SHELL requires the arguments to be in JSON form");
       if (j.values.length === 0) throw fail("SHELL requires at least one argument");
-      return { kind, ...base, args: j.values };
+      return { kind, location, original, args: j.values };
     }
     case "HEALTHCHECK":
-      return buildHealthcheck(node, base, flags, fail);
+      return buildHealthcheck(node, { location, original }, flags, fail);
     case "ONBUILD": {
       const t = node.trigger;
       if (!t) throw fail("ONBUILD requires at least one argument");
@@ -358,7 +419,7 @@ export function buildInstruction(node: InstructionNode, ctx: BuildContext): Inst
       const trigger = buildInstruction(t, ctx);
       let expression = node.args;
       for (const h of t.heredocs) expression += `\n${h.body}${h.name}`;
-      return { kind, ...base, expression, trigger };
+      return { kind, location, original, expression, trigger };
     }
   }
 }
@@ -369,22 +430,22 @@ function flagFail(flags: ParsedFlags, name: string, reason: string, index = 0): 
 
 function mountOf(raw: string, flags: ParsedFlags, index: number): Mount {
   try {
-    return parseMount(raw, (v) => v, true);
+    return parseMount(raw, asWritten, true);
   } catch (e) {
     if (e instanceof MountSyntaxError) throw flagFail(flags, "mount", `RUN --mount: ${e.message}`, index);
     throw e;
   }
 }
 
-function checkSecretNames(keys: string[], ctx: BuildContext, location: SourceLocation, kind: string): void {
-  for (const key of keys) {
-    if (SECRET_NAME.test(key.replace(/([a-z])([A-Z])/g, "$1_$2"))) {
-      ctx.warnings.add(
-        "SecretsUsedInArgOrEnv",
-        `Do not use ARG or ENV instructions for sensitive data (${kind} "${key}")`,
-        location,
-      );
-    }
+const CAMEL_BOUNDARY = /([a-z])([A-Z])/g;
+
+function checkSecretName(key: string, ctx: BuildContext, location: SourceLocation, kind: string): void {
+  if (SECRET_NAME.test(key.replace(CAMEL_BOUNDARY, "$1_$2"))) {
+    ctx.warnings.add(
+      "SecretsUsedInArgOrEnv",
+      `Do not use ARG or ENV instructions for sensitive data (${kind} "${key}")`,
+      location,
+    );
   }
 }
 

@@ -3,6 +3,8 @@
  * with `""` for a quote). Returns an error message for a bare quote or an unclosed quote.
  */
 export function splitCsvRecord(text: string): string[] | string {
+  // Without quotes a record is its comma-separated pieces, sliced rather than rebuilt.
+  if (!text.includes('"')) return text.split(",");
   const fields: string[] = [];
   let i = 0;
   const n = text.length;

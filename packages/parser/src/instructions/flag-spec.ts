@@ -50,39 +50,43 @@ export const FLAG_SPECS: Readonly<Record<InstructionKind, Readonly<Record<string
   ONBUILD: {},
 };
 
-/** The parsed flags of one instruction. */
+/** One shared empty list for instructions without a list flag. */
+const NO_VALUES = Object.freeze([]) as unknown as string[];
+
+/**
+ * The flags of one instruction, checked against its spec. Lookups scan the instruction's few
+ * flag nodes: nothing is copied.
+ */
 export class ParsedFlags {
-  /** Values by flag name: `true/false` for bool flags, a string, or a list for list flags. */
-  private values: Record<string, boolean | string | string[]> | undefined;
-  /** Where each occurrence of a flag is, by name. */
-  private where: Record<string, SourceLocation[]> | undefined;
+  constructor(private readonly flags: readonly FlagNode[]) {}
 
   has(name: string): boolean {
-    return this.values !== undefined && name in this.values;
+    for (const f of this.flags) if (f.name === name) return true;
+    return false;
   }
   bool(name: string): boolean {
-    return this.values?.[name] === true;
+    for (const f of this.flags) if (f.name === name) return f.value === undefined || /^true$/i.test(f.value);
+    return false;
   }
   string(name: string): string | undefined {
-    const v = this.values?.[name];
-    return typeof v === "string" ? v : undefined;
+    for (const f of this.flags) if (f.name === name) return f.value;
+    return undefined;
   }
+  /** Every value of a repeatable flag, in order (a shared frozen empty list when none). */
   list(name: string): string[] {
-    const v = this.values?.[name];
-    return Array.isArray(v) ? v : [];
+    let out: string[] | undefined;
+    for (const f of this.flags) if (f.name === name) (out ??= []).push(f.value!);
+    return out ?? NO_VALUES;
   }
+  /** Where the `index`-th occurrence of a flag is. */
   location(name: string, index = 0): SourceLocation | undefined {
-    return this.where?.[name]?.[index];
-  }
-  set(name: string, value: boolean | string | string[], location: SourceLocation): void {
-    this.values ??= {};
-    this.where ??= {};
-    this.values[name] = value;
-    (this.where[name] ??= []).push(location);
+    let k = 0;
+    for (const f of this.flags) if (f.name === name && k++ === index) return f.location;
+    return undefined;
   }
 }
 
-const NO_FLAGS = new ParsedFlags();
+const NO_FLAGS = new ParsedFlags([]);
 
 /**
  * Checks an instruction's flags against its spec: unknown flags (with a suggestion), repeated
@@ -91,8 +95,8 @@ const NO_FLAGS = new ParsedFlags();
 export function parseFlags(kind: InstructionKind, flags: FlagNode[]): ParsedFlags {
   if (flags.length === 0) return NO_FLAGS;
   const spec = FLAG_SPECS[kind];
-  const out = new ParsedFlags();
-  for (const f of flags) {
+  for (let k = 0; k < flags.length; k++) {
+    const f = flags[k]!;
     const type = Object.hasOwn(spec, f.name) ? spec[f.name] : undefined;
     const fail = (reason: string) =>
       new DockerfileError("MOLT_DOCKERFILE_FLAG", `${kind}: ${reason}`, f.location);
@@ -100,18 +104,17 @@ export function parseFlags(kind: InstructionKind, flags: FlagNode[]): ParsedFlag
       const hint = suggest(f.name, Object.keys(spec));
       throw fail(`unknown flag: --${f.name}${hint ? ` (did you mean --${hint}?)` : ""}`);
     }
-    if (type !== "strings" && out.has(f.name)) throw fail(`duplicate flag specified: --${f.name}`);
-    if (type === "bool") {
-      if (f.value === undefined) out.set(f.name, true, f.location);
-      else if (f.value === "") throw fail(`missing a value on flag: --${f.name}`);
-      else if (/^true$/i.test(f.value)) out.set(f.name, true, f.location);
-      else if (/^false$/i.test(f.value)) out.set(f.name, false, f.location);
-      else throw fail(`expecting boolean value for flag --${f.name}, not: ${f.value}`);
-    } else {
-      if (f.value === undefined) throw fail(`missing a value on flag: --${f.name}`);
-      if (type === "string") out.set(f.name, f.value, f.location);
-      else out.set(f.name, [...out.list(f.name), f.value], f.location);
+    if (type !== "strings") {
+      for (let j = 0; j < k; j++) {
+        if (flags[j]!.name === f.name) throw fail(`duplicate flag specified: --${f.name}`);
+      }
     }
+    if (type === "bool") {
+      if (f.value === undefined || /^(true|false)$/i.test(f.value)) continue;
+      if (f.value === "") throw fail(`missing a value on flag: --${f.name}`);
+      throw fail(`expecting boolean value for flag --${f.name}, not: ${f.value}`);
+    }
+    if (f.value === undefined) throw fail(`missing a value on flag: --${f.name}`);
   }
-  return out;
+  return new ParsedFlags(flags);
 }

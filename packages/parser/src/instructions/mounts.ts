@@ -198,25 +198,40 @@ export function parseMount(raw: string, expand: (value: string) => string, defer
       if (from !== undefined) throw new MountSyntaxError("ssh mount should not have a from");
       break;
   }
-  const opt = <K extends string, V>(k: K, v: V | undefined) =>
-    v === undefined ? {} : ({ [k]: v } as { [P in K]: V });
   switch (type) {
     case "bind":
+      if (source === undefined && from === undefined) return { type, target: target!, readonly, raw };
       return { type, target: target!, ...opt("source", source), ...opt("from", from), readonly, raw };
-    case "cache":
+    case "cache": {
+      const cacheId = id || target!;
+      const cacheSharing = (sharing ?? "shared") as "shared" | "private" | "locked";
+      if (source === undefined && from === undefined) {
+        return {
+          type,
+          target: target!,
+          id: cacheId,
+          readonly,
+          sharing: cacheSharing,
+          mode: mode ?? 0o755,
+          uid: uid ?? 0,
+          gid: gid ?? 0,
+          raw,
+        };
+      }
       return {
         type,
         target: target!,
-        id: id || target!,
+        id: cacheId,
         ...opt("source", source),
         ...opt("from", from),
         readonly,
-        sharing: (sharing ?? "shared") as "shared" | "private" | "locked",
+        sharing: cacheSharing,
         mode: mode ?? 0o755,
         uid: uid ?? 0,
         gid: gid ?? 0,
         raw,
       };
+    }
     case "tmpfs":
       return { type, target: target!, ...opt("size", size), readonly, raw };
     case "secret": {
@@ -247,4 +262,9 @@ export function parseMount(raw: string, expand: (value: string) => string, defer
         raw,
       };
   }
+}
+
+/** `{ [k]: v }`, or `{}` when `v` is undefined (keeps optional mount fields absent). */
+function opt<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
+  return v === undefined ? {} : ({ [k]: v } as { [P in K]: V });
 }

@@ -21,9 +21,12 @@ export interface ParseSyntaxOptions {
   file?: string;
 }
 
-const HEREDOC_INSTRUCTIONS = new Set(["RUN", "COPY", "ADD"]);
+const HASH = 35;
+const TAB = 9;
+const SPACE = 32;
+const DASH = 45;
 
-/** One shared empty list for the many nodes without heredocs or empty continuation lines. */
+/** One shared empty list for the many nodes without flags, heredocs or empty continuation lines. */
 const NONE = Object.freeze([]) as unknown as never[];
 
 const KEYWORDS_UPPER = new Map<string, string>();
@@ -37,109 +40,155 @@ function upperKeyword(keyword: string): string {
   return up;
 }
 
-/** The physical lines of a text: start offsets, content ends (line ending excluded), next starts. */
-class Lines {
-  readonly starts: number[] = [];
-  readonly ends: number[] = [];
-  readonly nexts: number[] = [];
-  constructor(readonly text: string) {
-    let pos = 0;
+/**
+ * Walks the physical lines of a text without building a table of them: `start` of the current
+ * line, `end` of its content (line ending excluded), `next` the start of the following line.
+ */
+class LineCursor {
+  /** 0-based number of the current line (-1 before the first {@link advance}). */
+  index = -1;
+  start = 0;
+  end = 0;
+  next = 0;
+  constructor(readonly text: string) {}
+
+  /** True when a line follows the current one. */
+  get hasNext(): boolean {
+    return this.next < this.text.length;
+  }
+
+  /** Moves to the next line; false (and nothing moved) at the end of the text. */
+  advance(): boolean {
+    const text = this.text;
+    const pos = this.next;
     const n = text.length;
-    while (pos < n) {
-      const nl = text.indexOf("\n", pos);
-      const next = nl < 0 ? n : nl + 1;
-      let end = nl < 0 ? n : nl;
-      if (end > pos && text.charCodeAt(end - 1) === 13) end--;
-      this.starts.push(pos);
-      this.ends.push(end);
-      this.nexts.push(next);
-      pos = next;
-    }
+    if (pos >= n) return false;
+    const nl = text.indexOf("\n", pos);
+    let end = nl < 0 ? n : nl;
+    if (end > pos && text.charCodeAt(end - 1) === 13) end--;
+    this.index++;
+    this.start = pos;
+    this.end = end;
+    this.next = nl < 0 ? n : nl + 1;
+    return true;
   }
-  get count(): number {
-    return this.starts.length;
-  }
-  content(i: number): string {
-    return this.text.slice(this.starts[i]!, this.ends[i]!);
-  }
-  /** Raw text of lines `[from, to]` inclusive, line endings included. */
-  raw(from: number, to: number): string {
-    return this.text.slice(this.starts[from]!, this.nexts[to]!);
-  }
-  /** Location of the whole content of lines `[from, to]`. */
-  location(file: string, from: number, to: number, fromColumn = 1): SourceLocation {
-    return {
-      file,
-      line: from + 1,
-      column: fromColumn,
-      endLine: to + 1,
-      endColumn: this.ends[to]! - this.starts[to]! + 1,
-    };
+
+  /** Location of the content of the current line from `column` on. */
+  location(file: string, column = 1): SourceLocation {
+    const line = this.index + 1;
+    return { file, line, column, endLine: line, endColumn: this.end - this.start + 1 };
   }
 }
 
-/** Removes a trailing escape character (plus spaces or tabs after it): `[text, continues]`. */
-function trimContinuation(s: string, escapeToken: string): [string, boolean] {
-  let i = s.length;
-  while (i > 0 && (s[i - 1] === " " || s[i - 1] === "\t")) i--;
-  if (i > 0 && s[i - 1] === escapeToken) return [s.slice(0, i - 1), true];
-  return [s, false];
+/**
+ * Where a trailing escape character (plus spaces or tabs after it) starts in `text[from, to)`,
+ * or -1 when the line does not continue.
+ */
+function continuationAt(text: string, from: number, to: number, escapeCode: number): number {
+  let i = to;
+  while (i > from) {
+    const c = text.charCodeAt(i - 1);
+    if (c !== SPACE && c !== TAB) break;
+    i--;
+  }
+  return i > from && text.charCodeAt(i - 1) === escapeCode ? i - 1 : -1;
 }
 
-function isJson(args: string): boolean {
-  return parseJsonArgs(args).kind !== "not-json";
-}
+/** Offsets and decoded text of the flags of the instruction being read (reused). */
+const flagScratch: (string | number)[] = [];
 
-type HeaderNode = Omit<
-  InstructionNode,
-  "type" | "original" | "heredocs" | "emptyContinuationLines" | "location" | "raw"
->;
-
-/** Reads keyword, flags and arguments of the logical line `joined` from `base` on. */
-function readHeader(joined: string, base: number, map: LineMap): HeaderNode {
-  const end = trimEndIndex(joined);
+/**
+ * Reads the instruction of the logical line `joined` from `base` on (keyword, flags, arguments;
+ * for ONBUILD the trigger too). `end` is where `joined` ends once trailing whitespace is
+ * trimmed; `originalStart` where `original` starts. `location` and `raw` are the caller's.
+ */
+function readInstruction(
+  joined: string,
+  base: number,
+  end: number,
+  originalStart: number,
+  map: LineMap,
+  emptyContinuationLines: number[],
+  location: SourceLocation | undefined,
+): InstructionNode {
   const kwStart = skipSpace(joined, base);
   let kwEnd = kwStart;
-  while (kwEnd < end && !isKeywordSeparator(joined[kwEnd]!)) kwEnd++;
+  while (kwEnd < end && !isKeywordSeparator(joined.charCodeAt(kwEnd))) kwEnd++;
   let restStart = kwEnd;
-  while (restStart < end && isKeywordSeparator(joined[restStart]!)) restStart++;
-  const rest = joined.slice(restStart, end);
-  const { flags: rawFlags, rest: argsRel } = extractFlags(rest);
-  const flags: FlagNode[] = rawFlags.map((f) => {
-    const eq = f.text.indexOf("=");
-    const raw = rest.slice(f.start, f.end);
-    const flag: FlagNode = {
-      raw: raw === f.text ? f.text : raw,
-      text: f.text,
-      name: eq < 0 ? f.text.slice(2) : f.text.slice(2, eq),
-      location: map.range(restStart + f.start, restStart + f.end),
-    };
-    if (eq >= 0) flag.value = f.text.slice(eq + 1);
-    return flag;
-  });
-  const argsStart = restStart + skipSpace(rest, argsRel);
+  while (restStart < end && isKeywordSeparator(joined.charCodeAt(restStart))) restStart++;
+  let flags: FlagNode[] = NONE;
+  let argsStart = restStart;
+  if (restStart < end) {
+    let p = restStart;
+    // Flags exist only when the arguments (after whitespace) start with `--`.
+    const first = skipSpace(joined, restStart, end);
+    if (first + 1 < end && joined.charCodeAt(first) === DASH && joined.charCodeAt(first + 1) === DASH) {
+      flagScratch.length = 0;
+      p = extractFlags(joined, restStart, end, flagScratch);
+      if (flagScratch.length > 0) flags = makeFlags(joined, map);
+    }
+    argsStart = skipSpace(joined, p, end);
+  }
   const keyword = joined.slice(kwStart, kwEnd);
-  const header: HeaderNode = {
-    keyword,
-    name: upperKeyword(keyword),
-    keywordLocation: map.range(kwStart, kwEnd),
-    flags,
-    args: joined.slice(argsStart, end),
-    argsLocation: map.range(argsStart, Math.max(argsStart, end)),
-  };
-  if (header.name === "ONBUILD" && header.args !== "") {
-    const t = readHeader(joined, argsStart, map);
-    header.trigger = {
+  const name = upperKeyword(keyword);
+  const keywordLocation = map.range(kwStart, kwEnd);
+  const args = joined.slice(argsStart, end);
+  const argsLocation = map.range(argsStart, Math.max(argsStart, end));
+  const original = joined.slice(originalStart, end);
+  const loc = location ?? map.range(originalStart, end);
+  const raw = location === undefined ? original : "";
+  if (name === "ONBUILD" && args !== "") {
+    const trigger = readInstruction(joined, argsStart, end, argsStart, map, NONE, undefined);
+    return {
       type: "instruction",
-      ...t,
-      original: joined.slice(argsStart, end),
+      keyword,
+      name,
+      keywordLocation,
+      flags,
+      args,
+      argsLocation,
+      trigger,
+      original,
       heredocs: NONE,
-      emptyContinuationLines: NONE,
-      location: map.range(argsStart, end),
-      raw: joined.slice(argsStart, end),
+      emptyContinuationLines,
+      location: loc,
+      raw,
     };
   }
-  return header;
+  return {
+    type: "instruction",
+    keyword,
+    name,
+    keywordLocation,
+    flags,
+    args,
+    argsLocation,
+    original,
+    heredocs: NONE,
+    emptyContinuationLines,
+    location: loc,
+    raw,
+  };
+}
+
+/** Turns the entries {@link extractFlags} left in {@link flagScratch} into flag nodes. */
+function makeFlags(joined: string, map: LineMap): FlagNode[] {
+  const flags: FlagNode[] = [];
+  for (let k = 0; k < flagScratch.length; k += 3) {
+    const text = flagScratch[k] as string;
+    const start = flagScratch[k + 1] as number;
+    const stop = flagScratch[k + 2] as number;
+    let raw = text;
+    if (stop - start !== text.length || !joined.startsWith(text, start)) {
+      const written = joined.slice(start, stop);
+      if (written !== text) raw = written;
+    }
+    const eq = text.indexOf("=");
+    const location = map.range(start, stop);
+    if (eq < 0) flags.push({ raw, text, name: text.slice(2), location });
+    else flags.push({ raw, text, name: text.slice(2, eq), location, value: text.slice(eq + 1) });
+  }
+  return flags;
 }
 
 /**
@@ -152,19 +201,18 @@ export function parseSyntax(input: string, options: ParseSyntaxOptions = {}): Sy
   const file = options.file ?? "Dockerfile";
   const bom = input.charCodeAt(0) === 0xfeff;
   const text = bom ? input.slice(1) : input;
-  const lines = new Lines(text);
+  const cur = new LineCursor(text);
   const nodes: SyntaxNode[] = [];
   let escapeToken = "\\";
   const seen = new Set<string>();
-  let i = 0;
+  let more = cur.advance();
 
   // Directives: only at the top, scanning stops at the first line that is not a known one.
-  for (; i < lines.count; i++) {
-    const content = lines.content(i);
-    const lead = skipSpace(content);
-    const d = matchDirective(content.slice(lead));
+  for (; more; more = cur.advance()) {
+    const lead = skipSpace(text, cur.start, cur.end);
+    const d = matchDirective(text.slice(lead, cur.end));
     if (!d || !(KNOWN_DIRECTIVES as readonly string[]).includes(d.key)) break;
-    const location = lines.location(file, i, i, lead + 1);
+    const location = cur.location(file, lead - cur.start + 1);
     if (seen.has(d.key)) {
       throw new DockerfileError(
         "MOLT_DOCKERFILE_DIRECTIVE",
@@ -188,80 +236,88 @@ export function parseSyntax(input: string, options: ParseSyntaxOptions = {}): Sy
       name: d.key as DirectiveNode["name"],
       value: d.value,
       location,
-      raw: lines.raw(i, i),
+      raw: text.slice(cur.start, cur.next),
     };
     nodes.push(node);
   }
 
-  while (i < lines.count) {
-    const content = lines.content(i);
-    const lead = skipSpace(content);
-    if (lead === content.length) {
-      nodes.push({ type: "blank", location: lines.location(file, i, i), raw: lines.raw(i, i) });
-      i++;
+  const escapeCode = escapeToken.charCodeAt(0);
+  const map = new LineMap(file);
+  for (; more; more = cur.advance()) {
+    const lineStart = cur.start;
+    const lead = skipSpace(text, lineStart, cur.end);
+    if (lead === cur.end) {
+      nodes.push({ type: "blank", location: cur.location(file), raw: text.slice(lineStart, cur.next) });
       continue;
     }
-    if (content[lead] === "#") {
+    if (text.charCodeAt(lead) === HASH) {
       nodes.push({
         type: "comment",
-        text: content.slice(lead + 1),
-        location: lines.location(file, i, i, lead + 1),
-        raw: lines.raw(i, i),
+        text: text.slice(lead + 1, cur.end),
+        location: cur.location(file, lead - lineStart + 1),
+        raw: text.slice(lineStart, cur.next),
       });
-      i++;
       continue;
     }
-    const first = i;
-    const map = new LineMap(file);
-    let [joined, continues] = trimContinuation(content.slice(lead), escapeToken);
-    map.add(0, i + 1, lead + 1);
+    const first = cur.index;
+    map.reset(first + 1, lead - lineStart + 1);
+    const at = continuationAt(text, lead, cur.end, escapeCode);
+    let joined = text.slice(lead, at < 0 ? cur.end : at);
+    let continues = at >= 0;
     let emptyContinuationLines: number[] = NONE;
-    while (continues && i + 1 < lines.count) {
-      i++;
-      const c = lines.content(i);
-      const l = skipSpace(c);
-      if (l < c.length && c[l] === "#") continue;
-      if (l === c.length) {
-        emptyContinuationLines = [...emptyContinuationLines, i + 1];
+    while (continues && cur.hasNext) {
+      cur.advance();
+      const l = skipSpace(text, cur.start, cur.end);
+      if (l < cur.end && text.charCodeAt(l) === HASH) continue;
+      if (l === cur.end) {
+        if (emptyContinuationLines === NONE) emptyContinuationLines = [];
+        emptyContinuationLines.push(cur.index + 1);
         continue;
       }
-      const [piece, more] = trimContinuation(c, escapeToken);
-      map.add(joined.length, i + 1, 1);
-      joined += piece;
-      continues = more;
+      const cont = continuationAt(text, cur.start, cur.end, escapeCode);
+      map.add(joined.length, cur.index + 1, 1);
+      joined += text.slice(cur.start, cont < 0 ? cur.end : cont);
+      continues = cont >= 0;
     }
-    const header = readHeader(joined, 0, map);
-    const end = map.endPosition(trimEndIndex(joined));
-    const node: InstructionNode = {
-      type: "instruction",
-      ...header,
-      original: joined.slice(0, trimEndIndex(joined)),
-      heredocs: NONE,
-      emptyContinuationLines,
-      location: { file, line: first + 1, column: lead + 1, endLine: end.line, endColumn: end.column },
-      raw: "",
+    const end = trimEndIndex(joined);
+    const location: SourceLocation = {
+      file,
+      line: first + 1,
+      column: lead - lineStart + 1,
+      endLine: map.endLine(end),
+      endColumn: map.endColumn(end),
     };
+    const node = readInstruction(joined, 0, end, 0, map, emptyContinuationLines, location);
     const target = node.name === "ONBUILD" && node.trigger ? node.trigger : node;
-    if (HEREDOC_INSTRUCTIONS.has(target.name) && !isJson(target.args)) {
+    if (
+      (target.name === "RUN" || target.name === "COPY" || target.name === "ADD") &&
+      joined.includes("<<") &&
+      parseJsonArgs(target.args).kind === "not-json"
+    ) {
       for (const h of findHeredocWords(joined)) {
-        const bodyStart = i + 1;
-        let body = "";
+        const bodyStart = cur.next;
+        const bodyLine = cur.index + 1;
         let terminated = false;
-        while (i + 1 < lines.count) {
-          i++;
-          let candidate = lines.content(i);
-          if (h.chomp) candidate = candidate.replace(/^\t+/, "");
-          if (candidate === h.name) {
+        while (cur.hasNext) {
+          cur.advance();
+          let p = cur.start;
+          if (h.chomp) while (p < cur.end && text.charCodeAt(p) === TAB) p++;
+          if (cur.end - p === h.name.length && text.startsWith(h.name, p)) {
             terminated = true;
             break;
           }
-          body += lines.raw(i, i);
         }
         if (!terminated) {
           throw new DockerfileError(
             "MOLT_DOCKERFILE_HEREDOC",
             `unterminated heredoc ${h.word}: no line "${h.name}" ends it`,
-            lines.location(file, first, Math.max(first, lines.count - 1), lead + 1),
+            {
+              file,
+              line: first + 1,
+              column: lead - lineStart + 1,
+              endLine: cur.index + 1,
+              endColumn: cur.end - cur.start + 1,
+            },
           );
         }
         const heredoc: HeredocNode = {
@@ -269,21 +325,22 @@ export function parseSyntax(input: string, options: ParseSyntaxOptions = {}): Sy
           word: h.word,
           chomp: h.chomp,
           expand: h.expand,
-          body,
-          location: lines.location(file, Math.min(bodyStart, i), i),
+          body: text.slice(bodyStart, cur.start),
+          location: {
+            file,
+            line: Math.min(bodyLine, cur.index) + 1,
+            column: 1,
+            endLine: cur.index + 1,
+            endColumn: cur.end - cur.start + 1,
+          },
         };
         if (h.fileDescriptor !== undefined) heredoc.fileDescriptor = h.fileDescriptor;
-        target.heredocs = [...target.heredocs, heredoc];
-        node.location = {
-          ...node.location,
-          endLine: i + 1,
-          endColumn: lines.ends[i]! - lines.starts[i]! + 1,
-        };
+        target.heredocs = target.heredocs === NONE ? [heredoc] : [...target.heredocs, heredoc];
+        node.location = { ...node.location, endLine: cur.index + 1, endColumn: cur.end - cur.start + 1 };
       }
     }
-    node.raw = lines.raw(first, i);
+    node.raw = text.slice(lineStart, cur.next);
     nodes.push(node);
-    i++;
   }
   return { file, bom, escapeToken, nodes };
 }

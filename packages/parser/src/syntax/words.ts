@@ -1,4 +1,7 @@
-import { isSpaceChar } from "./chars.js";
+import { isSpaceCode } from "./chars.js";
+
+const SQUOTE = 39;
+const DQUOTE = 34;
 
 /**
  * Splits text into whitespace-separated words, keeping quotes and escapes as written (BuildKit's
@@ -6,40 +9,37 @@ import { isSpaceChar } from "./chars.js";
  * protects the next character (even a quote); inside double quotes it protects the next
  * character; inside single quotes it is literal. An escape at the very end is dropped.
  */
-export function splitRawWords(
-  text: string,
-  escapeToken: string,
-): { word: string; start: number; end: number }[] {
-  const words: { word: string; start: number; end: number }[] = [];
+export function splitRawWords(text: string, escapeToken: string): string[] {
+  const words: string[] = [];
+  const escapeCode = escapeToken.charCodeAt(0);
   const n = text.length;
   let i = 0;
   for (;;) {
-    while (i < n && isSpaceChar(text[i]!)) i++;
+    while (i < n && isSpaceCode(text.charCodeAt(i))) i++;
     if (i >= n) return words;
     const start = i;
-    let quote = "";
+    let quote = 0;
     let droppedEscape = false;
     for (; i < n; i++) {
-      const ch = text[i]!;
-      if (quote === "") {
-        if (isSpaceChar(ch)) break;
-        if (ch === "'" || ch === '"') quote = ch;
-        else if (ch === escapeToken) {
+      const c = text.charCodeAt(i);
+      if (quote === 0) {
+        if (isSpaceCode(c)) break;
+        if (c === SQUOTE || c === DQUOTE) quote = c;
+        else if (c === escapeCode) {
           if (i + 1 === n) droppedEscape = true;
           else i++;
         }
         continue;
       }
-      if (ch === quote) quote = "";
-      else if (ch === escapeToken && quote !== "'") {
+      if (c === quote) quote = 0;
+      else if (c === escapeCode && quote !== SQUOTE) {
         if (i + 1 === n) {
           droppedEscape = true;
-          quote = "";
+          quote = 0;
         } else i++;
       }
     }
-    const end = i;
-    const word = text.slice(start, droppedEscape ? end - 1 : end);
-    if (word !== "") words.push({ word, start, end });
+    const end = droppedEscape ? i - 1 : i;
+    if (end > start) words.push(text.slice(start, end));
   }
 }
