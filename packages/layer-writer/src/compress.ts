@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { availableParallelism } from "node:os";
-import { constants, crc32, deflateRaw, type ZlibOptions } from "node:zlib";
+import { constants, crc32, createDeflateRaw, type ZlibOptions } from "node:zlib";
 import createDebug from "debug";
 import { CompressionError, CompressionUnavailableError } from "./errors.js";
 
@@ -41,9 +41,23 @@ const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]
 /** A final, empty fixed-Huffman deflate block: ends the stream after sync-flushed blocks. */
 const FINAL_EMPTY_BLOCK = Buffer.from([0x03, 0x00]);
 
-function deflateBlock(block: Buffer, options: ZlibOptions): Promise<Buffer> {
+/**
+ * Deflates one block on libuv's thread pool into a single output buffer sized for the worst case
+ * (so the whole block is one thread-pool job plus one for the flush, instead of one per 16 KiB of
+ * output), keeping zlib's output chunks as they are rather than concatenating them (which would
+ * allocate and copy the block's compressed bytes a second time). The bytes are exactly those of
+ * `zlib.deflateRaw(block, options)`.
+ */
+function deflateBlock(block: Buffer, options: ZlibOptions): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
-    deflateRaw(block, options, (err, out) => (err ? reject(err) : resolve(out)));
+    // deflateBound() for a raw stream, plus room for the sync flush's marker
+    const bound = block.length + (block.length >>> 12) + (block.length >>> 14) + (block.length >>> 25) + 64;
+    const z = createDeflateRaw({ ...options, chunkSize: Math.max(constants.Z_MIN_CHUNK, bound) });
+    const out: Buffer[] = [];
+    z.on("data", (c: Buffer) => out.push(c));
+    z.once("error", reject);
+    z.once("end", () => resolve(out));
+    z.end(block);
   });
 }
 
@@ -63,12 +77,12 @@ export function parallelGzip(
   let crc = 0;
   let total = 0;
   let tail: Buffer | undefined;
-  const pending: Promise<Buffer>[] = [];
+  const pending: Promise<Buffer[]>[] = [];
   let started = false;
   let aborted = false;
   const drainOne = async () => {
     const out = await pending.shift()!;
-    if (!aborted) await sink(out);
+    for (const chunk of out) if (!aborted) await sink(chunk);
   };
   return {
     async write(block, release) {

@@ -1,4 +1,5 @@
 import type { Change, FileEntry } from "@molt/oci";
+import { EntryTable, FILE_CODE, HARDLINK_CODE, isStorableType } from "./entry-table.js";
 import { InvalidEntryError } from "./errors.js";
 
 /** Name of the marker that makes a directory opaque. */
@@ -15,7 +16,30 @@ export type PlanItem =
   /** The opaque marker (`dir/.wh..wh..opq`) of directory `target`. */
   | { kind: "opaque"; path: string; target: string };
 
-const VALID_TYPES = new Set(["file", "directory", "symlink", "hardlink", "char", "block", "fifo"]);
+/**
+ * True when `p` is already in normal form: not empty, no leading or trailing `/`, no empty, `.`
+ * or `..` segment, no NUL. (The common case: checked without allocating.)
+ */
+function isNormal(p: string): boolean {
+  const n = p.length;
+  if (n === 0) return false;
+  let segStart = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? p.charCodeAt(i) : 0x2f;
+    if (c === 0) return false;
+    if (c !== 0x2f) continue;
+    const len = i - segStart;
+    if (len === 0) return false;
+    if (
+      p.charCodeAt(segStart) === 0x2e &&
+      (len === 1 || (len === 2 && p.charCodeAt(segStart + 1) === 0x2e))
+    ) {
+      return false;
+    }
+    segStart = i + 1;
+  }
+  return true;
+}
 
 /**
  * Normalises an in-image path: strips leading `/` and `./`, collapses `//` and `/.`, drops a
@@ -24,6 +48,7 @@ const VALID_TYPES = new Set(["file", "directory", "symlink", "hardlink", "char",
  * @throws {@link InvalidEntryError}
  */
 export function normalizePath(p: string): string {
+  if (isNormal(p)) return p;
   if (p.includes("\0")) throw new InvalidEntryError(p, "path contains a NUL byte");
   const out: string[] = [];
   for (const seg of p.split("/")) {
@@ -47,29 +72,89 @@ function join(dir: string, name: string): string {
   return dir ? `${dir}/${name}` : name;
 }
 
+/** True when the segment of `s` starting at `at` is the opaque marker. */
+function markerAt(s: string, at: number): boolean {
+  const end = at + OPAQUE_MARKER.length;
+  return s.startsWith(OPAQUE_MARKER, at) && (end === s.length || s.charCodeAt(end) === 0x2f);
+}
+
 /**
  * Orders two in-image paths as a depth-first walk would: segment by segment, code unit order,
  * so a directory is immediately followed by its contents, and the opaque marker comes first
- * inside its directory (before anything the same layer adds there).
+ * inside its directory (before anything the same layer adds there). Returns a negative number,
+ * zero or a positive number. Allocates nothing (it runs ~n·log n times per layer).
  */
 export function comparePaths(a: string, b: string): number {
   if (a === b) return 0;
-  const sa = a.split("/");
-  const sb = b.split("/");
-  const n = Math.min(sa.length, sb.length);
-  for (let i = 0; i < n; i++) {
-    const x = sa[i]!;
-    const y = sb[i]!;
-    if (x === y) continue;
-    if (x === OPAQUE_MARKER) return -1;
-    if (y === OPAQUE_MARKER) return 1;
-    return x < y ? -1 : 1;
+  const n = Math.min(a.length, b.length);
+  let seg = 0; // start of the segment being compared (the same offset in both: all before it is equal)
+  let i = 0;
+  for (; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) {
+      if (x === 0x2f) seg = i + 1;
+      continue;
+    }
+    break;
   }
-  return sa.length - sb.length;
+  // the first differing segments start at `seg`; `i` is where they first differ (or one ends)
+  const aEnded = i === a.length || a.charCodeAt(i) === 0x2f;
+  const bEnded = i === b.length || b.charCodeAt(i) === 0x2f;
+  if (aEnded && bEnded) {
+    // equal segments up to here; the path with fewer segments comes first
+    return i === a.length ? -1 : 1;
+  }
+  if (markerAt(a, seg)) return -1;
+  if (markerAt(b, seg)) return 1;
+  if (aEnded) return -1; // a's segment is a prefix of b's
+  if (bEnded) return 1;
+  return a.charCodeAt(i) < b.charCodeAt(i) ? -1 : 1;
 }
 
 /** How missing parent directories are obtained. */
 export type ParentLookup = (path: string) => FileEntry | undefined | Promise<FileEntry | undefined>;
+
+/** Where a regular file's bytes come from, when that differs from the entry itself (hardlink groups). */
+interface Override {
+  entry: FileEntry;
+  data?: FileEntry | undefined;
+  sizeFromSource?: boolean | undefined;
+}
+
+/**
+ * A planned layer: its tar entries in final order, materialised one at a time by
+ * {@link LayerPlan.item} so that writing never holds one object per entry.
+ * @internal
+ */
+export class LayerPlan {
+  /** @internal */
+  constructor(
+    private readonly table: EntryTable,
+    /** Slots (≥ 0) and whiteout/opaque items (−1 − index into `specials`), in tar order. */
+    private readonly order: number[],
+    private readonly specials: PlanItem[],
+    private readonly overrides: Map<number, Override>,
+  ) {}
+
+  /** Number of tar entries. */
+  get length(): number {
+    return this.order.length;
+  }
+
+  /** The `i`-th tar entry. */
+  item(i: number): PlanItem {
+    const ref = this.order[i]!;
+    if (ref < 0) return this.specials[-1 - ref]!;
+    const path = this.table.paths[ref]!;
+    const o = this.overrides.get(ref);
+    if (!o) return { kind: "entry", path, entry: this.table.entry(ref) };
+    const it: PlanItem = { kind: "entry", path, entry: o.entry };
+    if (o.data) it.data = o.data;
+    if (o.sizeFromSource) it.sizeFromSource = true;
+    return it;
+  }
+}
 
 /**
  * Turns a list of changes into the exact, sorted list of tar entries of a layer:
@@ -86,16 +171,37 @@ export async function planLayer(
   changes: Iterable<Change> | AsyncIterable<Change>,
   options: { parents?: ParentLookup | undefined; mtimeClampNs?: bigint | undefined } = {},
 ): Promise<PlanItem[]> {
-  const adds = new Map<string, FileEntry>();
+  const plan = await buildPlan(changes, options);
+  const items: PlanItem[] = [];
+  for (let i = 0; i < plan.length; i++) items.push(plan.item(i));
+  return items;
+}
+
+/**
+ * {@link planLayer}'s work, keeping the result compact: per added entry, its path and a few
+ * typed-array cells (see {@link EntryTable}); the caller's change objects are not retained.
+ * @internal
+ */
+export async function buildPlan(
+  changes: Iterable<Change> | AsyncIterable<Change>,
+  options: { parents?: ParentLookup | undefined } = {},
+): Promise<LayerPlan> {
+  const table = new EntryTable();
+  const adds = new Map<string, number>(); // path -> slot, in first-insertion order
   const deletes = new Set<string>();
   const opaques = new Set<string>();
-  for await (const c of changes as AsyncIterable<Change>) {
+  const put = (path: string, entry: FileEntry) => {
+    const slot = adds.get(path);
+    if (slot === undefined) adds.set(path, table.add(path, entry));
+    else table.set(slot, path, entry);
+  };
+  const consume = (c: Change) => {
     if (c.kind === "add") {
-      if (!VALID_TYPES.has(c.entry.type)) continue; // sockets and unknown kinds are never stored
+      if (!isStorableType(c.entry.type)) return; // sockets and unknown kinds are never stored
       const path = normalizePath(c.entry.path);
-      if (path === "") continue; // no entry for "/"
-      adds.set(path, c.entry);
-      if (deletes.delete(path) && c.entry.type === "directory") opaques.add(path);
+      if (path === "") return; // no entry for "/"
+      put(path, c.entry);
+      if (deletes.size > 0 && deletes.delete(path) && c.entry.type === "directory") opaques.add(path);
     } else if (c.kind === "delete") {
       const path = normalizePath(c.path);
       if (path === "") throw new InvalidEntryError(c.path, "cannot delete the root directory");
@@ -104,7 +210,10 @@ export async function planLayer(
     } else {
       opaques.add(normalizePath(c.path));
     }
-  }
+  };
+  if (Symbol.asyncIterator in changes) for await (const c of changes) consume(c);
+  else for (const c of changes) consume(c);
+
   // whiteouts under a deleted or opaque directory are redundant
   const hidden = (p: string): boolean => {
     for (let d = parentOf(p); ; d = parentOf(d)) {
@@ -130,25 +239,50 @@ export async function planLayer(
     for (const d of opaques) if (d !== "" && !adds.has(d)) need.add(d);
     for (const d of need) {
       const e = await options.parents(d);
-      if (e && e.type === "directory") adds.set(d, { ...e, path: d });
+      if (e && e.type === "directory") put(d, { ...e, path: d });
     }
   }
 
-  const items: PlanItem[] = [];
-  for (const [path, entry] of adds) items.push({ kind: "entry", path, entry });
+  const order: number[] = [...adds.values()];
+  const specials: PlanItem[] = [];
   for (const p of deletes) {
-    items.push({ kind: "whiteout", path: join(parentOf(p), WHITEOUT_PREFIX + baseOf(p)), target: p });
+    order.push(-1 - specials.length);
+    specials.push({ kind: "whiteout", path: join(parentOf(p), WHITEOUT_PREFIX + baseOf(p)), target: p });
   }
-  for (const d of opaques) items.push({ kind: "opaque", path: join(d, OPAQUE_MARKER), target: d });
-  items.sort((a, b) => comparePaths(a.path, b.path));
+  for (const d of opaques) {
+    order.push(-1 - specials.length);
+    specials.push({ kind: "opaque", path: join(d, OPAQUE_MARKER), target: d });
+  }
+  const paths = table.paths;
+  const pathOf = (ref: number) => (ref >= 0 ? paths[ref]! : specials[-1 - ref]!.path);
+  order.sort((a, b) => comparePaths(pathOf(a), pathOf(b))); // stable: equal paths keep insertion order
 
-  resolveHardlinks(items, adds);
-  return items;
+  const overrides = resolveHardlinks(order, table, adds);
+  return new LayerPlan(table, order, specials, overrides);
 }
 
-function resolveHardlinks(items: PlanItem[], adds: Map<string, FileEntry>): void {
+/**
+ * Hardlink groups: the member first in tar order carries the data (as a regular file) and the
+ * others link to it; a link whose target is outside the layer becomes a regular file when it has
+ * its own data. Returns the entries that differ from what the caller gave, by slot.
+ */
+function resolveHardlinks(
+  order: number[],
+  table: EntryTable,
+  adds: Map<string, number>,
+): Map<number, Override> {
+  const overrides = new Map<number, Override>();
+  const { types } = table;
+  let any = false;
+  for (const ref of order) {
+    if (ref >= 0 && types[ref] === HARDLINK_CODE) {
+      any = true;
+      break;
+    }
+  }
+  if (!any) return overrides;
   // root file of each hardlink, following chains inside the layer
-  const rootOf = (path: string, entry: FileEntry): string | undefined => {
+  const rootOf = (path: string, entry: FileEntry): number | undefined => {
     const seen = new Set<string>([path]);
     let cur = entry;
     while (cur.type === "hardlink") {
@@ -156,49 +290,51 @@ function resolveHardlinks(items: PlanItem[], adds: Map<string, FileEntry>): void
       if (t === "" || seen.has(t)) return undefined;
       seen.add(t);
       const next = adds.get(t);
-      if (!next) return undefined;
-      if (next.type === "file") return t;
-      if (next.type !== "hardlink") return undefined;
-      cur = next;
+      if (next === undefined) return undefined;
+      if (types[next] === FILE_CODE) return next;
+      if (types[next] !== HARDLINK_CODE) return undefined;
+      cur = table.entry(next);
     }
     return undefined;
   };
-  const groupRoots = new Set<string>();
-  const memberRoot = new Map<string, string>();
-  for (const it of items) {
-    if (it.kind !== "entry" || it.entry.type !== "hardlink") continue;
-    const root = rootOf(it.path, it.entry);
-    if (root) {
-      memberRoot.set(it.path, root);
+  const groupRoots = new Set<number>();
+  const memberRoot = new Map<number, number>();
+  for (const ref of order) {
+    if (ref < 0 || types[ref] !== HARDLINK_CODE) continue;
+    const path = table.paths[ref]!;
+    const entry = table.entry(ref);
+    const root = rootOf(path, entry);
+    if (root !== undefined) {
+      memberRoot.set(ref, root);
       groupRoots.add(root);
-    } else if (it.entry.source || it.entry.open) {
+    } else if (entry.source || entry.open) {
       // target is not in this layer: the link's own bytes make it a regular file
-      it.entry = { ...it.entry, type: "file" };
-      delete it.entry.linkTarget;
-      it.data = it.entry;
-      if (it.entry.source) it.sizeFromSource = true;
+      const asFile: FileEntry = { ...entry, type: "file" };
+      delete asFile.linkTarget;
+      overrides.set(ref, { entry: asFile, data: asFile, sizeFromSource: entry.source ? true : undefined });
     } else {
       throw new InvalidEntryError(
-        it.path,
-        `hardlink target "${it.entry.linkTarget ?? ""}" is not in the layer and the link has no data source`,
+        path,
+        `hardlink target "${entry.linkTarget ?? ""}" is not in the layer and the link has no data source`,
       );
     }
   }
-  const holder = new Map<string, string>(); // root -> path of the member that carries the data
-  for (const it of items) {
-    if (it.kind !== "entry") continue;
-    const root = groupRoots.has(it.path) ? it.path : memberRoot.get(it.path);
-    if (!root) continue;
-    const rootEntry = adds.get(root)!;
+  if (groupRoots.size === 0) return overrides;
+  const holder = new Map<number, string>(); // root slot -> path of the member that carries the data
+  for (const ref of order) {
+    if (ref < 0) continue;
+    const root = groupRoots.has(ref) ? ref : memberRoot.get(ref);
+    if (root === undefined) continue;
+    const path = table.paths[ref]!;
+    const rootEntry = table.entry(root);
     const first = holder.get(root);
     if (first === undefined) {
-      holder.set(root, it.path);
-      it.entry = { ...rootEntry, path: it.path, type: "file" };
-      it.data = rootEntry;
+      holder.set(root, path);
+      overrides.set(ref, { entry: { ...rootEntry, path, type: "file" }, data: rootEntry });
     } else {
       const { source: _s, open: _o, xattrs: _x, ...meta } = rootEntry;
-      it.entry = { ...meta, path: it.path, type: "hardlink", linkTarget: first, size: 0 };
-      delete it.data;
+      overrides.set(ref, { entry: { ...meta, path, type: "hardlink", linkTarget: first, size: 0 } });
     }
   }
+  return overrides;
 }

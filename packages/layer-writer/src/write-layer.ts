@@ -15,7 +15,7 @@ import createDebug from "debug";
 import type { BlobStore } from "./blob-store.js";
 import { type Compressor, identityCompressor, parallelGzip, zstdCompressor } from "./compress.js";
 import { FileChangedError, InvalidEntryError } from "./errors.js";
-import { type ParentLookup, type PlanItem, planLayer } from "./plan.js";
+import { buildPlan, type ParentLookup, type PlanItem } from "./plan.js";
 
 const debug = createDebug("molt:layer");
 
@@ -274,9 +274,9 @@ export async function writeLayer(
     options.sourceDateEpoch !== undefined
       ? BigInt(Math.floor(options.sourceDateEpoch)) * 1_000_000_000n
       : undefined;
-  const items = await planLayer(changes, { parents: options.parents });
-  onProgress?.({ type: "layer:planned", entries: items.length });
-  debug("layer: %d entries, %s", items.length, compression);
+  const plan = await buildPlan(changes, { parents: options.parents });
+  onProgress?.({ type: "layer:planned", entries: plan.length });
+  debug("layer: %d entries, %s", plan.length, compression);
 
   const writer = await store.createWriter();
   const sinkBytes = (chunk: Buffer) => writer.write(chunk);
@@ -298,9 +298,9 @@ export async function writeLayer(
       }),
     );
     const inodes = new Map<string, string>();
-    for (const item of items) {
+    for (let i = 0; i < plan.length; i++) {
       signal?.throwIfAborted();
-      await writeItem(sink, item, clampNs, options.detectHardlinks ? inodes : undefined);
+      await writeItem(sink, plan.item(i), clampNs, options.detectHardlinks ? inodes : undefined);
       entries++;
     }
     await sink.push(TAR_END);

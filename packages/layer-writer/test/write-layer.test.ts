@@ -7,12 +7,15 @@ import { gunzipSync } from "node:zlib";
 import {
   BlobNotFoundError,
   BlobStore,
+  comparePaths,
   FileChangedError,
   InvalidEntryError,
+  OPAQUE_MARKER,
   planLayer,
   writeLayer,
 } from "@molt/layer-writer";
 import { type Change, DigestMismatchError, type FileEntry, parseDigest } from "@molt/oci";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run, treeChanges } from "./helpers.js";
 
@@ -101,6 +104,87 @@ describe("planLayer", () => {
     });
     // never an entry for the root
     expect(await planLayer([d("/"), d(".")])).toEqual([]);
+  });
+
+  it("orders paths like a segment-by-segment comparison (checked against one written from the definition)", () => {
+    const bySegments = (a: string, b: string): number => {
+      const sa = a.split("/");
+      const sb = b.split("/");
+      for (let i = 0; i < Math.min(sa.length, sb.length); i++) {
+        if (sa[i] === sb[i]) continue;
+        if (sa[i] === OPAQUE_MARKER) return -1;
+        if (sb[i] === OPAQUE_MARKER) return 1;
+        return sa[i]! < sb[i]! ? -1 : 1;
+      }
+      return Math.sign(sa.length - sb.length);
+    };
+    // '/' (0x2f) sorts above '-' and '.', below letters: the cases a plain string compare gets wrong
+    const part = fc.constantFrom(
+      "a",
+      "b",
+      "/",
+      "-",
+      ".",
+      "ab",
+      OPAQUE_MARKER,
+      ".wh.",
+      "é",
+      "\u{1F600}",
+      "\uffff",
+    );
+    const path = fc.array(part, { maxLength: 6 }).map((p) => p.join(""));
+    fc.assert(
+      fc.property(path, path, (a, b) => {
+        expect(Math.sign(comparePaths(a, b))).toBe(bySegments(a, b));
+        expect(Math.sign(comparePaths(b, a)) + 0).toBe(-bySegments(a, b) + 0); // +0: no -0
+      }),
+      { numRuns: 20_000 },
+    );
+    expect(comparePaths("a/b", "a.b")).toBeLessThan(0);
+    expect(comparePaths("a-b", "a/b")).toBeGreaterThan(0);
+    expect(comparePaths(`d/${OPAQUE_MARKER}`, "d/-")).toBeLessThan(0);
+  });
+
+  it("keeps every field of the entries it stores compactly, and the last change to a path wins", async () => {
+    const tool = f("usr/bin/tool", {
+      size: 5,
+      mode: 0o4755,
+      uid: 3_000_000,
+      gid: 2,
+      mtimeNs: -1_500_000_001n,
+      source: "/r/usr/bin/tool",
+    });
+    const plain = tool.kind === "add" ? tool.entry : undefined;
+    const items = await planLayer([
+      tool,
+      f("etc/a", { size: 1, source: "/elsewhere/a" }), // source not under a root ending in the path
+      f("etc/b", { size: 1, source: "/r2/etc/b" }),
+      f("etc/c", { size: 1, source: "/r/etc/b" }),
+      f("big", { mtimeNs: 2n ** 64n + 5n }), // beyond 64 bits: kept as given
+      f("x", { size: 9, source: "/r/x" }),
+      f("x", { type: "symlink", linkTarget: "y" }), // replaced by a link…
+      f("y", { type: "symlink", linkTarget: "z" }),
+      f("y", { size: 2, source: "/r/y" }), // …and a link replaced by a plain file
+    ]);
+    const byPath = new Map(items.map((i) => [i.path, i.kind === "entry" ? i.entry : undefined]));
+    expect(byPath.get("usr/bin/tool")).toEqual(plain);
+    expect(byPath.get("etc/a")?.source).toBe("/elsewhere/a");
+    expect(byPath.get("etc/b")?.source).toBe("/r2/etc/b");
+    expect(byPath.get("etc/c")?.source).toBe("/r/etc/b");
+    expect(byPath.get("big")?.mtimeNs).toBe(2n ** 64n + 5n);
+    expect(byPath.get("x")).toMatchObject({ type: "symlink", linkTarget: "y" });
+    expect(byPath.get("x")?.source).toBeUndefined();
+    expect(byPath.get("y")).toEqual({
+      path: "y",
+      type: "file",
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      size: 2,
+      mtimeNs: 0n,
+      source: "/r/y",
+    });
+    expect(items.map((i) => i.path)).toEqual(["big", "etc/a", "etc/b", "etc/c", "usr/bin/tool", "x", "y"]);
   });
 });
 
