@@ -89,7 +89,8 @@ const parentOf = (p: string): string => {
  */
 export class Baseline {
   readonly #entries = new Map<string, BaselineEntry>();
-  readonly #children = new Map<string, Set<string>>();
+  /** Directory path → (child name → entry): walks look children up by short name. */
+  readonly #children = new Map<string, Map<string, BaselineEntry>>();
   /** Whether xattrs were recorded for every entry (true when built by extraction or a scan that read them). */
   xattrsKnown = true;
 
@@ -110,22 +111,22 @@ export class Baseline {
 
   /** Records `entry` at `path` (its parent directory's child list is updated). */
   set(path: string, entry: BaselineEntry): void {
-    if (!this.#entries.has(path) && path !== "") {
+    if (path !== "") {
       const parent = parentOf(path);
       let kids = this.#children.get(parent);
       if (!kids) {
-        kids = new Set();
+        kids = new Map();
         this.#children.set(parent, kids);
       }
-      kids.add(path.slice(parent === "" ? 0 : parent.length + 1));
+      kids.set(path.slice(parent === "" ? 0 : parent.length + 1), entry);
     }
     this.#entries.set(path, entry);
     if (entry.type !== "directory") this.#dropChildren(path);
   }
 
-  /** Names (not paths) of the recorded children of directory `path`. */
-  children(path: string): ReadonlySet<string> {
-    return this.#children.get(path) ?? new Set();
+  /** The recorded children of directory `path`: name → entry. */
+  children(path: string): ReadonlyMap<string, BaselineEntry> {
+    return this.#children.get(path) ?? EMPTY;
   }
 
   /** Removes `path` and everything recorded below it. */
@@ -140,7 +141,7 @@ export class Baseline {
     const kids = this.#children.get(path);
     if (!kids) return;
     this.#children.delete(path);
-    for (const name of kids) {
+    for (const name of kids.keys()) {
       const child = path === "" ? name : `${path}/${name}`;
       this.#entries.delete(child);
       this.#dropChildren(child);
@@ -156,8 +157,10 @@ export class Baseline {
   clone(): Baseline {
     const b = new Baseline();
     for (const [p, e] of this.#entries) b.#entries.set(p, e);
-    for (const [p, k] of this.#children) b.#children.set(p, new Set(k));
+    for (const [p, k] of this.#children) b.#children.set(p, new Map(k));
     b.xattrsKnown = this.xattrsKnown;
     return b;
   }
 }
+
+const EMPTY: ReadonlyMap<string, BaselineEntry> = new Map();

@@ -202,7 +202,7 @@ class Extractor {
   opaque(dir: string): void {
     const e = this.baseline.get(dir);
     if (e?.type !== "directory") return;
-    for (const name of [...this.baseline.children(dir)]) {
+    for (const name of [...this.baseline.children(dir).keys()]) {
       const child = dir === "" ? name : `${dir}/${name}`;
       if (!this.layerSet.has(child)) this.remove(child);
       else if (this.baseline.get(child)?.type === "directory") this.opaque(child);

@@ -102,7 +102,7 @@ export async function overlayChanges(
   // mode reports for the same step: both modes give the same change set.
   const hide = (dir: string) => {
     const kept = listing.get(dir) ?? new Set<string>();
-    for (const name of baseline.children(dir)) {
+    for (const name of baseline.children(dir).keys()) {
       const rel = dir === "" ? name : `${dir}/${name}`;
       if (!kept.has(name)) deletes.push(rel);
       else if (baseline.get(rel)?.type === "directory" && listing.has(rel)) hide(rel);

@@ -72,11 +72,14 @@ export async function walkChanges(
       if (code === "ENOENT" || code === "ENOTDIR") continue;
       throw e;
     }
-    if (!isFresh) {
-      const known = baseline.children(dir);
-      if (known.size > 0) {
+    const known = isFresh ? undefined : baseline.children(dir);
+    // Deletions: only when fewer known names were seen than the baseline holds.
+    let seen = 0;
+    if (known !== undefined && known.size > 0) {
+      for (const name of names) if (known.has(name)) seen++;
+      if (seen < known.size) {
         const present = new Set(names);
-        for (const name of known) {
+        for (const name of known.keys()) {
           const rel = dir === "" ? name : `${dir}/${name}`;
           if (!present.has(name) && !ignore.has(rel)) deleted.push(rel);
         }
@@ -86,7 +89,7 @@ export async function walkChanges(
       const rel = dir === "" ? name : `${dir}/${name}`;
       if (ignore.has(rel)) continue;
       const path = base + rel;
-      const b = isFresh ? undefined : baseline.get(rel);
+      const b = known?.get(name);
       // Fast path with a plain lstat (no BigInt allocations): same inode and same ctime.
       const quick = lstatSync(path, { throwIfNoEntry: false });
       if (quick === undefined) continue;
