@@ -5,7 +5,8 @@ import { isPredefinedArg } from "./predefined-args.js";
 import { ShellExpansionError } from "./shell/errors.js";
 import { expandWordDetailed } from "./shell/expand.js";
 import { type CheckDirective, parseCheckDirective } from "./syntax/directives.js";
-import { parseSyntax } from "./syntax/parse-syntax.js";
+import { readSyntax } from "./syntax/parse-syntax.js";
+import { StringTable } from "./syntax/strings.js";
 import type { InstructionNode, SyntaxTree } from "./syntax/tree.js";
 import { type Warning, WarningSink } from "./warnings.js";
 
@@ -65,7 +66,8 @@ function instructionNodes(tree: SyntaxTree): InstructionNode[] {
  * @throws DockerfileError (with file, line and column) for anything BuildKit rejects.
  */
 export function parseDockerfile(text: string, options: ParseOptions = {}): Dockerfile {
-  const tree = parseSyntax(text, options);
+  const strings = new StringTable();
+  const tree = readSyntax(text, options, strings);
   const file = tree.file;
   const directives: Directives = { escape: tree.escapeToken };
   for (const n of tree.nodes) {
@@ -113,7 +115,7 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
     }
   }
 
-  const ctx = { escapeToken: tree.escapeToken, warnings: sink };
+  const ctx = { escapeToken: tree.escapeToken, warnings: sink, strings };
   const metaArgs: ArgInstruction[] = [];
   const stages: Stage[] = [];
   const names = new Map<string, Stage>();

@@ -2,6 +2,7 @@ import { DockerfileError } from "../errors.js";
 import type { SourceLocation } from "../location.js";
 import { parseHeredocWord } from "../syntax/heredoc-words.js";
 import { parseJsonArgs } from "../syntax/json-args.js";
+import type { StringTable } from "../syntax/strings.js";
 import type { HeredocNode, InstructionNode } from "../syntax/tree.js";
 import { splitRawWords } from "../syntax/words.js";
 import type { WarningSink } from "../warnings.js";
@@ -29,6 +30,8 @@ const SECRET_NAME =
 export interface BuildContext {
   escapeToken: string;
   warnings: WarningSink;
+  /** Shares the short strings of one parse (see {@link StringTable}). */
+  strings: StringTable;
 }
 
 /** One shared empty list for the many instructions without heredocs (lists are read-only). */
@@ -40,7 +43,7 @@ function isWordSeparator(c: number): boolean {
 }
 
 /** `args` trimmed and split on runs of `[\t\v\f\r ]` (no quote handling). */
-function words(args: string): string[] {
+function words(args: string, strings: StringTable): string[] {
   const t = args.trim();
   const out: string[] = [];
   const n = t.length;
@@ -48,7 +51,7 @@ function words(args: string): string[] {
   while (i < n) {
     const start = i;
     while (i < n && !isWordSeparator(t.charCodeAt(i))) i++;
-    out.push(t.slice(start, i));
+    out.push(strings.slice(t, start, i));
     while (i < n && isWordSeparator(t.charCodeAt(i))) i++;
   }
   return out;
@@ -64,8 +67,11 @@ function heredocWord(word: string): ReturnType<typeof parseHeredocWord> {
   return word.includes("<<") ? parseHeredocWord(word) : undefined;
 }
 
-/** Mount values are taken as written (expansion happens in {@link expandInstruction}). */
-const asWritten = (v: string): string => v;
+/** The JSON strings of an exec form, short ones shared. */
+function shareAll(values: string[], strings: StringTable): string[] {
+  for (let k = 0; k < values.length; k++) values[k] = strings.share(values[k]!);
+  return values;
+}
 
 function heredocOf(node: HeredocNode): Heredoc {
   const h: Heredoc = {
@@ -87,7 +93,12 @@ function argError(reason: string, at: SourceLocation): DockerfileError {
  * Reads RUN/CMD/ENTRYPOINT arguments: the exec form's strings (an array) or the shell form's
  * command text (a string).
  */
-function readCommand(node: InstructionNode, what: string, allowEmpty: boolean): string[] | string {
+function readCommand(
+  node: InstructionNode,
+  what: string,
+  allowEmpty: boolean,
+  strings: StringTable,
+): string[] | string {
   const args = node.args;
   const j = parseJsonArgs(args);
   if (j.kind === "not-string-array") {
@@ -99,13 +110,17 @@ function readCommand(node: InstructionNode, what: string, allowEmpty: boolean): 
   if (j.kind === "json") {
     if (!allowEmpty && j.values.length === 0)
       throw argError(`${what} requires at least one argument`, node.location);
-    return j.values;
+    return shareAll(j.values, strings);
   }
   if (!allowEmpty && args === "") throw argError(`${what} requires at least one argument`, node.location);
   return args;
 }
 
-function readPathList(node: InstructionNode, kind: InstructionKind): { items: string[]; json: boolean } {
+function readPathList(
+  node: InstructionNode,
+  kind: InstructionKind,
+  strings: StringTable,
+): { items: string[]; json: boolean } {
   const j = parseJsonArgs(node.args);
   if (j.kind === "not-string-array") {
     throw argError(
@@ -113,8 +128,8 @@ function readPathList(node: InstructionNode, kind: InstructionKind): { items: st
       node.location,
     );
   }
-  if (j.kind === "json") return { items: j.values, json: true };
-  return { items: words(node.args), json: false };
+  if (j.kind === "json") return { items: shareAll(j.values, strings), json: true };
+  return { items: words(node.args, strings), json: false };
 }
 
 const LEGACY_KEY_VALUE = /^(\S+)[\t\v\f\r ]+([\s\S]*)$/;
@@ -135,7 +150,7 @@ function readKeyValues(
       `"${kind} key=value" should be used instead of legacy "${kind} key value" format`,
       node.location,
     );
-    return { pairs: [{ key: m[1]!, value: m[2]! }], legacy: true };
+    return { pairs: [{ key: ctx.strings.share(m[1]!), value: ctx.strings.share(m[2]!) }], legacy: true };
   }
   const pairs: KeyValue[] = [];
   for (const word of ws) {
@@ -147,7 +162,7 @@ function readKeyValues(
       );
     }
     if (eq === 0) throw argError(`${kind} names can not be blank`, node.location);
-    pairs.push({ key: word.slice(0, eq), value: word.slice(eq + 1) });
+    pairs.push({ key: ctx.strings.slice(word, 0, eq), value: ctx.strings.slice(word, eq + 1, word.length) });
   }
   return { pairs, legacy: false };
 }
@@ -190,10 +205,11 @@ function readInstruction(node: InstructionNode, ctx: BuildContext): Instruction 
   const original = node.original;
   const fail = (reason: string, at: SourceLocation = location) => argError(reason, at);
   const args = node.args;
+  const strings = ctx.strings;
 
   switch (kind) {
     case "FROM": {
-      const w = words(args);
+      const w = words(args, strings);
       if (!(w.length === 1 || (w.length === 3 && w[1]!.toLowerCase() === "as"))) {
         throw fail("FROM requires either one or three arguments");
       }
@@ -242,9 +258,10 @@ function readInstruction(node: InstructionNode, ctx: BuildContext): Instruction 
     }
     case "RUN": {
       const heredocs = heredocsOf(node);
-      const command = readCommand(node, "RUN", heredocs.length > 0);
+      const command = readCommand(node, "RUN", heredocs.length > 0, strings);
       const rawMounts = flags.list("mount");
-      const mounts = rawMounts.length === 0 ? NONE : rawMounts.map((raw, k) => mountOf(raw, flags, k));
+      const mounts =
+        rawMounts.length === 0 ? NONE : rawMounts.map((raw, k) => mountOf(raw, flags, k, strings));
       const out: Instruction =
         typeof command === "string"
           ? { kind, location, original, form: "shell", command, mounts, heredocs }
@@ -275,7 +292,7 @@ function readInstruction(node: InstructionNode, ctx: BuildContext): Instruction 
     }
     case "CMD":
     case "ENTRYPOINT": {
-      const command = readCommand(node, kind, true);
+      const command = readCommand(node, kind, true, strings);
       if (typeof command === "string") {
         ctx.warnings.add(
           "JSONArgsRecommended",
@@ -288,7 +305,7 @@ function readInstruction(node: InstructionNode, ctx: BuildContext): Instruction 
     }
     case "COPY":
     case "ADD": {
-      const { items, json } = readPathList(node, kind);
+      const { items, json } = readPathList(node, kind, strings);
       if (items.length < 2) {
         throw fail(
           items.length === 0
@@ -371,7 +388,9 @@ function readInstruction(node: InstructionNode, ctx: BuildContext): Instruction 
       const decls = ws.map((word) => {
         const eq = word.indexOf("=");
         if (eq === 0) throw fail(`ARG names can not be blank: "${word}"`);
-        return eq < 0 ? { key: word } : { key: word.slice(0, eq), default: word.slice(eq + 1) };
+        return eq < 0
+          ? { key: strings.share(word) }
+          : { key: strings.slice(word, 0, eq), default: strings.slice(word, eq + 1, word.length) };
       });
       for (const d of decls) checkSecretName(d.key, ctx, location, "ARG");
       return { kind, location, original, args: decls };
@@ -390,12 +409,12 @@ function readInstruction(node: InstructionNode, ctx: BuildContext): Instruction 
       );
       return { kind, location, original, name: readOneArgument(node, kind) };
     case "EXPOSE": {
-      const ports = words(args);
+      const ports = words(args, strings);
       if (ports.length === 0) throw fail("EXPOSE requires at least one argument");
       return { kind, location, original, ports };
     }
     case "VOLUME": {
-      const { items } = readPathList(node, kind);
+      const { items } = readPathList(node, kind, strings);
       if (items.length === 0) throw fail("VOLUME requires at least one argument");
       if (items.some((p) => p.trim() === "")) throw fail("VOLUME specified can not be an empty string");
       return { kind, location, original, paths: items };
@@ -404,7 +423,7 @@ function readInstruction(node: InstructionNode, ctx: BuildContext): Instruction 
       const j = parseJsonArgs(args);
       if (j.kind !== "json") throw fail("SHELL requires the arguments to be in JSON form");
       if (j.values.length === 0) throw fail("SHELL requires at least one argument");
-      return { kind, location, original, args: j.values };
+      return { kind, location, original, args: shareAll(j.values, strings) };
     }
     case "HEALTHCHECK":
       return buildHealthcheck(node, { location, original }, flags, fail);
@@ -428,9 +447,9 @@ function flagFail(flags: ParsedFlags, name: string, reason: string, index = 0): 
   return new DockerfileError("MOLT_DOCKERFILE_FLAG", reason, flags.location(name, index)!);
 }
 
-function mountOf(raw: string, flags: ParsedFlags, index: number): Mount {
+function mountOf(raw: string, flags: ParsedFlags, index: number, strings: StringTable): Mount {
   try {
-    return parseMount(raw, asWritten, true);
+    return parseMount(raw, (v) => strings.share(v), true);
   } catch (e) {
     if (e instanceof MountSyntaxError) throw flagFail(flags, "mount", `RUN --mount: ${e.message}`, index);
     throw e;

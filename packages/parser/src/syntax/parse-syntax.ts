@@ -6,6 +6,7 @@ import { extractFlags } from "./flags.js";
 import { findHeredocWords } from "./heredoc-words.js";
 import { parseJsonArgs } from "./json-args.js";
 import { LineMap } from "./line-map.js";
+import { StringTable } from "./strings.js";
 import type {
   DirectiveNode,
   FlagNode,
@@ -38,6 +39,12 @@ function upperKeyword(keyword: string): string {
     if (KEYWORDS_UPPER.size < 256) KEYWORDS_UPPER.set(keyword, up === keyword ? keyword : up);
   }
   return up;
+}
+
+/** State of one parse shared by the readers below. */
+interface Reader {
+  map: LineMap;
+  strings: StringTable;
 }
 
 /**
@@ -107,10 +114,11 @@ function readInstruction(
   base: number,
   end: number,
   originalStart: number,
-  map: LineMap,
+  reader: Reader,
   emptyContinuationLines: number[],
   location: SourceLocation | undefined,
 ): InstructionNode {
+  const { map, strings } = reader;
   const kwStart = skipSpace(joined, base);
   let kwEnd = kwStart;
   while (kwEnd < end && !isKeywordSeparator(joined.charCodeAt(kwEnd))) kwEnd++;
@@ -125,20 +133,20 @@ function readInstruction(
     if (first + 1 < end && joined.charCodeAt(first) === DASH && joined.charCodeAt(first + 1) === DASH) {
       flagScratch.length = 0;
       p = extractFlags(joined, restStart, end, flagScratch);
-      if (flagScratch.length > 0) flags = makeFlags(joined, map);
+      if (flagScratch.length > 0) flags = makeFlags(joined, reader);
     }
     argsStart = skipSpace(joined, p, end);
   }
-  const keyword = joined.slice(kwStart, kwEnd);
+  const keyword = strings.slice(joined, kwStart, kwEnd);
   const name = upperKeyword(keyword);
   const keywordLocation = map.range(kwStart, kwEnd);
-  const args = joined.slice(argsStart, end);
+  const args = strings.slice(joined, argsStart, end);
   const argsLocation = map.range(argsStart, Math.max(argsStart, end));
-  const original = joined.slice(originalStart, end);
+  const original = strings.slice(joined, originalStart, end);
   const loc = location ?? map.range(originalStart, end);
   const raw = location === undefined ? original : "";
   if (name === "ONBUILD" && args !== "") {
-    const trigger = readInstruction(joined, argsStart, end, argsStart, map, NONE, undefined);
+    const trigger = readInstruction(joined, argsStart, end, argsStart, reader, NONE, undefined);
     return {
       type: "instruction",
       keyword,
@@ -172,10 +180,10 @@ function readInstruction(
 }
 
 /** Turns the entries {@link extractFlags} left in {@link flagScratch} into flag nodes. */
-function makeFlags(joined: string, map: LineMap): FlagNode[] {
+function makeFlags(joined: string, { map, strings }: Reader): FlagNode[] {
   const flags: FlagNode[] = [];
   for (let k = 0; k < flagScratch.length; k += 3) {
-    const text = flagScratch[k] as string;
+    const text = strings.share(flagScratch[k] as string);
     const start = flagScratch[k + 1] as number;
     const stop = flagScratch[k + 2] as number;
     let raw = text;
@@ -185,8 +193,11 @@ function makeFlags(joined: string, map: LineMap): FlagNode[] {
     }
     const eq = text.indexOf("=");
     const location = map.range(start, stop);
-    if (eq < 0) flags.push({ raw, text, name: text.slice(2), location });
-    else flags.push({ raw, text, name: text.slice(2, eq), location, value: text.slice(eq + 1) });
+    if (eq < 0) flags.push({ raw, text, name: strings.slice(text, 2, text.length), location });
+    else {
+      const name = strings.slice(text, 2, eq);
+      flags.push({ raw, text, name, location, value: strings.slice(text, eq + 1, text.length) });
+    }
   }
   return flags;
 }
@@ -198,6 +209,11 @@ function makeFlags(joined: string, map: LineMap): FlagNode[] {
  * @throws DockerfileError for a repeated or invalid directive, or an unterminated heredoc.
  */
 export function parseSyntax(input: string, options: ParseSyntaxOptions = {}): SyntaxTree {
+  return readSyntax(input, options, new StringTable());
+}
+
+/** {@link parseSyntax} sharing short strings through `strings` (also used for the instructions). */
+export function readSyntax(input: string, options: ParseSyntaxOptions, strings: StringTable): SyntaxTree {
   const file = options.file ?? "Dockerfile";
   const bom = input.charCodeAt(0) === 0xfeff;
   const text = bom ? input.slice(1) : input;
@@ -243,19 +259,24 @@ export function parseSyntax(input: string, options: ParseSyntaxOptions = {}): Sy
 
   const escapeCode = escapeToken.charCodeAt(0);
   const map = new LineMap(file);
+  const reader: Reader = { map, strings };
   for (; more; more = cur.advance()) {
     const lineStart = cur.start;
     const lead = skipSpace(text, lineStart, cur.end);
     if (lead === cur.end) {
-      nodes.push({ type: "blank", location: cur.location(file), raw: text.slice(lineStart, cur.next) });
+      nodes.push({
+        type: "blank",
+        location: cur.location(file),
+        raw: strings.slice(text, lineStart, cur.next),
+      });
       continue;
     }
     if (text.charCodeAt(lead) === HASH) {
       nodes.push({
         type: "comment",
-        text: text.slice(lead + 1, cur.end),
+        text: strings.slice(text, lead + 1, cur.end),
         location: cur.location(file, lead - lineStart + 1),
-        raw: text.slice(lineStart, cur.next),
+        raw: strings.slice(text, lineStart, cur.next),
       });
       continue;
     }
@@ -287,7 +308,7 @@ export function parseSyntax(input: string, options: ParseSyntaxOptions = {}): Sy
       endLine: map.endLine(end),
       endColumn: map.endColumn(end),
     };
-    const node = readInstruction(joined, 0, end, 0, map, emptyContinuationLines, location);
+    const node = readInstruction(joined, 0, end, 0, reader, emptyContinuationLines, location);
     const target = node.name === "ONBUILD" && node.trigger ? node.trigger : node;
     if (
       (target.name === "RUN" || target.name === "COPY" || target.name === "ADD") &&
@@ -321,8 +342,8 @@ export function parseSyntax(input: string, options: ParseSyntaxOptions = {}): Sy
           );
         }
         const heredoc: HeredocNode = {
-          name: h.name,
-          word: h.word,
+          name: strings.share(h.name),
+          word: strings.share(h.word),
           chomp: h.chomp,
           expand: h.expand,
           body: text.slice(bodyStart, cur.start),
@@ -339,7 +360,7 @@ export function parseSyntax(input: string, options: ParseSyntaxOptions = {}): Sy
         node.location = { ...node.location, endLine: cur.index + 1, endColumn: cur.end - cur.start + 1 };
       }
     }
-    node.raw = text.slice(lineStart, cur.next);
+    node.raw = strings.slice(text, lineStart, cur.next);
     nodes.push(node);
   }
   return { file, bom, escapeToken, nodes };
