@@ -249,3 +249,50 @@ describe("lossless printing", () => {
     expect(parseSyntax(printSyntaxTree(tree))).toEqual(tree);
   });
 });
+
+describe("syntax-only locations (built when first read)", () => {
+  const text = "FROM a\nONBUILD COPY --chown=1:1 \\\n  --chmod=644 x \\\n  /y\n";
+  const [, onbuild] = instructions(parseSyntax(text, { file: "df" }));
+  const copy = onbuild!.trigger!;
+
+  it("gives the ranges on the first line and on continuation lines", () => {
+    expect(onbuild!.keywordLocation).toEqual({ file: "df", line: 2, column: 1, endLine: 2, endColumn: 8 });
+    expect(onbuild!.argsLocation).toEqual({ file: "df", line: 2, column: 9, endLine: 4, endColumn: 5 });
+    expect(copy.keywordLocation).toEqual({ file: "df", line: 2, column: 9, endLine: 2, endColumn: 13 });
+    expect(copy.flags[0]!.location).toEqual({ file: "df", line: 2, column: 14, endLine: 2, endColumn: 25 });
+    expect(copy.flags[1]!.location).toEqual({ file: "df", line: 3, column: 3, endLine: 3, endColumn: 14 });
+    expect(copy.argsLocation).toEqual({ file: "df", line: 3, column: 15, endLine: 4, endColumn: 5 });
+  });
+
+  it("returns the same object on every read", () => {
+    expect(copy.keywordLocation).toBe(copy.keywordLocation);
+    expect(copy.flags[0]!.location).toBe(copy.flags[0]!.location);
+  });
+
+  it("serialises to the plain documented form, fields in order", () => {
+    const json = JSON.parse(JSON.stringify(onbuild));
+    expect(Object.keys(json)).toEqual([
+      "type",
+      "keyword",
+      "name",
+      "keywordLocation",
+      "flags",
+      "args",
+      "argsLocation",
+      "trigger",
+      "original",
+      "heredocs",
+      "emptyContinuationLines",
+      "location",
+      "raw",
+    ]);
+    expect(json.trigger.flags[1]).toEqual({
+      raw: "--chmod=644",
+      text: "--chmod=644",
+      name: "chmod",
+      location: { file: "df", line: 3, column: 3, endLine: 3, endColumn: 14 },
+      value: "644",
+    });
+    expect(json.trigger.keywordLocation).toEqual(copy.keywordLocation);
+  });
+});

@@ -13,6 +13,21 @@ export class LineMap {
   private count = 1;
   constructor(readonly file: string) {}
 
+  /**
+   * True when the range `[start, end)` lies on the first physical line of the logical line
+   * (its location is then that line with columns {@link LineMap.columnOnFirstLine}).
+   */
+  onFirstLine(start: number, end: number): boolean {
+    if (this.count === 1) return true;
+    const next = this.offsets[1]!;
+    return start < next && end <= next;
+  }
+
+  /** Column of `offset` on the first physical line. */
+  columnOnFirstLine(offset: number): number {
+    return this.columns[0]! + offset;
+  }
+
   /** Starts a new logical line whose first character is at `line`:`column`. */
   reset(line: number, column: number): void {
     this.count = 1;

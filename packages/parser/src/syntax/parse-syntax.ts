@@ -6,6 +6,7 @@ import { extractFlags } from "./flags.js";
 import { findHeredocWords } from "./heredoc-words.js";
 import { parseJsonArgs } from "./json-args.js";
 import { LineMap } from "./line-map.js";
+import { FlagSyntax, InstructionSyntax } from "./nodes.js";
 import { StringTable } from "./strings.js";
 import type {
   DirectiveNode,
@@ -107,7 +108,8 @@ const flagScratch: (string | number)[] = [];
 /**
  * Reads the instruction of the logical line `joined` from `base` on (keyword, flags, arguments;
  * for ONBUILD the trigger too). `end` is where `joined` ends once trailing whitespace is
- * trimmed; `originalStart` where `original` starts. `location` and `raw` are the caller's.
+ * trimmed; `originalStart` where `original` starts. `location` is the caller's (the trigger's
+ * is computed), and so is `raw` (the trigger's is its `original`).
  */
 function readInstruction(
   joined: string,
@@ -119,6 +121,7 @@ function readInstruction(
   location: SourceLocation | undefined,
 ): InstructionNode {
   const { map, strings } = reader;
+  const loc = location ?? map.range(originalStart, end);
   const kwStart = skipSpace(joined, base);
   let kwEnd = kwStart;
   while (kwEnd < end && !isKeywordSeparator(joined.charCodeAt(kwEnd))) kwEnd++;
@@ -133,54 +136,43 @@ function readInstruction(
     if (first + 1 < end && joined.charCodeAt(first) === DASH && joined.charCodeAt(first + 1) === DASH) {
       flagScratch.length = 0;
       p = extractFlags(joined, restStart, end, flagScratch);
-      if (flagScratch.length > 0) flags = makeFlags(joined, reader);
+      if (flagScratch.length > 0) flags = makeFlags(joined, reader, loc);
     }
     argsStart = skipSpace(joined, p, end);
   }
   const keyword = strings.slice(joined, kwStart, kwEnd);
   const name = upperKeyword(keyword);
-  const keywordLocation = map.range(kwStart, kwEnd);
   const args = strings.slice(joined, argsStart, end);
-  const argsLocation = map.range(argsStart, Math.max(argsStart, end));
   const original = strings.slice(joined, originalStart, end);
-  const loc = location ?? map.range(originalStart, end);
-  const raw = location === undefined ? original : "";
-  if (name === "ONBUILD" && args !== "") {
-    const trigger = readInstruction(joined, argsStart, end, argsStart, reader, NONE, undefined);
-    return {
-      type: "instruction",
-      keyword,
-      name,
-      keywordLocation,
-      flags,
-      args,
-      argsLocation,
-      trigger,
-      original,
-      heredocs: NONE,
-      emptyContinuationLines,
-      location: loc,
-      raw,
-    };
-  }
-  return {
-    type: "instruction",
+  const argsEnd = Math.max(argsStart, end);
+  const trigger =
+    name === "ONBUILD" && args !== ""
+      ? readInstruction(joined, argsStart, end, argsStart, reader, NONE, undefined)
+      : undefined;
+  // Syntax-only ranges on the first physical line are kept as columns (see InstructionSyntax).
+  return new InstructionSyntax(
     keyword,
     name,
-    keywordLocation,
+    map.onFirstLine(kwStart, kwEnd) ? map.columnOnFirstLine(kwStart) : map.range(kwStart, kwEnd),
+    map.columnOnFirstLine(Math.max(kwStart, kwEnd)),
     flags,
     args,
-    argsLocation,
+    map.onFirstLine(argsStart, argsEnd) ? map.columnOnFirstLine(argsStart) : map.range(argsStart, argsEnd),
+    map.columnOnFirstLine(argsEnd),
+    trigger,
     original,
-    heredocs: NONE,
+    NONE,
     emptyContinuationLines,
-    location: loc,
-    raw,
-  };
+    loc,
+    location === undefined ? original : "",
+  );
 }
 
-/** Turns the entries {@link extractFlags} left in {@link flagScratch} into flag nodes. */
-function makeFlags(joined: string, { map, strings }: Reader): FlagNode[] {
+/**
+ * Turns the entries {@link extractFlags} left in {@link flagScratch} into flag nodes. `on` is a
+ * location on the instruction's first line (for the flags' file and line).
+ */
+function makeFlags(joined: string, { map, strings }: Reader, on: SourceLocation): FlagNode[] {
   const flags: FlagNode[] = [];
   for (let k = 0; k < flagScratch.length; k += 3) {
     const text = strings.share(flagScratch[k] as string);
@@ -192,12 +184,10 @@ function makeFlags(joined: string, { map, strings }: Reader): FlagNode[] {
       if (written !== text) raw = written;
     }
     const eq = text.indexOf("=");
-    const location = map.range(start, stop);
-    if (eq < 0) flags.push({ raw, text, name: strings.slice(text, 2, text.length), location });
-    else {
-      const name = strings.slice(text, 2, eq);
-      flags.push({ raw, text, name, location, value: strings.slice(text, eq + 1, text.length) });
-    }
+    const name = eq < 0 ? strings.slice(text, 2, text.length) : strings.slice(text, 2, eq);
+    const value = eq < 0 ? undefined : strings.slice(text, eq + 1, text.length);
+    const at = map.onFirstLine(start, stop) ? map.columnOnFirstLine(start) : map.range(start, stop);
+    flags.push(new FlagSyntax(raw, text, name, value, at, map.columnOnFirstLine(stop), on));
   }
   return flags;
 }
@@ -357,7 +347,9 @@ export function readSyntax(input: string, options: ParseSyntaxOptions, strings: 
         };
         if (h.fileDescriptor !== undefined) heredoc.fileDescriptor = h.fileDescriptor;
         target.heredocs = target.heredocs === NONE ? [heredoc] : [...target.heredocs, heredoc];
-        node.location = { ...node.location, endLine: cur.index + 1, endColumn: cur.end - cur.start + 1 };
+        // The node's own location object (not shared yet): extend it to the terminator.
+        node.location.endLine = cur.index + 1;
+        node.location.endColumn = cur.end - cur.start + 1;
       }
     }
     node.raw = strings.slice(text, lineStart, cur.next);
