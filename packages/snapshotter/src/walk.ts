@@ -60,47 +60,46 @@ export async function walkChanges(
 
   const stack: string[] = [""];
   const base = root === "" ? "/" : `${root}/`;
+  // Directories that hold an ignored path: only their children need the ignore check.
+  const holdsIgnored = new Set<string>();
+  for (const p of ignore) holdsIgnored.add(p.includes("/") ? p.slice(0, p.lastIndexOf("/")) : "");
   let n = 0;
   while (stack.length > 0) {
     const dir = stack.pop()!;
     const isFresh = fresh.has(dir);
+    const dirPath = dir === "" ? base : `${base}${dir}/`;
+    const relPrefix = dir === "" ? "" : `${dir}/`;
+    const checkIgnore = holdsIgnored.has(dir);
     let names: string[];
     try {
-      names = readdirSync(abs(root, dir));
+      names = readdirSync(dir === "" ? abs(root, "") : dirPath);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ENOTDIR") continue;
       throw e;
     }
     const known = isFresh ? undefined : baseline.children(dir);
-    // Deletions: only when fewer known names were seen than the baseline holds.
     let seen = 0;
-    if (known !== undefined && known.size > 0) {
-      for (const name of names) if (known.has(name)) seen++;
-      if (seen < known.size) {
-        const present = new Set(names);
-        for (const name of known.keys()) {
-          const rel = dir === "" ? name : `${dir}/${name}`;
-          if (!present.has(name) && !ignore.has(rel)) deleted.push(rel);
-        }
-      }
-    }
     for (const name of names) {
-      const rel = dir === "" ? name : `${dir}/${name}`;
-      if (ignore.has(rel)) continue;
-      const path = base + rel;
+      if (checkIgnore && ignore.has(relPrefix + name)) {
+        if (known?.has(name)) seen++;
+        continue;
+      }
       const b = known?.get(name);
+      if (b !== undefined) seen++;
+      const path = dirPath + name;
       // Fast path with a plain lstat (no BigInt allocations): same inode and same ctime.
       const quick = lstatSync(path, { throwIfNoEntry: false });
       if (quick === undefined) continue;
       if (b !== undefined && b.ctimeMs === quick.ctimeMs && Number(b.ino) === quick.ino) {
-        if (quick.isDirectory()) stack.push(rel);
+        if (quick.isDirectory()) stack.push(relPrefix + name);
         if (++n % 8192 === 0) {
           await new Promise((r) => setImmediate(r));
           throwIfAborted(options.signal);
         }
         continue;
       }
+      const rel = relPrefix + name;
       const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
       if (st === undefined) continue;
       const isDir = st.isDirectory();
@@ -124,6 +123,14 @@ export async function walkChanges(
       if (++n % 8192 === 0) {
         await new Promise((r) => setImmediate(r));
         throwIfAborted(options.signal);
+      }
+    }
+    // Deletions: only when fewer known names were seen than the baseline holds.
+    if (known !== undefined && seen < known.size) {
+      const present = new Set(names);
+      for (const name of known.keys()) {
+        const rel = relPrefix + name;
+        if (!present.has(name) && !ignore.has(rel)) deleted.push(rel);
       }
     }
   }
