@@ -42,18 +42,24 @@ function isWordSeparator(c: number): boolean {
   return c === 32 || c === 9 || c === 11 || c === 12 || c === 13;
 }
 
+/** Reused by {@link words}: the result is copied out at its exact size. */
+const wordScratch: string[] = [];
+
 /** `args` trimmed and split on runs of `[\t\v\f\r ]` (no quote handling). */
 function words(args: string, strings: StringTable): string[] {
   const t = args.trim();
-  const out: string[] = [];
   const n = t.length;
+  wordScratch.length = 0;
   let i = 0;
   while (i < n) {
     const start = i;
     while (i < n && !isWordSeparator(t.charCodeAt(i))) i++;
-    out.push(strings.slice(t, start, i));
+    wordScratch.push(strings.slice(t, start, i));
     while (i < n && isWordSeparator(t.charCodeAt(i))) i++;
   }
+  // A list grown by push keeps room for 17 entries; the copy has exactly what it holds.
+  const out = wordScratch.slice();
+  wordScratch.length = 0;
   return out;
 }
 
@@ -152,8 +158,9 @@ function readKeyValues(
     );
     return { pairs: [{ key: ctx.strings.share(m[1]!), value: ctx.strings.share(m[2]!) }], legacy: true };
   }
-  const pairs: KeyValue[] = [];
-  for (const word of ws) {
+  const pairs = new Array<KeyValue>(ws.length);
+  for (let k = 0; k < ws.length; k++) {
+    const word = ws[k]!;
     const eq = word.indexOf("=");
     if (eq < 0) {
       throw argError(
@@ -162,7 +169,7 @@ function readKeyValues(
       );
     }
     if (eq === 0) throw argError(`${kind} names can not be blank`, node.location);
-    pairs.push({ key: ctx.strings.slice(word, 0, eq), value: ctx.strings.slice(word, eq + 1, word.length) });
+    pairs[k] = { key: ctx.strings.slice(word, 0, eq), value: ctx.strings.slice(word, eq + 1, word.length) };
   }
   return { pairs, legacy: false };
 }
@@ -315,15 +322,18 @@ function readInstruction(node: InstructionNode, ctx: BuildContext): Instruction 
       }
       const dest = items[items.length - 1]!;
       if (!json && heredocWord(dest)) throw fail(`${kind} cannot accept a heredoc as a destination`);
-      const sources: string[] = [];
+      let sources = items.slice(0, -1);
       let heredocs: Heredoc[] = NONE;
       const available = heredocsOf(node);
-      for (let k = 0; k < items.length - 1; k++) {
-        const src = items[k]!;
-        const h = json ? undefined : heredocWord(src);
-        const doc = h ? available.find((d) => d.name === h.name && !heredocs.includes(d)) : undefined;
-        if (doc) (heredocs === NONE ? (heredocs = []) : heredocs).push(doc);
-        else sources.push(src);
+      if (available.length > 0) {
+        sources = [];
+        for (let k = 0; k < items.length - 1; k++) {
+          const src = items[k]!;
+          const h = json ? undefined : heredocWord(src);
+          const doc = h ? available.find((d) => d.name === h.name && !heredocs.includes(d)) : undefined;
+          if (doc) (heredocs === NONE ? (heredocs = []) : heredocs).push(doc);
+          else sources.push(src);
+        }
       }
       const chown = flags.string("chown");
       const chmod = flags.string("chmod");
