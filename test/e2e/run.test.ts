@@ -172,3 +172,27 @@ test("aborting a build mid-RUN kills the command and leaves no mount or temp dir
   const ps = await run("ps", ["-eo", "args"]);
   expect(ps.stdout).not.toMatch(/sleep 30/);
 }, 60_000);
+
+test("--ignore-path keeps a RUN's changes under that path out of the layer", async () => {
+  const ctx = await context(
+    "ignore",
+    `FROM ${BASE}\nRUN mkdir -p /cache /kept && echo x > /cache/big && echo y > /kept/file\n`,
+  );
+  const layout = join(dir, "ignore-out");
+  const r = await molt([
+    "build",
+    "-c",
+    ctx,
+    "--no-push",
+    "--oci-layout-path",
+    layout,
+    "--insecure-pull",
+    "--ignore-path",
+    "/cache",
+  ]);
+  expect(r.code).toBe(0);
+  await run("umoci", ["unpack", "--image", `${layout}:latest`, join(dir, "ignore-bundle")]);
+  const root = join(dir, "ignore-bundle", "rootfs");
+  expect(await readFile(join(root, "kept", "file"), "utf8")).toBe("y\n");
+  await expect(lstat(join(root, "cache", "big"))).rejects.toMatchObject({ code: "ENOENT" });
+});

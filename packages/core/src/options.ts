@@ -77,6 +77,8 @@ export interface BuildOptions {
   runner?: "auto" | "chroot" | "rootless" | "in-place" | Runner;
   /** Allow the `in-place` runner, where the stage root is `/` of a throwaway container (kaniko's model). */
   allowInPlace?: boolean;
+  /** Paths (as the container sees them) whose changes RUN never records (`--ignore-path`), e.g. `/var/cache`. */
+  ignorePaths?: string[];
   /** How RUN's changes are found: `auto` (overlay where mounting works, else walk), `walk` or `overlay`. */
   snapshotMode?: "auto" | "walk" | "overlay";
   /** A registry client to use instead of one built from these options. */

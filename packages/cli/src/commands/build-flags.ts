@@ -38,6 +38,7 @@ registries:
 RUN:
       --runner auto|chroot|rootless|in-place   (in-place also needs --allow-in-place)
       --snapshotter auto|walk|overlay
+      --ignore-path PATH             never record changes under PATH; repeatable
   -v, --verbosity LEVEL              info (default) or error`;
 
 /** kaniko's flag names, with the same short forms. */
@@ -74,6 +75,7 @@ const FLAGS = {
   runner: { type: "string" },
   "allow-in-place": { type: "boolean" },
   snapshotter: { type: "string" },
+  "ignore-path": { type: "string", multiple: true },
   verbosity: { type: "string", short: "v" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -182,6 +184,7 @@ export function parseBuildFlags(argv: string[], cwd: string): BuildFlags {
   if (values.runner !== undefined)
     options.runner = oneOf(values.runner, "runner", ["auto", "chroot", "rootless", "in-place"] as const);
   if (values["allow-in-place"]) options.allowInPlace = true;
+  if (values["ignore-path"]) options.ignorePaths = values["ignore-path"];
   if (values.snapshotter !== undefined)
     options.snapshotMode = oneOf(values.snapshotter, "snapshotter", ["auto", "walk", "overlay"] as const);
   if (

@@ -65,7 +65,10 @@ export function createRuntime(session: BuildSession, stage: number, state: Image
           join(session.work, `stage-${stage}`),
           state.layers,
           { client: session.client, store, ...(signal ? { signal } : {}) },
-          { mode: options.snapshotMode ?? "auto" },
+          {
+            mode: options.snapshotMode ?? "auto",
+            ...(options.ignorePaths ? { ignore: options.ignorePaths } : {}),
+          },
         );
         session.filesystems.push(made);
         return made;
