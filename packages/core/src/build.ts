@@ -32,6 +32,7 @@ import { pullBaseState, scratchState } from "./stage/base-image.js";
 import { createRuntime } from "./stage/create-runtime.js";
 import { FromSources } from "./stage/from-sources.js";
 import { cloneState, type ImageState } from "./stage/image-state.js";
+import { takeOnbuildTriggers } from "./stage/onbuild-triggers.js";
 import { runStage } from "./stage/run-stage.js";
 import type { StageRuntime } from "./stage/runtime.js";
 import type { BuildSession } from "./stage/session.js";
@@ -195,7 +196,8 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
       });
       debug("stage %d from %s", stage.index, base);
       const rt = createRuntime(session, stage.index, state);
-      await runStage(stage.instructions, rt, { buildArgs, metaArgs });
+      const triggers = takeOnbuildTriggers(state.config, base);
+      await runStage([...triggers, ...stage.instructions], rt, { buildArgs, metaArgs });
       finished.set(stage.index, { state, runtime: rt });
     }
 
