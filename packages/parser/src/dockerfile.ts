@@ -53,6 +53,9 @@ function instructionNodes(tree: SyntaxTree): InstructionNode[] {
   return tree.nodes.filter((n): n is InstructionNode => n.type === "instruction");
 }
 
+// The loops over every node below are indexed: parseDockerfile runs once per file, often before
+// the optimizing compiler has seen it, and an unoptimized for-of allocates a result per step.
+
 /**
  * Parses a Dockerfile: directives, syntax tree, typed instructions grouped in stages, and the
  * warnings BuildKit's checks would give. Pure: no I/O.
@@ -82,8 +85,8 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
   const sink = new WarningSink(directives.check?.skip ?? []);
   const nodes = instructionNodes(tree);
 
-  for (const node of nodes) {
-    for (const line of node.emptyContinuationLines) {
+  for (let k = 0; k < nodes.length; k++) {
+    for (const line of nodes[k]!.emptyContinuationLines) {
       sink.add(
         "NoEmptyContinuation",
         "Empty continuation line found; empty continuation lines will become errors",
@@ -99,12 +102,14 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
   }
   let upper = 0;
   let lower = 0;
-  for (const n of nodes) {
+  for (let k = 0; k < nodes.length; k++) {
+    const n = nodes[k]!;
     if (n.keyword === n.name) upper++;
     else if (n.keyword === n.keyword.toLowerCase()) lower++;
   }
   const majorityUpper = upper >= lower;
-  for (const n of nodes) {
+  for (let k = 0; k < nodes.length; k++) {
+    const n = nodes[k]!;
     const ok = majorityUpper ? n.keyword === n.name : n.keyword === n.keyword.toLowerCase();
     if (!ok) {
       sink.add(
@@ -119,8 +124,8 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
   const metaArgs: ArgInstruction[] = [];
   const stages: Stage[] = [];
   const names = new Map<string, Stage>();
-  for (const node of nodes) {
-    const instr = buildInstruction(node, ctx);
+  for (let k = 0; k < nodes.length; k++) {
+    const instr = buildInstruction(nodes[k]!, ctx);
     if (instr.kind === "FROM") {
       const stage: Stage = { index: stages.length, from: instr, instructions: [] };
       if (instr.stageName !== undefined) {
@@ -182,7 +187,8 @@ function checkStages(stages: Stage[], metaArgs: ArgInstruction[], sink: WarningS
     }
     const seen = new Map<string, Instruction[]>();
     let absoluteWorkdir = false;
-    for (const instr of stage.instructions) {
+    for (let k = 0; k < stage.instructions.length; k++) {
+      const instr = stage.instructions[k]!;
       if (instr.kind === "CMD" || instr.kind === "ENTRYPOINT" || instr.kind === "HEALTHCHECK") {
         const list = seen.get(instr.kind);
         if (list) list.push(instr);

@@ -23,8 +23,23 @@ import { isValidChmod, parseDuration } from "./values.js";
 
 const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
 const RESERVED_STAGE_NAMES = new Set(["scratch", "context"]);
-const SECRET_NAME =
-  /(?:^|[^a-z])(apikey|auth|credentials?|key|password|pword|passwd|secret|token)(?:$|[^a-z])/i;
+/**
+ * BuildKit's SecretsUsedInArgOrEnv words: a key is suspicious when one of its words is one of
+ * these, words being the runs of ASCII letters, also split where a lower-case letter is
+ * followed by an upper-case one (`dbPassword` → `db`, `Password`), compared without case.
+ */
+const SECRET_WORDS = new Set([
+  "apikey",
+  "auth",
+  "credential",
+  "credentials",
+  "key",
+  "password",
+  "pword",
+  "passwd",
+  "secret",
+  "token",
+]);
 
 /** Context of {@link buildInstruction}. */
 export interface BuildContext {
@@ -42,7 +57,7 @@ function isWordSeparator(c: number): boolean {
   return c === 32 || c === 9 || c === 11 || c === 12 || c === 13;
 }
 
-/** Reused by {@link words}: the result is copied out at its exact size. */
+/** Reused by {@link words} and for {@link splitRawWords}: never kept, only read or copied out. */
 const wordScratch: string[] = [];
 
 /** `args` trimmed and split on runs of `[\t\v\f\r ]` (no quote handling). */
@@ -146,7 +161,7 @@ function readKeyValues(
   ctx: BuildContext,
 ): { pairs: KeyValue[]; legacy: boolean } {
   const args = node.args;
-  const ws = splitRawWords(args, ctx.escapeToken);
+  const ws = splitRawWords(args, ctx.escapeToken, wordScratch);
   if (ws.length === 0) throw argError(`${kind} requires at least one argument`, node.location);
   if (!ws[0]!.includes("=")) {
     const m = LEGACY_KEY_VALUE.exec(args);
@@ -393,7 +408,7 @@ function readInstruction(node: InstructionNode, ctx: BuildContext): Instruction 
       return { kind, location, original, pairs, legacy };
     }
     case "ARG": {
-      const ws = splitRawWords(args, ctx.escapeToken);
+      const ws = splitRawWords(args, ctx.escapeToken, wordScratch);
       if (ws.length === 0) throw fail("ARG requires at least one argument");
       const decls = ws.map((word) => {
         const eq = word.indexOf("=");
@@ -466,10 +481,39 @@ function mountOf(raw: string, flags: ParsedFlags, index: number, strings: String
   }
 }
 
-const CAMEL_BOUNDARY = /([a-z])([A-Z])/g;
+function isLower(c: number): boolean {
+  return c >= 97 && c <= 122;
+}
+
+function isUpper(c: number): boolean {
+  return c >= 65 && c <= 90;
+}
+
+/** True when a word of `key` (see {@link SECRET_WORDS}) is a secret word. */
+function hasSecretWord(key: string): boolean {
+  const n = key.length;
+  let i = 0;
+  while (i < n) {
+    let c = key.charCodeAt(i);
+    if (!isLower(c) && !isUpper(c)) {
+      i++;
+      continue;
+    }
+    const start = i;
+    let prev = c;
+    for (i++; i < n; i++) {
+      c = key.charCodeAt(i);
+      if (!(isLower(c) || isUpper(c)) || (isLower(prev) && isUpper(c))) break;
+      prev = c;
+    }
+    const len = i - start;
+    if (len >= 3 && len <= 11 && SECRET_WORDS.has(key.slice(start, i).toLowerCase())) return true;
+  }
+  return false;
+}
 
 function checkSecretName(key: string, ctx: BuildContext, location: SourceLocation, kind: string): void {
-  if (SECRET_NAME.test(key.replace(CAMEL_BOUNDARY, "$1_$2"))) {
+  if (hasSecretWord(key)) {
     ctx.warnings.add(
       "SecretsUsedInArgOrEnv",
       `Do not use ARG or ENV instructions for sensitive data (${kind} "${key}")`,

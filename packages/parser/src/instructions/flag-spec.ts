@@ -74,9 +74,13 @@ export class ParsedFlags {
   }
   /** Every value of a repeatable flag, in order (a shared frozen empty list when none). */
   list(name: string): string[] {
-    let out: string[] | undefined;
-    for (const f of this.flags) if (f.name === name) (out ??= []).push(f.value!);
-    return out ?? NO_VALUES;
+    let count = 0;
+    for (const f of this.flags) if (f.name === name) count++;
+    if (count === 0) return NO_VALUES;
+    const out = new Array<string>(count);
+    let k = 0;
+    for (const f of this.flags) if (f.name === name) out[k++] = f.value!;
+    return out;
   }
   /** Where the `index`-th occurrence of a flag is. */
   location(name: string, index = 0): SourceLocation | undefined {
@@ -88,6 +92,12 @@ export class ParsedFlags {
 
 const NO_FLAGS = new ParsedFlags([]);
 
+function flagError(kind: InstructionKind, f: FlagNode, reason: string): DockerfileError {
+  return new DockerfileError("MOLT_DOCKERFILE_FLAG", `${kind}: ${reason}`, f.location);
+}
+
+const BOOLEAN = /^(true|false)$/i;
+
 /**
  * Checks an instruction's flags against its spec: unknown flags (with a suggestion), repeated
  * flags (except list flags), missing values and bad booleans are errors.
@@ -98,23 +108,21 @@ export function parseFlags(kind: InstructionKind, flags: FlagNode[]): ParsedFlag
   for (let k = 0; k < flags.length; k++) {
     const f = flags[k]!;
     const type = Object.hasOwn(spec, f.name) ? spec[f.name] : undefined;
-    const fail = (reason: string) =>
-      new DockerfileError("MOLT_DOCKERFILE_FLAG", `${kind}: ${reason}`, f.location);
     if (type === undefined) {
       const hint = suggest(f.name, Object.keys(spec));
-      throw fail(`unknown flag: --${f.name}${hint ? ` (did you mean --${hint}?)` : ""}`);
+      throw flagError(kind, f, `unknown flag: --${f.name}${hint ? ` (did you mean --${hint}?)` : ""}`);
     }
     if (type !== "strings") {
       for (let j = 0; j < k; j++) {
-        if (flags[j]!.name === f.name) throw fail(`duplicate flag specified: --${f.name}`);
+        if (flags[j]!.name === f.name) throw flagError(kind, f, `duplicate flag specified: --${f.name}`);
       }
     }
     if (type === "bool") {
-      if (f.value === undefined || /^(true|false)$/i.test(f.value)) continue;
-      if (f.value === "") throw fail(`missing a value on flag: --${f.name}`);
-      throw fail(`expecting boolean value for flag --${f.name}, not: ${f.value}`);
+      if (f.value === undefined || BOOLEAN.test(f.value)) continue;
+      if (f.value === "") throw flagError(kind, f, `missing a value on flag: --${f.name}`);
+      throw flagError(kind, f, `expecting boolean value for flag --${f.name}, not: ${f.value}`);
     }
-    if (f.value === undefined) throw fail(`missing a value on flag: --${f.name}`);
+    if (f.value === undefined) throw flagError(kind, f, `missing a value on flag: --${f.name}`);
   }
   return new ParsedFlags(flags);
 }

@@ -12,12 +12,48 @@ export interface HeredocWord {
 const HEREDOC_WORD = /^(\d*)<<(-?)([^<]*)$/;
 const none = (): undefined => undefined;
 
+/** True when `s` holds a quote, `$` or `\`: the shell reader is needed to take it apart. */
+function needsShellReader(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 39 || c === 34 || c === 36 || c === 92) return true;
+  }
+  return false;
+}
+
+/** The shell reader's word separators (space, tab, newline, carriage return, vertical tab, form feed). */
+function isShellSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
+}
+
+/** `s` split at shell whitespace, for text {@link needsShellReader} says has nothing special. */
+function plainWords(s: string): string[] {
+  const out: string[] = [];
+  const n = s.length;
+  let i = 0;
+  for (;;) {
+    while (i < n && isShellSpace(s.charCodeAt(i))) i++;
+    if (i >= n) return out;
+    const start = i;
+    while (i < n && !isShellSpace(s.charCodeAt(i))) i++;
+    out.push(s.slice(start, i));
+  }
+}
+
 /** Reads one word as a heredoc announcement, or `undefined` if it is not one. */
 export function parseHeredocWord(word: string): HeredocWord | undefined {
   const m = HEREDOC_WORD.exec(word);
   if (!m) return undefined;
   const rest = m[3]!;
   if (rest === "") return undefined;
+  if (!needsShellReader(rest)) {
+    // Nothing quoted or escaped: the delimiter is the text itself, and it expands.
+    const ws = plainWords(rest);
+    if (ws.length !== 1) return undefined;
+    const h: HeredocWord = { word, name: ws[0]!, chomp: m[2] === "-", expand: true };
+    if (m[1]) h.fileDescriptor = Number(m[1]);
+    return h;
+  }
   let plain: string[];
   let raw: string[];
   try {
@@ -38,10 +74,13 @@ export function parseHeredocWord(word: string): HeredocWord | undefined {
 export function findHeredocWords(line: string): HeredocWord[] {
   if (!line.includes("<<")) return [];
   let words: string[];
-  try {
-    words = expandWords(line, none, { rawQuotes: true, rawEscapes: true });
-  } catch {
-    return [];
+  if (!needsShellReader(line)) words = plainWords(line);
+  else {
+    try {
+      words = expandWords(line, none, { rawQuotes: true, rawEscapes: true });
+    } catch {
+      return [];
+    }
   }
   const out: HeredocWord[] = [];
   for (const w of words) {

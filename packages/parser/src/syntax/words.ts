@@ -7,10 +7,12 @@ const DQUOTE = 34;
  * Splits text into whitespace-separated words, keeping quotes and escapes as written (BuildKit's
  * `parseWords`, used for the `key=value` lists of ENV, LABEL and ARG). An escape outside quotes
  * protects the next character (even a quote); inside double quotes it protects the next
- * character; inside single quotes it is literal. An escape at the very end is dropped.
+ * character; inside single quotes it is literal. An escape at the very end is dropped. The
+ * words go to `out` (emptied first; a caller may pass a list it reuses).
  */
-export function splitRawWords(text: string, escapeToken: string): string[] {
-  const words: string[] = [];
+export function splitRawWords(text: string, escapeToken: string, out: string[] = []): string[] {
+  const words = out;
+  words.length = 0;
   const escapeCode = escapeToken.charCodeAt(0);
   const n = text.length;
   let i = 0;
