@@ -86,3 +86,29 @@ test("stdout, the digest file and the layout's index name the same manifest", as
   expect(index.manifests[0]?.mediaType).toBe("application/vnd.oci.image.manifest.v1+json");
   expect(index.manifests[0]?.annotations?.["org.opencontainers.image.ref.name"]).toBe("latest");
 });
+
+test("a COPY into a new directory tree carries its missing parents as 0755 root:root", async () => {
+  const { readdir } = await import("node:fs/promises");
+  const index = JSON.parse(await readFile(join(layout, "index.json"), "utf8")) as {
+    manifests: { digest: string }[];
+  };
+  const manifest = JSON.parse(
+    await readFile(join(layout, "blobs", "sha256", index.manifests[0]!.digest.slice(7)), "utf8"),
+  ) as { layers: { digest: string }[] };
+  expect(await readdir(join(layout, "blobs", "sha256"))).toContain(manifest.layers[2]!.digest.slice(7));
+  // The third layer is `COPY --chmod=0755 run.sh /usr/local/bin/run`; GNU tar lists it.
+  const listing = await run("tar", [
+    "-tvzf",
+    join(layout, "blobs", "sha256", manifest.layers[2]!.digest.slice(7)),
+  ]);
+  const lines = listing.stdout
+    .trim()
+    .split("\n")
+    .map((l) => l.split(/\s+/));
+  expect(lines.map((f) => [f[0], f[1], f.at(-1)])).toEqual([
+    ["drwxr-xr-x", "0/0", "usr/"],
+    ["drwxr-xr-x", "0/0", "usr/local/"],
+    ["drwxr-xr-x", "0/0", "usr/local/bin/"],
+    ["-rwxr-xr-x", "0/0", "usr/local/bin/run"],
+  ]);
+});

@@ -79,9 +79,10 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
   };
 
   const destDir = multiple ? dest : parentOf(dest);
-  if (!fs) {
-    // FROM scratch: nothing to inherit; missing parents are made 0755 root:root as docker does.
-    for (const a of [...ancestors(destDir), destDir]) if (a !== "") entries.set(a, newDir(a));
+  // Missing parents are made 0755 root:root as docker does; existing ones (seen through the
+  // stage's root, symlinks followed as the container would) keep what the image gives them.
+  for (const a of [...ancestors(destDir), destDir]) {
+    if (a !== "" && !(fs && (await isDirectoryInRoot(fs.root, a)))) entries.set(a, newDir(a));
   }
   if (multiple && dest !== "" && !(fs && (await isDirectoryInRoot(fs.root, dest)))) {
     entries.set(dest, newDir(dest, owner.uid, owner.gid));
