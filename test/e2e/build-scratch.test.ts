@@ -112,3 +112,38 @@ test("a COPY into a new directory tree carries its missing parents as 0755 root:
     ["-rwxr-xr-x", "0/0", "usr/local/bin/run"],
   ]);
 });
+
+test("COPY here-documents become files (expanded unless the delimiter is quoted)", async () => {
+  const { mkdir, writeFile } = await import("node:fs/promises");
+  const ctx = join(dir, "heredoc");
+  await mkdir(ctx);
+  await writeFile(
+    join(ctx, "Dockerfile"),
+    [
+      "FROM scratch",
+      "ARG WHO=world",
+      "COPY <<EOF /greeting.txt",
+      "hello $WHO",
+      "EOF",
+      "COPY --chmod=0755 <<'SCRIPT' <<NOTE /bin/",
+      "#!/bin/sh",
+      "echo $HOME",
+      "SCRIPT",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Dockerfile text, not a JS template
+      "note for ${WHO}",
+      "NOTE",
+      "",
+    ].join("\n"),
+  );
+  const out = join(dir, "heredoc-out");
+  const r = await molt(["build", "-c", ctx, "--no-push", "--oci-layout-path", out]);
+  expect(r.stderr.split("\n").filter((l) => l.startsWith("molt: error"))).toEqual([]);
+  expect(r.code).toBe(0);
+  await run("umoci", ["unpack", "--image", `${out}:latest`, join(dir, "heredoc-bundle")]);
+  const root = join(dir, "heredoc-bundle", "rootfs");
+  expect(await readFile(join(root, "greeting.txt"), "utf8")).toBe("hello world\n");
+  expect((await stat(join(root, "greeting.txt"))).mode & 0o7777).toBe(0o644);
+  expect(await readFile(join(root, "bin", "SCRIPT"), "utf8")).toBe("#!/bin/sh\necho $HOME\n");
+  expect((await stat(join(root, "bin", "SCRIPT"))).mode & 0o7777).toBe(0o755);
+  expect(await readFile(join(root, "bin", "NOTE"), "utf8")).toBe("note for world\n");
+});

@@ -10,6 +10,7 @@ import type { StageRuntime } from "../stage/runtime.js";
 import { detectArchive, tarStream } from "./archive.js";
 import { type CopyItem, copyItems } from "./copy-core.js";
 import { entriesUnder, selectSources } from "./copy-selection.js";
+import { heredocItems } from "./heredoc-files.js";
 
 type AddInstruction = Extract<Instruction, { kind: "ADD" }>;
 
@@ -24,8 +25,6 @@ const URL_SOURCE = /^[a-z][a-z0-9+.-]*:\/\//i;
  */
 export async function applyAdd(instr: AddInstruction, rt: StageRuntime): Promise<void> {
   const loc = instr.location;
-  if (instr.heredocs.length > 0)
-    throw new BuildStepError("MOLT_UNSUPPORTED", "ADD with a heredoc is not supported yet", loc);
   if (instr.exclude.length > 0)
     throw new BuildStepError("MOLT_UNSUPPORTED", "ADD --exclude is not supported yet", loc);
   const git = instr.sources.find((s) => s.startsWith("git@") || /^git:\/\//.test(s) || /\.git(#|$)/.test(s));
@@ -40,7 +39,7 @@ export async function applyAdd(instr: AddInstruction, rt: StageRuntime): Promise
     throw new BuildStepError("MOLT_ADD_CHECKSUM_LOCAL", "ADD --checksum only applies to URL sources", loc);
   }
   const signal = rt.options.signal;
-  const items: CopyItem[] = [];
+  const items: CopyItem[] = await heredocItems(instr.heredocs, rt);
   for (const url of urls) items.push({ kind: "entry", entry: await download(url, instr.checksum, rt, loc) });
   const local = instr.sources.filter((s) => !URL_SOURCE.test(s));
   const { selected, missing } = await selectSources(rt.context, local);
@@ -70,7 +69,7 @@ export async function applyAdd(instr: AddInstruction, rt: StageRuntime): Promise
   }
   await copyItems(rt, items, {
     dest: instr.dest,
-    sourceCount: instr.sources.length,
+    sourceCount: instr.sources.length + instr.heredocs.length,
     chown: instr.chown,
     chmod: instr.chmod,
     createdBy: instr.original,

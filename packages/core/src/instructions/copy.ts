@@ -3,15 +3,13 @@ import { BuildStepError, SourceNotFoundError } from "../errors.js";
 import type { StageRuntime } from "../stage/runtime.js";
 import { type CopyItem, copyItems } from "./copy-core.js";
 import { entriesUnder, selectSources } from "./copy-selection.js";
+import { heredocItems } from "./heredoc-files.js";
 
 type CopyInstruction = Extract<Instruction, { kind: "COPY" }>;
 
 /** COPY from the build context: plain paths and wildcards, files and directories, one layer. */
 export async function applyCopy(instr: CopyInstruction, rt: StageRuntime): Promise<void> {
   const loc = instr.location;
-  if (instr.heredocs && instr.heredocs.length > 0) {
-    throw new BuildStepError("MOLT_UNSUPPORTED", "COPY with a heredoc is not supported yet", loc);
-  }
   for (const [flag, on] of [
     ["--parents", instr.parents],
     ["--exclude", instr.exclude.length > 0],
@@ -26,14 +24,17 @@ export async function applyCopy(instr: CopyInstruction, rt: StageRuntime): Promi
   if (missing.length > 0)
     throw new SourceNotFoundError(missing[0]!, loc, fromOther ? `--from=${instr.from}` : undefined);
   const signal = rt.options.signal;
-  const items: CopyItem[] = selected.map(({ entry }) =>
-    entry.type === "directory"
-      ? { kind: "contents", contents: () => entriesUnder(source, entry, "", signal), keepOwner: fromOther }
-      : { kind: "entry", entry, keepOwner: fromOther },
-  );
+  const items: CopyItem[] = await heredocItems(instr.heredocs, rt);
+  for (const item of selected.map(
+    ({ entry }): CopyItem =>
+      entry.type === "directory"
+        ? { kind: "contents", contents: () => entriesUnder(source, entry, "", signal), keepOwner: fromOther }
+        : { kind: "entry", entry, keepOwner: fromOther },
+  ))
+    items.push(item);
   await copyItems(rt, items, {
     dest: instr.dest,
-    sourceCount: instr.sources.length,
+    sourceCount: instr.sources.length + instr.heredocs.length,
     chown: instr.chown,
     chmod: instr.chmod,
     createdBy: instr.original,
