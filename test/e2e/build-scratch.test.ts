@@ -147,3 +147,27 @@ test("COPY here-documents become files (expanded unless the delimiter is quoted)
   expect((await stat(join(root, "bin", "SCRIPT"))).mode & 0o7777).toBe(0o755);
   expect(await readFile(join(root, "bin", "NOTE"), "utf8")).toBe("note for world\n");
 });
+
+test("COPY --exclude leaves matching paths out; COPY --parents keeps source paths", async () => {
+  const { mkdir, writeFile, readdir } = await import("node:fs/promises");
+  const ctx = join(dir, "flags");
+  await mkdir(join(ctx, "src", "sub", "tmp"), { recursive: true });
+  await writeFile(join(ctx, "src", "a.go"), "a\n");
+  await writeFile(join(ctx, "src", "a_test.go"), "t\n");
+  await writeFile(join(ctx, "src", "sub", "b.go"), "b\n");
+  await writeFile(join(ctx, "src", "sub", "tmp", "junk"), "j\n");
+  await writeFile(
+    join(ctx, "Dockerfile"),
+    "FROM scratch\nCOPY --exclude=*_test.go --exclude=sub/tmp src /app/\nCOPY --parents src/sub/b.go src/a.go /p/\n",
+  );
+  const out = join(dir, "flags-out");
+  const r = await molt(["build", "-c", ctx, "--no-push", "--oci-layout-path", out]);
+  expect(r.stderr.split("\n").filter((l) => l.startsWith("molt: error"))).toEqual([]);
+  expect(r.code).toBe(0);
+  await run("umoci", ["unpack", "--image", `${out}:latest`, join(dir, "flags-bundle")]);
+  const root = join(dir, "flags-bundle", "rootfs");
+  expect((await readdir(join(root, "app"))).sort()).toEqual(["a.go", "sub"]);
+  expect(await readdir(join(root, "app", "sub"))).toEqual(["b.go"]);
+  expect(await readFile(join(root, "p", "src", "sub", "b.go"), "utf8")).toBe("b\n");
+  expect(await readFile(join(root, "p", "src", "a.go"), "utf8")).toBe("a\n");
+});

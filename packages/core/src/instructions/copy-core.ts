@@ -14,12 +14,20 @@ import { ancestors, baseName, posixJoin } from "./copy-paths.js";
  * relative to the directory).
  */
 export type CopyItem =
-  | { kind: "entry"; entry: FileEntry; keepOwner?: boolean }
+  | {
+      kind: "entry";
+      entry: FileEntry;
+      keepOwner?: boolean;
+      /** `COPY --parents`: the entry keeps its whole path (relative to its source) under the destination. */
+      keepPath?: boolean;
+    }
   | {
       kind: "contents";
       contents: () => AsyncIterable<FileEntry>;
       /** Keep the entries' own owners unless --chown is given (ADD of an archive, like `tar -x`). */
       keepOwner?: boolean;
+      /** `COPY --parents`: a path the contents go under, inside the destination. */
+      prefix?: string;
     };
 
 /** What the instruction said, after expansion. */
@@ -53,7 +61,10 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
   const dest = toLayerPath(resolveContainerPath(cfg.WorkingDir, req.dest));
   const endsWithSlash = req.dest.endsWith("/") || req.dest === "." || req.dest.endsWith("/.");
   const multiple =
-    endsWithSlash || req.sourceCount > 1 || items.length > 1 || items.some((i) => i.kind === "contents");
+    endsWithSlash ||
+    req.sourceCount > 1 ||
+    items.length > 1 ||
+    items.some((i) => i.kind === "contents" || i.keepPath === true);
   if ((req.sourceCount > 1 || items.length > 1) && !endsWithSlash) {
     throw new BuildStepError(
       "MOLT_COPY_DEST_NOT_DIR",
@@ -89,12 +100,31 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
   }
 
   for (const item of items) {
+    const inner =
+      item.kind === "contents" ? (item.prefix ?? "") : item.keepPath ? parentOf(item.entry.path) : "";
+    for (const a of inner === "" ? [] : [...ancestors(inner), inner]) {
+      const p = posixJoin(dest, a);
+      if (!entries.has(p)) entries.set(p, newDir(p, owner.uid, owner.gid));
+    }
+  }
+  for (const item of items) {
     throwIfAborted(rt.options.signal);
     if (item.kind === "contents") {
       for await (const e of item.contents())
-        put({ ...e, path: posixJoin(dest, e.path), ...relink(e, dest) }, item.keepOwner);
+        put(
+          {
+            ...e,
+            path: posixJoin(dest, item.prefix ?? "", e.path),
+            ...relink(e, posixJoin(dest, item.prefix ?? "")),
+          },
+          item.keepOwner,
+        );
     } else {
-      const target = multiple ? posixJoin(dest, baseName(item.entry.path)) : dest;
+      const target = item.keepPath
+        ? posixJoin(dest, item.entry.path)
+        : multiple
+          ? posixJoin(dest, baseName(item.entry.path))
+          : dest;
       if (target === "")
         throw new BuildStepError("MOLT_COPY_DEST_NOT_DIR", `cannot ${req.keyword} a file onto "/"`, loc);
       put({ ...item.entry, path: target }, item.keepOwner);

@@ -1,5 +1,7 @@
+import { IgnoreMatcher } from "@molt/context-source";
+import type { FileEntry } from "@molt/oci";
 import type { Instruction } from "@molt/parser";
-import { BuildStepError, SourceNotFoundError } from "../errors.js";
+import { SourceNotFoundError } from "../errors.js";
 import type { StageRuntime } from "../stage/runtime.js";
 import { type CopyItem, copyItems } from "./copy-core.js";
 import { entriesUnder, selectSources } from "./copy-selection.js";
@@ -7,31 +9,42 @@ import { heredocItems } from "./heredoc-files.js";
 
 type CopyInstruction = Extract<Instruction, { kind: "COPY" }>;
 
-/** COPY from the build context: plain paths and wildcards, files and directories, one layer. */
+/**
+ * COPY from the build context, another stage or an image: plain paths and wildcards, files and
+ * directories, here-documents, `--exclude` patterns and `--parents`, in one layer.
+ */
 export async function applyCopy(instr: CopyInstruction, rt: StageRuntime): Promise<void> {
   const loc = instr.location;
-  for (const [flag, on] of [
-    ["--parents", instr.parents],
-    ["--exclude", instr.exclude.length > 0],
-  ] as const) {
-    if (on) throw new BuildStepError("MOLT_UNSUPPORTED", `COPY ${flag} is not supported yet`, loc);
-  }
   // COPY --from reads another stage's (or an image's) files and keeps their owners unless
   // --chown is given, as BuildKit does; COPY from the context makes everything root-owned.
   const fromOther = instr.from !== undefined && instr.from !== "";
   const source = fromOther ? await rt.fromSource(instr.from!, loc) : rt.context;
   const { selected, missing } = await selectSources(source, instr.sources);
-  if (missing.length > 0)
+  if (missing.length > 0) {
     throw new SourceNotFoundError(missing[0]!, loc, fromOther ? `--from=${instr.from}` : undefined);
+  }
   const signal = rt.options.signal;
   const items: CopyItem[] = await heredocItems(instr.heredocs, rt);
-  for (const item of selected.map(
-    ({ entry }): CopyItem =>
-      entry.type === "directory"
-        ? { kind: "contents", contents: () => entriesUnder(source, entry, "", signal), keepOwner: fromOther }
-        : { kind: "entry", entry, keepOwner: fromOther },
-  ))
-    items.push(item);
+  const excluded = instr.exclude.length > 0 ? new IgnoreMatcher(instr.exclude) : undefined;
+  for (const { entry } of selected) {
+    if (excluded?.matches(entry.path)) continue;
+    if (entry.type === "directory") {
+      const all = () => entriesUnder(source, entry, "", signal);
+      items.push({
+        kind: "contents",
+        contents: excluded ? () => withoutExcluded(all(), excluded) : all,
+        keepOwner: fromOther,
+        ...(instr.parents ? { prefix: entry.path } : {}),
+      });
+    } else {
+      items.push({
+        kind: "entry",
+        entry,
+        keepOwner: fromOther,
+        ...(instr.parents ? { keepPath: true } : {}),
+      });
+    }
+  }
   await copyItems(rt, items, {
     dest: instr.dest,
     sourceCount: instr.sources.length + instr.heredocs.length,
@@ -41,4 +54,24 @@ export async function applyCopy(instr: CopyInstruction, rt: StageRuntime): Promi
     location: loc,
     keyword: "COPY",
   });
+}
+
+/**
+ * `COPY --exclude`: leaves out entries matching the patterns (docker's .dockerignore syntax,
+ * matched against the path relative to the copied directory), and everything below an excluded
+ * directory.
+ */
+async function* withoutExcluded(
+  entries: AsyncIterable<FileEntry>,
+  excluded: IgnoreMatcher,
+): AsyncIterable<FileEntry> {
+  const pruned: string[] = [];
+  for await (const e of entries) {
+    if (pruned.some((d) => e.path.startsWith(`${d}/`))) continue;
+    if (excluded.matches(e.path)) {
+      if (e.type === "directory") pruned.push(e.path);
+      continue;
+    }
+    yield e;
+  }
 }
