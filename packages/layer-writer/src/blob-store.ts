@@ -6,6 +6,27 @@ import { type Readable, Transform } from "node:stream";
 import { type Digest, Digester, DigestMismatchError, parseDigest, splitDigest } from "@molt/oci";
 import { BlobNotFoundError } from "./errors.js";
 
+/** Writes every byte of `chunks`, in order, at the file's current position. */
+async function writeAll(fh: FileHandle, chunks: Uint8Array[]): Promise<void> {
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  let written =
+    chunks.length === 1 ? (await fh.write(chunks[0]!)).bytesWritten : (await fh.writev(chunks)).bytesWritten;
+  // a short write (rare for regular files): finish chunk by chunk
+  for (const c of chunks) {
+    if (written >= total) break;
+    if (written >= c.length) {
+      written -= c.length;
+      total -= c.length;
+      continue;
+    }
+    let off = written;
+    while (off < c.length) off += (await fh.write(c, off, c.length - off)).bytesWritten;
+    total -= c.length;
+    written = 0;
+  }
+}
+
 /**
  * A blob being written to a {@link BlobStore}: bytes go to a temp file in the store while their
  * sha256 and size are computed; {@link BlobWriter.commit} renames it to its digest's path.
@@ -13,6 +34,8 @@ import { BlobNotFoundError } from "./errors.js";
 export class BlobWriter {
   readonly #hasher = new Digester("sha256");
   #chain: Promise<void> = Promise.resolve();
+  /** The batch not yet handed to the file: later chunks join it. */
+  #open: { chunks: Uint8Array[]; done: Promise<void> } | undefined;
   #failed: unknown;
   #done = false;
 
@@ -31,20 +54,26 @@ export class BlobWriter {
 
   /**
    * Appends bytes. Hashing happens now; the disk write is queued, and the returned promise
-   * resolves when it (and every earlier write) reached the file. Callers may keep a few writes
-   * in flight; the buffer must not be modified afterwards.
+   * resolves when it (and every earlier write) reached the file. Callers may keep several writes
+   * in flight: chunks queued while a write is in progress go to the file together in one
+   * `writev`. The buffer must not be modified until its promise resolves.
    */
   write(chunk: Uint8Array): Promise<void> {
     if (this.#done) return Promise.reject(new Error("BlobWriter is closed"));
     this.#hasher.update(chunk);
+    const open = this.#open;
+    if (open) {
+      open.chunks.push(chunk);
+      return open.done;
+    }
+    const batch: { chunks: Uint8Array[]; done: Promise<void> } = { chunks: [chunk], done: this.#chain };
+    this.#open = batch;
     this.#chain = this.#chain.then(async () => {
+      if (this.#open === batch) this.#open = undefined; // from here on, new chunks start a new batch
       if (this.#failed) throw this.#failed;
-      let off = 0;
-      while (off < chunk.length) {
-        const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off);
-        off += bytesWritten;
-      }
+      await writeAll(this.fh, batch.chunks);
     });
+    batch.done = this.#chain;
     this.#chain.catch((e: unknown) => {
       this.#failed ??= e;
     });
