@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rm, truncate, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -355,6 +356,23 @@ describe("BlobStore", () => {
     await expect(read(digest)).rejects.toBeInstanceOf(DigestMismatchError);
     const missing = "sha256:0000000000000000000000000000000000000000000000000000000000000000" as const;
     await expect(read(missing)).rejects.toBeInstanceOf(BlobNotFoundError);
+  });
+
+  it("writes chunks issued without waiting, in order, whole (queued chunks share one writev)", async () => {
+    const store = await BlobStore.open(join(work, "bs-batch"));
+    const w = await store.createWriter();
+    const parts = Array.from({ length: 3000 }, (_, i) => Buffer.alloc(1 + ((i * 7919) % 5000), i % 251));
+    const acks: Promise<void>[] = [];
+    for (const [i, p] of parts.entries()) {
+      acks.push(w.write(p));
+      if (i % 500 === 0) await acks[acks.length - 1]; // sometimes wait, so several batches form
+    }
+    await Promise.all(acks);
+    const { digest, size } = await w.commit();
+    const all = Buffer.concat(parts);
+    expect(size).toBe(all.length);
+    expect(digest).toBe(`sha256:${createHash("sha256").update(all).digest("hex")}`);
+    expect((await readFile(store.path(digest))).equals(all)).toBe(true);
   });
 
   // runs the built package (dist/) in two real processes: `pnpm test` builds first
