@@ -110,11 +110,12 @@ describe("FROM busybox + COPY + metadata, pushed to two destinations", () => {
     expect(cfg.config.Cmd).toEqual(["cat", "/app/hello.txt"]);
     expect(cfg.config.Labels).toEqual({ stage: "e2e", extra: "yes" });
     expect(cfg.config.ExposedPorts).toEqual({ "8080/tcp": {} });
-    expect(cfg.rootfs.diff_ids).toHaveLength(4);
+    expect(cfg.rootfs.diff_ids).toHaveLength(5);
     const ours = cfg.history.slice(-8);
+    // ENV, WORKDIR (creates /app: a layer), 3×COPY, LABEL, EXPOSE, CMD
     expect(ours.map((h) => h.empty_layer === true)).toEqual([
       true,
-      true,
+      false,
       false,
       false,
       false,
@@ -126,7 +127,7 @@ describe("FROM busybox + COPY + metadata, pushed to two destinations", () => {
     expect(ours[4]?.created_by).toContain("COPY conf /etc/molt/");
   });
 
-  test("the base layer is busybox's, unchanged, and our three COPY layers follow", async () => {
+  test("the base layer is busybox's, unchanged, and our WORKDIR and three COPY layers follow", async () => {
     const base = JSON.parse(
       (await run("skopeo", ["inspect", "--tls-verify=false", `docker://${registry}/test/busybox:latest`]))
         .stdout,
@@ -136,7 +137,7 @@ describe("FROM busybox + COPY + metadata, pushed to two destinations", () => {
     ) as {
       Layers: string[];
     };
-    expect(ours.Layers).toHaveLength(4);
+    expect(ours.Layers).toHaveLength(5);
     expect(ours.Layers[0]).toBe(base.Layers[0]);
   });
 

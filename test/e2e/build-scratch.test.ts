@@ -54,18 +54,21 @@ test("the layout's config carries the Dockerfile's metadata", async () => {
   expect(cfg.config.User).toBe("1000:1000");
   expect(cfg.config.WorkingDir).toBe("/srv");
   expect(cfg.config.Cmd).toEqual(["/usr/local/bin/run"]);
-  expect(cfg.config.Env).toEqual(["GREETING=hello from molt"]);
+  expect(cfg.config.Env).toEqual([
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "GREETING=hello from molt",
+  ]);
   expect(cfg.config.ExposedPorts).toEqual({ "8080/tcp": {} });
   expect(cfg.config.Labels).toEqual({
     "org.opencontainers.image.title": "hello",
     "org.opencontainers.image.description": "molt's first example",
   });
-  expect(cfg.rootfs.diff_ids).toHaveLength(3);
-  // LABEL ENV WORKDIR COPY COPY COPY EXPOSE USER CMD
+  expect(cfg.rootfs.diff_ids).toHaveLength(4);
+  // LABEL ENV WORKDIR(creates /srv: a layer) COPY COPY COPY EXPOSE USER CMD
   expect(cfg.history.map((h) => h.empty_layer === true)).toEqual([
     true,
     true,
-    true,
+    false,
     false,
     false,
     false,
@@ -95,11 +98,11 @@ test("a COPY into a new directory tree carries its missing parents as 0755 root:
   const manifest = JSON.parse(
     await readFile(join(layout, "blobs", "sha256", index.manifests[0]!.digest.slice(7)), "utf8"),
   ) as { layers: { digest: string }[] };
-  expect(await readdir(join(layout, "blobs", "sha256"))).toContain(manifest.layers[2]!.digest.slice(7));
-  // The third layer is `COPY --chmod=0755 run.sh /usr/local/bin/run`; GNU tar lists it.
+  expect(await readdir(join(layout, "blobs", "sha256"))).toContain(manifest.layers[3]!.digest.slice(7));
+  // The fourth layer is (after WORKDIR /srv and two COPYs) `COPY --chmod=0755 run.sh /usr/local/bin/run`; GNU tar lists it.
   const listing = await run("tar", [
     "-tvzf",
-    join(layout, "blobs", "sha256", manifest.layers[2]!.digest.slice(7)),
+    join(layout, "blobs", "sha256", manifest.layers[3]!.digest.slice(7)),
   ]);
   const lines = listing.stdout
     .trim()

@@ -38,7 +38,8 @@ export async function main(argv: string[], io: CommandIO, signal?: AbortSignal):
       return 2;
     }
     io.stderr.write(`molt: error: ${describe(e)}\n`);
-    return 1;
+    // Interrupted (SIGINT/SIGTERM → abort): the shell convention 128 + SIGINT.
+    return signal?.aborted ? 130 : 1;
   }
 }
 

@@ -16,7 +16,7 @@ import {
   writeImageNameTagWithDigestFile,
   writeImageNameWithDigestFile,
 } from "@molt/oci";
-import { parseDockerfile, planBuild } from "@molt/parser";
+import { PROXY_ARGS, parseDockerfile, planBuild, predefinedArgs } from "@molt/parser";
 import { RegistryClient } from "@molt/registry-client";
 import createDebug from "debug";
 import { BuildAbortedError, InvalidBuildOptionsError, throwIfAborted } from "./errors.js";
@@ -24,10 +24,9 @@ import { assembleImage } from "./image/assemble.js";
 import type { BuildOptions } from "./options.js";
 import { writeTarball } from "./outputs/docker-archive.js";
 import { writeToOciLayout } from "./outputs/oci-layout.js";
-import { pushImage } from "./outputs/push.js";
+import { pushBlobs, putImageManifest } from "./outputs/push.js";
 import { registryClientOptions } from "./registry/client-options.js";
 import { type Runner, selectRunner } from "./runner/index.js";
-import { metaArgValues } from "./stage/args.js";
 import { pullBaseState, scratchState } from "./stage/base-image.js";
 import { createRuntime } from "./stage/create-runtime.js";
 import { FromSources } from "./stage/from-sources.js";
@@ -121,7 +120,11 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
   const buildArgs = options.buildArgs ?? {};
   try {
     dockerfile = parseDockerfile(text, { file });
-    plan = planBuild(dockerfile, { ...(options.target ? { target: options.target } : {}), buildArgs });
+    plan = planBuild(dockerfile, {
+      ...(options.target ? { target: options.target } : {}),
+      buildArgs,
+      platform,
+    });
   } catch (e) {
     if (typeof options.context === "string") await context.close();
     throw e;
@@ -168,21 +171,25 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
     const finished = new Map<number, { state: ImageState; runtime: StageRuntime }>();
     const fromSources = new FromSources(session, dockerfile.stages, finished, platform);
     closers.push(() => fromSources.close());
-    const metaArgs = metaArgValues(dockerfile.metaArgs, buildArgs);
+    const metaArgs = new Map<string, string>();
+    for (const [k, v] of Object.entries(plan.metaArgs)) if (v !== undefined) metaArgs.set(k, v);
+    // Proxy build args work without an ARG line (and stay out of history), as BuildKit does.
+    const proxyArgs = new Map(Object.entries(buildArgs).filter(([k]) => PROXY_ARGS.includes(k)));
 
     for (const planned of plan.stages) {
       const { stage } = planned;
       let state: ImageState;
       let base: string;
+      const stagePlatform = planned.platform ? parsePlatform(planned.platform) : platform;
       if (planned.baseStage !== undefined) {
         state = cloneState(finished.get(planned.baseStage)!.state);
         base = `stage ${planned.baseStage}`;
       } else if (!planned.baseImage || planned.baseImage === "scratch") {
-        state = scratchState(platform);
+        state = scratchState(stagePlatform);
         base = "scratch";
       } else {
         base = planned.baseImage;
-        const pulled = await pullBaseState(client, planned.baseImage, platform, {
+        const pulled = await pullBaseState(client, planned.baseImage, stagePlatform, {
           ...signalOpt,
           ...(options.onProgress ? { onProgress: options.onProgress } : {}),
         });
@@ -195,9 +202,18 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
         base,
       });
       debug("stage %d from %s", stage.index, base);
-      const rt = createRuntime(session, stage.index, state);
-      const triggers = takeOnbuildTriggers(state.config, base);
-      await runStage([...triggers, ...stage.instructions], rt, { buildArgs, metaArgs });
+      // A stage based on another inherits its ARGs; proxy args are always in scope.
+      const inherited =
+        planned.baseStage !== undefined ? finished.get(planned.baseStage)!.runtime.args : new Map();
+      const rt = createRuntime(session, stage.index, state, new Map([...proxyArgs, ...inherited]));
+      // ONBUILD triggers of a base *image* run now; a base stage's triggers do not carry over.
+      const triggers = planned.baseStage === undefined ? takeOnbuildTriggers(state.config, base) : [];
+      if (planned.baseStage !== undefined && state.config.config?.OnBuild) state.config.config.OnBuild = null;
+      await runStage([...triggers, ...stage.instructions], rt, {
+        buildArgs,
+        metaArgs,
+        predefined: predefinedArgs(stagePlatform, hostPlatform(), stage.name),
+      });
       finished.set(stage.index, { state, runtime: rt });
     }
 
@@ -207,6 +223,15 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
       cfg.Labels = { ...(cfg.Labels ?? {}), ...options.labels };
     }
     if (options.imageFormat) final.format = options.imageFormat;
+    // Docker's schema 2 has no zstd or uncompressed layer types: such images are OCI (as BuildKit does).
+    if (final.layers.some((l) => !/gzip$/.test(l.descriptor.mediaType))) {
+      if (options.imageFormat === "docker") {
+        throw new InvalidBuildOptionsError(
+          "--image-format docker cannot describe zstd or uncompressed layers; use oci",
+        );
+      }
+      final.format = "oci";
+    }
     const image = assembleImage(final, created);
     const from = { client, store, ...signalOpt };
 
@@ -221,15 +246,13 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
       });
     }
     const pushed: BuildResult["pushed"] = [];
-    for (const dest of options.noPush ? [] : destinations) {
-      const r = await pushImage(client, dest, image, final.layers, from);
-      pushed.push({ reference: formatReference(r.reference), digest: r.digest });
-      options.onProgress?.({
-        type: "output",
-        kind: "push",
-        target: formatReference(r.reference),
-        digest: r.digest,
-      });
+    // Every blob to every destination first; manifests (which make tags visible) only after all
+    // uploads succeeded, so a failing destination leaves no tag updated anywhere.
+    for (const ref of targets) await pushBlobs(client, ref, image, final.layers, from);
+    for (const ref of targets) {
+      const digest = await putImageManifest(client, ref, image, signal);
+      pushed.push({ reference: formatReference(ref), digest });
+      options.onProgress?.({ type: "output", kind: "push", target: formatReference(ref), digest });
     }
     if (options.tarPath) {
       await writeTarball(options.tarPath, image, final.layers, destRefs, from);
@@ -283,4 +306,18 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
 function sourceDateEpochFromEnv(): number | undefined {
   const v = process.env.SOURCE_DATE_EPOCH;
   return v && /^\d+$/.test(v) ? Number(v) : undefined;
+}
+
+/** The platform molt itself runs on (BUILDPLATFORM). */
+function hostPlatform(): Platform {
+  const arch: Record<string, string> = {
+    x64: "amd64",
+    arm64: "arm64",
+    arm: "arm",
+    ia32: "386",
+    ppc64: "ppc64le",
+    s390x: "s390x",
+    riscv64: "riscv64",
+  };
+  return { os: "linux", architecture: arch[process.arch] ?? process.arch };
 }

@@ -104,7 +104,8 @@ export function planBuild(df: Dockerfile, options: PlanOptions = {}): BuildPlan 
     arg.args.forEach((decl, k) => {
       const key = expanded.args[k]!.key;
       const given = Object.hasOwn(buildArgs, decl.key) ? buildArgs[decl.key] : undefined;
-      meta.set(key, given ?? expanded.args[k]!.default);
+      // `ARG TARGETARCH` without a value takes the predefined value, as BuildKit does.
+      meta.set(key, given ?? expanded.args[k]!.default ?? predefined[key]);
     });
   }
 

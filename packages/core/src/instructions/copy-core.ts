@@ -60,8 +60,10 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
   const cfg = rt.state.config.config ?? {};
   const dest = toLayerPath(resolveContainerPath(cfg.WorkingDir, req.dest));
   const endsWithSlash = req.dest.endsWith("/") || req.dest === "." || req.dest.endsWith("/.");
+  const destIsExistingDir = dest !== "" && fs !== undefined && (await isDirectoryInRoot(fs.root, dest));
   const multiple =
     endsWithSlash ||
+    destIsExistingDir ||
     req.sourceCount > 1 ||
     items.length > 1 ||
     items.some((i) => i.kind === "contents" || i.keepPath === true);
@@ -141,7 +143,8 @@ function relink(e: FileEntry, dest: string): Partial<FileEntry> {
     : {};
 }
 
-async function isDirectoryInRoot(root: string, path: string): Promise<boolean> {
+/** True when `path` (a layer path) is a directory in the stage root, symlinks followed inside it. */
+export async function isDirectoryInRoot(root: string, path: string): Promise<boolean> {
   try {
     return (await stat(await resolveInRoot(root, path, { followLast: true }))).isDirectory();
   } catch {

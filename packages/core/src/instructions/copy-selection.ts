@@ -1,3 +1,4 @@
+import { posix } from "node:path";
 import type { ContextSource } from "@molt/context-source";
 import { type FileEntry, posixJoin } from "./copy-paths.js";
 
@@ -37,7 +38,7 @@ export async function selectSources(
     const matches = GLOB_CHARS.test(rel) ? await context.glob(rel) : [rel];
     let found = 0;
     for (const m of matches) {
-      const entry = await context.stat(m);
+      const entry = await followSymlinks(context, await context.stat(m));
       if (entry) {
         selected.push({ written, entry });
         found++;
@@ -61,4 +62,27 @@ export async function* entriesUnder(
     const rel = prefix && e.path.startsWith(prefix) ? e.path.slice(prefix.length) : e.path;
     yield { ...e, path: posixJoin(destDir, rel) };
   }
+}
+
+/**
+ * A source named by COPY/ADD that is a symlink is copied as what it points to (BuildKit follows
+ * the named source, not symlinks inside a copied directory). The target is resolved inside the
+ * context: `..` stops at its root, so a link can never reach outside. A file keeps the name it
+ * was named by; a directory is walked at its real path. A dangling link is copied as a link.
+ */
+async function followSymlinks(
+  context: ContextSource,
+  entry: FileEntry | undefined,
+): Promise<FileEntry | undefined> {
+  let current = entry;
+  for (let hops = 0; current?.type === "symlink" && current.linkTarget !== undefined && hops < 40; hops++) {
+    const target = current.linkTarget.startsWith("/")
+      ? contextPath(current.linkTarget)
+      : contextPath(posix.join(posix.dirname(current.path), current.linkTarget));
+    const next = await context.stat(target);
+    if (!next) return current === entry ? entry : current;
+    current = next;
+  }
+  if (!current || current === entry || !entry) return current;
+  return current.type === "directory" ? current : { ...current, path: entry.path };
 }

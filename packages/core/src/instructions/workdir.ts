@@ -1,10 +1,69 @@
+import type { FileEntry } from "@molt/oci";
 import type { Instruction } from "@molt/parser";
-import { resolveContainerPath } from "../stage/paths.js";
+import { BuildStepError } from "../errors.js";
+import { resolveUser } from "../runner/index.js";
+import { resolveContainerPath, toLayerPath } from "../stage/paths.js";
 import type { StageRuntime } from "../stage/runtime.js";
+import { isDirectoryInRoot } from "./copy-core.js";
+import { ancestors } from "./copy-paths.js";
 
-/** WORKDIR: sets the working directory, relative paths against the previous one. */
-export function applyWorkdir(instr: Extract<Instruction, { kind: "WORKDIR" }>, rt: StageRuntime): void {
+/**
+ * WORKDIR: sets the working directory (relative paths against the previous one) and, as the
+ * reference says, creates it when missing: the missing components go into a layer, mode 0755,
+ * owned by the current USER (BuildKit does the same). An existing directory adds no layer.
+ */
+export async function applyWorkdir(
+  instr: Extract<Instruction, { kind: "WORKDIR" }>,
+  rt: StageRuntime,
+): Promise<void> {
   const cfg = (rt.state.config.config ??= {});
   cfg.WorkingDir = resolveContainerPath(cfg.WorkingDir, instr.path);
-  rt.addEmptyHistory(`WORKDIR ${cfg.WorkingDir}`);
+  const path = toLayerPath(cfg.WorkingDir);
+  const createdBy = `WORKDIR ${cfg.WorkingDir}`;
+  if (path === "") {
+    rt.addEmptyHistory(createdBy);
+    return;
+  }
+  const fs = rt.state.layers.length > 0 ? await rt.filesystem() : undefined;
+  const missing: string[] = [];
+  for (const p of [...ancestors(path), path])
+    if (!(fs && (await isDirectoryInRoot(fs.root, p)))) missing.push(p);
+  if (missing.length === 0) {
+    rt.addEmptyHistory(createdBy);
+    return;
+  }
+  const owner = await ownerOf(cfg.User, fs?.root, instr.location);
+  const mtimeNs = BigInt(Date.now()) * 1_000_000n;
+  const entries: FileEntry[] = missing.map((p) => ({
+    path: p,
+    type: "directory",
+    mode: 0o755,
+    ...owner,
+    size: 0,
+    mtimeNs,
+  }));
+  await rt.addLayer(
+    entries.map((entry) => ({ kind: "add", entry })),
+    createdBy,
+  );
+}
+
+async function ownerOf(
+  user: string | undefined,
+  root: string | undefined,
+  location: { file: string; line: number; column: number },
+): Promise<{ uid: number; gid: number }> {
+  if (!user) return { uid: 0, gid: 0 };
+  if (root) {
+    const u = await resolveUser(root, user);
+    return { uid: u.uid, gid: u.gid };
+  }
+  // No /etc/passwd (FROM scratch): numeric ids only; a uid alone runs with gid 0, as runc does.
+  const m = /^(\d+)(?::(\d+))?$/.exec(user);
+  if (m) return { uid: Number(m[1]), gid: Number(m[2] ?? 0) };
+  throw new BuildStepError(
+    "MOLT_UNKNOWN_USER",
+    `WORKDIR: USER ${user} needs an /etc/passwd, and this stage has none`,
+    location,
+  );
 }

@@ -1,42 +1,59 @@
-import { type Digest, DigestMismatchError, formatReference, parseReference, type Reference } from "@molt/oci";
+import { type Digest, DigestMismatchError, formatReference, type Reference } from "@molt/oci";
 import type { RegistryClient } from "@molt/registry-client";
 import type { AssembledImage } from "../image/assemble.js";
 import type { LayerRef } from "../stage/image-state.js";
 import { type LayerBytes, openLayer } from "./layer-bytes.js";
 
 /**
- * Pushes the image to one destination: every layer (skipped when present, mounted from the base
- * image's repository when it lives on the same registry), then the config, then — last, so a
- * failure never leaves a half-pushed image under the tag — the manifest.
+ * Uploads every blob of the image to one destination: the layers (skipped when present, mounted
+ * from the base image's repository when it lives on the same registry) and the config. The
+ * transfers run together (the client bounds them per registry); the first failure cancels the
+ * others before the error is thrown.
  */
-export async function pushImage(
+export async function pushBlobs(
   client: RegistryClient,
-  destination: string,
+  reference: Reference,
   image: AssembledImage,
   layers: readonly LayerRef[],
   from: LayerBytes,
-): Promise<{ reference: Reference; digest: Digest }> {
-  const reference = parseReference(destination);
-  const signalOpt = from.signal ? { signal: from.signal } : {};
-  // All layers at once: the client bounds transfers per registry.
-  await Promise.all(
-    layers.map((layer) => {
+): Promise<void> {
+  const controller = new AbortController();
+  const signal = from.signal ? AbortSignal.any([from.signal, controller.signal]) : controller.signal;
+  const scoped: LayerBytes = { ...from, signal };
+  const uploads = [
+    ...layers.map((layer) => {
       const mountFrom =
         layer.origin.kind === "registry" && layer.origin.reference.registry === reference.registry
           ? layer.origin.reference
           : undefined;
-      return client.pushBlob(reference, layer.descriptor, () => openLayer(layer, from), {
-        ...signalOpt,
+      return client.pushBlob(reference, layer.descriptor, () => openLayer(layer, scoped), {
+        signal,
         ...(mountFrom ? { mountFrom } : {}),
       });
     }),
-  );
-  await client.pushBlob(reference, image.configDescriptor, () => image.configBytes, signalOpt);
+    client.pushBlob(reference, image.configDescriptor, () => image.configBytes, { signal }),
+  ];
+  try {
+    await Promise.all(uploads);
+  } catch (e) {
+    controller.abort(e);
+    await Promise.allSettled(uploads);
+    throw e;
+  }
+}
+
+/** Puts the manifest under the destination's tag: the last step of a push. */
+export async function putImageManifest(
+  client: RegistryClient,
+  reference: Reference,
+  image: AssembledImage,
+  signal?: AbortSignal,
+): Promise<Digest> {
   const digest = await client.putManifest(
     reference,
     image.manifestBytes,
     image.manifestDescriptor.mediaType,
-    signalOpt,
+    signal ? { signal } : {},
   );
   if (digest !== image.manifestDescriptor.digest) {
     throw new DigestMismatchError(
@@ -45,5 +62,5 @@ export async function pushImage(
       `manifest pushed to ${formatReference(reference)}`,
     );
   }
-  return { reference, digest };
+  return digest;
 }

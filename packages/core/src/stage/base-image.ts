@@ -22,13 +22,12 @@ export class InconsistentBaseImageError extends MoltError {
   }
 }
 
-/** The state a stage starts from for `FROM scratch`. */
+/** The state a stage starts from for `FROM scratch`: no layers, only a default PATH. */
 export function scratchState(platform: Platform): ImageState {
-  return {
-    config: emptyConfig(platform.os, platform.architecture, platform.variant),
-    layers: [],
-    format: "oci",
-  };
+  const config = emptyConfig(platform.os, platform.architecture, platform.variant);
+  // As BuildKit's empty image: a default PATH, so RUN and the container find programs.
+  config.config = { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] };
+  return { config, layers: [], format: "oci" };
 }
 
 /**

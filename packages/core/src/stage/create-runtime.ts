@@ -9,7 +9,12 @@ import type { BuildSession } from "./session.js";
 import { materialise, type StageFs } from "./stage-fs.js";
 
 /** Creates the runtime a stage's instructions run against, starting from `state`. */
-export function createRuntime(session: BuildSession, stage: number, state: ImageState): StageRuntime {
+export function createRuntime(
+  session: BuildSession,
+  stage: number,
+  state: ImageState,
+  initialArgs: ReadonlyMap<string, string> = new Map(),
+): StageRuntime {
   const { options, store, created, sourceDateEpoch } = session;
   const signal = options.signal;
   const history = (state.config.history ??= []);
@@ -18,7 +23,7 @@ export function createRuntime(session: BuildSession, stage: number, state: Image
     stage,
     step: 0,
     state,
-    args: new Map(),
+    args: new Map(initialArgs),
     context: session.context,
     store,
     options,

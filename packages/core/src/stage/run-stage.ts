@@ -15,7 +15,12 @@ const debug = createDebug("molt:stage");
 export async function runStage(
   instructions: readonly Instruction[],
   rt: StageRuntime,
-  argDefaults: { buildArgs: Record<string, string>; metaArgs: Map<string, string> },
+  argDefaults: {
+    buildArgs: Record<string, string>;
+    metaArgs: Map<string, string>;
+    /** TARGETPLATFORM and friends: the value an `ARG TARGETARCH` without default takes. */
+    predefined: Record<string, string>;
+  },
 ): Promise<void> {
   let step = 0;
   for (const raw of instructions) {
@@ -35,9 +40,11 @@ export async function runStage(
       for (const a of instr.args) {
         const value = Object.hasOwn(argDefaults.buildArgs, a.key)
           ? argDefaults.buildArgs[a.key]
-          : (a.default ?? argDefaults.metaArgs.get(a.key));
+          : (a.default ?? argDefaults.metaArgs.get(a.key) ?? argDefaults.predefined[a.key]);
         if (value !== undefined) rt.args.set(a.key, value);
       }
+      // As written in the Dockerfile: build-arg values (which may be secrets) never reach history.
+      rt.addEmptyHistory(raw.original);
       continue;
     }
     await applyInstruction(instr, rt);
