@@ -150,6 +150,31 @@ export async function overlayChanges(
   }
   await writeXattrs(restore);
 
+  // overlayfs copies a directory up whenever something inside it is touched, even when what was
+  // touched is gone again (e.g. a mount point a runner made and removed). Such a directory, with
+  // the mode, owner, mtime and xattrs it had and nothing changed below it, is no change: walk mode
+  // does not report it either. A directory above a real change stays, as walk reports parents.
+  const untouched = new Set<string>();
+  for (const it of items) {
+    const prev = baseline.get(it.rel);
+    if (
+      it.st.isDirectory() &&
+      !it.opaque &&
+      prev?.type === "directory" &&
+      prev.mode === Number(it.st.mode & 0o7777n) &&
+      prev.uid === Number(it.st.uid) &&
+      prev.gid === Number(it.st.gid) &&
+      prev.mtimeNs === it.st.mtimeNs &&
+      sameXattrs(prev.xattrs, it.xattrs)
+    ) {
+      untouched.add(it.rel);
+    }
+  }
+  const needed = new Set<string>();
+  for (const rel of [...deletes, ...items.map((i) => i.rel).filter((r) => !untouched.has(r))]) {
+    for (let i = rel.lastIndexOf("/"); i > 0; i = rel.lastIndexOf("/", i - 1)) needed.add(rel.slice(0, i));
+  }
+
   const changes: Change[] = [];
   const linkable: Array<{ entry: FileEntry; ino: bigint; nlink: number }> = [];
   for (const rel of deletes) if (!underIgnored(rel, ignore)) changes.push({ kind: "delete", path: rel });
@@ -157,7 +182,7 @@ export async function overlayChanges(
     const dst = abs(root, it.rel);
     const now = lstatSync(dst, { bigint: true });
     baseline.set(it.rel, entryFromStat(now, { linkTarget: it.linkTarget, xattrs: it.xattrs }));
-    if (underIgnored(it.rel, ignore)) continue;
+    if (underIgnored(it.rel, ignore) || (untouched.has(it.rel) && !needed.has(it.rel))) continue;
     const entry = fileEntry(it.rel, it.st, dst, { linkTarget: it.linkTarget, xattrs: it.xattrs });
     changes.push({ kind: "add", entry });
     linkable.push({ entry, ino: it.st.ino, nlink: Number(it.st.nlink) });
@@ -167,4 +192,11 @@ export async function overlayChanges(
   linkHardlinks(linkable);
   debug("overlay: %d upper entries, %d deletions", items.length, deletes.length);
   return sortChanges(changes);
+}
+
+/** Two xattr sets hold the same names and values (undefined and empty are the same). */
+function sameXattrs(a: Record<string, Buffer> | undefined, b: Record<string, Buffer> | undefined): boolean {
+  const ka = Object.keys(a ?? {});
+  if (ka.length !== Object.keys(b ?? {}).length) return false;
+  return ka.every((k) => b?.[k] !== undefined && a![k]!.equals(b[k]!));
 }

@@ -11,7 +11,6 @@ import {
   runEnvironment,
 } from "../runner/index.js";
 import type { StageRuntime } from "../stage/runtime.js";
-import { dropUnchangedDirectories, stampDirectories } from "../stage/unchanged-dirs.js";
 
 type RunInstruction = Extract<Instruction, { kind: "RUN" }>;
 
@@ -30,7 +29,6 @@ export async function applyRun(instr: RunInstruction, rt: StageRuntime): Promise
   const runner = await rt.runner();
   const cfg = rt.state.config.config ?? {};
   const command = heredocRunArgv(instr, cfg.Shell && cfg.Shell.length > 0 ? cfg.Shell : DEFAULT_SHELL);
-  const before = stampDirectories(fs.snapshotter.baseline);
   const step = await fs.snapshotter.begin(signal ? { signal } : {});
   let finished = false;
   try {
@@ -59,10 +57,7 @@ export async function applyRun(instr: RunInstruction, rt: StageRuntime): Promise
     if (outcome.exitCode !== 0) {
       throw new RunFailedError(instr.original, outcome.exitCode, loc, outcome.signal);
     }
-    const changes = toImageIds(
-      dropUnchangedDirectories(await step.finish(signal ? { signal } : {}), before),
-      runner.idMap,
-    );
+    const changes = toImageIds(await step.finish(signal ? { signal } : {}), runner.idMap);
     finished = true;
     if (changes.length === 0) rt.addEmptyHistory(instr.original);
     else await rt.addLayer(changes, instr.original, { inRoot: true });
