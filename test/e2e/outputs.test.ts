@@ -48,17 +48,7 @@ test("--tar-path writes a docker-archive that podman loads and runs, named after
   expect(inspect.Layers).toHaveLength(2);
   const loaded = await podman.podman(["load", "-i", tar]);
   expect(loaded.stdout).toContain("example.test/app:v1");
-  const out = await podman.podman([
-    "run",
-    "--rm",
-    "--network",
-    "none",
-    "--ulimit",
-    "nofile=1024:1024",
-    "--ulimit",
-    "nproc=1024:1024",
-    "example.test/app:v1",
-  ]);
+  const out = await podman.runImage("example.test/app:v1");
   expect(out.stdout).toBe("from the tarball\n");
 }, 120_000);
 

@@ -7,7 +7,10 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs a program (no shell), collecting its output; throws unless `allowFail` when it exits non-zero. */
+/**
+ * Runs a program (no shell), collecting its output; throws unless `allowFail` when it exits
+ * non-zero. stdin carries `input` when given, else it is closed (`/dev/null`).
+ */
 export async function run(
   cmd: string,
   args: string[],
@@ -17,12 +20,12 @@ export async function run(
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
-      stdio: ["pipe", "pipe", "pipe"],
+      stdio: [opts.input !== undefined ? "pipe" : "ignore", "pipe", "pipe"],
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on("data", (d: Buffer) => out.push(d));
-    child.stderr.on("data", (d: Buffer) => err.push(d));
+    child.stdout!.on("data", (d: Buffer) => out.push(d));
+    child.stderr!.on("data", (d: Buffer) => err.push(d));
     child.on("error", reject);
     child.on("close", (code) => {
       const r = {
@@ -34,7 +37,9 @@ export async function run(
         reject(new Error(`${cmd} ${args.join(" ")} exited ${r.code}\n${r.stderr}${r.stdout}`));
       } else resolve(r);
     });
-    child.stdin.on("error", () => {}); // a program that exits without reading its stdin: EPIPE is fine
-    child.stdin.end(opts.input ?? "");
+    if (child.stdin) {
+      child.stdin.on("error", () => {}); // a program that exits without reading all its input: EPIPE is fine
+      child.stdin.end(opts.input);
+    }
   });
 }

@@ -29,8 +29,9 @@ import {
 } from "@molt/oci";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { busyboxLayout } from "../../../test/harness/base-images.js";
+import { createPodman } from "../../../test/harness/podman.js";
 import { requireBinary } from "../../../test/harness/registry.js";
-import { assembleImage, BlobStore, importBusybox, podmanEnv, run, sourceOf, treeChanges } from "./helpers.js";
+import { assembleImage, BlobStore, importBusybox, run, sourceOf, treeChanges } from "./helpers.js";
 
 const UTC = { ...process.env, TZ: "UTC" };
 const LONG = "x".repeat(200);
@@ -319,10 +320,7 @@ describe("images made of molt layers, judged by umoci, skopeo and podman", () =>
   });
 
   it("podman loads the docker archive and runs the image", async () => {
-    requireBinary("podman", "Debian package podman");
-    const pdir = join(work, "podman");
-    await mkdir(pdir);
-    const { env, args } = await podmanEnv(pdir);
+    const podman = await createPodman();
     // one layer: the fixture (big multi-block gzip, caps, hardlinks) on busybox
     const img = await assembleImage(store, base, [layer], ["sh"]);
     for (const layers of ["uncompressed", "compressed"] as const) {
@@ -335,27 +333,13 @@ describe("images made of molt layers, judged by umoci, skopeo and podman", () =>
           layers,
         },
       );
-      const load = await run("podman", [...args, "load", "-i", archive], { env });
+      const load = await podman.podman(["load", "-i", archive]);
       expect(load.stdout).toContain(`localhost/molt-golden:${layers}`);
-      const out = await run(
-        "podman",
-        [
-          ...args,
-          "run",
-          "--rm",
-          "--network",
-          "none",
-          "--ulimit",
-          "nofile=1024:1024",
-          "--ulimit",
-          "nproc=1024:1024",
-          `localhost/molt-golden:${layers}`,
-          "sh",
-          "-c",
-          "stat -c '%a %u %g %h' /a/first; cat /etc/conf; sha256sum /big/blob; ls /run",
-        ],
-        { env },
-      );
+      const out = await podman.runImage(`localhost/molt-golden:${layers}`, [
+        "sh",
+        "-c",
+        "stat -c '%a %u %g %h' /a/first; cat /etc/conf; sha256sum /big/blob; ls /run",
+      ]);
       expect(out.stdout.split("\n")).toEqual([
         "640 1000 50 3",
         "key=value",
@@ -364,5 +348,6 @@ describe("images made of molt layers, judged by umoci, skopeo and podman", () =>
         "",
       ]);
     }
+    await podman.cleanup();
   }, 120_000);
 });

@@ -1,5 +1,4 @@
-import { spawn } from "node:child_process";
-import { lstat, readdir, readFile, writeFile } from "node:fs/promises";
+import { lstat, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BlobStore, type LayerResult } from "@molt/layer-writer";
 import {
@@ -13,40 +12,9 @@ import {
   OciLayout,
   serialize,
 } from "@molt/oci";
+import { run } from "../../../test/harness/exec.js";
 
-/**
- * Runs a program (no shell) with stdin closed, collecting output; throws on a non-zero exit
- * unless `allowFail`. (The shared harness's `run` writes to stdin and can die with EPIPE when
- * the program exits first.)
- */
-export function run(
-  cmd: string,
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; allowFail?: boolean; cwd?: string } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {
-      env: opts.env ?? process.env,
-      cwd: opts.cwd,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (d: Buffer) => out.push(d));
-    child.stderr.on("data", (d: Buffer) => err.push(d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const r = {
-        code: code ?? -1,
-        stdout: Buffer.concat(out).toString(),
-        stderr: Buffer.concat(err).toString(),
-      };
-      if (r.code !== 0 && !opts.allowFail)
-        reject(new Error(`${cmd} ${args.join(" ")} exited ${r.code}\n${r.stderr}`));
-      else resolve(r);
-    });
-  });
-}
+export { run };
 
 /** Reads every xattr of a path with getfattr (Node has no xattr API), hex-decoded. */
 export async function readXattrs(path: string): Promise<Record<string, Buffer> | undefined> {
@@ -177,27 +145,6 @@ export async function assembleImage(
   };
   const m = await store.put(serialize(manifest));
   return { mediaType: MediaType.OciManifest, digest: m.digest, size: m.size };
-}
-
-/** A containers.conf that lets podman run on these machines (see machine.md), and podman's args. */
-export async function podmanEnv(dir: string): Promise<{ env: NodeJS.ProcessEnv; args: string[] }> {
-  const conf = join(dir, "containers.conf");
-  await writeFile(conf, "[containers]\ndefault_ulimits = []\n");
-  return {
-    env: { ...process.env, CONTAINERS_CONF: conf },
-    args: [
-      "--storage-driver",
-      "vfs",
-      "--root",
-      join(dir, "root"),
-      "--runroot",
-      join(dir, "runroot"),
-      "--cgroup-manager",
-      "cgroupfs",
-      "--runtime",
-      "runc",
-    ],
-  };
 }
 
 export { BlobStore };
