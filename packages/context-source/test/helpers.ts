@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmod, mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { makeTestPki } from "../../../test/harness/tls.js";
 import type { ContextSource } from "../src/index.js";
 
 /** A tree spec: file contents, `{ link }` for symlinks, `null` for an empty directory, `{ data, mode }` for a file with a mode. */
@@ -72,47 +73,6 @@ export function sh(
 
 /** Makes a throwaway CA and a server certificate for 127.0.0.1 with openssl; returns PEM paths. */
 export async function makeTestCa(dir: string): Promise<{ ca: string; cert: string; key: string }> {
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  await sh("openssl", [
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    `${dir}/ca.key`,
-    "-out",
-    `${dir}/ca.pem`,
-    "-days",
-    "1",
-    "-subj",
-    "/CN=molt test CA",
-  ]);
-  await sh("openssl", [
-    "req",
-    ...ec,
-    "-keyout",
-    `${dir}/srv.key`,
-    "-out",
-    `${dir}/srv.csr`,
-    "-subj",
-    "/CN=127.0.0.1",
-  ]);
-  await writeFile(`${dir}/ext`, "subjectAltName=IP:127.0.0.1\n");
-  await sh("openssl", [
-    "x509",
-    "-req",
-    "-in",
-    `${dir}/srv.csr`,
-    "-CA",
-    `${dir}/ca.pem`,
-    "-CAkey",
-    `${dir}/ca.key`,
-    "-CAcreateserial",
-    "-out",
-    `${dir}/srv.pem`,
-    "-days",
-    "1",
-    "-extfile",
-    `${dir}/ext`,
-  ]);
-  return { ca: `${dir}/ca.pem`, cert: `${dir}/srv.pem`, key: `${dir}/srv.key` };
+  const pki = await makeTestPki(dir);
+  return { ca: pki.caFile, cert: pki.serverCertFile, key: pki.serverKeyFile };
 }

@@ -8,7 +8,7 @@ import { DigestMismatchError } from "@molt/oci";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireBinary } from "../../../test/harness/registry.js";
 import { ContextFetchError, ContextTooLargeError, openContext, readDockerfile } from "../src/index.js";
-import { fileSet, makeTree, SAMPLE, sh } from "./helpers.js";
+import { fileSet, makeTestCa, makeTree, SAMPLE, sh } from "./helpers.js";
 
 let dir: string;
 let tmpParent: string;
@@ -26,49 +26,8 @@ beforeAll(async () => {
   tmpParent = join(dir, "tmp");
   await makeTree(tmpParent, {});
   // A throwaway CA and a server certificate for 127.0.0.1, made by openssl.
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  await sh("openssl", [
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    `${dir}/ca.key`,
-    "-out",
-    `${dir}/ca.pem`,
-    "-days",
-    "1",
-    "-subj",
-    "/CN=molt test CA",
-  ]);
-  await sh("openssl", [
-    "req",
-    ...ec,
-    "-keyout",
-    `${dir}/srv.key`,
-    "-out",
-    `${dir}/srv.csr`,
-    "-subj",
-    "/CN=127.0.0.1",
-  ]);
-  await sh("sh", ["-c", `printf 'subjectAltName=IP:127.0.0.1\\n' > ${dir}/ext`]);
-  await sh("openssl", [
-    "x509",
-    "-req",
-    "-in",
-    `${dir}/srv.csr`,
-    "-CA",
-    `${dir}/ca.pem`,
-    "-CAkey",
-    `${dir}/ca.key`,
-    "-CAcreateserial",
-    "-out",
-    `${dir}/srv.pem`,
-    "-days",
-    "1",
-    "-extfile",
-    `${dir}/ext`,
-  ]);
-  ca = await readFile(`${dir}/ca.pem`, "utf8");
+  const tls = await makeTestCa(await mkdtemp(join(dir, "pki-")));
+  ca = await readFile(tls.ca, "utf8");
   await makeTree(join(dir, "src"), SAMPLE);
   await sh("sh", ["-c", `tar -C ${dir}/src -cf - . | gzip -c > ${dir}/ctx.tar.gz`]);
   tarGz = await readFile(`${dir}/ctx.tar.gz`);
@@ -78,37 +37,34 @@ beforeAll(async () => {
   plain = createHttpServer((_req, res) => res.end("plain http"));
   await new Promise<void>((r) => plain.listen(0, "127.0.0.1", r));
   plainBase = `http://127.0.0.1:${(plain.address() as AddressInfo).port}`;
-  server = createServer(
-    { key: await readFile(`${dir}/srv.key`), cert: await readFile(`${dir}/srv.pem`) },
-    (req, res) => {
-      switch (req.url) {
-        case "/ctx.tar.gz":
-          res.writeHead(200, { "content-type": "application/gzip", "content-length": tarGz.length });
-          return res.end(tarGz);
-        case "/chunked.tar.gz":
-          res.writeHead(200, { "content-type": "application/gzip" });
-          res.write(tarGz.subarray(0, 100));
-          return res.end(tarGz.subarray(100));
-        case "/redirect":
-          res.writeHead(302, { location: "/hop" });
-          return res.end();
-        case "/hop":
-          res.writeHead(301, { location: `${base}/ctx.tar.gz` });
-          return res.end();
-        case "/downgrade":
-          res.writeHead(302, { location: `${plainBase}/ctx.tar.gz` });
-          return res.end();
-        case "/loop":
-          res.writeHead(302, { location: "/loop" });
-          return res.end();
-        case "/Dockerfile":
-          return res.end("FROM busybox\nRUN true\n");
-        default:
-          res.writeHead(404);
-          return res.end("not found");
-      }
-    },
-  );
+  server = createServer({ key: await readFile(tls.key), cert: await readFile(tls.cert) }, (req, res) => {
+    switch (req.url) {
+      case "/ctx.tar.gz":
+        res.writeHead(200, { "content-type": "application/gzip", "content-length": tarGz.length });
+        return res.end(tarGz);
+      case "/chunked.tar.gz":
+        res.writeHead(200, { "content-type": "application/gzip" });
+        res.write(tarGz.subarray(0, 100));
+        return res.end(tarGz.subarray(100));
+      case "/redirect":
+        res.writeHead(302, { location: "/hop" });
+        return res.end();
+      case "/hop":
+        res.writeHead(301, { location: `${base}/ctx.tar.gz` });
+        return res.end();
+      case "/downgrade":
+        res.writeHead(302, { location: `${plainBase}/ctx.tar.gz` });
+        return res.end();
+      case "/loop":
+        res.writeHead(302, { location: "/loop" });
+        return res.end();
+      case "/Dockerfile":
+        return res.end("FROM busybox\nRUN true\n");
+      default:
+        res.writeHead(404);
+        return res.end("not found");
+    }
+  });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
