@@ -53,6 +53,31 @@ function nextLocation(res: RegistryResponse, what: string, ref: Reference): URL 
   return new URL(loc, res.url);
 }
 
+/** Closes an upload session whose bytes were all sent: an empty PUT naming the digest. */
+async function finishUpload(
+  http: RegistryHttp,
+  ref: Reference,
+  location: URL,
+  digest: Digest,
+  push: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  location.searchParams.set("digest", digest);
+  const put = await http.request({
+    registry: ref.registry,
+    repository: ref.repository,
+    method: "PUT",
+    path: location.href,
+    headers: { "content-length": "0" },
+    scopes: [push],
+    expect: [201, 204],
+    what: `finish upload of ${digest} to ${formatReference({ registry: ref.registry, repository: ref.repository })}`,
+    signal,
+    retry: false,
+  });
+  await put.body.dump().catch(() => {});
+}
+
 /** Counts bytes going through and reports progress. */
 function counter(onBytes: (n: number) => void): Transform {
   return new Transform({
@@ -282,21 +307,7 @@ export async function uploadBlob(
     } finally {
       if (!Buffer.isBuffer(src)) abandon(src);
     }
-    const url = new URL(location);
-    url.searchParams.set("digest", desc.digest);
-    const put = await http.request({
-      registry: ref.registry,
-      repository: ref.repository,
-      method: "PUT",
-      path: url.href,
-      headers: { "content-length": "0" },
-      scopes: [push],
-      expect: [201, 204],
-      what: `finish upload of ${desc.digest} to ${name}`,
-      signal,
-      retry: false,
-    });
-    await put.body.dump().catch(() => {});
+    await finishUpload(http, ref, new URL(location), desc.digest, push, signal);
     return done("uploaded");
   };
   let restarted = false;
@@ -386,21 +397,7 @@ export async function uploadStreamedBlob(
       await patch.body.dump().catch(() => {});
       const size = digester.size;
       const digest: Digest = digester.digest();
-      const url = nextLocation(patch, `stream blob to ${name}`, ref);
-      url.searchParams.set("digest", digest);
-      const put = await http.request({
-        registry: ref.registry,
-        repository: ref.repository,
-        method: "PUT",
-        path: url.href,
-        headers: { "content-length": "0" },
-        scopes: [push],
-        expect: [201, 204],
-        what: `finish upload of ${digest} to ${name}`,
-        signal,
-        retry: false,
-      });
-      await put.body.dump().catch(() => {});
+      await finishUpload(http, ref, nextLocation(patch, `stream blob to ${name}`, ref), digest, push, signal);
       options.onProgress?.({
         type: "registry:blob:done",
         direction: "push",
