@@ -1,5 +1,8 @@
 // Small helpers shared by the benchmarks: timing, running a reference command, reporting.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
 
 /** MOLT_BENCH_SCALE as a number (default 1). */
 export const SCALE = Number(process.env.MOLT_BENCH_SCALE ?? "1") || 1;
@@ -37,4 +40,41 @@ export function report(name, ours, refName, ref, target) {
   console.log(
     `${name}: molt ${ours.toFixed(3)}s  ${refName} ${ref.toFixed(3)}s  ratio ${ratio.toFixed(2)}${target !== undefined ? ` (target <= ${target})` : ""}${ok}`,
   );
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts Debian's `docker-registry` on a free loopback port with its storage under `dir`, and
+ * waits for `GET /v2/`. Returns its `host` and a `stop()`.
+ */
+export async function startRegistry(dir) {
+  const port = await freePort();
+  mkdirSync(dir, { recursive: true });
+  const config = join(dir, "config.yml");
+  writeFileSync(
+    config,
+    `version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: ${join(dir, "data")}}}\nhttp: {addr: 127.0.0.1:${port}}\n`,
+  );
+  const child = spawn("docker-registry", ["serve", config], { stdio: "ignore" });
+  const host = `127.0.0.1:${port}`;
+  for (let i = 0; i < 150; i++) {
+    const ok = await fetch(`http://${host}/v2/`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return { host, stop: () => child.kill("SIGTERM") };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill("SIGKILL");
+  throw new Error("docker-registry did not start");
 }

@@ -6,10 +6,9 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SCALE, timeShell } from "./lib.mjs";
+import { SCALE, startRegistry, timeShell } from "./lib.mjs";
 
 if (process.argv[2] === "--worker") {
   await worker(process.argv[3], process.argv[4], process.argv[5], process.argv[6]);
@@ -43,37 +42,6 @@ function runWorker(args) {
       code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`worker ${args[0]} exited ${code}`)),
     );
   });
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRegistry(dir) {
-  const port = await freePort();
-  mkdirSync(dir, { recursive: true });
-  const config = join(dir, "config.yml");
-  writeFileSync(
-    config,
-    `version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: ${join(dir, "data")}}}\nhttp: {addr: 127.0.0.1:${port}}\n`,
-  );
-  const child = spawn("docker-registry", ["serve", config], { stdio: "ignore" });
-  const host = `127.0.0.1:${port}`;
-  for (let i = 0; i < 150; i++) {
-    try {
-      const r = await fetch(`http://${host}/v2/`);
-      if (r.ok) return { host, stop: () => child.kill("SIGTERM") };
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill("SIGKILL");
-  throw new Error("docker-registry did not start");
 }
 
 /** Writes an OCI layout with `layers` random layers of `size` bytes each, streaming. */

@@ -4,12 +4,11 @@
 // (time with N steps - time with 0 steps) / N for each builder. Then runner level: N direct
 // `runner.run(["true"])` calls per runner this host offers. buildah (vfs copies the root for every
 // layer: ~1.7 s per step here) is timed once per Dockerfile to keep the bench under a minute.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { best, report, SCALE, time, timeShell } from "./lib.mjs";
+import { best, report, SCALE, startRegistry, time, timeShell } from "./lib.mjs";
 
 const repoRoot = join(import.meta.dirname, "..");
 const bin = join(repoRoot, "packages", "cli", "dist", "bin.js");
@@ -23,36 +22,6 @@ function sh(cmd) {
   return r.stdout;
 }
 const have = (b) => spawnSync("sh", ["-c", `command -v ${b}`]).status === 0;
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRegistry(dir) {
-  const port = await freePort();
-  const config = join(dir, "registry.yml");
-  writeFileSync(
-    config,
-    `version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: ${join(dir, "registry")}}}\nhttp: {addr: 127.0.0.1:${port}}\n`,
-  );
-  const child = spawn("docker-registry", ["serve", config], { stdio: "ignore" });
-  for (let i = 0; i < 150; i++) {
-    const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return { host: `127.0.0.1:${port}`, stop: () => child.kill("SIGKILL") };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill("SIGKILL");
-  throw new Error("docker-registry did not start");
-}
 
 /** A busybox OCI layout: the test harness's cached one when present, else made here with umoci. */
 function busyboxLayout(dir) {
