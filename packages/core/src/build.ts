@@ -12,6 +12,7 @@ import {
   type Platform,
   parsePlatform,
   parseReference,
+  type Reference,
   writeDigestFile,
   writeImageNameTagWithDigestFile,
   writeImageNameWithDigestFile,
@@ -99,36 +100,39 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
             : {}),
         })
       : options.context;
-  let text: string;
   try {
-    text =
-      options.dockerfileText ??
-      (
-        await readDockerfile(dockerfileSpec, {
-          context,
-          prefer: options.dockerfile ? "cwd" : "context",
-          ...signalOpt,
-        })
-      ).text;
-  } catch (e) {
+    return await buildInContext(options, context, { dockerfileSpec, destRefs, targets, platform });
+  } finally {
     if (typeof options.context === "string") await context.close();
-    throw e;
   }
+}
+
+/** The build once its context is open: read and plan the Dockerfile, run the stages, write outputs. */
+async function buildInContext(
+  options: BuildOptions,
+  context: ContextSource,
+  given: { dockerfileSpec: string; destRefs: Reference[]; targets: Reference[]; platform: Platform },
+): Promise<BuildResult> {
+  const { dockerfileSpec, destRefs, targets, platform } = given;
+  const signal = options.signal;
+  const signalOpt = signal ? { signal } : {};
+  const text =
+    options.dockerfileText ??
+    (
+      await readDockerfile(dockerfileSpec, {
+        context,
+        prefer: options.dockerfile ? "cwd" : "context",
+        ...signalOpt,
+      })
+    ).text;
   const file = dockerfileSpec === "-" ? "Dockerfile" : dockerfileSpec;
-  let plan: ReturnType<typeof planBuild>;
-  let dockerfile: ReturnType<typeof parseDockerfile>;
   const buildArgs = options.buildArgs ?? {};
-  try {
-    dockerfile = parseDockerfile(text, { file });
-    plan = planBuild(dockerfile, {
-      ...(options.target ? { target: options.target } : {}),
-      buildArgs,
-      platform,
-    });
-  } catch (e) {
-    if (typeof options.context === "string") await context.close();
-    throw e;
-  }
+  const dockerfile = parseDockerfile(text, { file });
+  const plan = planBuild(dockerfile, {
+    ...(options.target ? { target: options.target } : {}),
+    buildArgs,
+    platform,
+  });
   for (const w of dockerfile.warnings) {
     options.onProgress?.({ type: "warning", message: w.message, file, line: w.location?.line });
   }
@@ -297,7 +301,6 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
     for (const fs of filesystems)
       await fs.close().catch((e) => debug("closing a stage filesystem failed: %O", e));
     await rm(work, { recursive: true, force: true });
-    if (typeof options.context === "string") await context.close();
     if (ownClient) await client?.close();
   }
 }
