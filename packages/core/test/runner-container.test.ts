@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../../test/harness/exec.js";
 import { createPodman, type Podman } from "../../../test/harness/podman.js";
 import { freshRootfs, mountsUnder } from "../../../test/harness/runner-rootfs.js";
+import { driverPrelude } from "./runner-driver.js";
 
 // The chroot runner inside a plain container (podman's default capabilities and seccomp, like a
 // Kubernetes pod or a CI job container): mounts and unshare are refused, chroot is not. The
@@ -24,23 +25,7 @@ async function why(): Promise<string | undefined> {
 const skipReason = await why();
 if (skipReason) console.log(`runner-container: skipped: ${skipReason}`);
 
-const SCRIPT = `
-import { selectRunner, resolveUser, runEnvironment } from ${JSON.stringify(DIST)};
-const [rootfs] = process.argv.slice(2);
-const runner = await selectRunner("auto");
-const results = { name: runner.name, mode: runner.mode, limitations: runner.limitations, runs: [] };
-async function go(cmd, extra = {}) {
-  const user = await resolveUser(rootfs, extra.userSpec);
-  const out = [];
-  try {
-    const o = await runner.run({ rootfs, argv: ["/bin/sh", "-c", cmd], env: runEnvironment(["PATH=/bin"], new Map(), user),
-      cwd: extra.cwd ?? "/", user, network: extra.network, signal: extra.signal, onOutput: (s, l) => { out.push(l); extra.onLine?.(l); } });
-    results.runs.push({ exitCode: o.exitCode, out });
-  } catch (e) {
-    results.runs.push({ error: e.code, message: e.message, out });
-  }
-}
-await go("id -u; id -G; touch /home/user/by-user; test -e /proc/self && echo proc || echo no-proc; " +
+const SCRIPT = `${driverPrelude(DIST)}await go("id -u; id -G; touch /home/user/by-user; test -e /proc/self && echo proc || echo no-proc; " +
   "test -c /dev/null && echo x > /dev/null && echo null-ok; head -c 4 /dev/urandom | wc -c; cat /etc/resolv.conf", { userSpec: "user", cwd: "/home/user/w" });
 await go("exit 42");
 await go("ip -o link | cut -d: -f2 | tr -d ' '", { network: "none" });

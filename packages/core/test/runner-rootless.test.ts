@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../../test/harness/exec.js";
 import { freshRootfs, mountsUnder } from "../../../test/harness/runner-rootfs.js";
 import { hostToContainerId, type IdMap } from "../src/runner/index.js";
+import { driverPrelude } from "./runner-driver.js";
 
 // The rootless runner must run as a non-root user, so this test creates users, and drives the
 // built runner (packages/core/dist, made by `pnpm build` before `pnpm test`) from a small script
@@ -40,23 +41,7 @@ async function why(): Promise<string | undefined> {
 const skipReason = await why();
 if (skipReason) console.log(`runner-rootless: skipped: ${skipReason}`);
 
-const SCRIPT = `
-import { selectRunner, resolveUser, runEnvironment } from ${JSON.stringify(DIST)};
-const [rootfs] = process.argv.slice(2);
-const runner = await selectRunner("auto");
-const results = { name: runner.name, limitations: runner.limitations, idMap: runner.idMap, runs: [] };
-async function go(cmd, extra = {}) {
-  const user = await resolveUser(rootfs, extra.userSpec);
-  const out = [];
-  try {
-    const o = await runner.run({ rootfs, argv: ["/bin/sh", "-c", cmd], env: runEnvironment(["PATH=/bin"], new Map(), user),
-      cwd: extra.cwd ?? "/", user, network: extra.network, signal: extra.signal, onOutput: (s, l) => { out.push(l); extra.onLine?.(l); } });
-    results.runs.push({ exitCode: o.exitCode, out });
-  } catch (e) {
-    results.runs.push({ error: e.code, message: e.message, out });
-  }
-}
-await go("id -u; id -g; touch /tmp/made-by-root; test -r /proc/self/status && echo proc; ls /dev/null /dev/zero; grep -c ' /dev/null ' /proc/self/mountinfo", { cwd: "/work" });
+const SCRIPT = `${driverPrelude(DIST)}await go("id -u; id -g; touch /tmp/made-by-root; test -r /proc/self/status && echo proc; ls /dev/null /dev/zero; grep -c ' /dev/null ' /proc/self/mountinfo", { cwd: "/work" });
 await go("exit 42");
 await go("ls /sys/class/net", { network: "none" });
 await go("id -u; id -G; pwd; touch made-by-user", { userSpec: "user", cwd: "/home/user/w" });
