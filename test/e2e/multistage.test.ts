@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { run } from "../harness/exec.js";
-import { molt } from "../harness/molt-cli.js";
+import { buildAndUnpack, molt } from "../harness/molt-cli.js";
 
 const registry = inject("registry");
 let dir: string;
@@ -53,19 +53,7 @@ test("COPY --from a stage (by name, any case, and by index) and from an image; u
 }, 120_000);
 
 test("--target builds only the named stage", async () => {
-  const layout = join(dir, "target");
-  const r = await molt([
-    "build",
-    "-c",
-    ctx,
-    "--no-push",
-    "--oci-layout-path",
-    layout,
-    "--insecure-pull",
-    "--target",
-    "BUILD",
-  ]);
+  const r = await buildAndUnpack(ctx, join(dir, "target"), ["--target", "BUILD"]);
   expect(r.code).toBe(0);
-  await run("umoci", ["unpack", "--image", `${layout}:latest`, join(dir, "target-bundle")]);
-  expect(await readFile(join(dir, "target-bundle", "rootfs", "out", "artifact"), "utf8")).toBe("built\n");
+  expect(await readFile(join(r.rootfs, "out", "artifact"), "utf8")).toBe("built\n");
 });

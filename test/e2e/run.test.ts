@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { build } from "molt";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { run } from "../harness/exec.js";
-import { molt } from "../harness/molt-cli.js";
+import { buildAndUnpack, molt } from "../harness/molt-cli.js";
 import { createPodman, type Podman } from "../harness/podman.js";
 
 const registry = inject("registry");
@@ -178,21 +178,9 @@ test("--ignore-path keeps a RUN's changes under that path out of the layer", asy
     "ignore",
     `FROM ${BASE}\nRUN mkdir -p /cache /kept && echo x > /cache/big && echo y > /kept/file\n`,
   );
-  const layout = join(dir, "ignore-out");
-  const r = await molt([
-    "build",
-    "-c",
-    ctx,
-    "--no-push",
-    "--oci-layout-path",
-    layout,
-    "--insecure-pull",
-    "--ignore-path",
-    "/cache",
-  ]);
+  const r = await buildAndUnpack(ctx, join(dir, "ignore"), ["--ignore-path", "/cache"]);
   expect(r.code).toBe(0);
-  await run("umoci", ["unpack", "--image", `${layout}:latest`, join(dir, "ignore-bundle")]);
-  const root = join(dir, "ignore-bundle", "rootfs");
+  const root = r.rootfs;
   expect(await readFile(join(root, "kept", "file"), "utf8")).toBe("y\n");
   await expect(lstat(join(root, "cache", "big"))).rejects.toMatchObject({ code: "ENOENT" });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { run } from "../harness/exec.js";
-import { molt } from "../harness/molt-cli.js";
+import { buildAndUnpack, molt } from "../harness/molt-cli.js";
 import { freePort } from "../harness/registry.js";
 
 // Dockerfile semantics where a review against BuildKit found molt wrong; each case is written from
@@ -21,37 +21,26 @@ afterAll(async () => {
 });
 
 /** Builds `dockerfile` (plus files) to an OCI layout, unpacks it with umoci, returns rootfs and raw config. */
-async function buildAndUnpack(dockerfile: string, files: Record<string, string> = {}, args: string[] = []) {
+async function buildDockerfile(dockerfile: string, files: Record<string, string> = {}, args: string[] = []) {
   const ctx = join(dir, `c${++n}`);
   await mkdir(ctx);
   await writeFile(join(ctx, "Dockerfile"), dockerfile);
   for (const [p, c] of Object.entries(files)) await writeFile(join(ctx, p), c);
-  const out = join(dir, `o${n}`);
-  const r = await molt([
-    "build",
-    "-c",
-    ctx,
-    "--no-push",
-    "--oci-layout-path",
-    out,
-    "--insecure-pull",
-    ...args,
-  ]);
+  const r = await buildAndUnpack(ctx, join(dir, `w${n}`), args);
   expect(r.stderr.split("\n").filter((l) => l.startsWith("molt: error"))).toEqual([]);
   expect(r.code).toBe(0);
-  await run("umoci", ["unpack", "--image", `${out}:latest`, join(dir, `b${n}`)]);
   const config = JSON.parse(
-    (await run("skopeo", ["inspect", "--config", "--raw", `oci:${out}:latest`])).stdout,
+    (await run("skopeo", ["inspect", "--config", "--raw", `oci:${r.layout}:latest`])).stdout,
   ) as {
     architecture: string;
     config: { Labels?: Record<string, string>; OnBuild?: string[] | null; Env?: string[] };
   };
-  return { root: join(dir, `b${n}`, "rootfs"), config, stderr: r.stderr, ctx };
+  return { root: r.rootfs, config, stderr: r.stderr, ctx };
 }
 
 describe("COPY", () => {
   test("one file onto an existing directory lands inside it", async () => {
-    const { root } = await buildAndUnpack(`FROM ${BASE}\nCOPY f.txt /etc\n`, { "f.txt": "f\n" });
+    const { root } = await buildDockerfile(`FROM ${BASE}\nCOPY f.txt /etc\n`, { "f.txt": "f\n" });
     expect(await readFile(join(root, "etc", "f.txt"), "utf8")).toBe("f\n");
     expect(await readFile(join(root, "etc", "passwd"), "utf8")).toContain("root:x:0:0");
   });
@@ -73,7 +62,7 @@ describe("COPY", () => {
 
 describe("WORKDIR", () => {
   test("creates the directory, owned by the current USER", async () => {
-    const { root } = await buildAndUnpack("FROM scratch\nUSER 1000:1000\nWORKDIR /data/x\n");
+    const { root } = await buildDockerfile("FROM scratch\nUSER 1000:1000\nWORKDIR /data/x\n");
     for (const p of ["data", "data/x"]) {
       const st = await stat(join(root, p));
       expect(st.isDirectory()).toBe(true);
@@ -84,7 +73,7 @@ describe("WORKDIR", () => {
 
 describe("ARG", () => {
   test("platform ARGs follow --custom-platform, globally and in a stage", async () => {
-    const { config } = await buildAndUnpack(
+    const { config } = await buildDockerfile(
       // biome-ignore lint/suspicious/noTemplateCurlyInString: Dockerfile text, not a JS template
       "ARG TARGETARCH\nARG T=x-${TARGETARCH}\nFROM scratch\nARG TARGETARCH\nARG T\nLABEL arch=[$TARGETARCH] t=$T\n",
       {},
@@ -95,7 +84,7 @@ describe("ARG", () => {
   });
 
   test("a stage based on another inherits its ARGs; proxy build args need no ARG line", async () => {
-    const { root } = await buildAndUnpack(
+    const { root } = await buildDockerfile(
       `FROM ${BASE} AS a\nARG FOO=inherited\nFROM a\nRUN echo "$FOO $HTTP_PROXY" > /out\n`,
       {},
       ["--build-arg", "HTTP_PROXY=http://proxy.invalid:3128"],
@@ -105,7 +94,7 @@ describe("ARG", () => {
 });
 
 test("ONBUILD triggers of a base stage do not run and are not carried over", async () => {
-  const { root, config, stderr } = await buildAndUnpack(
+  const { root, config, stderr } = await buildDockerfile(
     `FROM ${BASE} AS base\nONBUILD RUN echo TRIGGERED > /triggered\nFROM base\nRUN true\n`,
   );
   expect(stderr).not.toMatch(/STEP \d+\/\d+: RUN echo TRIGGERED/); // never run as a step of stage 1

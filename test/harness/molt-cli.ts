@@ -11,3 +11,23 @@ export function molt(
 ): Promise<RunResult> {
   return run(process.execPath, [MOLT_BIN, ...args], { ...opts, allowFail: true });
 }
+
+/**
+ * `molt build -c ctx --no-push --oci-layout-path WORK/layout --insecure-pull ...args`, then — when
+ * it succeeded — `umoci unpack` of the result into `WORK/bundle`. Returns the CLI's result and
+ * the unpacked rootfs path (judged by umoci, not by our own code).
+ */
+export async function buildAndUnpack(
+  ctx: string,
+  work: string,
+  args: string[] = [],
+  opts: { env?: NodeJS.ProcessEnv } = {},
+): Promise<RunResult & { layout: string; rootfs: string }> {
+  const layout = join(work, "layout");
+  const r = await molt(
+    ["build", "-c", ctx, "--no-push", "--oci-layout-path", layout, "--insecure-pull", ...args],
+    opts,
+  );
+  if (r.code === 0) await run("umoci", ["unpack", "--image", `${layout}:latest`, join(work, "bundle")]);
+  return { ...r, layout, rootfs: join(work, "bundle", "rootfs") };
+}
