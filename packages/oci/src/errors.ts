@@ -41,6 +41,29 @@ export class DigestMismatchError extends MoltError {
   }
 }
 
+/**
+ * A blob's byte count differs from the size its descriptor announces (the digest was then not
+ * even computed): the source sent more bytes than announced, or ended early.
+ */
+export class BlobSizeMismatchError extends MoltError {
+  /** The digest of the blob, as its descriptor names it. */
+  readonly digest: string;
+  /** The size the descriptor announces. */
+  readonly expected: number;
+  /** The bytes received (for "more", the count at which reading stopped). */
+  readonly actual: number;
+  constructor(what: string, digest: string, expected: number, actual: number) {
+    const got =
+      actual > expected
+        ? `more than the ${expected} bytes its descriptor announces`
+        : `${actual} bytes, but its descriptor announces ${expected}`;
+    super("MOLT_BLOB_SIZE_MISMATCH", `${what} ${digest}: received ${got}`);
+    this.digest = digest;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
 /** An image reference (`name[:tag][@digest]`) is not valid. */
 export class InvalidReferenceError extends MoltError {
   /** The reference text as given. */

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
+  BlobSizeMismatchError,
   type Descriptor,
   type Digest,
   Digester,
@@ -102,7 +103,7 @@ export function downloadBlob(
           if (b.length === 0) return cb();
         }
         if (transferred + b.length > desc.size) {
-          cb(new DigestMismatchError(desc.digest, `(more bytes than the ${desc.size} announced)`, name));
+          cb(new BlobSizeMismatchError(name, desc.digest, desc.size, transferred + b.length));
           return;
         }
         hasher.update(b);
@@ -160,7 +161,7 @@ export function downloadBlob(
         }
       }
       if (transferred !== desc.size) {
-        throw new DigestMismatchError(desc.digest, `(${transferred} bytes instead of ${desc.size})`, name);
+        throw new BlobSizeMismatchError(name, desc.digest, desc.size, transferred);
       }
       const actual = hasher.digest();
       if (actual !== desc.digest) throw new DigestMismatchError(desc.digest, actual, name);

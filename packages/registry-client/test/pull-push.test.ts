@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import {
+  BlobSizeMismatchError,
   type Descriptor,
   DigestMismatchError,
   type Manifest,
@@ -87,8 +88,30 @@ describe("anonymous pull from the real registry", () => {
       .fetchBlob(ref, lying)
       .then(collect)
       .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(DigestMismatchError);
-    expect((err as Error).message).toContain(`${layer.size} bytes instead of ${layer.size + 1}`);
+    expect(err).toBeInstanceOf(BlobSizeMismatchError);
+    expect(err).toMatchObject({
+      code: "MOLT_BLOB_SIZE_MISMATCH",
+      expected: layer.size + 1,
+      actual: layer.size,
+    });
+    expect((err as Error).message).toBe(
+      `blob of ${host}/test/busybox:latest ${layer.digest}: received ${layer.size} bytes, but its descriptor announces ${layer.size + 1}`,
+    );
+  });
+
+  it("rejects a blob longer than its descriptor says, saying so", async () => {
+    const ref = parseReference(`${host}/test/busybox:latest`);
+    const img = await client.resolveImage(ref);
+    const layer = img.manifest.layers[0]!;
+    const lying: Descriptor = { ...layer, size: 115 };
+    const err = await client
+      .fetchBlob(ref, lying)
+      .then(collect)
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "MOLT_BLOB_SIZE_MISMATCH", expected: 115 });
+    expect((err as Error).message).toBe(
+      `blob of ${host}/test/busybox:latest ${layer.digest}: received more than the 115 bytes its descriptor announces`,
+    );
   });
 
   it("names the reference when the image is missing", async () => {

@@ -36,6 +36,31 @@ export class UnsupportedCompressionError extends MoltError {
   }
 }
 
+/**
+ * A layer's uncompressed tar does not hash to the `diff_id` the image config gives for it: the
+ * config lies about its layers (or the layer is not the one the config was written for).
+ */
+export class DiffIdMismatchError extends MoltError {
+  /** Position of the layer in the image (0 = the lowest). */
+  readonly index: number;
+  /** The layer's (compressed) digest, when known. */
+  readonly layer: string | undefined;
+  /** The diff_id the config declares. */
+  readonly expected: string;
+  /** The sha256 of the uncompressed tar as read. */
+  readonly actual: string;
+  constructor(index: number, layer: string | undefined, expected: string, actual: string) {
+    super(
+      "MOLT_DIFFID_MISMATCH",
+      `layer ${index + 1}${layer ? ` (${layer})` : ""} does not match its config: diff_id ${expected} declared, uncompressed tar is ${actual}`,
+    );
+    this.index = index;
+    this.layer = layer;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
 /** A layer exceeded a limit the caller set (entry count or bytes written). */
 export class ExtractLimitError extends MoltError {
   /** Which limit: `entries` or `bytes`. */

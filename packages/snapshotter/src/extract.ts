@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { createHash, type Hash } from "node:crypto";
 import {
   chmodSync,
   closeSync,
@@ -26,7 +27,14 @@ import type { XXHashAPI } from "xxhash-wasm";
 import { Baseline, type BaselineEntry, entryFromStat } from "./baseline.js";
 import { ByteReader } from "./byte-reader.js";
 import { type Compression, openDecompressed } from "./decompress.js";
-import { AbortedError, ExtractError, ExtractLimitError, throwIfAborted, UnsafePathError } from "./errors.js";
+import {
+  AbortedError,
+  DiffIdMismatchError,
+  ExtractError,
+  ExtractLimitError,
+  throwIfAborted,
+  UnsafePathError,
+} from "./errors.js";
 import { hasher } from "./hash.js";
 import { abs, baselineLookup, cleanPath, type Lookup, resolveWith } from "./paths.js";
 import { scanTree } from "./scan.js";
@@ -43,6 +51,11 @@ export interface LayerSource {
   digest?: string;
   /** The layer's media type (informational: compression is detected from the bytes). */
   mediaType?: string;
+  /**
+   * `sha256:<hex>` of the uncompressed tar (the image config's `rootfs.diff_ids` entry); when
+   * given it is verified while extracting and a mismatch fails with {@link DiffIdMismatchError}.
+   */
+  diffId?: string;
 }
 
 /** Progress of {@link extract}. */
@@ -69,6 +82,14 @@ export interface ExtractOptions {
   hash?: boolean;
   /** Limits over the whole call, against tar bombs. */
   limits?: { entries?: number; bytes?: number };
+}
+
+/** Passes `bytes` through, hashing every chunk into `hash`. */
+async function* hashing(bytes: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator<Buffer> {
+  for await (const b of bytes) {
+    hash.update(b);
+    yield b;
+  }
 }
 
 const O_CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -125,7 +146,8 @@ class Extractor {
     const onAbort = () => opened.destroy();
     signal?.addEventListener("abort", onAbort, { once: true });
     onProgress?.({ type: "layer-start", index, digest: source.digest, compression: opened.compression });
-    const reader = new ByteReader(opened.bytes);
+    const tarHash = source.diffId !== undefined ? createHash("sha256") : undefined;
+    const reader = new ByteReader(tarHash ? hashing(opened.bytes, tarHash) : opened.bytes);
     const tar = new TarReader(reader);
     let count = 0;
     let name = "";
@@ -165,6 +187,11 @@ class Extractor {
     const got = opened.digest();
     if (got !== undefined && source.digest !== undefined && got !== source.digest) {
       throw new DigestMismatchError(source.digest, got, "layer");
+    }
+    if (tarHash && source.diffId !== undefined) {
+      const diffId = `sha256:${tarHash.digest("hex")}`;
+      if (diffId !== source.diffId)
+        throw new DiffIdMismatchError(index, source.digest, source.diffId, diffId);
     }
     onProgress?.({ type: "layer-done", index, entries: count, bytes: this.bytes });
   }

@@ -9,6 +9,7 @@ export { Baseline, type BaselineEntry, type NodeType } from "./baseline.js";
 export { type Compression, detectCompression } from "./decompress.js";
 export {
   AbortedError,
+  DiffIdMismatchError,
   ExtractError,
   ExtractLimitError,
   SnapshotError,

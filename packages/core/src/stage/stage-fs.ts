@@ -35,6 +35,7 @@ export async function materialise(
     open: () => openLayer(layer, from),
     digest: layer.descriptor.digest,
     mediaType: layer.descriptor.mediaType,
+    diffId: layer.diffId,
   });
   const t0 = Date.now();
   const baseline = await extract(layers.map(source), root, signalOpt);
