@@ -49,6 +49,12 @@ export interface BuildOptions {
    * from `SOURCE_DATE_EPOCH`, or the Unix epoch when it is unset.
    */
   reproducible?: boolean;
+  /**
+   * Keep sub-second file times in layers (`--subsecond-mtimes`), as PAX records. Default off:
+   * times are truncated to whole seconds as Docker and BuildKit write them, which keeps every
+   * ordinary tar entry to one 512-byte header.
+   */
+  subsecondMtimes?: boolean;
   /** Manifest format (`--image-format`): default follows the base image (OCI for scratch), as docker does. */
   imageFormat?: "oci" | "docker";
   /** Also write a `docker load`-able tarball here (`--tar-path`). */

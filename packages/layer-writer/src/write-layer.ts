@@ -3,7 +3,6 @@ import { type FileHandle, open } from "node:fs/promises";
 import {
   type Change,
   type Digest,
-  Digester,
   encodeTarHeader,
   type FileEntry,
   MediaType,
@@ -13,14 +12,16 @@ import {
 } from "@molt/oci";
 import createDebug from "debug";
 import type { BlobStore } from "./blob-store.js";
+import { BLOCK_SIZE, BlockSink } from "./block-sink.js";
 import { type Compressor, identityCompressor, parallelGzip, zstdCompressor } from "./compress.js";
+import { headerOf, NS_PER_S, type TimeRule } from "./entry-header.js";
 import { FileChangedError, InvalidEntryError } from "./errors.js";
 import { buildPlan, type ParentLookup, type PlanItem } from "./plan.js";
 
+export { BLOCK_SIZE };
+
 const debug = createDebug("molt:layer");
 
-/** Size of the uncompressed blocks that are hashed and compressed in parallel. Fixed: it shapes the output. */
-export const BLOCK_SIZE = 1 << 20;
 /** Files up to this size are read with synchronous calls (cheaper than a thread-pool round trip each). */
 const SMALL_FILE = 256 * 1024;
 
@@ -73,111 +74,18 @@ export interface WriteLayerOptions {
    * wrong for COPY (Docker copies hardlinked context files as separate files). Default false.
    */
   detectHardlinks?: boolean;
+  /**
+   * Keep sub-second mtimes (`"nanosecond"`), written as PAX records. Default `"second"`: mtimes
+   * are truncated to whole seconds, as Docker's and BuildKit's tar writers do, so an ordinary
+   * entry needs no PAX header at all (a 512-byte ustar block instead of three blocks).
+   */
+  mtimePrecision?: "second" | "nanosecond";
   signal?: AbortSignal;
   onProgress?: (e: LayerProgressEvent) => void;
 }
 
-/** Extended attributes that are never stored: host labels and ACL internals. */
-function keepXattr(name: string): boolean {
-  return !(name === "security.selinux" || name.startsWith("system."));
-}
-
 function mediaTypeFor(c: LayerCompression): string {
   return c === "gzip" ? MediaType.OciLayerGzip : c === "zstd" ? MediaType.OciLayerZstd : MediaType.OciLayer;
-}
-
-/** Accumulates tar bytes into fixed-size blocks, hashing each block and feeding the compressor. */
-class BlockSink {
-  readonly #pool: Buffer[] = [];
-  buf: Buffer = Buffer.allocUnsafe(BLOCK_SIZE);
-  pos = 0;
-  total = 0;
-  readonly diff = new Digester("sha256");
-  constructor(
-    private readonly compressor: Compressor,
-    private readonly onBlock: () => void,
-  ) {}
-
-  get free(): number {
-    return BLOCK_SIZE - this.pos;
-  }
-
-  async push(data: Buffer): Promise<void> {
-    let off = 0;
-    while (off < data.length) {
-      const n = Math.min(data.length - off, this.free);
-      data.copy(this.buf, this.pos, off, off + n);
-      this.pos += n;
-      off += n;
-      if (this.pos === BLOCK_SIZE) await this.flush();
-    }
-  }
-
-  async zeros(n: number): Promise<void> {
-    while (n > 0) {
-      const k = Math.min(n, this.free);
-      this.buf.fill(0, this.pos, this.pos + k);
-      this.pos += k;
-      n -= k;
-      if (this.pos === BLOCK_SIZE) await this.flush();
-    }
-  }
-
-  /** Marks `n` bytes written directly into `buf` at `pos`. */
-  async advance(n: number): Promise<void> {
-    this.pos += n;
-    if (this.pos === BLOCK_SIZE) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    if (this.pos === 0) return;
-    const full = this.buf;
-    const block = this.pos === BLOCK_SIZE ? full : full.subarray(0, this.pos);
-    this.buf = this.#pool.pop() ?? Buffer.allocUnsafe(BLOCK_SIZE);
-    this.pos = 0;
-    this.diff.update(block);
-    this.total += block.length;
-    await this.compressor.write(block, () => {
-      if (this.#pool.length < 4) this.#pool.push(full);
-    });
-    this.onBlock();
-  }
-}
-
-function headerOf(entry: FileEntry, path: string, clampNs: bigint | undefined): TarHeader {
-  let mtimeNs = entry.mtimeNs;
-  if (clampNs !== undefined && mtimeNs > clampNs) mtimeNs = clampNs;
-  const h: TarHeader = {
-    name: path,
-    type: entry.type,
-    mode: entry.mode & 0o7777,
-    uid: entry.uid,
-    gid: entry.gid,
-    size: entry.type === "file" ? entry.size : 0,
-    mtimeNs,
-  };
-  if (entry.type === "symlink" || entry.type === "hardlink") {
-    if (entry.linkTarget === undefined || entry.linkTarget === "") {
-      throw new InvalidEntryError(path, `${entry.type} without a target`);
-    }
-    h.linkname = entry.linkTarget;
-  }
-  if (entry.type === "char" || entry.type === "block") {
-    h.devMajor = entry.devMajor ?? 0;
-    h.devMinor = entry.devMinor ?? 0;
-  }
-  if (entry.xattrs) {
-    const x: Record<string, Uint8Array> = {};
-    let any = false;
-    for (const [k, v] of Object.entries(entry.xattrs)) {
-      if (keepXattr(k)) {
-        x[k] = v;
-        any = true;
-      }
-    }
-    if (any) h.xattrs = x;
-  }
-  return h;
 }
 
 /** An opened regular file: its descriptor (sync or async) and stat. */
@@ -270,10 +178,13 @@ export async function writeLayer(
   const { signal, onProgress } = options;
   signal?.throwIfAborted();
   const compression = options.compression ?? "gzip";
-  const clampNs =
-    options.sourceDateEpoch !== undefined
-      ? BigInt(Math.floor(options.sourceDateEpoch)) * 1_000_000_000n
-      : undefined;
+  const time: TimeRule = {
+    clampNs:
+      options.sourceDateEpoch !== undefined
+        ? BigInt(Math.floor(options.sourceDateEpoch)) * NS_PER_S
+        : undefined,
+    wholeSeconds: (options.mtimePrecision ?? "second") === "second",
+  };
   const plan = await buildPlan(changes, { parents: options.parents });
   onProgress?.({ type: "layer:planned", entries: plan.length });
   debug("layer: %d entries, %s", plan.length, compression);
@@ -300,7 +211,7 @@ export async function writeLayer(
     const inodes = new Map<string, string>();
     for (let i = 0; i < plan.length; i++) {
       signal?.throwIfAborted();
-      await writeItem(sink, plan.item(i), clampNs, options.detectHardlinks ? inodes : undefined);
+      await writeItem(sink, plan.item(i), time, options.detectHardlinks ? inodes : undefined);
       entries++;
     }
     await sink.push(TAR_END);
@@ -342,7 +253,7 @@ const ZERO_TIME_HEADER = (path: string): TarHeader => ({
 async function writeItem(
   sink: BlockSink,
   item: PlanItem,
-  clampNs: bigint | undefined,
+  time: TimeRule,
   inodes: Map<string, string> | undefined,
 ): Promise<void> {
   if (item.kind !== "entry") {
@@ -351,7 +262,7 @@ async function writeItem(
   }
   const { entry, path } = item;
   if (entry.type !== "file") {
-    await sink.push(encodeTarHeader(headerOf(entry, path, clampNs)));
+    await sink.push(encodeTarHeader(headerOf(entry, path, time)));
     return;
   }
   const data = item.data ?? entry;
@@ -367,13 +278,13 @@ async function writeItem(
         const key = `${f.st.dev}:${f.st.ino}`;
         const first = inodes.get(key);
         if (first !== undefined) {
-          const h = headerOf({ ...entry, type: "hardlink", linkTarget: first, size: 0 }, path, clampNs);
+          const h = headerOf({ ...entry, type: "hardlink", linkTarget: first, size: 0 }, path, time);
           await sink.push(encodeTarHeader(h));
           return;
         }
         inodes.set(key, path);
       }
-      await sink.push(encodeTarHeader(headerOf({ ...entry, size }, path, clampNs)));
+      await sink.push(encodeTarHeader(headerOf({ ...entry, size }, path, time)));
       await copyFile(sink, f, size, path, data.source);
       await sink.zeros(tarPadding(size));
     } finally {
@@ -382,13 +293,13 @@ async function writeItem(
     return;
   }
   if (data.open) {
-    await sink.push(encodeTarHeader(headerOf(entry, path, clampNs)));
+    await sink.push(encodeTarHeader(headerOf(entry, path, time)));
     await copyStream(sink, data, path, data.size);
     await sink.zeros(tarPadding(data.size));
     return;
   }
   if (data.size === 0) {
-    await sink.push(encodeTarHeader(headerOf(entry, path, clampNs)));
+    await sink.push(encodeTarHeader(headerOf(entry, path, time)));
     return;
   }
   throw new InvalidEntryError(path, "regular file without `source` or `open()`");

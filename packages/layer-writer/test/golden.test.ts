@@ -95,7 +95,12 @@ beforeAll(async () => {
   await mkdir(tree);
   await makeFixture(tree);
   store = await BlobStore.open(join(work, "blobs"));
-  layer = await writeLayer(await treeChanges(tree), store, { compression: "gzip" });
+  // Nanosecond mtimes, so the fixture also covers the PAX mtime record (the default is whole
+  // seconds, tested in write-layer.test.ts).
+  layer = await writeLayer(await treeChanges(tree), store, {
+    compression: "gzip",
+    mtimePrecision: "nanosecond",
+  });
   tarBytes = gunzipSync(await readFile(store.path(layer.digest)));
 });
 

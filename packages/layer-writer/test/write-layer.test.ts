@@ -219,6 +219,41 @@ describe("writeLayer", () => {
     expect(c.diffId).not.toBe(e.diffId);
   });
 
+  it("writes whole-second mtimes in plain ustar headers unless asked for nanoseconds (PAX)", async () => {
+    const root = join(work, "mtimes");
+    await mkdir(root, { recursive: true });
+    await writeFile(join(root, "f"), "x\n");
+    // 2023-11-14 22:13:20.75 UTC; and one before 1970 with a fraction (rounds towards the past)
+    await utimes(join(root, "f"), 1_700_000_000.75, 1_700_000_000.75);
+    const changes = (await treeChanges(root)).filter((c) => c.kind === "add" && c.entry.path === "f");
+    const neg: Change = {
+      kind: "add",
+      entry: { path: "old", type: "file", mode: 0o644, uid: 0, gid: 0, size: 0, mtimeNs: -1_500_000_000n },
+    };
+    const s = await BlobStore.open(join(work, "s-mtimes"));
+    const whole = await writeLayer(changes, s, { compression: "none" });
+    const tar = await readFile(s.path(whole.digest));
+    // One 512-byte ustar header (no PAX 'x' block), one data block, the two zero blocks.
+    expect(tar.length).toBe(512 + 512 + 1024);
+    expect(String.fromCharCode(tar[156]!)).toBe("0");
+    // mtime field (octal, offset 136): the whole second 1700000000
+    expect(tar.subarray(136, 147).toString()).toBe((1_700_000_000).toString(8).padStart(11, "0"));
+    // before 1970 the fraction rounds towards the past (-1.5 s → -2 s; ustar cannot hold it, PAX does)
+    const both = await writeLayer([...changes, neg], s, { compression: "none" });
+    const listing = await run("tar", ["--full-time", "-tvf", s.path(both.digest)], {
+      env: { ...process.env, TZ: "UTC" },
+    });
+    expect(listing.stdout).toContain("2023-11-14 22:13:20 f");
+    expect(listing.stdout).toContain("1969-12-31 23:59:58 old");
+    const precise = await writeLayer([...changes, neg], s, {
+      compression: "none",
+      mtimePrecision: "nanosecond",
+    });
+    const ptar = await readFile(s.path(precise.digest));
+    expect(String.fromCharCode(ptar[156]!)).toBe("x"); // a PAX extended header carries the fraction
+    expect(ptar.toString("latin1")).toContain("mtime=1700000000.75\n");
+  });
+
   it("writes zstd (zstd CLI) and uncompressed layers with matching media types and the same diffID", async () => {
     const src = join(work, "z.txt");
     await writeFile(src, "zstd ".repeat(100_000));

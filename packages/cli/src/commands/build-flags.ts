@@ -28,6 +28,7 @@ outputs:
       --image-format oci|docker      manifest format (default: follow the base image)
       --compression gzip|zstd|none   layer compression (default gzip); --compression-level N
       --reproducible                 timestamps from SOURCE_DATE_EPOCH (or 0)
+      --subsecond-mtimes             keep sub-second file times in layers (default: whole seconds, as Docker)
 registries:
       --insecure / --insecure-pull   plain HTTP for destination / base-image registries
       --insecure-registry HOST       plain HTTP for HOST; repeatable
@@ -60,6 +61,7 @@ const FLAGS = {
   "image-name-with-digest-file": { type: "string" },
   "image-name-tag-with-digest-file": { type: "string" },
   reproducible: { type: "boolean" },
+  "subsecond-mtimes": { type: "boolean" },
   "context-sub-path": { type: "string" },
   "skip-tls-verify": { type: "boolean" },
   "skip-tls-verify-pull": { type: "boolean" },
@@ -137,6 +139,7 @@ export function parseBuildFlags(argv: string[], cwd: string): BuildFlags {
     options.imageNameTagWithDigestFile = values["image-name-tag-with-digest-file"];
   }
   if (values.reproducible) options.reproducible = true;
+  if (values["subsecond-mtimes"]) options.subsecondMtimes = true;
   if (values["context-sub-path"] !== undefined) options.contextSubPath = values["context-sub-path"];
   if (values["skip-tls-verify"]) options.skipTlsVerify = true;
   if (values["skip-tls-verify-pull"]) options.skipTlsVerifyPull = true;

@@ -40,6 +40,7 @@ export function createRuntime(
         ...(root ? { parents: parentsFromRoot(root), detectHardlinks: true } : {}),
         ...(addOptions.parents ? { parents: addOptions.parents } : {}),
         ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
+        ...(options.subsecondMtimes ? { mtimePrecision: "nanosecond" as const } : {}),
         ...(signal ? { signal } : {}),
       });
       const layer: LayerRef = {

@@ -1,0 +1,63 @@
+import { Digester } from "@molt/oci";
+import type { Compressor } from "./compress.js";
+
+/** Size of the uncompressed blocks that are hashed and compressed in parallel. Fixed: it shapes the output. */
+export const BLOCK_SIZE = 1 << 20;
+
+/** Accumulates tar bytes into fixed-size blocks, hashing each block and feeding the compressor. */
+export class BlockSink {
+  readonly #pool: Buffer[] = [];
+  buf: Buffer = Buffer.allocUnsafe(BLOCK_SIZE);
+  pos = 0;
+  total = 0;
+  readonly diff = new Digester("sha256");
+  constructor(
+    private readonly compressor: Compressor,
+    private readonly onBlock: () => void,
+  ) {}
+
+  get free(): number {
+    return BLOCK_SIZE - this.pos;
+  }
+
+  async push(data: Buffer): Promise<void> {
+    let off = 0;
+    while (off < data.length) {
+      const n = Math.min(data.length - off, this.free);
+      data.copy(this.buf, this.pos, off, off + n);
+      this.pos += n;
+      off += n;
+      if (this.pos === BLOCK_SIZE) await this.flush();
+    }
+  }
+
+  async zeros(n: number): Promise<void> {
+    while (n > 0) {
+      const k = Math.min(n, this.free);
+      this.buf.fill(0, this.pos, this.pos + k);
+      this.pos += k;
+      n -= k;
+      if (this.pos === BLOCK_SIZE) await this.flush();
+    }
+  }
+
+  /** Marks `n` bytes written directly into `buf` at `pos`. */
+  async advance(n: number): Promise<void> {
+    this.pos += n;
+    if (this.pos === BLOCK_SIZE) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.pos === 0) return;
+    const full = this.buf;
+    const block = this.pos === BLOCK_SIZE ? full : full.subarray(0, this.pos);
+    this.buf = this.#pool.pop() ?? Buffer.allocUnsafe(BLOCK_SIZE);
+    this.pos = 0;
+    this.diff.update(block);
+    this.total += block.length;
+    await this.compressor.write(block, () => {
+      if (this.#pool.length < 4) this.#pool.push(full);
+    });
+    this.onBlock();
+  }
+}
