@@ -7,5 +7,6 @@
 export { type BuildResult, build } from "./build.js";
 export * from "./errors.js";
 export type { BuildProgressEvent } from "./events.js";
+export * from "./mounts/index.js";
 export type { BuildOptions } from "./options.js";
 export * from "./runner/index.js";

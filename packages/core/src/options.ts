@@ -1,6 +1,7 @@
 import type { ContextSource } from "@molt/context-source";
 import type { RegistryClient } from "@molt/registry-client";
 import type { BuildProgressEvent } from "./events.js";
+import type { SecretSource } from "./mounts/secrets.js";
 import type { Runner } from "./runner/index.js";
 
 /**
@@ -87,6 +88,21 @@ export interface BuildOptions {
   ignorePaths?: string[];
   /** How RUN's changes are found: `auto` (overlay where mounting works, else walk), `walk` or `overlay`. */
   snapshotMode?: "auto" | "walk" | "overlay";
+  /**
+   * Build secrets for `RUN --mount=type=secret` by id (`--secret id=x,src=FILE|env=VAR`). Values
+   * never reach a layer, the config, history, a cache key, an event, an error or debug output.
+   */
+  secrets?: Record<string, SecretSource>;
+  /**
+   * SSH agents for `RUN --mount=type=ssh` by id (`--ssh default|ID=PATH[,PATH]`): agent sockets or
+   * private key files.
+   */
+  ssh?: Record<string, readonly string[]>;
+  /**
+   * Where `RUN --mount=type=cache` directories persist between builds (`--cache-mount-dir`);
+   * default `$XDG_CACHE_HOME/molt/cache-mounts` (else `~/.cache/molt/cache-mounts`).
+   */
+  cacheMountDir?: string;
   /** A registry client to use instead of one built from these options. */
   registryClient?: RegistryClient;
   /** Directory for temporary files; default the OS temp dir. Everything made there is removed. */

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import type { BuildOptions } from "@molt/core";
 import { UsageError } from "../io.js";
+import { applyMountFlags, MOUNT_FLAGS, MOUNT_HELP } from "./mount-flags.js";
 
 /** The one-line usage of `molt build`. */
 export const BUILD_USAGE =
@@ -40,6 +41,7 @@ RUN:
       --runner auto|chroot|rootless|in-place   (in-place also needs --allow-in-place)
       --snapshotter auto|walk|overlay
       --ignore-path PATH             never record changes under PATH; repeatable
+${MOUNT_HELP}
   -v, --verbosity LEVEL              info (default) or error`;
 
 /** kaniko's flag names, with the same short forms. */
@@ -80,6 +82,7 @@ const FLAGS = {
   "ignore-path": { type: "string", multiple: true },
   verbosity: { type: "string", short: "v" },
   help: { type: "boolean", short: "h" },
+  ...MOUNT_FLAGS,
 } as const;
 
 /** The parsed `molt build` command line. */
@@ -188,6 +191,7 @@ export function parseBuildFlags(argv: string[], cwd: string): BuildFlags {
     options.runner = oneOf(values.runner, "runner", ["auto", "chroot", "rootless", "in-place"] as const);
   if (values["allow-in-place"]) options.allowInPlace = true;
   if (values["ignore-path"]) options.ignorePaths = values["ignore-path"];
+  applyMountFlags(values, options, BUILD_USAGE);
   if (values.snapshotter !== undefined)
     options.snapshotMode = oneOf(values.snapshotter, "snapshotter", ["auto", "walk", "overlay"] as const);
   if (

@@ -1,6 +1,7 @@
 import type { Change } from "@molt/oci";
 import type { Instruction } from "@molt/parser";
-import { BuildStepError, throwIfAborted } from "../errors.js";
+import { throwIfAborted } from "../errors.js";
+import { prepareRunMounts } from "../mounts/prepare.js";
 import {
   DEFAULT_SHELL,
   heredocRunArgv,
@@ -21,9 +22,6 @@ type RunInstruction = Extract<Instruction, { kind: "RUN" }>;
  */
 export async function applyRun(instr: RunInstruction, rt: StageRuntime): Promise<void> {
   const loc = instr.location;
-  if (instr.mounts.length > 0) {
-    throw new BuildStepError("MOLT_UNSUPPORTED", "RUN --mount is not supported yet", loc);
-  }
   const signal = rt.options.signal;
   const fs = await rt.filesystem();
   const runner = await rt.runner();
@@ -31,10 +29,19 @@ export async function applyRun(instr: RunInstruction, rt: StageRuntime): Promise
   const command = heredocRunArgv(instr, cfg.Shell && cfg.Shell.length > 0 ? cfg.Shell : DEFAULT_SHELL);
   const step = await fs.snapshotter.begin(signal ? { signal } : {});
   let finished = false;
+  const mounted =
+    instr.mounts.length > 0
+      ? await prepareRunMounts(instr.mounts, rt, loc, runner.idMap).catch(async (e) => {
+          await step.abort().catch(() => {});
+          throw e;
+        })
+      : undefined;
   try {
     const user = await resolveUser(step.rootfs, cfg.User);
-    const env = runEnvironment(cfg.Env ?? [], rt.args, user);
+    const env = [...runEnvironment(cfg.Env ?? [], rt.args, user), ...(mounted?.env ?? [])];
     const outcome = await runner.run({
+      ...(mounted && mounted.mounts.length > 0 ? { mounts: mounted.mounts } : {}),
+      ...(mounted && Object.keys(mounted.secretEnv).length > 0 ? { secretEnv: mounted.secretEnv } : {}),
       rootfs: step.rootfs,
       argv: command.argv,
       ...(command.transientFiles.length > 0 ? { transientFiles: command.transientFiles } : {}),
@@ -62,6 +69,7 @@ export async function applyRun(instr: RunInstruction, rt: StageRuntime): Promise
     if (changes.length === 0) rt.addEmptyHistory(instr.original);
     else await rt.addLayer(changes, instr.original, { inRoot: true });
   } finally {
+    await mounted?.release();
     if (!finished) await step.abort().catch(() => {});
   }
 }

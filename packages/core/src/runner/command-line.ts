@@ -2,6 +2,14 @@ import { RunnerSetupError } from "./errors.js";
 import type { HostTools } from "./host-tools.js";
 import type { RunSpec, RunUser } from "./types.js";
 
+/** What the host programs before `env` have in their environment besides secrets (see {@link hostEnv}). */
+const HOST_VARS = ["PATH", "LC_ALL", "PWD", "OLDPWD", "SHLVL", "_"];
+
+/** The environment of the host programs of a run: a fixed PATH and locale, plus the secret variables. */
+export function hostEnv(spec: Pick<RunSpec, "secretEnv">): Record<string, string> {
+  return { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C", ...spec.secretEnv };
+}
+
 /**
  * The host command line that enters the root and runs the command, exec'ing all the way:
  * `env -i <spec.env…>` (so the environment is exactly `spec.env`), then — when `switchUser` —
@@ -13,15 +21,21 @@ import type { RunSpec, RunUser } from "./types.js";
  */
 export function enterCommand(
   tools: HostTools,
-  spec: Pick<RunSpec, "env" | "argv" | "user">,
+  spec: Pick<RunSpec, "env" | "argv" | "user" | "secretEnv">,
   root: string | undefined,
   wdHost: string,
   switchUser: boolean,
 ): string[] {
   if (!tools.env || !tools.nsenter)
     throw new RunnerSetupError("env and nsenter (coreutils, util-linux) are required");
-  const env = spec.env.filter((e) => e.indexOf("=") > 0);
-  const cmd: string[] = [tools.env, "-i", ...env];
+  const secret = Object.keys(spec.secretEnv ?? {});
+  const env = spec.env.filter((e) => e.indexOf("=") > 0 && !secret.includes(e.slice(0, e.indexOf("="))));
+  // Secret values travel in the host programs' environment, never in argv (which `ps` shows):
+  // `env` then unsets everything else instead of starting empty.
+  const cmd: string[] =
+    secret.length === 0
+      ? [tools.env, "-i", ...env]
+      : [tools.env, ...HOST_VARS.filter((v) => !secret.includes(v)).flatMap((v) => ["-u", v]), ...env];
   if (switchUser) {
     if (!tools.setpriv) throw new RunnerSetupError("setpriv (util-linux) is required to switch users");
     const { gid, groups } = spec.user;

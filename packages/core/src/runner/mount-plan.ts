@@ -106,7 +106,7 @@ export const WD_PLACEHOLDER = "--wd=@molt-wd@";
 export function setupScript(tools: Required<Pick<HostTools, "mount">>): string {
   return [
     `fail() { echo "${SETUP_FAILED_MARKER} $*" >&2; exit 125; }`,
-    `if [ -s "$1" ]; then ${shQuote(tools.mount)} -a -T "$1" || fail "mounting /proc, /sys, /dev, resolv.conf or hosts"; fi`,
+    `if [ -s "$1" ]; then ${shQuote(tools.mount)} -a -T "$1" || fail "mounting /proc, /sys, /dev, resolv.conf, hosts or a RUN --mount"; fi`,
     `if [ -n "$2" ]; then "$2" link set lo up || fail "bringing lo up"; fi`,
     'own="$3"; rest="$4"; root="$5"; readlink_="$6"; mkdir_="$7"; chown_="$8"; shift 8',
     'if [ -n "$rest" ]; then',

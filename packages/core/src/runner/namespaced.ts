@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import createDebug from "debug";
-import { enterCommand, needsUserSwitch } from "./command-line.js";
+import { mountFstabLines } from "../mounts/fstab.js";
+import { type MountTargets, prepareTargets, removeTargets } from "../mounts/targets.js";
+import { enterCommand, hostEnv, needsUserSwitch } from "./command-line.js";
 import { type HostCapabilities, ROOT_NS, userNs } from "./detect.js";
 import { makeDevDir } from "./dev-skeleton.js";
 import { RunnerSetupError, RunUnsupportedError } from "./errors.js";
@@ -22,8 +24,6 @@ import { mkdirInRoot } from "./root-path.js";
 import type { RunOutcome, RunSpec } from "./types.js";
 
 const debug = createDebug("molt:run");
-
-const HOST_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
 
 /** The mounts a namespaced run will make, from what the probe found to work. */
 export function chooseMounts(available: ReadonlySet<MountId>): Set<MountId> {
@@ -105,11 +105,16 @@ export async function runNamespaced(
   const mp = prepareMountPoints(spec.rootfs, wanted);
   for (const id of mp.skipped.keys()) wanted.delete(id);
   const tmp = mkdtempSync(join(tmpdir(), "molt-run-"));
+  let targets: MountTargets | undefined;
   try {
     const devDir = wanted.has("dev") ? makeDevDir(tmp, transient) : "";
     const lines = MOUNTS.filter((id) => wanted.has(id)).flatMap((id) =>
       fstabLines(id, spec.rootfs, { rootless: mode === "user", devDir }),
     );
+    if (spec.mounts && spec.mounts.length > 0) {
+      targets = await prepareTargets(spec.rootfs, spec.mounts);
+      lines.push(...mountFstabLines(spec.mounts, targets.hostTargets));
+    }
     const fstab = join(tmp, "fstab");
     writeFileSync(fstab, lines.length ? `${lines.join("\n")}\n` : "");
     const args = [
@@ -140,11 +145,12 @@ export async function runNamespaced(
     // setpriv --pdeathsig: if molt itself dies (even by SIGKILL), unshare is killed, which kills
     // the namespace's init (--kill-child) and with it every process and mount of the command.
     const plan = tools.setpriv
-      ? { file: tools.setpriv, args: ["--pdeathsig=KILL", "--", tools.unshare, ...args], env: HOST_ENV }
-      : { file: tools.unshare, args, env: HOST_ENV };
+      ? { file: tools.setpriv, args: ["--pdeathsig=KILL", "--", tools.unshare, ...args], env: hostEnv(spec) }
+      : { file: tools.unshare, args, env: hostEnv(spec) };
     return await runProcess(plan, spec);
   } finally {
     const t1 = performance.now();
+    if (targets) await removeTargets(targets, tools.touch);
     await restoreMountPoints(mp, tools.touch);
     rmSync(tmp, { recursive: true, force: true });
     debug(

@@ -1,5 +1,6 @@
 import { chmod, lstat, mkdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
-import { enterCommand } from "./command-line.js";
+import { MATERIALISED_LIMITATIONS, type Materialised, materialiseMounts } from "../mounts/materialise.js";
+import { enterCommand, hostEnv } from "./command-line.js";
 import type { HostCapabilities } from "./detect.js";
 import { RunnerSetupError, RunUnsupportedError } from "./errors.js";
 import { run as exec } from "./exec.js";
@@ -32,6 +33,7 @@ export const PLAIN_LIMITATIONS = [
   "/etc/resolv.conf and /etc/hosts are the host's during a command (the image's are put back after)",
   "no PID namespace: processes that leave the command's process group (setsid) can outlive an abort",
   "--network=none is refused (no network namespace)",
+  ...MATERIALISED_LIMITATIONS,
 ];
 
 async function kind(p: string): Promise<"dir" | "file" | "missing" | "other"> {
@@ -64,6 +66,7 @@ export async function runPlain(caps: HostCapabilities, spec: RunSpec): Promise<R
   const r = spec.rootfs === "/" ? "" : spec.rootfs;
   const mp: MountPoints = { created: [], parents: new Map(), skipped: new Map() };
   const replaced: Replaced[] = [];
+  let mounted: Materialised | undefined;
   const remember = async (parent: string) => {
     if (!mp.parents.has(parent))
       mp.parents.set(parent, { before: (await stat(parent, { bigint: true })).mtimeNs });
@@ -147,9 +150,12 @@ export async function runPlain(caps: HostCapabilities, spec: RunSpec): Promise<R
       }
     }
     for (const [parent, t] of mp.parents) t.after = (await stat(parent, { bigint: true })).mtimeNs;
+    if (spec.mounts && spec.mounts.length > 0)
+      mounted = await materialiseMounts(spec.rootfs, spec.mounts, tools.touch);
     const argv = enterCommand(tools, spec, spec.rootfs, wd, true);
-    return await runProcess({ file: argv[0]!, args: argv.slice(1), env: HOST_ENV }, spec);
+    return await runProcess({ file: argv[0]!, args: argv.slice(1), env: hostEnv(spec) }, spec);
   } finally {
+    await mounted?.restore();
     for (const f of replaced.reverse()) {
       await writeFile(f.path, f.content).catch(() => {});
       await chmod(f.path, f.mode).catch(() => {});

@@ -58,7 +58,13 @@ export function runProcess(plan: ProcessPlan, spec: RunSpec): Promise<RunOutcome
     const stdio: StdioOptions = [spec.stdin !== undefined ? "pipe" : "ignore", "pipe", "pipe"];
     for (let fd = 3; fd <= maxFd; fd++) stdio.push(extra.some((e) => e.fd === fd) ? "pipe" : "ignore");
 
-    debug("spawn %s %o", plan.file, plan.args);
+    // Environment values (build args, ENV) are left out of debug output.
+    const env = new Set(spec.env);
+    debug(
+      "spawn %s %o",
+      plan.file,
+      plan.args.map((a) => (env.has(a) ? `${a.slice(0, a.indexOf("="))}=…` : a)),
+    );
     const child = spawn(plan.file, plan.args, { env: plan.env, cwd: plan.cwd, stdio, detached: true });
     // A listener that throws stops the run (killed, rejected with its error) instead of crashing
     // the process from inside a stream callback.

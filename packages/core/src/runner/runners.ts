@@ -1,5 +1,6 @@
 import { chmod, mkdir, realpath, rm, writeFile } from "node:fs/promises";
-import { enterCommand, validateSpec } from "./command-line.js";
+import { MATERIALISED_LIMITATIONS, type Materialised, materialiseMounts } from "../mounts/materialise.js";
+import { enterCommand, hostEnv, validateSpec } from "./command-line.js";
 import type { HostCapabilities } from "./detect.js";
 import { RunnerSetupError, RunUnsupportedError } from "./errors.js";
 import { containerToHostId } from "./id-map.js";
@@ -8,8 +9,6 @@ import { PLAIN_LIMITATIONS, runPlain } from "./plain.js";
 import { runProcess } from "./process.js";
 import { mkdirInRoot } from "./root-path.js";
 import type { IdMap, Runner, RunOutcome, RunSpec } from "./types.js";
-
-const HOST_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
 
 /** True when `user`'s ids are the same inside `caps`' user namespace as on disk. */
 function identityMapped(caps: HostCapabilities, user: RunSpec["user"]): boolean {
@@ -108,6 +107,7 @@ export class InPlaceRunner implements Runner {
     "no isolation: commands run in this machine's / and can change anything in it",
     "--network=none is refused",
     "no PID namespace: processes that leave the command's process group (setsid) can outlive an abort",
+    ...MATERIALISED_LIMITATIONS,
   ];
   constructor(private readonly caps: HostCapabilities) {}
   async run(spec: RunSpec): Promise<RunOutcome> {
@@ -122,6 +122,7 @@ export class InPlaceRunner implements Runner {
     const wd = await mkdirInRoot("/", spec.cwd, root ? spec.user : undefined);
     // Heredoc scripts go to /dev/pipes of this machine for the command's lifetime.
     const created: string[] = [];
+    let mounted: Materialised | undefined;
     try {
       const transient = spec.transientFiles ?? [];
       if (transient.length > 0) {
@@ -137,9 +138,12 @@ export class InPlaceRunner implements Runner {
           created.push(f.path);
         }
       }
+      if (spec.mounts && spec.mounts.length > 0)
+        mounted = await materialiseMounts("/", spec.mounts, this.caps.tools.touch);
       const argv = enterCommand(this.caps.tools, spec, undefined, wd, root);
-      return await runProcess({ file: argv[0]!, args: argv.slice(1), env: HOST_ENV }, spec);
+      return await runProcess({ file: argv[0]!, args: argv.slice(1), env: hostEnv(spec) }, spec);
     } finally {
+      await mounted?.restore();
       for (const p of created.reverse()) await rm(p, { recursive: true, force: true });
     }
   }

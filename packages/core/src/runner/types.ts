@@ -1,3 +1,5 @@
+import type { RunMount } from "../mounts/types.js";
+
 /** The identity a command runs as, resolved against the image's own `/etc/passwd` and `/etc/group`. */
 export interface RunUser {
   /** Numeric user id. */
@@ -52,6 +54,16 @@ export interface RunSpec {
   extraFds?: { fd: number; content: string }[];
   /** Files visible during the command only (see {@link heredocRunArgv}). */
   transientFiles?: TransientFile[];
+  /**
+   * `RUN --mount`s, resolved to host paths. Targets missing in the root are created for the
+   * command and removed after (with their parents' mtimes), so none of them reaches a layer.
+   */
+  mounts?: RunMount[];
+  /**
+   * Variables that carry secrets (`--mount=type=secret,env=NAME`): set in the command's
+   * environment (over `env`), never put on any command line nor logged.
+   */
+  secretEnv?: Record<string, string>;
   /** Aborting kills the whole process tree, removes every mount and rejects promptly. */
   signal?: AbortSignal;
   /** Kill the command after this many milliseconds (rejects with `MOLT_RUN_TIMEOUT`). */

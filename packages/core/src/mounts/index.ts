@@ -1,0 +1,9 @@
+/**
+ * `RUN --mount`: bind, cache, tmpfs, secret and ssh mounts, as the Dockerfile reference
+ * describes them. See the package README, "RUN --mount".
+ */
+export { type CacheLease, CacheMountStore, defaultCacheMountDir } from "./cache-store.js";
+export { MountError } from "./errors.js";
+export { parseSecretFlag, readSecret, type SecretSource } from "./secrets.js";
+export { parseSshFlag, type SshSource } from "./ssh.js";
+export type { BindRunMount, RunMount, TmpfsRunMount } from "./types.js";

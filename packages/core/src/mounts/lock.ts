@@ -1,0 +1,62 @@
+import { spawn } from "node:child_process";
+import { MoltError } from "@molt/oci";
+
+/** A held file lock; {@link FileLock.release} lets it go (so does this process dying). */
+export interface FileLock {
+  release(): Promise<void>;
+}
+
+const BUSY = 75;
+
+/**
+ * Takes an advisory `flock(2)` on `file` for other builds on this machine to see: `shared` or
+ * `exclusive`; `wait: false` resolves `undefined` instead of waiting when it is held. The lock
+ * is held by a `flock` child whose stdin is our pipe: releasing closes it, and so does this
+ * process dying, even by SIGKILL, so a lock never outlives its build.
+ */
+export function lockFile(
+  file: string,
+  mode: "shared" | "exclusive",
+  options: { wait?: boolean; signal?: AbortSignal } = {},
+): Promise<FileLock | undefined> {
+  return new Promise((resolve, reject) => {
+    const args = [mode === "shared" ? "-s" : "-x", "-E", String(BUSY)];
+    if (options.wait === false) args.push("-n");
+    args.push(file, "sh", "-c", "echo locked && exec cat >/dev/null");
+    const child = spawn("flock", args, {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { PATH: "/usr/bin:/bin:/usr/sbin:/sbin", LC_ALL: "C" },
+    });
+    let err = "";
+    let held = false;
+    const exited = new Promise<void>((r) => child.once("close", () => r()));
+    const onAbort = () => child.kill("SIGKILL");
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    child.stderr.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
+    child.stdout.on("data", (d: Buffer) => {
+      if (held || !d.toString().includes("locked")) return;
+      held = true;
+      options.signal?.removeEventListener("abort", onAbort);
+      resolve({
+        release: async () => {
+          child.stdin.end();
+          await exited;
+        },
+      });
+    });
+    child.stdin.on("error", () => {});
+    child.on("error", (e) => reject(new MoltError("MOLT_MOUNT_LOCK", `cannot run flock: ${e.message}`)));
+    child.on("close", (code) => {
+      options.signal?.removeEventListener("abort", onAbort);
+      if (held) return;
+      if (options.signal?.aborted) reject(new MoltError("MOLT_ABORTED", "build aborted"));
+      else if (code === BUSY) resolve(undefined);
+      else
+        reject(
+          new MoltError("MOLT_MOUNT_LOCK", `cannot lock ${file}: ${err.trim() || `flock exited ${code}`}`),
+        );
+    });
+  });
+}

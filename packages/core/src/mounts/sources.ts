@@ -1,0 +1,114 @@
+import { constants, createWriteStream } from "node:fs";
+import { chmod, copyFile, lstat, mkdir, mkdtemp, symlink, utimes } from "node:fs/promises";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import type { ContextSource } from "@molt/context-source";
+import type { FileEntry } from "@molt/oci";
+import type { ErrorLocation } from "../errors.js";
+import { RunnerSetupError } from "../runner/errors.js";
+import { run as exec } from "../runner/exec.js";
+import { resolveInRoot } from "../runner/root-path.js";
+import { MountError } from "./errors.js";
+
+/** `source=` of a mount as a context path: no leading `/` or `./`, no trailing `/` (`""` is the root). */
+export function cleanSource(source: string | undefined): string {
+  const parts = (source ?? "").split("/").filter((c) => c !== "" && c !== ".");
+  const out: string[] = [];
+  for (const c of parts) {
+    if (c === "..") out.pop();
+    else out.push(c);
+  }
+  return out.join("/");
+}
+
+async function writeEntry(ctx: ContextSource, e: FileEntry, dest: string): Promise<void> {
+  switch (e.type) {
+    case "directory":
+      await mkdir(dest, { recursive: true });
+      return; // mode and time set by finishDir once its content is in
+    case "file":
+      if (e.source) await copyFile(e.source, dest, constants.COPYFILE_FICLONE);
+      else await pipeline(ctx.open(e.path), createWriteStream(dest, { mode: 0o600 }));
+      break;
+    case "symlink":
+      await symlink(e.linkTarget ?? "", dest);
+      return;
+    default:
+      return; // devices, fifos: not sent with a context
+  }
+  await chmod(dest, e.mode);
+  const s = Number(e.mtimeNs / 1_000_000_000n);
+  await utimes(dest, s, s);
+}
+
+/**
+ * Copies what the build context has at `source` (after `.dockerignore`: ignored files are not
+ * there, as BuildKit never sends them) into a new directory under `scratch`; returns the host path
+ * of the copy (a file or a directory). Files are owned by whoever runs molt (root in the image).
+ */
+export async function copyFromContext(
+  ctx: ContextSource,
+  source: string,
+  scratch: string,
+  location: ErrorLocation,
+  signal?: AbortSignal,
+): Promise<string> {
+  const top = await ctx.stat(source);
+  if (!top)
+    throw new MountError(
+      "MOLT_MOUNT_SOURCE_NOT_FOUND",
+      `RUN --mount: "${source || "/"}" not found in the build context`,
+      location,
+    );
+  const dir = await mkdtemp(join(scratch, "bind-"));
+  const dest = join(dir, "src");
+  if (top.type !== "directory") {
+    await writeEntry(ctx, { ...top, path: source }, dest);
+    return dest;
+  }
+  await mkdir(dest);
+  const prefix = source === "" ? "" : `${source}/`;
+  const dirs: [string, FileEntry][] = [[dest, top]];
+  for await (const e of ctx.walk(source, signal ? { signal } : {})) {
+    if (!e.path.startsWith(prefix)) continue;
+    const p = join(dest, e.path.slice(prefix.length));
+    await writeEntry(ctx, e, p);
+    if (e.type === "directory") dirs.push([p, e]);
+  }
+  for (const [p, e] of dirs.reverse()) {
+    await chmod(p, e.mode);
+    const s = Number(e.mtimeNs / 1_000_000_000n);
+    await utimes(p, s, s);
+  }
+  return dest;
+}
+
+/**
+ * The host path of `source` inside a root directory (an earlier stage's or an image's),
+ * resolved without leaving the root; a located error when it does not exist.
+ */
+export async function pathInRoot(
+  root: string,
+  source: string,
+  from: string,
+  location: ErrorLocation,
+): Promise<string> {
+  const r = await resolveInRoot(root, `/${source}`);
+  if (r.missing.length > 0 || !(await lstat(r.hostPath).catch(() => undefined))) {
+    throw new MountError(
+      "MOLT_MOUNT_SOURCE_NOT_FOUND",
+      `RUN --mount: "${source || "/"}" not found in ${from}`,
+      location,
+    );
+  }
+  return r.hostPath;
+}
+
+/** `cp -a` of `from` into a new directory under `scratch` (a writable copy for `rw`). */
+export async function writableCopy(from: string, scratch: string): Promise<string> {
+  const dir = await mkdtemp(join(scratch, "rw-"));
+  const dest = join(dir, "src");
+  const r = await exec("cp", ["-a", "--", from, dest]);
+  if (r.code !== 0) throw new RunnerSetupError(`cannot copy a mount's source: ${r.stderr.trim()}`);
+  return dest;
+}
