@@ -64,12 +64,12 @@ function posixEnd(p: number[], from: number): number {
  * is then an ordinary character). A `]` right after `[` or `[!` belongs to the set; `[:name:]`
  * inside is skipped whole.
  */
-function bracketEnd(p: number[], open: number, escape: number): number {
+function bracketEnd(p: number[], open: number, esc: number): number {
   let k = open + 1;
   if (p[k] === BANG || p[k] === CARET) k++;
   if (p[k] === CLOSE) k++;
   for (; k < p.length; k++) {
-    if (p[k] === escape && k + 1 < p.length) {
+    if (p[k] === esc && k + 1 < p.length) {
       k++;
       continue;
     }
@@ -85,7 +85,7 @@ function bracketEnd(p: number[], open: number, escape: number): number {
   return -1;
 }
 
-function compileClass(p: number[], open: number, close: number, escape: number): Atom {
+function compileClass(p: number[], open: number, close: number, esc: number): Atom {
   let k = open + 1;
   let negate = false;
   if (p[k] === BANG || p[k] === CARET) {
@@ -105,7 +105,7 @@ function compileClass(p: number[], open: number, close: number, escape: number):
       }
     }
     let lo = p[k]!;
-    if (lo === escape && k + 1 < close) {
+    if (lo === esc && k + 1 < close) {
       k++;
       lo = p[k]!;
     }
@@ -114,7 +114,7 @@ function compileClass(p: number[], open: number, close: number, escape: number):
       // a range lo-hi (a reversed one matches nothing); a `-` first or last is a member
       k++;
       let hi = p[k]!;
-      if (hi === escape && k + 1 < close) {
+      if (hi === esc && k + 1 < close) {
         k++;
         hi = p[k]!;
       }
@@ -129,16 +129,16 @@ function compileClass(p: number[], open: number, close: number, escape: number):
 
 /**
  * Compiles a shell pattern: `*` any string, `?` any one character, `[…]` a bracket expression
- * (`[!…]`/`[^…]` negated, ranges, POSIX classes; an unclosed `[` is literal), and the escape
+ * (`[!…]`/`[^…]` negated, ranges, POSIX classes; an unclosed `[` is literal), and the esc
  * character quotes the next character. Runs of `*` collapse into one.
  */
 function compile(pattern: string, escapeToken: string): Atom[] {
   const p = codePoints(pattern);
-  const escape = escapeToken.codePointAt(0) ?? -1;
+  const esc = escapeToken.codePointAt(0) ?? -1;
   const atoms: Atom[] = [];
   for (let i = 0; i < p.length; i++) {
     const cp = p[i]!;
-    if (cp === escape) {
+    if (cp === esc) {
       i++;
       if (i < p.length) atoms.push({ kind: "char", cp: p[i]! });
       continue;
@@ -148,11 +148,11 @@ function compile(pattern: string, escapeToken: string): Atom[] {
     } else if (cp === QUESTION) {
       atoms.push({ kind: "any" });
     } else if (cp === OPEN) {
-      const close = bracketEnd(p, i, escape);
+      const close = bracketEnd(p, i, esc);
       if (close < 0) {
         atoms.push({ kind: "char", cp });
       } else {
-        atoms.push(compileClass(p, i, close, escape));
+        atoms.push(compileClass(p, i, close, esc));
         i = close;
       }
     } else {
