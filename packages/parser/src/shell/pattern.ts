@@ -129,7 +129,7 @@ function compileClass(p: number[], open: number, close: number, esc: number): At
 
 /**
  * Compiles a shell pattern: `*` any string, `?` any one character, `[…]` a bracket expression
- * (`[!…]`/`[^…]` negated, ranges, POSIX classes; an unclosed `[` is literal), and the esc
+ * (`[!…]`/`[^…]` negated, ranges, POSIX classes; an unclosed `[` is literal), and the escape
  * character quotes the next character. Runs of `*` collapse into one.
  */
 function compile(pattern: string, escapeToken: string): Atom[] {
