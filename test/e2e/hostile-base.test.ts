@@ -1,9 +1,10 @@
-import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import { run } from "../harness/exec.js";
 import { pushHandMadeImage } from "../harness/hand-image.js";
-import { molt } from "../harness/molt-cli.js";
+import { MOLT_BIN, molt } from "../harness/molt-cli.js";
 
 const registry = inject("registry");
 let dir: string;
@@ -81,4 +82,57 @@ describe("a base image whose config lies about its layers", () => {
     expect(r.stderr).not.toContain("molt: error");
     expect(r.code).toBe(0);
   });
+});
+
+describe("a layer bomb: a ~1 MB layer holding a 1 GiB file of zeros", () => {
+  let ref: string;
+  beforeAll(async () => {
+    const bombDir = join(dir, "bomb");
+    await mkdir(bombDir);
+    await run("truncate", ["-s", "1G", join(bombDir, "big")]); // sparse on disk, 1 GiB of zeros in the tar
+    ref = `${registry}/hostile/bomb:1`;
+    await pushHandMadeImage(ref, [{ dir: busyboxDir }, { dir: bombDir }]);
+  }, 120_000);
+
+  test.each([
+    ["--max-extract-size", "100M", "more than 100 MiB in total"],
+    ["--max-extract-file-size", "64M", "a file larger than 64 MiB"],
+  ])(
+    "%s %s stops it before the file is written, cleans up, memory stays bounded",
+    async (flag, value, what) => {
+      const tmp = join(dir, `tmp-bomb${flag}`);
+      await mkdir(tmp);
+      const ctx = await context(`bomb${flag}`, `FROM ${ref}\nRUN true\n`);
+      const r = await run(
+        "/usr/bin/time",
+        [
+          "-o",
+          join(tmp, "..", `rss${flag}`),
+          "-f",
+          "%M",
+          process.execPath,
+          MOLT_BIN,
+          "build",
+          "-c",
+          ctx,
+          "--no-push",
+          "--tar-path",
+          join(tmp, "..", "bomb.tar"),
+          "--insecure-pull",
+          flag,
+          value,
+        ],
+        { env: { ...process.env, TMPDIR: tmp }, allowFail: true },
+      );
+      expect(r.code).toBe(1);
+      const rss = Number((await readFile(join(tmp, "..", `rss${flag}`), "utf8")).trim().split("\n").at(-1));
+      const line = errorLine(r.stderr);
+      expect(line).toContain("[MOLT_EXTRACT_LIMIT]");
+      expect(line).toContain(`layer 2 (sha256:`);
+      expect(line).toContain(`at "./big": extracting would write ${what}`);
+      expect(await readdir(tmp)).toEqual([]);
+      expect(rss).toBeGreaterThan(0);
+      expect(rss).toBeLessThan(300 * 1024); // the 1 GiB file never sits in memory
+    },
+  );
 });

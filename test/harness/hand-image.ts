@@ -1,7 +1,11 @@
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
+import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { run } from "./exec.js";
 import { requireBinary } from "./registry.js";
 
@@ -34,16 +38,11 @@ export async function pushHandMadeImage(
     const truth: string[] = [];
     const descriptors: { mediaType: string; digest: string; size: number }[] = [];
     for (const [i, layer] of layers.entries()) {
-      let tar: Buffer;
-      if ("tar" in layer) tar = layer.tar;
-      else {
-        const file = join(dir, `layer${i}.tar`);
-        await run("tar", ["-C", layer.dir, "--numeric-owner", "-cf", file, "."]);
-        tar = await readFile(file);
-      }
-      truth.push(`sha256:${sha256(tar)}`);
-      const gz = (await runBytes("gzip", ["-n", "-c"], tar)) as Buffer;
-      descriptors.push({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...(await put(gz)) });
+      const gz = join(dir, `layer${i}.tar.gz`);
+      truth.push(await tarGzip(layer, gz));
+      const bytes = await readFile(gz);
+      descriptors.push({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...(await put(bytes)) });
+      await rm(gz);
     }
     const config = JSON.stringify({
       architecture: "amd64",
@@ -79,17 +78,32 @@ export async function pushHandMadeImage(
   }
 }
 
-/** Runs a filter program over `input` and returns its stdout as bytes. */
-async function runBytes(cmd: string, args: string[], input: Buffer): Promise<Buffer> {
-  const { spawn } = await import("node:child_process");
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"] });
-    const out: Buffer[] = [];
-    child.stdout.on("data", (d: Buffer) => out.push(d));
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`${cmd} exited ${code}`)),
-    );
-    child.stdin.end(input);
+/**
+ * Streams a layer's tar (GNU tar for a directory) through sha256 into `gzip -n`, writing `out`;
+ * returns the tar's digest. Never holds the uncompressed tar in memory (a bomb's is huge).
+ */
+async function tarGzip(layer: HandLayer, out: string): Promise<string> {
+  const hash = createHash("sha256");
+  const gzip = spawn("gzip", ["-n", "-c"], { stdio: ["pipe", "pipe", "inherit"] });
+  const written = pipeline(gzip.stdout, createWriteStream(out));
+  const exited = new Promise<number | null>((r) => gzip.once("close", r));
+  const hashed = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      hash.update(chunk);
+      cb(null, chunk);
+    },
   });
+  if ("tar" in layer) {
+    await pipeline(Readable.from([layer.tar]), hashed, gzip.stdin);
+  } else {
+    const tar = spawn("tar", ["-C", layer.dir, "--numeric-owner", "-cf", "-", "."], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const tarExit = new Promise<number | null>((r) => tar.once("close", r));
+    await pipeline(tar.stdout, hashed, gzip.stdin);
+    if ((await tarExit) !== 0) throw new Error(`tar of ${layer.dir} failed`);
+  }
+  await written;
+  if ((await exited) !== 0) throw new Error("gzip failed");
+  return `sha256:${hash.digest("hex")}`;
 }

@@ -105,3 +105,33 @@ describe("molt build takes kaniko's flag names", () => {
     expect((err as UsageError).usage).toMatch(/^usage: molt build /);
   });
 });
+
+describe("extraction limit flags", () => {
+  const parse = (...args: string[]) => parseBuildFlags(["--no-push", ...args], "/").options;
+  test("sizes take binary units; fields not given keep the library's defaults", () => {
+    expect(parse().extractLimits).toBeUndefined();
+    expect(
+      parse("--max-extract-size", "512M", "--max-extract-file-size", "2G", "--max-extract-entries", "1000")
+        .extractLimits,
+    ).toEqual({
+      bytes: 512 * 1024 * 1024,
+      fileBytes: 2 * 1024 ** 3,
+      entries: 1000,
+    });
+    expect(parse("--max-extract-size", "1.5KiB").extractLimits).toEqual({ bytes: 1536 });
+    expect(parse("--max-extract-size", "4096").extractLimits).toEqual({ bytes: 4096 });
+  });
+  test("--no-extract-limits turns them off, and cannot be mixed with a limit", () => {
+    expect(parse("--no-extract-limits").extractLimits).toBe(false);
+    expect(() => parse("--no-extract-limits", "--max-extract-size", "1G")).toThrow(/cannot be combined/);
+  });
+  test("a malformed size or count is a usage error naming the flag", () => {
+    expect(() => parse("--max-extract-size", "lots")).toThrow(
+      '--max-extract-size expects a size like 512M or 2G, got "lots"',
+    );
+    expect(() => parse("--max-extract-entries", "2.5")).toThrow(
+      /--max-extract-entries expects a positive number/,
+    );
+    expect(() => parse("--max-extract-file-size", "0")).toThrow(/--max-extract-file-size/);
+  });
+});

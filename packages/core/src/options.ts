@@ -1,5 +1,6 @@
 import type { ContextSource } from "@molt/context-source";
 import type { RegistryClient } from "@molt/registry-client";
+import type { ExtractLimits } from "@molt/snapshotter";
 import type { BuildProgressEvent } from "./events.js";
 import type { SecretSource } from "./mounts/secrets.js";
 import type { Runner } from "./runner/index.js";
@@ -105,6 +106,13 @@ export interface BuildOptions {
   cacheMountDir?: string;
   /** A registry client to use instead of one built from these options. */
   registryClient?: RegistryClient;
+  /**
+   * Caps on what extracting one stage's image (or one ADD archive) may write, against layer
+   * bombs (`--max-extract-size`, `--max-extract-file-size`, `--max-extract-entries`); fields left
+   * out keep their generous defaults (`DEFAULT_EXTRACT_LIMITS`: 64 GiB, 16 GiB, 10M entries).
+   * `false` turns them off (`--no-extract-limits`).
+   */
+  extractLimits?: ExtractLimits | false;
   /** Directory for temporary files; default the OS temp dir. Everything made there is removed. */
   tmpDir?: string;
   /** Aborts the build; temporary files are removed. */

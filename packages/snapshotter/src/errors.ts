@@ -61,14 +61,58 @@ export class DiffIdMismatchError extends MoltError {
   }
 }
 
-/** A layer exceeded a limit the caller set (entry count or bytes written). */
+/** Which {@link ExtractLimits} field was reached. */
+export type ExtractLimitKind = "entries" | "bytes" | "fileBytes";
+
+/**
+ * Extracting would exceed a limit the caller set (entry count, total bytes, or one file's size):
+ * a tar bomb, or an image larger than allowed. The offending file is not written.
+ */
 export class ExtractLimitError extends MoltError {
-  /** Which limit: `entries` or `bytes`. */
-  readonly limit: "entries" | "bytes";
-  constructor(limit: "entries" | "bytes", max: number) {
-    super("MOLT_EXTRACT_LIMIT", `layer exceeds the limit of ${max} ${limit}`);
+  /** Which limit: `entries`, `bytes` (total) or `fileBytes` (one file). */
+  readonly limit: ExtractLimitKind;
+  /** The limit's value. */
+  readonly max: number;
+  /** The entry that would have crossed it. */
+  readonly entry: string | undefined;
+  /** Digest of the layer, when the caller gave it. */
+  readonly layer: string | undefined;
+  constructor(
+    limit: ExtractLimitKind,
+    max: number,
+    where: { entry?: string; layer?: string; index?: number } = {},
+  ) {
+    const what =
+      limit === "entries"
+        ? `more than ${max} entries`
+        : limit === "bytes"
+          ? `more than ${formatBytes(max)} in total`
+          : `a file larger than ${formatBytes(max)}`;
+    const layer =
+      where.index !== undefined
+        ? `layer ${where.index + 1}${where.layer ? ` (${where.layer})` : ""}`
+        : "layer";
+    super(
+      "MOLT_EXTRACT_LIMIT",
+      `${layer}${where.entry ? ` at "${where.entry}"` : ""}: extracting would write ${what} (the ${limit === "entries" ? "entry" : "size"} limit; raise it or turn limits off)`,
+    );
     this.limit = limit;
+    this.max = max;
+    this.entry = where.entry;
+    this.layer = where.layer;
   }
+}
+
+/** `1536` → `"1.5 KiB"`; exact byte counts below 1 KiB. */
+export function formatBytes(n: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} bytes` : `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[u]}`;
 }
 
 /** The snapshotter could not take or apply a snapshot (mount failure, step already finished...). */

@@ -32,6 +32,7 @@ import {
   DiffIdMismatchError,
   ExtractError,
   ExtractLimitError,
+  type ExtractLimitKind,
   throwIfAborted,
   UnsafePathError,
 } from "./errors.js";
@@ -80,9 +81,30 @@ export interface ExtractOptions {
   preserveOwner?: boolean;
   /** Hash regular files' content into the baseline with xxh64 (default true; lets walk mode tell content changes when only ctime moved). */
   hash?: boolean;
-  /** Limits over the whole call, against tar bombs. */
-  limits?: { entries?: number; bytes?: number };
+  /** Limits over the whole call, against tar bombs (none by default; see {@link DEFAULT_EXTRACT_LIMITS}). */
+  limits?: ExtractLimits;
 }
+
+/** Caps on what one {@link extract} call may write; a missing field is no cap. */
+export interface ExtractLimits {
+  /** Entries (files, directories, links...) over all layers of the call. */
+  entries?: number;
+  /** Bytes of regular-file content over all layers of the call. */
+  bytes?: number;
+  /** Bytes of one regular file. */
+  fileBytes?: number;
+}
+
+/**
+ * Generous defaults for untrusted images, far above real ones (a Debian image holds ~7,000
+ * entries and 200 MB; large CUDA images stay under 1M entries and 20 GiB), so only a bomb hits
+ * them: 64 GiB in total, 16 GiB in one file, 10 million entries.
+ */
+export const DEFAULT_EXTRACT_LIMITS: Readonly<Required<ExtractLimits>> = Object.freeze({
+  entries: 10_000_000,
+  bytes: 64 * 1024 ** 3,
+  fileBytes: 16 * 1024 ** 3,
+});
 
 /** Passes `bytes` through, hashing every chunk into `hash`. */
 async function* hashing(bytes: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator<Buffer> {
@@ -127,6 +149,8 @@ class Extractor {
   pendingXattrs = new Map<string, { entry: BaselineEntry; xattrs: Record<string, Buffer> }>();
   touchedDirs = new Set<string>();
   linked = new Set<string>();
+  /** The layer being applied (for limit errors). */
+  current: { index: number; digest?: string | undefined } = { index: 0 };
 
   constructor(
     readonly root: string,
@@ -141,6 +165,7 @@ class Extractor {
   async layer(index: number, source: LayerSource): Promise<void> {
     const { signal, onProgress } = this.options;
     throwIfAborted(signal);
+    this.current = { index, digest: source.digest };
     const stream = await source.open();
     const opened = await openDecompressed(stream, source.digest?.startsWith("sha256:") ?? false);
     const onAbort = () => opened.destroy();
@@ -160,7 +185,7 @@ class Extractor {
         count++;
         this.entries++;
         const max = this.options.limits?.entries;
-        if (max !== undefined && this.entries > max) throw new ExtractLimitError("entries", max);
+        if (max !== undefined && this.entries > max) this.limitReached("entries", max, h.name);
         await this.apply(h, reader);
         await tar.finishEntry();
         if (count % 1000 === 0)
@@ -194,6 +219,15 @@ class Extractor {
         throw new DiffIdMismatchError(index, source.digest, source.diffId, diffId);
     }
     onProgress?.({ type: "layer-done", index, entries: count, bytes: this.bytes });
+  }
+
+  limitReached(limit: ExtractLimitKind, max: number, entry: string): never {
+    const where = { entry, index: this.current.index };
+    throw new ExtractLimitError(
+      limit,
+      max,
+      this.current.digest ? { ...where, layer: this.current.digest } : where,
+    );
   }
 
   /** Resolves a directory path (following symlinks inside the root) and creates what is missing. */
@@ -281,6 +315,11 @@ class Extractor {
         return;
       }
       case "file": {
+        // Checked from the header, before anything is written: a bomb's file never lands.
+        const { bytes: maxBytes, fileBytes: maxFile } = this.options.limits ?? {};
+        if (maxFile !== undefined && h.size > maxFile) this.limitReached("fileBytes", maxFile, h.name);
+        if (maxBytes !== undefined && this.bytes + h.size > maxBytes)
+          this.limitReached("bytes", maxBytes, h.name);
         if (existing) this.remove(rel);
         const fd = openSync(p, O_CREATE, 0o600);
         let st: import("node:fs").BigIntStats;
@@ -293,8 +332,6 @@ class Extractor {
           }
           hash = x?.digest();
           this.bytes += h.size;
-          const maxBytes = this.options.limits?.bytes;
-          if (maxBytes !== undefined && this.bytes > maxBytes) throw new ExtractLimitError("bytes", maxBytes);
           if (this.owner) fchownSync(fd, h.uid, h.gid);
           fchmodSync(fd, h.mode);
           const t = nsToSeconds(h.mtimeNs);

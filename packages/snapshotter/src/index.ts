@@ -12,11 +12,14 @@ export {
   DiffIdMismatchError,
   ExtractError,
   ExtractLimitError,
+  type ExtractLimitKind,
   SnapshotError,
   UnsafePathError,
   UnsupportedCompressionError,
 } from "./errors.js";
 export {
+  DEFAULT_EXTRACT_LIMITS,
+  type ExtractLimits,
   type ExtractOptions,
   type ExtractProgressEvent,
   extract,

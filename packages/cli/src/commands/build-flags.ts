@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import type { BuildOptions } from "@molt/core";
 import { UsageError } from "../io.js";
+import { applyExtractLimitFlags, EXTRACT_LIMIT_FLAGS, EXTRACT_LIMIT_HELP } from "./extract-limit-flags.js";
 import { applyMountFlags, MOUNT_FLAGS, MOUNT_HELP } from "./mount-flags.js";
 
 /** The one-line usage of `molt build`. */
@@ -42,7 +43,8 @@ RUN:
       --snapshotter auto|walk|overlay
       --ignore-path PATH             never record changes under PATH; repeatable
 ${MOUNT_HELP}
-  -v, --verbosity LEVEL              info (default) or error`;
+  -v, --verbosity LEVEL              info (default) or error
+${EXTRACT_LIMIT_HELP}`;
 
 /** kaniko's flag names, with the same short forms. */
 const FLAGS = {
@@ -83,6 +85,7 @@ const FLAGS = {
   verbosity: { type: "string", short: "v" },
   help: { type: "boolean", short: "h" },
   ...MOUNT_FLAGS,
+  ...EXTRACT_LIMIT_FLAGS,
 } as const;
 
 /** The parsed `molt build` command line. */
@@ -194,6 +197,7 @@ export function parseBuildFlags(argv: string[], cwd: string): BuildFlags {
   applyMountFlags(values, options, BUILD_USAGE);
   if (values.snapshotter !== undefined)
     options.snapshotMode = oneOf(values.snapshotter, "snapshotter", ["auto", "walk", "overlay"] as const);
+  applyExtractLimitFlags(values, options, BUILD_USAGE);
   if (
     !options.noPush &&
     options.destinations!.length === 0 &&

@@ -6,6 +6,7 @@ import type { FileEntry } from "@molt/oci";
 import type { Instruction } from "@molt/parser";
 import { extract } from "@molt/snapshotter";
 import { BuildStepError, type ErrorLocation, SourceNotFoundError } from "../errors.js";
+import { extractLimits } from "../stage/extract-limits.js";
 import type { StageRuntime } from "../stage/runtime.js";
 import { detectArchive, tarStream } from "./archive.js";
 import { type CopyItem, copyItems } from "./copy-core.js";
@@ -56,9 +57,11 @@ export async function applyAdd(instr: AddInstruction, rt: StageRuntime): Promise
       continue;
     }
     const dir = await rt.scratchDir("add");
+    const limits = extractLimits(rt.options);
     await extract([{ open: () => tarStream(onDisk, kind, (p) => createReadStream(p)) }], dir, {
       ...(signal ? { signal } : {}),
       devices: "skip",
+      ...(limits ? { limits } : {}),
     });
     const unpacked = await openDirectoryContext(dir, { ignorePatterns: [] });
     items.push({

@@ -2,6 +2,7 @@ import { mkdtemp } from "node:fs/promises";
 import { join } from "node:path";
 import { writeLayer } from "@molt/layer-writer";
 import { layerMediaType } from "../image/assemble.js";
+import { extractLimits } from "./extract-limits.js";
 import type { ImageState, LayerRef } from "./image-state.js";
 import { parentsFromRoot } from "./parent-dirs.js";
 import type { StageRuntime } from "./runtime.js";
@@ -73,6 +74,7 @@ export function createRuntime(
           { client: session.client, store, ...(signal ? { signal } : {}) },
           {
             mode: options.snapshotMode ?? "auto",
+            limits: extractLimits(options),
             ...(options.ignorePaths ? { ignore: options.ignorePaths } : {}),
           },
         );

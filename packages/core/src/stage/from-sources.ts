@@ -4,6 +4,7 @@ import type { Platform } from "@molt/oci";
 import type { Stage } from "@molt/parser";
 import { BuildStepError, type ErrorLocation } from "../errors.js";
 import { pullBaseState } from "./base-image.js";
+import { extractLimits } from "./extract-limits.js";
 import type { ImageState } from "./image-state.js";
 import type { StageRuntime } from "./runtime.js";
 import type { BuildSession } from "./session.js";
@@ -64,7 +65,7 @@ export class FromSources {
         join(session.work, `from-${this.#cache.size}`),
         pulled.state.layers,
         { client: session.client, store: session.store, ...(signal ? { signal } : {}) },
-        { mode: "walk" },
+        { mode: "walk", limits: extractLimits(session.options) },
       );
       session.filesystems.push(fs);
       root = fs.root;

@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { createSnapshotter, extract, type Snapshotter } from "@molt/snapshotter";
+import { createSnapshotter, type ExtractLimits, extract, type Snapshotter } from "@molt/snapshotter";
 import createDebug from "debug";
 import { type LayerBytes, openLayer } from "../outputs/layer-bytes.js";
 import type { LayerRef } from "./image-state.js";
@@ -26,7 +26,7 @@ export async function materialise(
   dir: string,
   layers: readonly LayerRef[],
   from: LayerBytes,
-  options: { mode?: "auto" | "walk" | "overlay"; ignore?: string[] } = {},
+  options: { mode?: "auto" | "walk" | "overlay"; ignore?: string[]; limits?: ExtractLimits | undefined } = {},
 ): Promise<StageFs> {
   const root = join(dir, "root");
   await mkdir(root, { recursive: true });
@@ -38,7 +38,8 @@ export async function materialise(
     diffId: layer.diffId,
   });
   const t0 = Date.now();
-  const baseline = await extract(layers.map(source), root, signalOpt);
+  const limitsOpt = options.limits ? { limits: options.limits } : {};
+  const baseline = await extract(layers.map(source), root, { ...signalOpt, ...limitsOpt });
   debug("materialised %d layers into %s in %d ms", layers.length, root, Date.now() - t0);
   const snapshotter = await createSnapshotter(root, {
     baseline,
