@@ -24,7 +24,14 @@ async function buildOne(name: string, lines: string[], args: Record<string, stri
   await mkdir(ctx, { recursive: true });
   await writeFile(join(ctx, "Dockerfile"), [`FROM ${BASE}`, "ARG WHO", ...lines, ""].join("\n"));
   const layout = join(dir, `${name}-layout`);
-  await build({ context: ctx, noPush: true, ociLayoutPath: layout, insecurePull: true, cacheMountDir: cacheDir, buildArgs: args });
+  await build({
+    context: ctx,
+    noPush: true,
+    ociLayoutPath: layout,
+    insecurePull: true,
+    cacheMountDir: cacheDir,
+    buildArgs: args,
+  });
   const bundle = join(dir, `${name}-bundle`);
   await run("umoci", ["unpack", "--image", `${layout}:latest`, bundle]);
   return join(bundle, "rootfs");
@@ -32,7 +39,7 @@ async function buildOne(name: string, lines: string[], args: Record<string, stri
 
 // Both builds wait inside their RUN until the other one is there too (a shared rendezvous cache).
 const RENDEZVOUS =
-  'touch /rv/$WHO; i=0; while [ ! -e /rv/$OTHER ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i+1)); done; test -e /rv/$OTHER';
+  "touch /rv/$WHO; i=0; while [ ! -e /rv/$OTHER ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i+1)); done; test -e /rv/$OTHER";
 
 describe("cache mount sharing across two concurrent builds", () => {
   test("shared: both builds see one directory at the same time", async () => {

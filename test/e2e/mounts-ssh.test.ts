@@ -26,7 +26,10 @@ async function sshAddContext(name: string, dockerfileTail: string[]): Promise<st
     await mkdir(join(root, dirname(f)), { recursive: true });
     await copyFile(f, join(root, f));
   }
-  await writeFile(join(ctx, "Dockerfile"), [`FROM ${BASE}`, "COPY root/ /", ...dockerfileTail, ""].join("\n"));
+  await writeFile(
+    join(ctx, "Dockerfile"),
+    [`FROM ${BASE}`, "COPY root/ /", ...dockerfileTail, ""].join("\n"),
+  );
   return ctx;
 }
 
@@ -37,7 +40,10 @@ beforeAll(async () => {
   agentSock = join(dir, "agent.sock");
   agent = spawn("ssh-agent", ["-D", "-a", agentSock], { stdio: "ignore" });
   for (let i = 0; i < 100; i++) {
-    if ((await run("ssh-add", ["-l"], { env: { ...process.env, SSH_AUTH_SOCK: agentSock }, allowFail: true })).code !== 2)
+    if (
+      (await run("ssh-add", ["-l"], { env: { ...process.env, SSH_AUTH_SOCK: agentSock }, allowFail: true }))
+        .code !== 2
+    )
       break;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -88,6 +94,8 @@ describe("RUN --mount=type=ssh", () => {
     ]);
     const r = await buildAndUnpack(ctx, join(dir, "w3"), [], { env: { ...process.env, SSH_AUTH_SOCK: "" } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/Dockerfile:4:1: .*MOLT_MOUNT_SSH_NOT_FOUND|MOLT_MOUNT_SSH_NOT_FOUND.*Dockerfile:4:1/);
+    expect(r.stderr).toMatch(
+      /Dockerfile:4:1: .*MOLT_MOUNT_SSH_NOT_FOUND|MOLT_MOUNT_SSH_NOT_FOUND.*Dockerfile:4:1/,
+    );
   }, 60_000);
 });
