@@ -102,9 +102,10 @@ export class RegistryClient {
     const httpMirrors = (options.mirrors ?? [])
       .filter((m) => m.startsWith("http://"))
       .map((m) => m.slice("http://".length).split("/")[0]!);
+    // Mirrors are only ever pulled from.
     this.#dispatchers = new Dispatchers({
       ...options,
-      insecure: [...(options.insecure ?? []), ...httpMirrors],
+      pull: { ...options.pull, insecure: [...(options.pull?.insecure ?? []), ...httpMirrors] },
     });
     const env = options.env ?? process.env;
     const explicit = options.credentials;

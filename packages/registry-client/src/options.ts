@@ -32,12 +32,31 @@ export interface ProxyOptions {
   noProxy?: string;
 }
 
+/** Which way a request moves an image: reading (`pull`) or writing (`push`). */
+export type RegistryDirection = "pull" | "push";
+
+/**
+ * Transport security weakened for one direction only. A request that asks for push access
+ * (every upload, mount, manifest put and the checks made for them) is a push and sees only the
+ * `push` set; every other request is a pull and sees only the `pull` set.
+ */
+export interface RegistryDirectionOptions {
+  /** Hosts (`host[:port]`) reached over plain HTTP in this direction. */
+  insecure?: string[];
+  /** Hosts whose TLS certificate is not verified in this direction. */
+  skipTlsVerify?: string[];
+}
+
 /** Options of {@link RegistryClient}. Every field is optional; the defaults talk HTTPS with verification. */
 export interface RegistryClientOptions {
-  /** Hosts (`host[:port]`) reached over plain HTTP (kaniko `--insecure` / `--insecure-registry`). */
+  /** Hosts (`host[:port]`) reached over plain HTTP for pulls and pushes (kaniko `--insecure-registry`). */
   insecure?: string[];
-  /** Hosts whose TLS certificate is not verified (kaniko `--skip-tls-verify-registry`). */
+  /** Hosts whose TLS certificate is not verified, for pulls and pushes (kaniko `--skip-tls-verify-registry`). */
   skipTlsVerify?: string[];
+  /** Hosts weakened for pulls only (kaniko `--insecure-pull`, `--skip-tls-verify-pull`); never applied to a push. */
+  pull?: RegistryDirectionOptions;
+  /** Hosts weakened for pushes only (kaniko `--insecure`, `--skip-tls-verify`). */
+  push?: RegistryDirectionOptions;
   /** Per-host TLS: custom CA, client certificate (kaniko `--registry-certificate`, `--registry-client-cert`). */
   tls?: Record<string, RegistryTlsOptions>;
   /**

@@ -159,7 +159,7 @@ describe("anonymous pull from the real registry", () => {
       retryable: true,
     });
     expect((err as Error).message).toBe(
-      "cannot reach registry 127.0.0.1:1: connection refused (ECONNREFUSED) (gave up after 2 attempts)",
+      "get manifest 127.0.0.1:1/a/b:c: cannot reach registry 127.0.0.1:1: connection refused (ECONNREFUSED) (gave up after 2 attempts)",
     );
   });
 });

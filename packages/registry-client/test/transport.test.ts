@@ -53,7 +53,9 @@ describe("TLS with a CA generated for the test", () => {
     const err = await c.getManifest(parseReference(`${tlsReg.host}/x/y:z`)).catch((e: unknown) => e);
     await c.close();
     expect(err).toMatchObject({ code: "MOLT_REGISTRY_TLS", registry: tlsReg.host, retryable: false });
-    expect((err as Error).message).toMatch(new RegExp(`^TLS error talking to registry ${tlsReg.host}: \\S+`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`^get manifest ${tlsReg.host}/x/y:z: TLS error talking to registry ${tlsReg.host}: \\S+`),
+    );
     expect((err as Error).message).not.toContain("\n");
   });
 

@@ -6,7 +6,9 @@ import type { BuildOptions } from "../options.js";
 /**
  * Translates kaniko-style build options into registry client options: which hosts are plain
  * HTTP, which skip TLS verification, custom CAs and client certificates, Docker Hub mirrors.
- * Push-side flags apply to destination registries, pull-side flags to base-image registries.
+ * Push-side flags apply to destination registries, pull-side flags to base-image registries,
+ * each in its own direction only: `--insecure-pull` and `--skip-tls-verify-pull` never weaken a
+ * push, even to the same host; `--insecure-registry` and `--skip-tls-verify-registry` weaken both.
  */
 export function registryClientOptions(
   options: BuildOptions,
@@ -15,12 +17,11 @@ export function registryClientOptions(
 ): RegistryClientOptions {
   const pushHosts = destinations.map((d) => d.registry);
   const pullHosts = baseImages.filter((b) => b !== "scratch").map((b) => parseReference(b).registry);
-  const insecure = new Set(options.insecureRegistries ?? []);
-  if (options.insecure) for (const h of pushHosts) insecure.add(h);
-  if (options.insecurePull) for (const h of pullHosts) insecure.add(h);
-  const skip = new Set(options.skipTlsVerifyRegistries ?? []);
-  if (options.skipTlsVerify) for (const h of pushHosts) skip.add(h);
-  if (options.skipTlsVerifyPull) for (const h of pullHosts) skip.add(h);
+  // Kept per direction: a push carries credentials, so pull-side flags never weaken it.
+  const pushInsecure = options.insecure ? pushHosts : [];
+  const pullInsecure = options.insecurePull ? pullHosts : [];
+  const pushSkip = options.skipTlsVerify ? pushHosts : [];
+  const pullSkip = options.skipTlsVerifyPull ? pullHosts : [];
   const tls: NonNullable<RegistryClientOptions["tls"]> = {};
   for (const [host, caPath] of Object.entries(options.registryCertificates ?? {})) {
     tls[host] = { ...(tls[host] ?? {}), ca: readFileSync(caPath) };
@@ -28,7 +29,12 @@ export function registryClientOptions(
   for (const [host, { cert, key }] of Object.entries(options.registryClientCerts ?? {})) {
     tls[host] = { ...(tls[host] ?? {}), cert: readFileSync(cert), key: readFileSync(key) };
   }
-  const out: RegistryClientOptions = { insecure: [...insecure], skipTlsVerify: [...skip] };
+  const out: RegistryClientOptions = {
+    insecure: [...new Set(options.insecureRegistries ?? [])],
+    skipTlsVerify: [...new Set(options.skipTlsVerifyRegistries ?? [])],
+    pull: { insecure: [...new Set(pullInsecure)], skipTlsVerify: [...new Set(pullSkip)] },
+    push: { insecure: [...new Set(pushInsecure)], skipTlsVerify: [...new Set(pushSkip)] },
+  };
   if (Object.keys(tls).length > 0) out.tls = tls;
   if (options.registryMirrors?.length) out.mirrors = options.registryMirrors;
   if (options.registryRetries !== undefined) out.retry = { retries: options.registryRetries };

@@ -1,5 +1,6 @@
 import createDebug from "debug";
 import type { Credential } from "../credentials/types.js";
+import type { RegistryDirection } from "../options.js";
 import { type Challenge, parseChallenges } from "./challenge.js";
 import { fetchToken, type HttpSend, type IssuedToken } from "./token.js";
 
@@ -11,6 +12,25 @@ export type CredentialLookup = (host: string, repository?: string) => Promise<Cr
 /** The token scope for a repository: `repository:NAME:ACTIONS`. */
 export function repositoryScope(repository: string, actions: "pull" | "pull,push"): string {
   return `repository:${repository}:${actions}`;
+}
+
+/**
+ * The direction a request with these scopes moves an image: `push` when any scope asks for
+ * push access, else `pull`. Transport settings (plain HTTP, unverified TLS) are chosen by it.
+ */
+export function directionOf(scopes: readonly string[]): RegistryDirection {
+  for (const s of scopes) {
+    const i = s.lastIndexOf(":");
+    if (
+      i > 0 &&
+      s
+        .slice(i + 1)
+        .split(",")
+        .includes("push")
+    )
+      return "push";
+  }
+  return "pull";
 }
 
 /**
@@ -111,6 +131,7 @@ export class Authenticator {
         credential: cred,
         signal,
         clientId: this.clientId,
+        direction: directionOf(scopes),
       });
       this.#inflight.set(key, p);
       p.then(

@@ -1,12 +1,19 @@
 import type { Dispatcher } from "undici";
 import type { Credential } from "../credentials/types.js";
 import { RegistryAuthError, RegistryProtocolError } from "../errors.js";
+import type { RegistryDirection } from "../options.js";
 import { readSmallText, responseError } from "../transport/failures.js";
 
 /** Sends one HTTP request (no auth handling, no retries); errors are already registry errors. */
 export type HttpSend = (
   url: URL,
-  init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal | undefined },
+  init: {
+    method: string;
+    headers: Record<string, string>;
+    body?: string;
+    signal?: AbortSignal | undefined;
+    direction?: RegistryDirection | undefined;
+  },
 ) => Promise<Dispatcher.ResponseData>;
 
 /** A bearer token and when it stops being usable. */
@@ -26,6 +33,8 @@ export interface TokenRequest {
   credential?: Credential | undefined;
   signal?: AbortSignal | undefined;
   clientId: string;
+  /** Whose transport settings the token request uses: a token with push scope is a push. */
+  direction?: RegistryDirection | undefined;
 }
 
 /** Tokens are considered expired this long before the server says, to absorb clock skew and latency. */
@@ -103,6 +112,7 @@ export async function fetchToken(send: HttpSend, req: TokenRequest): Promise<Iss
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: form.toString(),
       signal: req.signal,
+      direction: req.direction,
     });
     if (res.statusCode >= 200 && res.statusCode < 300)
       return parseTokenResponse(await readSmallText(res.body), req);
@@ -121,7 +131,7 @@ export async function fetchToken(send: HttpSend, req: TokenRequest): Promise<Iss
     headers.authorization = `Basic ${Buffer.from(`${cred.username || "<token>"}:${cred.identityToken}`).toString("base64")}`;
   }
   getUrl.searchParams.set("client_id", req.clientId);
-  const res = await send(getUrl, { method: "GET", headers, signal: req.signal });
+  const res = await send(getUrl, { method: "GET", headers, signal: req.signal, direction: req.direction });
   if (res.statusCode >= 200 && res.statusCode < 300)
     return parseTokenResponse(await readSmallText(res.body), req);
   throw await tokenError(res, ctx, what, secrets);

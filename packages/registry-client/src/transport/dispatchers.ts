@@ -1,15 +1,21 @@
 import { rootCertificates } from "node:tls";
 import { Agent, type Dispatcher, ProxyAgent } from "undici";
-import type { ProxyOptions, RegistryClientOptions, RegistryTlsOptions } from "../options.js";
+import type {
+  ProxyOptions,
+  RegistryClientOptions,
+  RegistryDirection,
+  RegistryTlsOptions,
+} from "../options.js";
 import { proxyFor, proxyFromEnv } from "./proxy.js";
 
 /**
  * Keeps one keep-alive connection pool per TLS profile (and per proxy), and answers which
- * dispatcher and scheme a host is reached with. Hosts are matched as given (`host[:port]`).
+ * dispatcher and scheme a host is reached with in a direction. Hosts are matched as given
+ * (`host[:port]`). Pull-only settings never reach a push: the sets are kept per direction.
  */
 export class Dispatchers {
-  readonly #insecure: Set<string>;
-  readonly #skipVerify: Set<string>;
+  readonly #insecure: Record<RegistryDirection, Set<string>>;
+  readonly #skipVerify: Record<RegistryDirection, Set<string>>;
   readonly #tls: Record<string, RegistryTlsOptions>;
   readonly #proxy: ProxyOptions;
   readonly #proxyFromEnv: boolean;
@@ -17,31 +23,43 @@ export class Dispatchers {
   readonly #pools = new Map<string, Dispatcher>();
 
   constructor(options: RegistryClientOptions) {
-    this.#insecure = new Set(options.insecure ?? []);
-    this.#skipVerify = new Set(options.skipTlsVerify ?? []);
+    const both = (common: string[] | undefined, only: string[] | undefined) =>
+      new Set([...(common ?? []), ...(only ?? [])]);
+    this.#insecure = {
+      pull: both(options.insecure, options.pull?.insecure),
+      push: both(options.insecure, options.push?.insecure),
+    };
+    this.#skipVerify = {
+      pull: both(options.skipTlsVerify, options.pull?.skipTlsVerify),
+      push: both(options.skipTlsVerify, options.push?.skipTlsVerify),
+    };
     this.#tls = options.tls ?? {};
     this.#proxyFromEnv = options.proxy === undefined;
     this.#proxy = options.proxy === false ? {} : (options.proxy ?? proxyFromEnv(options.env ?? process.env));
     this.#connectTimeout = options.connectTimeoutMs ?? 30_000;
   }
 
-  /** `http` for hosts marked insecure, else `https`. */
-  scheme(host: string): "http" | "https" {
-    return this.#insecure.has(host) ? "http" : "https";
+  /** `http` for hosts marked insecure in that direction, else `https`. */
+  scheme(host: string, direction: RegistryDirection): "http" | "https" {
+    return this.#insecure[direction].has(host) ? "http" : "https";
   }
 
-  /** True when the host was marked insecure (plain HTTP). */
-  isInsecure(host: string): boolean {
-    return this.#insecure.has(host);
+  /** True when the host was marked insecure (plain HTTP) in that direction. */
+  isInsecure(host: string, direction: RegistryDirection): boolean {
+    return this.#insecure[direction].has(host);
   }
 
-  /** The dispatcher for a URL: a pool with that host's TLS settings, through a proxy when one applies. */
-  for(url: URL): Dispatcher {
+  /**
+   * The dispatcher for a URL in a direction: a pool with that host's TLS settings for the
+   * direction, through a proxy when one applies. A pool that skips verification is never
+   * shared with a request that must verify.
+   */
+  for(url: URL, direction: RegistryDirection): Dispatcher {
     const host = url.host;
     const tlsOpts = this.#tls[host];
-    const skip = this.#skipVerify.has(host);
+    const skip = this.#skipVerify[direction].has(host);
     const proxy = proxyFor(url, this.#proxy, this.#proxyFromEnv);
-    const key = `${proxy ?? "direct"}|${tlsOpts || skip ? host : "*"}`;
+    const key = `${proxy ?? "direct"}|${tlsOpts || skip ? host : "*"}|${skip ? "unverified" : "verified"}`;
     let d = this.#pools.get(key);
     if (!d) {
       const connect: Record<string, unknown> = { timeout: this.#connectTimeout };

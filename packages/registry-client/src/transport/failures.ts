@@ -63,12 +63,23 @@ function isAbort(e: unknown): boolean {
   );
 }
 
+/** The operation a connection failure interrupted, for the message: `push blob … to …`, and its direction. */
+export interface FailedOperation {
+  what?: string | undefined;
+  direction?: "pull" | "push" | undefined;
+}
+
 /**
  * Turns a failure to talk to a host (no HTTP response) into a one-line registry error:
  * `RegistryTlsError` for certificate problems, else `RegistryUnreachableError` (retryable).
- * Aborts are rethrown unchanged.
+ * The message starts with the operation when `op` names it. Aborts are rethrown unchanged.
  */
-export function connectionError(e: unknown, ctx: RegistryErrorContext, host: string): unknown {
+export function connectionError(
+  e: unknown,
+  ctx: RegistryErrorContext,
+  host: string,
+  op: FailedOperation = {},
+): unknown {
   if (isAbort(e) || e instanceof MoltError) return e;
   const code = errorCode(e) ?? "";
   const msg = e instanceof Error ? e.message : String(e);
@@ -79,18 +90,20 @@ export function connectionError(e: unknown, ctx: RegistryErrorContext, host: str
     );
   }
   if (TLS_CODES.has(code) || /certificate|ssl|tls/i.test(msg)) {
+    const dir = op.direction ? ` for ${op.direction}es` : "";
     const hint =
       code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "EPROTO" || /wrong version number/i.test(msg)
-        ? " (is it plain HTTP? mark it insecure)"
-        : " (use a custom CA or skip TLS verification for it)";
-    return new RegistryTlsError(`TLS error talking to registry ${host}: ${code || msg}${hint}`, {
+        ? ` (is it plain HTTP? mark it insecure${dir})`
+        : ` (use a custom CA or skip TLS verification for it${dir})`;
+    const prefix = op.what ? `${op.what}: ` : "";
+    return new RegistryTlsError(`${prefix}TLS error talking to registry ${host}: ${code || msg}${hint}`, {
       ...ctx,
       cause: e,
     });
   }
   const what = DESCRIPTIONS[code] ?? (msg.split("\n")[0] || "network error");
   return new RegistryUnreachableError(
-    `cannot reach registry ${host}: ${what}${code && !what.includes(code) ? ` (${code})` : ""}`,
+    `${op.what ? `${op.what}: ` : ""}cannot reach registry ${host}: ${what}${code && !what.includes(code) ? ` (${code})` : ""}`,
     { ...ctx, cause: e },
   );
 }

@@ -2,7 +2,9 @@ import { Readable, Writable } from "node:stream";
 import createDebug from "debug";
 import type { Dispatcher } from "undici";
 import type { Authenticator } from "../auth/authenticator.js";
+import { directionOf } from "../auth/authenticator.js";
 import { RegistryAuthError, type RegistryError, RegistryProtocolError } from "../errors.js";
+import type { RegistryDirection } from "../options.js";
 import type { RegistryProgressHandler } from "../progress.js";
 import type { Dispatchers } from "./dispatchers.js";
 import { connectionError, responseError } from "./failures.js";
@@ -33,6 +35,11 @@ export interface RegistryRequest {
   body?: RequestBody;
   /** Token scopes the request needs. */
   scopes: string[];
+  /**
+   * Which direction's transport settings apply (plain HTTP, unverified TLS). Default: `push`
+   * when a scope asks for push access, else `pull`.
+   */
+  direction?: RegistryDirection;
   /** Statuses returned to the caller instead of turned into errors (default: any 2xx). */
   expect?: number[];
   /** Follow 3xx redirects (GET/HEAD only); credentials are dropped when the host changes. */
@@ -104,10 +111,10 @@ export class RegistryHttp {
     readonly onRetry?: RegistryProgressHandler,
   ) {}
 
-  /** The base URL of a registry's API, e.g. `https://registry-1.docker.io`. */
-  baseUrl(registry: string): URL {
+  /** The base URL of a registry's API in a direction, e.g. `https://registry-1.docker.io`. */
+  baseUrl(registry: string, direction: RegistryDirection = "pull"): URL {
     const host = apiHost(registry);
-    return new URL(`${this.dispatchers.scheme(host)}://${host}`);
+    return new URL(`${this.dispatchers.scheme(host, direction)}://${host}`);
   }
 
   /** One HTTP exchange with no auth, redirects or retries; connection failures become registry errors. */
@@ -118,10 +125,14 @@ export class RegistryHttp {
       headers: Record<string, string>;
       body?: Buffer | string | Readable | undefined;
       signal?: AbortSignal | undefined;
+      /** Whose transport settings apply (default `pull`). */
+      direction?: RegistryDirection | undefined;
+      /** The operation, for error messages. */
+      what?: string | undefined;
     },
     ctx: { registry: string; repository?: string | undefined } = { registry: url.host },
   ): Promise<Dispatcher.ResponseData> {
-    const dispatcher = this.dispatchers.for(url);
+    const dispatcher = this.dispatchers.for(url, init.direction ?? "pull");
     debug("%s %s", init.method, safeUrl(url));
     try {
       return await dispatcher.request({
@@ -134,7 +145,10 @@ export class RegistryHttp {
       });
     } catch (e) {
       init.signal?.throwIfAborted();
-      throw connectionError(e, { registry: ctx.registry, repository: ctx.repository }, url.host);
+      throw connectionError(e, { registry: ctx.registry, repository: ctx.repository }, url.host, {
+        what: init.what,
+        direction: init.direction,
+      });
     }
   }
 
@@ -146,11 +160,17 @@ export class RegistryHttp {
    */
   async #sendToSink(
     url: URL,
-    init: { method: string; headers: Record<string, string>; signal?: AbortSignal | undefined },
+    init: {
+      method: string;
+      headers: Record<string, string>;
+      signal?: AbortSignal | undefined;
+      direction: RegistryDirection;
+      what: string;
+    },
     ctx: { registry: string; repository?: string | undefined },
     accept: (status: number, headers: Dispatcher.ResponseData["headers"]) => Writable | undefined,
   ): Promise<{ res: Dispatcher.ResponseData; engaged: boolean }> {
-    const dispatcher = this.dispatchers.for(url);
+    const dispatcher = this.dispatchers.for(url, init.direction);
     debug("%s %s (stream)", init.method, safeUrl(url));
     let engaged = false;
     let statusCode = 0;
@@ -185,7 +205,10 @@ export class RegistryHttp {
       );
     } catch (e) {
       init.signal?.throwIfAborted();
-      const mapped = connectionError(e, { registry: ctx.registry, repository: ctx.repository }, url.host);
+      const mapped = connectionError(e, { registry: ctx.registry, repository: ctx.repository }, url.host, {
+        what: init.what,
+        direction: init.direction,
+      });
       if (engaged) throw new SinkFailure(mapped);
       throw mapped;
     }
@@ -240,7 +263,8 @@ export class RegistryHttp {
     sink?: BodySink,
   ): Promise<RegistryResponse> {
     const host = apiHost(req.registry);
-    const base = this.baseUrl(req.registry);
+    const direction = req.direction ?? directionOf(req.scopes);
+    const base = this.baseUrl(req.registry, direction);
     let url = /^https?:\/\//.test(req.path) ? new URL(req.path) : new URL(req.path, base);
     let scopes = req.scopes;
     let authRetried = false;
@@ -248,6 +272,14 @@ export class RegistryHttp {
     let method = req.method;
     for (;;) {
       const sameHost = url.host === host;
+      if (sameHost && url.protocol === "http:" && !this.dispatchers.isInsecure(host, direction)) {
+        // A registry (or a proxy before it) pointing us at plain HTTP must not downgrade a
+        // request that carries credentials: only the user's settings for this direction may.
+        throw new RegistryProtocolError(
+          `${req.what}: the registry sent molt to plain HTTP (${safeUrl(url)}), which is not allowed for ${direction}es to ${host}; mark the registry insecure for ${direction}es to allow it`,
+          ctx,
+        );
+      }
       const headers: Record<string, string> = { ...req.headers };
       if (sameHost) {
         const authz = await this.auth.header(host, req.repository, scopes, req.signal);
@@ -259,14 +291,21 @@ export class RegistryHttp {
       let res: Dispatcher.ResponseData;
       if (sink) {
         const here = url;
-        const sent = await this.#sendToSink(here, { method, headers, signal: req.signal }, ctx, (st, h) =>
-          isOk(st) ? sink({ status: st, headers: h, url: here }) : undefined,
+        const sent = await this.#sendToSink(
+          here,
+          { method, headers, signal: req.signal, direction, what: req.what },
+          ctx,
+          (st, h) => (isOk(st) ? sink({ status: st, headers: h, url: here }) : undefined),
         );
         if (sent.engaged)
           return { status: sent.res.statusCode, headers: sent.res.headers, body: sent.res.body, url };
         res = sent.res;
       } else {
-        res = await this.send(url, { method, headers, body, signal: req.signal }, ctx);
+        res = await this.send(
+          url,
+          { method, headers, body, signal: req.signal, direction, what: req.what },
+          ctx,
+        );
       }
       const status = res.statusCode;
       if (status === 401 && sameHost && !authRetried) {
