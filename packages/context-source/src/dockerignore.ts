@@ -1,5 +1,6 @@
 import { BadPatternError } from "./errors.js";
 import { isValidGoPattern } from "./go-match.js";
+import { GlobAutomaton, tokenizeGlob } from "./ignore-nfa.js";
 import { goClean } from "./paths.js";
 
 /**
@@ -51,11 +52,13 @@ export interface IgnorePattern {
  */
 export type ParentMatches = readonly boolean[] | undefined;
 
-const REGEX_ESCAPED = new Set([".", "+", "(", ")", "|", "{", "}", "$"]);
-
-function compile(text: string, exclusion: boolean): IgnorePattern {
+/**
+ * How a pattern is matched: `exact`, `prefix` and `suffix` are plain string tests (docker's
+ * fast paths, same conditions); anything else runs a {@link GlobAutomaton}, which never
+ * backtracks.
+ */
+function matchKind(text: string): MatchKind {
   let kind: MatchKind = "exact";
-  let re = "^";
   const chars = Array.from(text);
   let i = 0;
   for (let token = 0; i < chars.length; token++) {
@@ -64,51 +67,25 @@ function compile(text: string, exclusion: boolean): IgnorePattern {
       if (chars[i] === "*") {
         i++;
         if (chars[i] === "/") i++;
-        if (i >= chars.length) {
-          if (kind === "exact") kind = "prefix";
-          else {
-            re += ".*";
-            kind = "regexp";
-          }
-        } else {
-          re += "(.*/)?";
-          kind = "regexp";
-        }
+        if (i >= chars.length) kind = kind === "exact" ? "prefix" : "regexp";
+        else kind = "regexp";
         if (token === 0) kind = "suffix";
-      } else {
-        re += "[^/]*";
-        kind = "regexp";
-      }
-    } else if (ch === "?") {
-      re += "[^/]";
+      } else kind = "regexp";
+    } else if (ch === "?" || ch === "[" || ch === "]") {
       kind = "regexp";
-    } else if (REGEX_ESCAPED.has(ch)) {
-      re += `\\${ch}`;
     } else if (ch === "\\") {
       if (i < chars.length) {
-        const next = chars[i++] as string;
-        re += /[A-Za-z0-9]/.test(next) ? next : `\\${next}`;
+        i++;
         kind = "regexp";
-      } else re += "\\\\";
-    } else if (ch === "[" || ch === "]") {
-      re += ch;
-      kind = "regexp";
-    } else {
-      re += ch;
-    }
-  }
-  let regexp: RegExp | undefined;
-  if (kind === "regexp") {
-    try {
-      regexp = new RegExp(`${re}$`, "u");
-    } catch {
-      try {
-        regexp = new RegExp(`${re}$`);
-      } catch {
-        throw new BadPatternError(text, ".dockerignore pattern");
       }
     }
   }
+  return kind;
+}
+
+function compile(text: string, exclusion: boolean): IgnorePattern {
+  const kind = matchKind(text);
+  const automaton = kind === "regexp" ? new GlobAutomaton(tokenizeGlob(text)) : undefined;
   const finalKind = kind as MatchKind;
   const prefix = text.slice(0, -2);
   const suffix = text.slice(2);
@@ -122,7 +99,7 @@ function compile(text: string, exclusion: boolean): IgnorePattern {
         if (path.endsWith(suffix)) return true;
         return suffix.startsWith("/") && path === suffix.slice(1);
       default:
-        return (regexp as RegExp).test(path);
+        return (automaton as GlobAutomaton).test(path);
     }
   };
   return { text, exclusion, matches };
