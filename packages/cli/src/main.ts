@@ -1,6 +1,9 @@
 import { MoltError } from "@molt/oci";
 import { buildCommand } from "./commands/build.js";
+import { loginCommand, logoutCommand } from "./commands/login.js";
 import { parseCommand } from "./commands/parse.js";
+import { pushCommand } from "./commands/push.js";
+import { versionCommand } from "./commands/version.js";
 import { type CommandIO, UsageError } from "./io.js";
 
 /** The top-level usage text. */
@@ -9,6 +12,10 @@ export const USAGE = `usage: molt <command> [flags]
 commands:
   build    build an image from a Dockerfile (kaniko's flags: -c, -f, -d, --no-push, --oci-layout-path, ...)
   parse    parse a Dockerfile and print its syntax tree, stages and warnings
+  push     push an OCI layout or docker archive to registries (-d DEST, repeatable)
+  login    store registry credentials in the docker config.json (-u USER --password-stdin)
+  logout   remove them
+  version  print the version (also --version)
   help     show this text`;
 
 /**
@@ -23,6 +30,15 @@ export async function main(argv: string[], io: CommandIO, signal?: AbortSignal):
         return await buildCommand(rest, io, signal);
       case "parse":
         return await parseCommand(rest, io);
+      case "push":
+        return await pushCommand(rest, io, signal);
+      case "login":
+        return await loginCommand(rest, io);
+      case "logout":
+        return await logoutCommand(rest, io);
+      case "version":
+      case "--version":
+        return versionCommand(io);
       case undefined:
       case "help":
       case "--help":

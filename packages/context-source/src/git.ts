@@ -88,14 +88,20 @@ function git(
  * ```
  */
 export async function openGitContext(spec: string, options: OpenContextOptions = {}): Promise<ContextSource> {
-  const { remote, ref, subdir } = parseGitUrl(spec);
+  const parsed = parseGitUrl(spec);
+  const { remote, subdir } = parsed;
+  const gitOpts = options.git ?? {};
+  const ref = parsed.ref ?? gitOpts.branch;
+  const depth = gitOpts.depth ?? 1;
+  const depthArgs = depth === 0 ? [] : [`--depth=${depth}`];
+  const submodules = options.submodules || gitOpts.recurseSubmodules;
   const signal = options.signal;
   const tmp = await mkdtemp(join(options.tmpDir ?? tmpdir(), "molt-context-git-"));
   const cleanup = () => removeTree(tmp);
   const gitDir = join(tmp, "git");
   const work = join(tmp, "ctx");
   // Extra trusted CAs for https remotes: git reads a bundle file (GIT_SSL_CAINFO beats config).
-  const caEnv: NodeJS.ProcessEnv = {};
+  const caEnv: NodeJS.ProcessEnv = gitOpts.insecureSkipTls ? { GIT_SSL_NO_VERIFY: "true" } : {};
   const g = (args: string[], cwd = work) =>
     git([`--git-dir=${gitDir}`, `--work-tree=${work}`, ...args], cwd, signal, caEnv);
   try {
@@ -114,7 +120,7 @@ export async function openGitContext(spec: string, options: OpenContextOptions =
     await g(["remote", "add", "origin", remote]);
     const want = ref ?? "HEAD";
     try {
-      await g(["fetch", "-q", "--depth=1", "--no-tags", "origin", want]);
+      await g(["fetch", "-q", ...depthArgs, "--no-tags", "origin", want]);
     } catch (e) {
       if (signal?.aborted) throw e;
       // A commit the server will not serve by id: fall back to a full fetch, then find it.
@@ -131,10 +137,10 @@ export async function openGitContext(spec: string, options: OpenContextOptions =
     }
     const commit = ref && /^[0-9a-f]{7,64}$/i.test(ref) ? ref : "FETCH_HEAD";
     await g(["-c", "advice.detachedHead=false", "checkout", "-q", "--force", commit]);
-    if (options.submodules) {
-      await g(["submodule", "update", "-q", "--init", "--recursive", "--depth=1"]);
+    if (submodules) {
+      await g(["submodule", "update", "-q", "--init", "--recursive", ...depthArgs]);
     }
-    if (options.submodules) await removeGitFiles(work);
+    if (submodules) await removeGitFiles(work);
     options.onProgress?.({ type: "clone", url: remote, ...(ref ? { ref } : {}), phase: "done" });
   } catch (e) {
     await cleanup();

@@ -23,6 +23,12 @@ export { DEFAULT_MAX_DOWNLOAD, downloadToFile, type FetchOptions } from "./http-
 export { openHttpsContext } from "./https.js";
 export { cleanContextPath } from "./paths.js";
 export { isGitUrl, openContext, registerContextScheme, schemeOf } from "./schemes.js";
-export type { ContextFactory, ContextProgressEvent, ContextSource, OpenContextOptions } from "./source.js";
+export type {
+  ContextFactory,
+  ContextProgressEvent,
+  ContextSource,
+  GitContextOptions,
+  OpenContextOptions,
+} from "./source.js";
 export { type ExtractTarOptions, extractTar } from "./tar-extract.js";
 export { openTarContext, type TarContextOptions } from "./tarball.js";

@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { openDirectoryContext } from "./directory.js";
 import { UnknownContextSchemeError } from "./errors.js";
 import type { ContextFactory, ContextSource, OpenContextOptions } from "./source.js";
@@ -19,6 +20,13 @@ export function registerContextScheme(scheme: string, factory: ContextFactory): 
   factories.set(s, factory);
 }
 
+/** The path of a `file://` URL: `file:///abs` and `file://localhost/abs` (percent-decoded), or `file://rel` as given. */
+function fileUrlPath(spec: string): string {
+  const rest = spec.slice("file://".length);
+  if (rest.startsWith("/") || rest.startsWith("localhost/")) return fileURLToPath(`file://${rest}`);
+  return decodeURIComponent(rest);
+}
+
 /** The scheme of a spec (`"dir"` when it has none), lower-cased. */
 export function schemeOf(spec: string): string {
   const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(spec);
@@ -34,7 +42,7 @@ export function isGitUrl(spec: string): boolean {
 
 /**
  * Opens a build context from a spec, picked by scheme:
- * - a path or `dir://path`: a local directory;
+ * - a path, `dir://path` or `file:///abs/path`: a local directory;
  * - `tar://path`, `tar://stdin`: a plain, gzip or zstd tarball;
  * - `gs://bucket/path.tar.gz`: a tarball in Google Cloud Storage;
  * - `https://…`: a tarball URL; `git://…`, `https://….git#ref:subdir`, `git@host:repo.git`: git;
@@ -54,6 +62,9 @@ export async function openContext(spec: string, options: OpenContextOptions = {}
   switch (scheme) {
     case "dir":
       return openDirectoryContext(spec.replace(/^dir:\/\//i, ""), options);
+    case "file":
+      // file:///abs/dir (a URL, percent-decoded) is a directory, as dir:// is.
+      return openDirectoryContext(fileUrlPath(spec), options);
     case "tar":
       return (await import("./tarball.js")).openTarContext(spec.slice("tar://".length), options);
     case "gs":

@@ -45,10 +45,26 @@ export interface OpenContextOptions {
   retries?: number;
   /** git: also fetch submodules (recursively, shallow). */
   submodules?: boolean;
+  /** git: kaniko's `--git` settings (branch, depth, submodules, TLS). */
+  git?: GitContextOptions;
   /** tar://stdin: the stream to read instead of `process.stdin`. */
   stdin?: Readable;
   /** Parent directory for temp dirs (default `os.tmpdir()`). */
   tmpDir?: string;
+}
+
+/** How a git context is fetched (kaniko's `--git branch=…,depth=…,…`). */
+export interface GitContextOptions {
+  /** Branch or tag to fetch when the URL names none (`#ref` in the URL wins). */
+  branch?: string;
+  /** Fetch only that branch (molt always fetches only the ref it builds; `false` changes nothing in the context). */
+  singleBranch?: boolean;
+  /** Fetch submodules recursively (same as `submodules`). */
+  recurseSubmodules?: boolean;
+  /** Commits of history to fetch (default 1); `0` fetches the whole history. */
+  depth?: number;
+  /** Do not verify the https remote's TLS certificate (`GIT_SSL_NO_VERIFY`); only when asked. */
+  insecureSkipTls?: boolean;
 }
 
 /**

@@ -22,10 +22,12 @@ import { RegistryClient } from "@molt/registry-client";
 import createDebug from "debug";
 import { BuildAbortedError, InvalidBuildOptionsError, throwIfAborted } from "./errors.js";
 import { assembleImage } from "./image/assemble.js";
+import { squashStageLayers } from "./image/single-snapshot.js";
 import type { BuildOptions } from "./options.js";
 import { writeTarball } from "./outputs/docker-archive.js";
+import { putManifestOrWarn } from "./outputs/immutable-tags.js";
 import { writeToOciLayout } from "./outputs/oci-layout.js";
-import { pushBlobs, putImageManifest } from "./outputs/push.js";
+import { pushBlobs } from "./outputs/push.js";
 import { registryClientOptions } from "./registry/client-options.js";
 import { type Runner, selectRunner } from "./runner/index.js";
 import { pullBaseState, scratchState } from "./stage/base-image.js";
@@ -92,6 +94,8 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
       ? await openContext(options.context, {
           ...signalOpt,
           ...(options.contextSubPath ? { subPath: options.contextSubPath } : {}),
+          ...(options.git ? { git: options.git } : {}),
+          ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}),
           ...(options.dockerfileText === undefined && dockerfileSpec !== "-"
             ? {
                 dockerfilePath: dockerfileSpec,
@@ -145,7 +149,8 @@ async function buildInContext(
     const store = await BlobStore.open(join(work, "blobs"));
     const baseImages = plan.stages.flatMap((st) => (st.baseImage ? [st.baseImage] : []));
     client ??= new RegistryClient(registryClientOptions(options, targets, baseImages));
-    const sourceDateEpoch = sourceDateEpochFromEnv() ?? (options.reproducible ? 0 : undefined);
+    const sourceDateEpoch =
+      options.sourceDateEpoch ?? sourceDateEpochFromEnv() ?? (options.reproducible ? 0 : undefined);
     const created = new Date(
       sourceDateEpoch !== undefined ? sourceDateEpoch * 1000 : Date.now(),
     ).toISOString();
@@ -210,6 +215,7 @@ async function buildInContext(
       const inherited =
         planned.baseStage !== undefined ? finished.get(planned.baseStage)!.runtime.args : new Map();
       const rt = createRuntime(session, stage.index, state, new Map([...proxyArgs, ...inherited]));
+      const layersBefore = state.layers.length;
       // ONBUILD triggers of a base *image* run now; a base stage's triggers do not carry over.
       const triggers = planned.baseStage === undefined ? takeOnbuildTriggers(state.config, base) : [];
       if (planned.baseStage !== undefined && state.config.config?.OnBuild) state.config.config.OnBuild = null;
@@ -218,6 +224,8 @@ async function buildInContext(
         metaArgs,
         predefined: predefinedArgs(stagePlatform, hostPlatform(), stage.name),
       });
+      if (options.singleSnapshot && stage.index === plan.target.stage.index)
+        await squashStageLayers(session, state, layersBefore, stage.index);
       finished.set(stage.index, { state, runtime: rt });
     }
 
@@ -236,7 +244,7 @@ async function buildInContext(
       }
       final.format = "oci";
     }
-    const image = assembleImage(final, created);
+    const image = assembleImage(final, created, options.annotations);
     const from = { client, store, ...signalOpt };
 
     if (options.ociLayoutPath) {
@@ -254,7 +262,8 @@ async function buildInContext(
     // uploads succeeded, so a failing destination leaves no tag updated anywhere.
     for (const ref of targets) await pushBlobs(client, ref, image, final.layers, from);
     for (const ref of targets) {
-      const digest = await putImageManifest(client, ref, image, signal);
+      const digest = await putManifestOrWarn(client, ref, image, options);
+      if (digest === undefined) continue;
       pushed.push({ reference: formatReference(ref), digest });
       options.onProgress?.({ type: "output", kind: "push", target: formatReference(ref), digest });
     }

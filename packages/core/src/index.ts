@@ -4,6 +4,8 @@
  *
  * @packageDocumentation
  */
+
+export type { GitContextOptions } from "@molt/context-source";
 export { type BuildResult, build } from "./build.js";
 export * from "./errors.js";
 export type { BuildProgressEvent } from "./events.js";

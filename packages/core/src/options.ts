@@ -1,5 +1,5 @@
-import type { ContextSource } from "@molt/context-source";
-import type { RegistryClient } from "@molt/registry-client";
+import type { ContextSource, GitContextOptions } from "@molt/context-source";
+import type { RegistryClient, RegistryClientOptions } from "@molt/registry-client";
 import type { ExtractLimits } from "@molt/snapshotter";
 import type { BuildProgressEvent } from "./events.js";
 import type { SecretSource } from "./mounts/secrets.js";
@@ -57,6 +57,11 @@ export interface BuildOptions {
    * ordinary tar entry to one 512-byte header.
    */
   subsecondMtimes?: boolean;
+  /**
+   * Seconds since the epoch used for every timestamp in layers, config and history (what
+   * `SOURCE_DATE_EPOCH` means to the CLI). Wins over `reproducible`'s 0.
+   */
+  sourceDateEpoch?: number;
   /** Manifest format (`--image-format`): default follows the base image (OCI for scratch), as docker does. */
   imageFormat?: "oci" | "docker";
   /** Also write a `docker load`-able tarball here (`--tar-path`). */
@@ -104,6 +109,20 @@ export interface BuildOptions {
    * default `$XDG_CACHE_HOME/molt/cache-mounts` (else `~/.cache/molt/cache-mounts`).
    */
   cacheMountDir?: string;
+  /** Annotations of the image manifest (`--annotation`). */
+  annotations?: Record<string, string>;
+  /** A push refused because the tag is immutable (the registry says so) is a warning, not a failure. */
+  pushIgnoreImmutableTagErrors?: boolean;
+  /** One layer for all the target stage's changes instead of one per instruction (`--single-snapshot`). */
+  singleSnapshot?: boolean;
+  /** Pull images of a registry from others first (`--registry-map FROM=TO`): registry host → hosts (with optional path prefix). */
+  registryMaps?: Record<string, string[]>;
+  /** With mirrors or maps, never fall back to the original registry (`--skip-default-registry-fallback`). */
+  skipDefaultRegistryFallback?: boolean;
+  /** Credentials tried before the docker credential chain: per host, or a function asked per host. */
+  credentials?: RegistryClientOptions["credentials"];
+  /** How a git context is fetched (`--git branch=…,depth=…`). */
+  git?: GitContextOptions;
   /** A registry client to use instead of one built from these options. */
   registryClient?: RegistryClient;
   /**

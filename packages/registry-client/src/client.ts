@@ -99,7 +99,7 @@ export class RegistryClient {
     this.#options = options;
     this.#maxManifest = options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST;
     // Mirrors given as http:// URLs are plain HTTP hosts.
-    const httpMirrors = (options.mirrors ?? [])
+    const httpMirrors = [...(options.mirrors ?? []), ...Object.values(options.registryMaps ?? {}).flat()]
       .filter((m) => m.startsWith("http://"))
       .map((m) => m.slice("http://".length).split("/")[0]!);
     // Mirrors are only ever pulled from.
@@ -145,8 +145,13 @@ export class RegistryClient {
    * itself. Mirrors may carry a path prefix (`mirror.example/hub`).
    */
   #pullSources(ref: Reference): Reference[] {
-    const mirrors = this.#options.mirrors ?? [];
-    if (ref.registry !== "docker.io" || mirrors.length === 0) return [ref];
+    const maps = this.#options.registryMaps ?? {};
+    const hubAliases = ["docker.io", "index.docker.io", "registry-1.docker.io"];
+    const mapped = hubAliases.includes(ref.registry)
+      ? hubAliases.flatMap((a) => maps[a] ?? [])
+      : (maps[ref.registry] ?? []);
+    const mirrors = [...mapped, ...(ref.registry === "docker.io" ? (this.#options.mirrors ?? []) : [])];
+    if (mirrors.length === 0) return [ref];
     const out: Reference[] = [];
     for (const m of mirrors) {
       const plain = m.replace(/^https?:\/\//, "").replace(/\/+$/, "");
@@ -155,7 +160,7 @@ export class RegistryClient {
       const prefix = slash >= 0 ? `${plain.slice(slash + 1)}/` : "";
       out.push({ ...ref, registry: host, repository: `${prefix}${ref.repository}` });
     }
-    out.push(ref);
+    if (!this.#options.skipDefaultRegistryFallback) out.push(ref);
     return out;
   }
 
@@ -491,6 +496,28 @@ export class RegistryClient {
       path = next ? new URL(next[1]!, res.url).href : undefined;
     }
     return tags;
+  }
+
+  /**
+   * Checks that the registry accepts this client's credentials, as `docker login` does: `GET
+   * /v2/`, answering its challenge (Basic, or a Bearer token with no scope). Throws
+   * {@link RegistryAuthError} when the registry refuses them.
+   *
+   * @example
+   * ```ts
+   * await new RegistryClient({ credentials: { "reg.example": { username, password } } }).checkLogin("reg.example");
+   * ```
+   */
+  async checkLogin(registry: string, opts: CallOptions = {}): Promise<void> {
+    const res = await this.#http.request({
+      registry,
+      method: "GET",
+      path: "/v2/",
+      scopes: [],
+      what: `log in to ${registry}`,
+      signal: opts.signal,
+    });
+    res.body.resume();
   }
 
   /** Closes connection pools. The client must not be used afterwards. */

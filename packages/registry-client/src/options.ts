@@ -70,6 +70,13 @@ export interface RegistryClientOptions {
   env?: NodeJS.ProcessEnv;
   /** Docker Hub mirrors (`host[:port]` or URLs), tried in order before `docker.io` (kaniko `--registry-mirror`). */
   mirrors?: string[];
+  /**
+   * Registries pulled from others first (kaniko `--registry-map`): original host (`docker.io`,
+   * `gcr.io`) → replacement hosts, each `host[:port]` with an optional path prefix, tried in order.
+   */
+  registryMaps?: Record<string, string[]>;
+  /** With `mirrors` or `registryMaps`, never fall back to the original registry. */
+  skipDefaultRegistryFallback?: boolean;
   /** Retry policy for connection errors, 429 and 5xx. */
   retry?: RetryOptions;
   /** Most blob transfers in flight per registry (default 6). */

@@ -1,227 +1,137 @@
-import { parseArgs } from "node:util";
-import type { BuildOptions } from "@molt/core";
-import { UsageError } from "../io.js";
-import { applyExtractLimitFlags, EXTRACT_LIMIT_FLAGS, EXTRACT_LIMIT_HELP } from "./extract-limit-flags.js";
-import { applyMountFlags, MOUNT_FLAGS, MOUNT_HELP } from "./mount-flags.js";
+import { collect, tokenize } from "./flags/argv.js";
+import { CACHE_FLAGS } from "./flags/cache.js";
+import { CONTEXT_FLAGS } from "./flags/context.js";
+import { EXTRACT_LIMIT_ROWS } from "./flags/extract-limits.js";
+import { KANIKO_FLAGS } from "./flags/kaniko.js";
+import { LOGGING_FLAGS } from "./flags/logging.js";
+import { MOUNT_FLAG_ROWS } from "./flags/mounts.js";
+import { OUTPUT_FLAGS } from "./flags/outputs.js";
+import { REGISTRY_FLAGS } from "./flags/registry.js";
+import { RUN_FLAGS } from "./flags/run.js";
+import {
+  type CliSettings,
+  FLAG_GROUPS,
+  type FlagRow,
+  type FlagTarget,
+  type FlagValue,
+} from "./flags/types.js";
+import { BUILD_USAGE, usage } from "./flags/values.js";
 
-/** The one-line usage of `molt build`. */
-export const BUILD_USAGE =
-  "usage: molt build [-c CONTEXT] [-f DOCKERFILE] [-d DEST]... [--no-push] [--oci-layout-path DIR] [--tar-path FILE] [--digest-file FILE] [--insecure] [--insecure-pull] [--label K=V]... [--build-arg K[=V]]... [--target STAGE] [--reproducible] [... see molt build --help]";
+export type { CliSettings, FlagRow, FlagValue };
+export { BUILD_USAGE };
 
-/** The full flag list printed by `molt build --help`. */
-export const BUILD_HELP = `${BUILD_USAGE}
+/**
+ * Every flag `molt build` takes, one row each (kaniko's 68 executor flags and molt's own). To
+ * add a flag, add a row to the file in `flags/` for its area; parsing, `--help`, warnings for
+ * flags with no meaning and the README table all come from these rows.
+ */
+export const BUILD_FLAG_ROWS: readonly FlagRow[] = [
+  ...CONTEXT_FLAGS,
+  ...OUTPUT_FLAGS,
+  ...REGISTRY_FLAGS,
+  ...RUN_FLAGS,
+  ...MOUNT_FLAG_ROWS,
+  ...EXTRACT_LIMIT_ROWS,
+  ...CACHE_FLAGS,
+  ...LOGGING_FLAGS,
+  ...KANIKO_FLAGS,
+];
 
-context and Dockerfile:
-  -c, --context CONTEXT              directory (default .), tar://FILE, tar://stdin, gs://BUCKET/PATH, https://URL, git URL
-      --context-sub-path DIR         use DIR inside the context as its root
-  -f, --dockerfile PATH              Dockerfile path (relative: cwd first, then the context), URL, or - for stdin
-      --build-arg K[=V]              ARG value (K alone takes it from the environment); repeatable
-      --target STAGE                 build this stage
-      --custom-platform OS/ARCH[/V]  target platform (default linux/amd64)
-outputs:
-  -d, --destination REF              push here; repeatable
-      --no-push                      push nothing
-      --oci-layout-path DIR          write an OCI image layout
-      --tar-path FILE                write a docker-archive tarball (docker load / podman load)
-      --digest-file FILE             write the manifest digest
-      --image-name-with-digest-file FILE      registry/repo@digest per destination
-      --image-name-tag-with-digest-file FILE  registry/repo:tag@digest per destination
-      --label K=V                    add a label; repeatable
-      --image-format oci|docker      manifest format (default: follow the base image)
-      --compression gzip|zstd|none   layer compression (default gzip); --compression-level N
-      --reproducible                 timestamps from SOURCE_DATE_EPOCH (or 0)
-      --subsecond-mtimes             keep sub-second file times in layers (default: whole seconds, as Docker)
-registries:
-      --insecure / --insecure-pull   plain HTTP for destination / base-image registries
-      --insecure-registry HOST       plain HTTP for HOST; repeatable
-      --skip-tls-verify / --skip-tls-verify-pull / --skip-tls-verify-registry HOST
-      --registry-certificate HOST=CA.pem   --registry-client-cert HOST=CERT.pem,KEY.pem
-      --registry-mirror HOST         Docker Hub mirror; repeatable
-      --push-retry N / --image-download-retry N   retries of failed registry requests (default 4)
-RUN:
-      --runner auto|chroot|rootless|in-place   (in-place also needs --allow-in-place)
-      --snapshotter auto|walk|overlay
-      --ignore-path PATH             never record changes under PATH; repeatable
-${MOUNT_HELP}
-  -v, --verbosity LEVEL              info (default) or error
-${EXTRACT_LIMIT_HELP}`;
-
-/** kaniko's flag names, with the same short forms. */
-const FLAGS = {
-  context: { type: "string", short: "c" },
-  dockerfile: { type: "string", short: "f" },
-  destination: { type: "string", short: "d", multiple: true },
-  "no-push": { type: "boolean" },
-  "oci-layout-path": { type: "string" },
-  "digest-file": { type: "string" },
-  insecure: { type: "boolean" },
-  "insecure-pull": { type: "boolean" },
-  "insecure-registry": { type: "string", multiple: true },
-  label: { type: "string", multiple: true },
-  "build-arg": { type: "string", multiple: true },
-  target: { type: "string" },
-  "custom-platform": { type: "string" },
-  "tar-path": { type: "string" },
-  "image-name-with-digest-file": { type: "string" },
-  "image-name-tag-with-digest-file": { type: "string" },
-  reproducible: { type: "boolean" },
-  "subsecond-mtimes": { type: "boolean" },
-  "context-sub-path": { type: "string" },
-  "skip-tls-verify": { type: "boolean" },
-  "skip-tls-verify-pull": { type: "boolean" },
-  "skip-tls-verify-registry": { type: "string", multiple: true },
-  "registry-certificate": { type: "string", multiple: true },
-  "registry-client-cert": { type: "string", multiple: true },
-  "registry-mirror": { type: "string", multiple: true },
-  "push-retry": { type: "string" },
-  "image-download-retry": { type: "string" },
-  compression: { type: "string" },
-  "compression-level": { type: "string" },
-  "image-format": { type: "string" },
-  runner: { type: "string" },
-  "allow-in-place": { type: "boolean" },
-  snapshotter: { type: "string" },
-  "ignore-path": { type: "string", multiple: true },
-  verbosity: { type: "string", short: "v" },
-  help: { type: "boolean", short: "h" },
-  ...MOUNT_FLAGS,
-  ...EXTRACT_LIMIT_FLAGS,
-} as const;
+/** The full flag list printed by `molt build --help`, generated from {@link BUILD_FLAG_ROWS}. */
+export const BUILD_HELP = helpText(BUILD_FLAG_ROWS);
 
 /** The parsed `molt build` command line. */
 export interface BuildFlags {
-  options: Omit<BuildOptions, "signal" | "onProgress">;
+  /** Options for `build()`. */
+  options: FlagTarget["options"];
+  /** `-v/--verbosity` level. */
   verbosity: string;
+  /** `-h/--help` was given. */
   help: boolean;
+  /** Settings of the CLI itself (logging format, progress display, dry run). */
+  cli: CliSettings;
+  /** Warnings to print before building: flags with no meaning here, deprecated spellings. */
+  warnings: string[];
+  /** Every flag given, by its row's name, as read (for rows whose work lives elsewhere). */
+  values: Record<string, FlagValue>;
 }
 
 /**
- * Parses `molt build` flags (kaniko's names). Unknown flags, missing values and stray
- * arguments are {@link UsageError}s.
+ * Parses `molt build` flags (kaniko's names and spellings, including `--flag=true|false` and
+ * the camelCase aliases kaniko kept). Unknown flags, bad values and stray arguments are
+ * {@link UsageError}s. kaniko's environment variables are read too: `KANIKO_NO_PUSH`,
+ * `KANIKO_REGISTRY_MIRROR`, `KANIKO_REGISTRY_MAP`, `KANIKO_DIR`.
  */
-export function parseBuildFlags(argv: string[], cwd: string): BuildFlags {
-  let values: ReturnType<
-    typeof parseArgs<{ options: typeof FLAGS; strict: true; allowPositionals: false; args: string[] }>
-  >["values"];
-  try {
-    values = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }).values;
-  } catch (e) {
-    throw new UsageError(cleanMessage((e as Error).message), BUILD_USAGE);
-  }
-  const keyValues = (list: string[] | undefined, flag: string, requireValue: boolean) => {
-    const out: Record<string, string> = {};
-    for (const item of list ?? []) {
-      const eq = item.indexOf("=");
-      if (eq <= 0) {
-        if (requireValue || eq === 0)
-          throw new UsageError(`--${flag} expects KEY=VALUE, got "${item}"`, BUILD_USAGE);
-        const env = process.env[item];
-        if (env !== undefined) out[item] = env;
-        continue;
-      }
-      out[item.slice(0, eq)] = item.slice(eq + 1);
-    }
-    return out;
+export function parseBuildFlags(
+  argv: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): BuildFlags {
+  const occurrences = tokenize(argv, BUILD_FLAG_ROWS, BUILD_USAGE);
+  const warnings: string[] = [];
+  const target: FlagTarget = {
+    options: { context: cwd, destinations: [] },
+    cli: { verbosity: "info", help: false },
+    warn: (m) => warnings.push(m),
+    env,
+    cwd,
   };
-  const options: BuildFlags["options"] = {
-    context: values.context ?? cwd,
-    destinations: values.destination ?? [],
-  };
-  if (values.dockerfile !== undefined) options.dockerfile = values.dockerfile;
-  if (values["no-push"]) options.noPush = true;
-  if (values["oci-layout-path"] !== undefined) options.ociLayoutPath = values["oci-layout-path"];
-  if (values["digest-file"] !== undefined) options.digestFile = values["digest-file"];
-  if (values.insecure) options.insecure = true;
-  if (values["insecure-pull"]) options.insecurePull = true;
-  if (values["insecure-registry"]) options.insecureRegistries = values["insecure-registry"];
-  if (values.label) options.labels = keyValues(values.label, "label", true);
-  if (values["build-arg"]) options.buildArgs = keyValues(values["build-arg"], "build-arg", false);
-  if (values.target !== undefined) options.target = values.target;
-  if (values["custom-platform"] !== undefined) options.platform = values["custom-platform"];
-  if (values["tar-path"] !== undefined) options.tarPath = values["tar-path"];
-  if (values["image-name-with-digest-file"] !== undefined)
-    options.imageNameWithDigestFile = values["image-name-with-digest-file"];
-  if (values["image-name-tag-with-digest-file"] !== undefined) {
-    options.imageNameTagWithDigestFile = values["image-name-tag-with-digest-file"];
+  const byName = new Map(BUILD_FLAG_ROWS.map((r) => [r.name, r]));
+  const values = collect(occurrences);
+  // kaniko's environment variables, applied first so that flags win.
+  const fromEnv: [string, FlagValue][] = [];
+  if (env.KANIKO_DIR) fromEnv.push(["kaniko-dir", env.KANIKO_DIR]);
+  if (env.KANIKO_NO_PUSH && /^(true|1)$/i.test(env.KANIKO_NO_PUSH)) fromEnv.push(["no-push", true]);
+  if (env.KANIKO_REGISTRY_MIRROR) fromEnv.push(["registry-mirror", [env.KANIKO_REGISTRY_MIRROR]]);
+  if (env.KANIKO_REGISTRY_MAP) fromEnv.push(["registry-map", [env.KANIKO_REGISTRY_MAP]]);
+  for (const [name, v] of fromEnv) {
+    const row = byName.get(name)!;
+    if (values.has(row)) continue;
+    row.apply?.(v, target);
   }
-  if (values.reproducible) options.reproducible = true;
-  if (values["subsecond-mtimes"]) options.subsecondMtimes = true;
-  if (values["context-sub-path"] !== undefined) options.contextSubPath = values["context-sub-path"];
-  if (values["skip-tls-verify"]) options.skipTlsVerify = true;
-  if (values["skip-tls-verify-pull"]) options.skipTlsVerifyPull = true;
-  if (values["skip-tls-verify-registry"])
-    options.skipTlsVerifyRegistries = values["skip-tls-verify-registry"];
-  if (values["registry-certificate"])
-    options.registryCertificates = keyValues(values["registry-certificate"], "registry-certificate", true);
-  if (values["registry-client-cert"]) {
-    const certs: Record<string, { cert: string; key: string }> = {};
-    for (const [host, pair] of Object.entries(
-      keyValues(values["registry-client-cert"], "registry-client-cert", true),
-    )) {
-      const [cert, key] = pair.split(",");
-      if (!cert || !key)
-        throw new UsageError(
-          `--registry-client-cert expects HOST=CERT,KEY, got "${host}=${pair}"`,
-          BUILD_USAGE,
-        );
-      certs[host] = { cert, key };
+  for (const o of occurrences) {
+    if (o.spelled !== `--${o.row.name}` && o.spelled !== `-${o.row.short}`)
+      warnings.push(`flag ${o.spelled} is deprecated; use --${o.row.name}`);
+  }
+  const recorded: Record<string, FlagValue> = {};
+  for (const [row, v] of values) {
+    recorded[row.name] = v;
+    if (row.ignored) {
+      warnings.push(`--${row.name} has no effect in molt: ${row.ignored}`);
+    } else if (row.apply) {
+      row.apply(v, target);
+    } else if (!row.noop && v !== false) {
+      warnings.push(`--${row.name} is accepted but not implemented yet in this build; it is ignored`);
     }
-    options.registryClientCerts = certs;
   }
-  if (values["registry-mirror"]) options.registryMirrors = values["registry-mirror"];
-  for (const flag of ["push-retry", "image-download-retry"] as const) {
-    const v = values[flag];
-    if (v === undefined) continue;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || n > 100)
-      throw new UsageError(`--${flag} expects a number of retries, got "${v}"`, BUILD_USAGE);
-    options.registryRetries = Math.max(options.registryRetries ?? 0, n);
-  }
-  if (values.compression !== undefined)
-    options.compression = oneOf(values.compression, "compression", ["gzip", "zstd", "none"] as const);
-  if (values["compression-level"] !== undefined) {
-    const n = Number(values["compression-level"]);
-    if (!Number.isInteger(n) || n < 0 || n > 19)
-      throw new UsageError(
-        `--compression-level expects 0-19, got "${values["compression-level"]}"`,
-        BUILD_USAGE,
-      );
-    options.compressionLevel = n;
-  }
-  if (values["image-format"] !== undefined)
-    options.imageFormat = oneOf(values["image-format"], "image-format", ["oci", "docker"] as const);
-  if (values.runner !== undefined)
-    options.runner = oneOf(values.runner, "runner", ["auto", "chroot", "rootless", "in-place"] as const);
-  if (values["allow-in-place"]) options.allowInPlace = true;
-  if (values["ignore-path"]) options.ignorePaths = values["ignore-path"];
-  applyMountFlags(values, options, BUILD_USAGE);
-  if (values.snapshotter !== undefined)
-    options.snapshotMode = oneOf(values.snapshotter, "snapshotter", ["auto", "walk", "overlay"] as const);
-  applyExtractLimitFlags(values, options, BUILD_USAGE);
+  const { options, cli } = target;
   if (
     !options.noPush &&
     options.destinations!.length === 0 &&
     !options.ociLayoutPath &&
     !options.tarPath &&
-    !values.help
+    !cli.help &&
+    values.get(byName.get("dryrun")!) !== true
   ) {
-    throw new UsageError(
-      "no destination: give -d/--destination, --oci-layout-path, or --no-push",
-      BUILD_USAGE,
-    );
+    throw usage("no destination: give -d/--destination, --oci-layout-path, or --no-push");
   }
-  return { options, verbosity: values.verbosity ?? "info", help: values.help ?? false };
+  return { options, verbosity: cli.verbosity, help: cli.help, cli, warnings, values: recorded };
 }
 
-/** Checks an enumerated flag value. */
-function oneOf<T extends string>(value: string, flag: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(`--${flag} must be one of ${allowed.join(", ")}; got "${value}"`, BUILD_USAGE);
+/** `molt build --help` from the rows: usage, then one section per group. */
+function helpText(rows: readonly FlagRow[]): string {
+  const lines = [BUILD_USAGE, ""];
+  for (const group of FLAG_GROUPS) {
+    const inGroup = rows.filter((r) => r.group === group && !r.hidden);
+    if (inGroup.length === 0) continue;
+    lines.push(`${group}:`);
+    for (const r of inGroup) {
+      const names = [r.short ? `-${r.short}, ` : "    ", `--${r.name}`, r.arg ? ` ${r.arg}` : ""].join("");
+      const text = r.ignored ? `no effect: ${r.ignored}` : (r.help ?? "");
+      lines.push(
+        `  ${names.padEnd(40)} ${text}${r.multiple && !/repeatable/.test(text) ? "; repeatable" : ""}`,
+      );
+    }
   }
-  return value as T;
-}
-
-/** Node's parseArgs messages, shortened to what a user needs. */
-function cleanMessage(msg: string): string {
-  return msg.replace(/\. To specify a positional argument.*$/s, "").replace(/^TypeError \[[A-Z_]+\]: /, "");
+  return lines.join("\n");
 }

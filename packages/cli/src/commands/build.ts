@@ -12,13 +12,22 @@ export async function buildCommand(argv: string[], io: CommandIO, signal?: Abort
     io.stdout.write(`${BUILD_HELP}\n`);
     return 0;
   }
+  for (const w of flags.warnings) io.stderr.write(`WARNING ${w}\n`);
   const quiet = flags.verbosity === "error" || flags.verbosity === "panic" || flags.verbosity === "fatal";
   const onProgress = (e: BuildProgressEvent) => {
     if (quiet && e.type !== "warning") return;
     const line = renderEvent(e);
     if (line) io.stderr.write(`${line}\n`);
   };
-  const result = await build({ ...flags.options, onProgress, ...(signal ? { signal } : {}) });
+  const sourceDateEpoch = process.env.SOURCE_DATE_EPOCH;
+  const result = await build({
+    ...flags.options,
+    ...(sourceDateEpoch && /^\d+$/.test(sourceDateEpoch) && flags.options.sourceDateEpoch === undefined
+      ? { sourceDateEpoch: Number(sourceDateEpoch) }
+      : {}),
+    onProgress,
+    ...(signal ? { signal } : {}),
+  });
   io.stdout.write(`${result.digest}\n`);
   return 0;
 }

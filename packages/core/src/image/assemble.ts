@@ -28,7 +28,11 @@ export function layerMediaType(mediaType: string, format: ImageState["format"]):
  * Turns a stage's final state into config and manifest bytes: diff_ids from the layers, the
  * manifest in the format the base image used (OCI for scratch).
  */
-export function assembleImage(state: ImageState, created: string): AssembledImage {
+export function assembleImage(
+  state: ImageState,
+  created: string,
+  annotations?: Record<string, string>,
+): AssembledImage {
   const config: ImageConfig = {
     ...structuredClone(state.config),
     created,
@@ -50,6 +54,7 @@ export function assembleImage(state: ImageState, created: string): AssembledImag
       digest: l.descriptor.digest,
       size: l.descriptor.size,
     })),
+    ...(annotations && Object.keys(annotations).length > 0 ? { annotations: { ...annotations } } : {}),
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
   return {

@@ -37,6 +37,10 @@ export function registryClientOptions(
   };
   if (Object.keys(tls).length > 0) out.tls = tls;
   if (options.registryMirrors?.length) out.mirrors = options.registryMirrors;
+  if (options.registryMaps && Object.keys(options.registryMaps).length > 0)
+    out.registryMaps = options.registryMaps;
+  if (options.skipDefaultRegistryFallback) out.skipDefaultRegistryFallback = true;
+  if (options.credentials) out.credentials = options.credentials;
   if (options.registryRetries !== undefined) out.retry = { retries: options.registryRetries };
   return out;
 }

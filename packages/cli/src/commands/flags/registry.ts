@@ -1,0 +1,183 @@
+import { kanikoCredentialHelpers } from "../../credential-helpers.js";
+import type { FlagRow } from "./types.js";
+import { bool, int, keyValues, list, str, usage } from "./values.js";
+
+const group = "registries" as const;
+
+/** Flags for registries: plain HTTP, TLS, mirrors and maps, retries, credentials. */
+export const REGISTRY_FLAGS: FlagRow[] = [
+  {
+    name: "insecure",
+    type: "boolean",
+    group,
+    help: "plain HTTP for destination registries",
+    apply: (v, t) => {
+      t.options.insecure = bool(v);
+    },
+  },
+  {
+    name: "insecure-pull",
+    type: "boolean",
+    group,
+    help: "plain HTTP for base-image registries",
+    apply: (v, t) => {
+      t.options.insecurePull = bool(v);
+    },
+  },
+  {
+    name: "insecure-registry",
+    type: "string",
+    multiple: true,
+    group,
+    arg: "HOST",
+    help: "plain HTTP for HOST, push and pull; repeatable",
+    apply: (v, t) => {
+      t.options.insecureRegistries = list(v);
+    },
+  },
+  {
+    name: "skip-tls-verify",
+    type: "boolean",
+    group,
+    help: "do not verify TLS certificates of destination registries",
+    apply: (v, t) => {
+      t.options.skipTlsVerify = bool(v);
+    },
+  },
+  {
+    name: "skip-tls-verify-pull",
+    type: "boolean",
+    group,
+    help: "do not verify TLS certificates of base-image registries",
+    apply: (v, t) => {
+      t.options.skipTlsVerifyPull = bool(v);
+    },
+  },
+  {
+    name: "skip-tls-verify-registry",
+    type: "string",
+    multiple: true,
+    group,
+    arg: "HOST",
+    help: "do not verify HOST's TLS certificate; repeatable",
+    apply: (v, t) => {
+      t.options.skipTlsVerifyRegistries = list(v);
+    },
+  },
+  {
+    name: "registry-certificate",
+    type: "string",
+    multiple: true,
+    group,
+    arg: "HOST=CA.pem",
+    help: "trust this CA for HOST; repeatable",
+    apply: (v, t) => {
+      t.options.registryCertificates = keyValues(list(v), "registry-certificate");
+    },
+  },
+  {
+    name: "registry-client-cert",
+    type: "string",
+    multiple: true,
+    group,
+    arg: "HOST=CERT,KEY",
+    help: "mutual TLS with HOST; repeatable",
+    apply: (v, t) => {
+      const certs: Record<string, { cert: string; key: string }> = {};
+      for (const [host, pair] of Object.entries(keyValues(list(v), "registry-client-cert"))) {
+        const [cert, key] = pair.split(",");
+        if (!cert || !key) throw usage(`--registry-client-cert expects HOST=CERT,KEY, got "${host}=${pair}"`);
+        certs[host] = { cert, key };
+      }
+      t.options.registryClientCerts = certs;
+    },
+  },
+  {
+    name: "registry-mirror",
+    type: "string",
+    multiple: true,
+    group,
+    arg: "HOST",
+    help: "Docker Hub mirror tried before docker.io; repeatable (also KANIKO_REGISTRY_MIRROR)",
+    apply: (v, t) => {
+      t.options.registryMirrors = list(v);
+    },
+  },
+  {
+    name: "registry-map",
+    type: "string",
+    multiple: true,
+    group,
+    arg: "FROM=TO[;FROM=TO]",
+    help: "pull images of registry FROM from TO instead (tried in order, then FROM); repeatable (also KANIKO_REGISTRY_MAP)",
+    apply: (v, t) => {
+      t.options.registryMaps = parseRegistryMap(list(v));
+    },
+  },
+  {
+    name: "skip-default-registry-fallback",
+    type: "boolean",
+    group,
+    help: "when mirrors or maps are given, never fall back to the original registry",
+    apply: (v, t) => {
+      t.options.skipDefaultRegistryFallback = bool(v);
+    },
+  },
+  {
+    name: "push-retry",
+    type: "string",
+    group,
+    arg: "N",
+    help: "retries of failed registry requests (default 4; the larger of this and --image-download-retry)",
+    apply: (v, t) => {
+      const n = int(str(v), "push-retry", 0, 100, "a number of retries");
+      t.options.registryRetries = Math.max(t.options.registryRetries ?? 0, n);
+    },
+  },
+  {
+    name: "image-download-retry",
+    type: "string",
+    group,
+    arg: "N",
+    help: "retries of failed registry requests (see --push-retry)",
+    apply: (v, t) => {
+      const n = int(str(v), "image-download-retry", 0, 100, "a number of retries");
+      t.options.registryRetries = Math.max(t.options.registryRetries ?? 0, n);
+    },
+  },
+  {
+    name: "credential-helpers",
+    type: "string",
+    multiple: true,
+    group,
+    arg: "NAME",
+    help: "kaniko's built-in helpers: google, ecr, acr, gitlab (default all; '' for none); see README",
+    apply: (v, t) => {
+      const names = list(v)
+        .flatMap((s) => s.split(","))
+        .filter((s) => s !== "");
+      t.options.credentials = kanikoCredentialHelpers(names, t.env);
+    },
+  },
+  {
+    name: "skip-push-permission-check",
+    type: "boolean",
+    group,
+    help: "do not check that destinations accept a push before building",
+  },
+];
+
+/** kaniko's `--registry-map` values: `a=b;c=d`, one registry may map to several. */
+export function parseRegistryMap(items: string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const item of items) {
+    for (const part of item.split(";")) {
+      if (part.trim() === "") continue;
+      const eq = part.indexOf("=");
+      if (eq <= 0 || eq === part.length - 1) throw usage(`--registry-map expects FROM=TO, got "${part}"`);
+      const from = part.slice(0, eq).trim();
+      (out[from] ??= []).push(part.slice(eq + 1).trim());
+    }
+  }
+  return out;
+}

@@ -1,0 +1,19 @@
+import { readFileSync } from "node:fs";
+import type { CommandIO } from "../io.js";
+
+/** The CLI's version, from its package.json. */
+export function moltVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+/** `molt version` / `molt --version`: `molt VERSION (node vX, linux/amd64)` on stdout. */
+export function versionCommand(io: CommandIO): number {
+  const arch: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386" };
+  io.stdout.write(
+    `molt ${moltVersion()} (node ${process.version}, ${process.platform}/${arch[process.arch] ?? process.arch})\n`,
+  );
+  return 0;
+}
