@@ -20,7 +20,10 @@ async function localDebs(): Promise<string> {
   if (existsSync(join(DEBS, "done"))) return DEBS;
   await mkdir(DEBS, { recursive: true });
   // one small package with no dependencies beyond libc, fetched once from the machine's mirror
-  await run("sh", ["-c", `cd ${DEBS} && apt-get download hello 2>/dev/null && chmod 644 *.deb && touch done`]);
+  await run("sh", [
+    "-c",
+    `cd ${DEBS} && apt-get download hello 2>/dev/null && chmod 644 *.deb && touch done`,
+  ]);
   return DEBS;
 }
 
@@ -62,20 +65,31 @@ async function context(name: string, withDeb: boolean): Promise<string> {
 
 test("apt-get with /var/cache/apt as a cache mount: the second build installs from the cache", async () => {
   const cacheDir = join(dir, "cache-mounts");
-  const first = await buildAndUnpack(await context("first", true), join(dir, "w1"), ["--cache-mount-dir", cacheDir]);
+  const first = await buildAndUnpack(await context("first", true), join(dir, "w1"), [
+    "--cache-mount-dir",
+    cacheDir,
+  ]);
   expect(first.code, first.stderr).toBe(0);
   expect(existsSync(join(first.rootfs, "usr", "bin", "hello"))).toBe(true);
   const deb = (await readFile(join(first.rootfs, "debs-in-cache"), "utf8")).trim();
   expect(deb).toMatch(/^hello_.*\.deb$/);
   // the archive lives in the cache mount, not in the image
-  expect((await readdir(join(first.rootfs, "var", "cache", "apt", "archives"))).filter((n) => n.endsWith(".deb"))).toEqual([]);
+  expect(
+    (await readdir(join(first.rootfs, "var", "cache", "apt", "archives"))).filter((n) => n.endsWith(".deb")),
+  ).toEqual([]);
 
-  const second = await buildAndUnpack(await context("second", false), join(dir, "w2"), ["--cache-mount-dir", cacheDir]);
+  const second = await buildAndUnpack(await context("second", false), join(dir, "w2"), [
+    "--cache-mount-dir",
+    cacheDir,
+  ]);
   expect(second.code, second.stderr).toBe(0);
   expect(existsSync(join(second.rootfs, "usr", "bin", "hello"))).toBe(true);
   expect((await readFile(join(second.rootfs, "debs-in-cache"), "utf8")).trim()).toBe(deb);
 
   // without the cache, the same second build cannot find the package file
-  const cold = await buildAndUnpack(await context("cold", false), join(dir, "w3"), ["--cache-mount-dir", join(dir, "empty-cache")]);
+  const cold = await buildAndUnpack(await context("cold", false), join(dir, "w3"), [
+    "--cache-mount-dir",
+    join(dir, "empty-cache"),
+  ]);
   expect(cold.code, cold.stderr).toBe(1);
 }, 300_000);
