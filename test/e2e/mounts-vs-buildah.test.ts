@@ -51,7 +51,7 @@ test("molt and buildah bud give the same tree for bind, cache, tmpfs and secret 
       `FROM ${registry}/test/busybox:latest`,
       "RUN --mount=type=bind,target=/ctx cp /ctx/src/input.txt /copied.txt",
       "RUN --mount=type=bind,from=builder,source=/out,target=/stage cp /stage/artefact /artefact",
-      "RUN --mount=type=cache,target=/cache echo cached >> /cache/log && wc -l < /cache/log > /cache-lines",
+      `RUN --mount=type=cache,target=/cache,id=molt-cmp-${process.pid}-${Date.now()} echo cached >> /cache/log && wc -l < /cache/log > /cache-lines`, // a fresh id: buildah keeps its caches machine-wide
       "RUN --mount=type=tmpfs,target=/t echo scratch > /t/f && cat /t/f > /tmpfs-used",
       "RUN --mount=type=secret,id=tok wc -c < /run/secrets/tok > /secret-size",
       "",
