@@ -45,6 +45,7 @@ export function isGitUrl(spec: string): boolean {
  * - a path, `dir://path` or `file:///abs/path`: a local directory;
  * - `tar://path`, `tar://stdin`: a plain, gzip or zstd tarball;
  * - `gs://bucket/path.tar.gz`: a tarball in Google Cloud Storage;
+ * - `s3://bucket/key.tar.gz`: a tarball in Amazon S3 or an S3-compatible store (AWS SDK, loaded only then);
  * - `https://…`: a tarball URL; `git://…`, `https://….git#ref:subdir`, `git@host:repo.git`: git;
  * - any scheme added with {@link registerContextScheme}.
  *
@@ -69,6 +70,8 @@ export async function openContext(spec: string, options: OpenContextOptions = {}
       return (await import("./tarball.js")).openTarContext(spec.slice("tar://".length), options);
     case "gs":
       return (await import("./gcs.js")).openGcsContext(spec, options);
+    case "s3":
+      return (await import("./s3.js")).openS3Context(spec, options);
     case "https":
     case "http":
       return (await import("./https.js")).openHttpsContext(spec, options);

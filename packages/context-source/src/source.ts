@@ -41,6 +41,11 @@ export interface OpenContextOptions {
   ca?: string | Buffer | readonly (string | Buffer)[];
   /** gs://: API endpoint of the JSON API (otherwise `STORAGE_EMULATOR_HOST` or Google's). */
   apiEndpoint?: string;
+  /**
+   * s3://: endpoint of an S3-compatible service (otherwise kaniko's `S3_ENDPOINT`, else AWS's);
+   * path-style addressing is used with a custom endpoint (or `S3_FORCE_PATH_STYLE=true`).
+   */
+  s3Endpoint?: string;
   /** gs://: how many times the client library retries a failed request (default 3). */
   retries?: number;
   /** git: also fetch submodules (recursively, shallow). */
