@@ -42,9 +42,9 @@ describe("scheme registry", () => {
   });
 
   it("an unknown scheme is a typed error", async () => {
-    const err = await openContext("s3://bucket/ctx.tar.gz").catch((e: unknown) => e);
+    const err = await openContext("swift://bucket/ctx.tar.gz").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnknownContextSchemeError);
-    expect((err as UnknownContextSchemeError).scheme).toBe("s3");
+    expect((err as UnknownContextSchemeError).scheme).toBe("swift");
   });
 });
 
