@@ -44,10 +44,30 @@ function move(from: string, to: string): void {
 }
 
 /**
+ * Lists, for every directory of the upper directory, the names the merged view shows there.
+ * Call it while the overlay is still mounted. It is what tells a directory the step deleted and
+ * re-created (its lower children are no longer shown, with no whiteout) without reading
+ * `trusted.overlay.opaque`, which Node cannot read without the `getfattr` program.
+ */
+export function readMergedListings(upper: string, merged: string): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const stack = [""];
+  while (stack.length > 0) {
+    const dir = stack.pop()!;
+    out.set(dir, new Set(readdirSync(abs(merged, dir))));
+    for (const d of readdirSync(abs(upper, dir), { withFileTypes: true })) {
+      if (d.isDirectory()) stack.push(dir === "" ? d.name : `${dir}/${d.name}`);
+    }
+  }
+  return out;
+}
+
+/**
  * Overlay-mode change detection: reads the (unmounted) upper directory, which holds exactly what
  * the step changed (whiteout devices are deletions, `trusted.overlay.opaque` marks replaced
  * directories), then moves it into `root` so the next step sees it, and updates `baseline`.
- * Returned `source` paths point into `root`.
+ * `visible` is {@link readMergedListings}' answer, read before unmounting: with it, replaced
+ * directories are found without reading any xattr. Returned `source` paths point into `root`.
  */
 export async function overlayChanges(
   upper: string,
@@ -55,6 +75,7 @@ export async function overlayChanges(
   baseline: Baseline,
   ignore: ReadonlySet<string>,
   xattrDump: string,
+  visible?: ReadonlyMap<string, ReadonlySet<string>>,
 ): Promise<Change[]> {
   const prefix = upper.length + 1;
   const allX = new Map<string, Record<string, Buffer>>();
@@ -97,17 +118,44 @@ export async function overlayChanges(
     }
   }
 
-  // An opaque directory hides what the lower tree had there. Express that as explicit deletions
-  // of the hidden children (recursively where both sides are directories), which is what walk
-  // mode reports for the same step: both modes give the same change set.
+  // What the step removed from the lower tree without a whiteout — everything below a directory
+  // it deleted and re-created (an opaque directory) — becomes explicit deletions of the hidden
+  // children, which is what walk mode reports for the same step: both modes give the same change
+  // set. The merged view read while the overlay was mounted tells what is hidden, whatever tools
+  // the host has; `trusted.overlay.opaque` (when getfattr could read it) says the same.
+  const deleted = new Set(deletes);
+  const hidden = (rel: string) => {
+    if (deleted.has(rel)) return;
+    deleted.add(rel);
+    deletes.push(rel);
+  };
   const hide = (dir: string) => {
     const kept = listing.get(dir) ?? new Set<string>();
     for (const name of baseline.children(dir).keys()) {
       const rel = dir === "" ? name : `${dir}/${name}`;
-      if (!kept.has(name)) deletes.push(rel);
+      if (!kept.has(name)) hidden(rel);
       else if (baseline.get(rel)?.type === "directory" && listing.has(rel)) hide(rel);
     }
   };
+  if (visible) {
+    for (const [dir, names] of listing) {
+      const seen = visible.get(dir);
+      if (!seen) throw new Error(`the merged view of /${dir} was not read`);
+      const lower = baseline.get(dir)?.type === "directory" ? baseline.children(dir) : undefined;
+      for (const name of lower?.keys() ?? [])
+        if (!seen.has(name)) hidden(dir === "" ? name : `${dir}/${name}`);
+      for (const name of seen) {
+        const rel = dir === "" ? name : `${dir}/${name}`;
+        // Shown but neither in the upper nor the lower directory: the upper is not a plain change
+        // set (a redirected or metacopy directory); refuse rather than write a wrong layer.
+        if (!names.has(name) && !lower?.has(name) && !underIgnored(rel, ignore)) {
+          throw new Error(
+            `/${rel} is visible in the overlay but neither in its upper nor in its lower directory (overlayfs redirect_dir or metacopy in use?)`,
+          );
+        }
+      }
+    }
+  }
   for (const it of items) if (it.opaque && baseline.get(it.rel)?.type === "directory") hide(it.rel);
 
   // Merge: deletions, then entries parents-first; a directory that is new or opaque moves whole.
@@ -129,9 +177,8 @@ export async function overlayChanges(
       if (it.st.isDirectory() && !it.opaque && cur?.isDirectory()) {
         merged.push(it);
       } else {
-        if (cur) {
-          if (cur.isDirectory()) rmSync(dst, { recursive: true, force: true });
-        }
+        // rename() cannot put a directory over a non-directory or the other way round.
+        if (cur && (cur.isDirectory() || it.st.isDirectory())) rmSync(dst, { recursive: true, force: true });
         if (it.opaque || (cur && !cur.isDirectory() && it.st.isDirectory())) baseline.delete(it.rel);
         move(abs(upper, it.rel), dst);
         if (it.st.isDirectory()) moved.add(it.rel);

@@ -6,7 +6,7 @@ import type { Baseline } from "./baseline.js";
 import { SnapshotError, throwIfAborted } from "./errors.js";
 import { cleanRoot } from "./extract.js";
 import { canMountOverlay, mountOverlay, mountsBelow, unmount, unmountAndDumpXattrs } from "./mount.js";
-import { overlayChanges } from "./overlay.js";
+import { overlayChanges, readMergedListings } from "./overlay.js";
 import { cleanPath } from "./paths.js";
 import { scanTree } from "./scan.js";
 import { ShellHelper } from "./shell.js";
@@ -185,8 +185,9 @@ export async function createSnapshotter(
         throwIfAborted(o?.signal);
         done = true;
         try {
+          const visible = readMergedListings(upper, merged);
           const dump = await unmountAndDumpXattrs(merged, upper, helper);
-          return await overlayChanges(upper, rootAbs, baseline, currentIgnore(), dump);
+          return await overlayChanges(upper, rootAbs, baseline, currentIgnore(), dump, visible);
         } catch (e) {
           throw e instanceof SnapshotError
             ? e
