@@ -12,8 +12,8 @@ import { type AddressInfo, connect, type Socket } from "node:net";
 /** What the fault proxy does with one request. */
 export type FaultAction =
   | { kind: "forward"; addHeaders?: Record<string, string> }
-  /** Close the connection without answering. */
-  | { kind: "drop" }
+  /** Close the connection without answering (after reading `afterRequestBytes` of the request body: a drop mid-upload). */
+  | { kind: "drop"; afterRequestBytes?: number }
   /** Answer with this status (and headers) instead of forwarding. */
   | { kind: "status"; status: number; headers?: Record<string, string>; body?: string }
   /** Forward, but cut the connection after `bytes` bytes of the response body. */
@@ -21,7 +21,15 @@ export type FaultAction =
   /** Forward, but flip one byte of the response body (and keep Docker-Content-Digest). */
   | { kind: "corrupt" }
   /** Answer 307 to `location` (e.g. a storage host). */
-  | { kind: "redirect"; location: string };
+  | { kind: "redirect"; location: string }
+  /**
+   * Stall: without `afterBytes`, stop reading the request and never answer (a registry that
+   * hangs, or stops reading an upload); with it, forward the headers and that many body bytes,
+   * then send nothing more, keeping the connection open.
+   */
+  | { kind: "stall"; afterBytes?: number }
+  /** Forward, but send the response body `bytes` at a time, one chunk every `intervalMs`. */
+  | { kind: "trickle"; bytes: number; intervalMs: number };
 
 /** A request the proxy saw: method, path (with query), and its headers. */
 export interface SeenRequest {
@@ -67,13 +75,27 @@ export async function startFaultProxy(
     seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
     const action = current(req, n++);
     if (action.kind === "drop") {
-      req.socket.destroy();
+      const after = action.afterRequestBytes ?? 0;
+      if (after <= 0) {
+        req.socket.destroy();
+        return;
+      }
+      let got = 0;
+      req.on("data", (chunk: Buffer) => {
+        got += chunk.length;
+        if (got >= after) req.socket.destroy();
+      });
+      req.on("end", () => req.socket.destroy());
       return;
     }
     if (action.kind === "status") {
       req.resume();
       res.writeHead(action.status, { "content-type": "application/json", ...action.headers });
       res.end(action.body ?? "");
+      return;
+    }
+    if (action.kind === "stall" && action.afterBytes === undefined) {
+      req.pause();
       return;
     }
     if (action.kind === "redirect") {
@@ -105,6 +127,36 @@ export async function startFaultProxy(
             if (sent >= action.bytes) setTimeout(() => req.socket.destroy(), 20);
           });
           upRes.on("end", () => res.end());
+          return;
+        }
+        if (action.kind === "stall") {
+          let sent = 0;
+          const limit = action.afterBytes ?? 0;
+          upRes.on("data", (chunk: Buffer) => {
+            const room = limit - sent;
+            if (room <= 0) return;
+            res.write(chunk.subarray(0, room));
+            sent += Math.min(room, chunk.length);
+          });
+          return;
+        }
+        if (action.kind === "trickle") {
+          const parts: Buffer[] = [];
+          upRes.on("data", (chunk: Buffer) => parts.push(chunk));
+          upRes.on("end", () => {
+            const all = Buffer.concat(parts);
+            let at = 0;
+            const tick = setInterval(() => {
+              if (res.destroyed || at >= all.length) {
+                clearInterval(tick);
+                if (!res.destroyed) res.end();
+                return;
+              }
+              res.write(all.subarray(at, at + action.bytes));
+              at += action.bytes;
+            }, action.intervalMs);
+            res.on("close", () => clearInterval(tick));
+          });
           return;
         }
         if (action.kind === "corrupt") {

@@ -86,6 +86,15 @@ export interface BuildOptions {
   registryMirrors?: string[];
   /** Retries of a failed registry request (`--push-retry` / `--image-download-retry`); default 4. */
   registryRetries?: number;
+  /** A registry request that moves no bytes for this long fails, in ms (`--registry-idle-timeout`; default 30000, 0 = never). */
+  registryIdleTimeoutMs?: number;
+  /** Cap of one registry operation, retries included, in ms (`--registry-timeout`; default 30 min, 0 = none). */
+  registryTimeoutMs?: number;
+  /**
+   * Do not check, before the first step, that every destination accepts a push
+   * (`--skip-push-permission-check`). Destinations are always parsed up front.
+   */
+  skipPushPermissionCheck?: boolean;
   /** How RUN executes: `auto` (default) picks the best runner the host allows; or your own {@link Runner}. */
   runner?: "auto" | "chroot" | "rootless" | "in-place" | Runner;
   /** Allow the `in-place` runner, where the stage root is `/` of a throwaway container (kaniko's model). */

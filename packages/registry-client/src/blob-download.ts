@@ -149,7 +149,7 @@ export function downloadBlob(
           if (!started) throw e;
           if (cancel.signal.aborted) return;
           if (options.signal?.aborted) throw options.signal.reason;
-          const mapped = connectionError(e, ctx, ref.registry);
+          const mapped = connectionError(e, ctx, ref.registry, { what, idleMs: http.timeouts.idleMs });
           const resumable =
             mapped instanceof RegistryError &&
             mapped.retryable &&

@@ -35,13 +35,15 @@ import {
 } from "./manifests.js";
 import type { RegistryClientOptions } from "./options.js";
 import type { RegistryProgressHandler } from "./progress.js";
-import { Dispatchers } from "./transport/dispatchers.js";
+import { DEFAULT_IDLE_TIMEOUT_MS, Dispatchers } from "./transport/dispatchers.js";
 import { RegistryHttp } from "./transport/http.js";
 import { retryPolicy } from "./transport/retry.js";
 
 const debug = createDebug("molt:registry");
 
 const DEFAULT_MAX_MANIFEST = 4 * 1024 * 1024;
+/** The default cap of one registry operation: 30 minutes. */
+const DEFAULT_OPERATION_TIMEOUT_MS = 30 * 60_000;
 const MAX_CONFIG = 16 * 1024 * 1024;
 
 /** Common options of every call: cancellation. */
@@ -127,7 +129,10 @@ export class RegistryClient {
     const policy = retryPolicy(options.retry);
     let http!: RegistryHttp;
     const auth = new Authenticator(lookup, (url, init) => http.send(url, init), "molt");
-    http = new RegistryHttp(this.#dispatchers, auth, policy, options.userAgent ?? "molt");
+    http = new RegistryHttp(this.#dispatchers, auth, policy, options.userAgent ?? "molt", undefined, {
+      idleMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      operationMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
+    });
     this.#http = http;
   }
 

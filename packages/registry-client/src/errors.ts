@@ -68,6 +68,22 @@ export class RegistryTlsError extends RegistryError {
   }
 }
 
+/**
+ * A registry request made no progress for the idle timeout (retryable), or a whole operation
+ * ran past its cap (not retried). The message names the operation, the registry and the time.
+ */
+export class RegistryTimeoutError extends RegistryError {
+  /** `idle`: no bytes for `timeoutMs`; `operation`: the operation ran longer than `timeoutMs`. */
+  readonly kind: "idle" | "operation";
+  /** The limit that was reached, in ms. */
+  readonly timeoutMs: number;
+  constructor(message: string, kind: "idle" | "operation", timeoutMs: number, ctx: RegistryErrorContext) {
+    super("MOLT_REGISTRY_TIMEOUT", message, { retryable: kind === "idle", ...ctx });
+    this.kind = kind;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
 /** The image, repository or blob does not exist (`MANIFEST_UNKNOWN`, `NAME_UNKNOWN`, `BLOB_UNKNOWN`). */
 export class RegistryNotFoundError extends RegistryError {
   constructor(message: string, ctx: RegistryErrorContext) {

@@ -89,6 +89,17 @@ export interface RegistryClientOptions {
   proxy?: ProxyOptions | false;
   /** Connection timeout in ms (default 30000). */
   connectTimeoutMs?: number;
+  /**
+   * A request that moves no bytes either way for this long fails (retryable), in ms (default
+   * 30000; 0 = never). Catches a registry that stalls mid-response or stops reading an upload.
+   */
+  idleTimeoutMs?: number;
+  /**
+   * The longest one registry operation (a manifest or blob request with all its retries, a
+   * whole blob transfer) may take, in ms (default 1800000 = 30 min; 0 = no cap). Catches a
+   * registry that trickles bytes too slowly for the idle timeout to fire. Not retried.
+   */
+  operationTimeoutMs?: number;
   /** User-Agent header (default `molt`). */
   userAgent?: string;
 }

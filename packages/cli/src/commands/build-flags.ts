@@ -7,6 +7,7 @@ import { LOGGING_FLAGS } from "./flags/logging.js";
 import { MOUNT_FLAG_ROWS } from "./flags/mounts.js";
 import { OUTPUT_FLAGS } from "./flags/outputs.js";
 import { REGISTRY_FLAGS } from "./flags/registry.js";
+import { REGISTRY_TIMEOUT_ROWS } from "./flags/registry-timeouts.js";
 import { RUN_FLAGS } from "./flags/run.js";
 import {
   type CliSettings,
@@ -29,6 +30,7 @@ export const BUILD_FLAG_ROWS: readonly FlagRow[] = [
   ...CONTEXT_FLAGS,
   ...OUTPUT_FLAGS,
   ...REGISTRY_FLAGS,
+  ...REGISTRY_TIMEOUT_ROWS,
   ...RUN_FLAGS,
   ...MOUNT_FLAG_ROWS,
   ...EXTRACT_LIMIT_ROWS,

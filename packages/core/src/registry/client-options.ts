@@ -42,5 +42,7 @@ export function registryClientOptions(
   if (options.skipDefaultRegistryFallback) out.skipDefaultRegistryFallback = true;
   if (options.credentials) out.credentials = options.credentials;
   if (options.registryRetries !== undefined) out.retry = { retries: options.registryRetries };
+  if (options.registryIdleTimeoutMs !== undefined) out.idleTimeoutMs = options.registryIdleTimeoutMs;
+  if (options.registryTimeoutMs !== undefined) out.operationTimeoutMs = options.registryTimeoutMs;
   return out;
 }

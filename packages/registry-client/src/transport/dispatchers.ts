@@ -20,6 +20,7 @@ export class Dispatchers {
   readonly #proxy: ProxyOptions;
   readonly #proxyFromEnv: boolean;
   readonly #connectTimeout: number;
+  readonly #idleTimeout: number;
   readonly #pools = new Map<string, Dispatcher>();
 
   constructor(options: RegistryClientOptions) {
@@ -37,6 +38,7 @@ export class Dispatchers {
     this.#proxyFromEnv = options.proxy === undefined;
     this.#proxy = options.proxy === false ? {} : (options.proxy ?? proxyFromEnv(options.env ?? process.env));
     this.#connectTimeout = options.connectTimeoutMs ?? 30_000;
+    this.#idleTimeout = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   }
 
   /** `http` for hosts marked insecure in that direction, else `https`. */
@@ -70,7 +72,16 @@ export class Dispatchers {
       }
       if (tlsOpts?.cert) connect.cert = tlsOpts.cert;
       if (tlsOpts?.key) connect.key = tlsOpts.key;
-      const common = { keepAliveTimeout: 30_000, connections: 16, pipelining: 1 };
+      // The idle timeout is undici's two progress timers: no answer while the upload makes no
+      // progress (refreshed by every write that fills the socket), and no body bytes while we
+      // are not applying backpressure (a slow reader never trips it).
+      const common = {
+        keepAliveTimeout: 30_000,
+        connections: 16,
+        pipelining: 1,
+        headersTimeout: this.#idleTimeout,
+        bodyTimeout: this.#idleTimeout,
+      };
       d = proxy
         ? new ProxyAgent({
             uri: proxy,
@@ -91,3 +102,6 @@ export class Dispatchers {
     await Promise.allSettled(all.map((d) => d.close()));
   }
 }
+
+/** The default idle timeout: a request that moves no bytes for 30 s fails. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;

@@ -6,6 +6,7 @@ import {
   type RegistryErrorContext,
   RegistryNotFoundError,
   RegistryProtocolError,
+  RegistryTimeoutError,
   RegistryTlsError,
   RegistryUnreachableError,
 } from "../errors.js";
@@ -67,6 +68,13 @@ function isAbort(e: unknown): boolean {
 export interface FailedOperation {
   what?: string | undefined;
   direction?: "pull" | "push" | undefined;
+  /** The idle timeout in force, in ms (named in the message when it fires). */
+  idleMs?: number | undefined;
+}
+
+/** `30000` → `30 s`, `1500` → `1.5 s`. */
+export function formatMs(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
 }
 
 /**
@@ -83,6 +91,15 @@ export function connectionError(
   if (isAbort(e) || e instanceof MoltError) return e;
   const code = errorCode(e) ?? "";
   const msg = e instanceof Error ? e.message : String(e);
+  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
+    const ms = op.idleMs ?? 0;
+    return new RegistryTimeoutError(
+      `${op.what ? `${op.what}: ` : ""}registry ${host} sent or took no bytes for ${formatMs(ms)} (idle timeout)`,
+      "idle",
+      ms,
+      { ...ctx, cause: e },
+    );
+  }
   if (code === "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH") {
     return new RegistryProtocolError(
       `sending to registry ${host}: the body's length differs from its Content-Length (a source whose size is not the descriptor's?)`,

@@ -3,11 +3,16 @@ import createDebug from "debug";
 import type { Dispatcher } from "undici";
 import type { Authenticator } from "../auth/authenticator.js";
 import { directionOf } from "../auth/authenticator.js";
-import { RegistryAuthError, type RegistryError, RegistryProtocolError } from "../errors.js";
+import {
+  RegistryAuthError,
+  type RegistryError,
+  RegistryProtocolError,
+  RegistryTimeoutError,
+} from "../errors.js";
 import type { RegistryDirection } from "../options.js";
 import type { RegistryProgressHandler } from "../progress.js";
 import type { Dispatchers } from "./dispatchers.js";
-import { connectionError, responseError } from "./failures.js";
+import { connectionError, formatMs, responseError } from "./failures.js";
 import { type RetryPolicy, withRetries } from "./retry.js";
 
 const debug = createDebug("molt:registry:http");
@@ -109,6 +114,8 @@ export class RegistryHttp {
     readonly policy: RetryPolicy,
     readonly userAgent: string,
     readonly onRetry?: RegistryProgressHandler,
+    /** Idle timeout (named in errors; enforced by the dispatchers) and per-operation cap, in ms; 0 = none. */
+    readonly timeouts: { idleMs: number; operationMs: number } = { idleMs: 0, operationMs: 0 },
   ) {}
 
   /** The base URL of a registry's API in a direction, e.g. `https://registry-1.docker.io`. */
@@ -148,6 +155,7 @@ export class RegistryHttp {
       throw connectionError(e, { registry: ctx.registry, repository: ctx.repository }, url.host, {
         what: init.what,
         direction: init.direction,
+        idleMs: this.timeouts.idleMs,
       });
     }
   }
@@ -208,6 +216,7 @@ export class RegistryHttp {
       const mapped = connectionError(e, { registry: ctx.registry, repository: ctx.repository }, url.host, {
         what: init.what,
         direction: init.direction,
+        idleMs: this.timeouts.idleMs,
       });
       if (engaged) throw new SinkFailure(mapped);
       throw mapped;
@@ -238,6 +247,32 @@ export class RegistryHttp {
    * 2xx) are returned; others become errors (retried when they are retryable).
    */
   async request(req: RegistryRequest, sink?: BodySink): Promise<RegistryResponse> {
+    const capMs = this.timeouts.operationMs;
+    if (capMs <= 0) return this.#retried(req, sink);
+    // The operation's cap: one timer over every try, its backoff waits and (for a sink) the body.
+    const cap = new AbortController();
+    const timer = setTimeout(() => {
+      cap.abort(
+        new RegistryTimeoutError(
+          `${req.what}: registry ${req.registry} did not finish in ${formatMs(capMs)} (operation timeout)`,
+          "operation",
+          capMs,
+          { registry: req.registry, ...(req.repository ? { repository: req.repository } : {}) },
+        ),
+      );
+    }, capMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, cap.signal]) : cap.signal;
+    try {
+      return await this.#retried({ ...req, signal }, sink);
+    } catch (e) {
+      if (cap.signal.aborted && !req.signal?.aborted) throw cap.signal.reason;
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #retried(req: RegistryRequest, sink?: BodySink): Promise<RegistryResponse> {
     const ctx = { registry: req.registry, repository: req.repository };
     const policy = req.retry === false ? { ...this.policy, retries: 0 } : this.policy;
     return withRetries(
