@@ -464,6 +464,26 @@ export class RegistryClient {
   }
 
   /**
+   * Deletes a manifest by digest (`ref.digest`), which removes every tag pointing at it. Returns
+   * false when the registry does not allow deletes (405, or `UNSUPPORTED`), true when it is gone.
+   */
+  async deleteManifest(ref: Reference, opts: CallOptions = {}): Promise<boolean> {
+    if (!ref.digest) throw new TypeError("deleteManifest needs a reference by digest");
+    const res = await this.#http.request({
+      registry: ref.registry,
+      repository: ref.repository,
+      method: "DELETE",
+      path: `/v2/${ref.repository}/manifests/${ref.digest}`,
+      scopes: [repositoryScope(ref.repository, "pull,push,delete")],
+      expect: [200, 202, 204, 404, 405],
+      what: `delete manifest ${formatReference(ref)}`,
+      signal: opts.signal,
+    });
+    await res.body.dump().catch(() => {});
+    return res.status !== 405;
+  }
+
+  /**
    * Lists a repository's tags (`/v2/<name>/tags/list`), following `Link` pagination.
    *
    * @example

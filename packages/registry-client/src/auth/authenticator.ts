@@ -10,7 +10,10 @@ const debug = createDebug("molt:registry:auth");
 export type CredentialLookup = (host: string, repository?: string) => Promise<Credential | undefined>;
 
 /** The token scope for a repository: `repository:NAME:ACTIONS`. */
-export function repositoryScope(repository: string, actions: "pull" | "pull,push"): string {
+export function repositoryScope(
+  repository: string,
+  actions: "pull" | "pull,push" | "pull,push,delete",
+): string {
   return `repository:${repository}:${actions}`;
 }
 
