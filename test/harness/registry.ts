@@ -12,6 +12,8 @@ export interface RegistryOptions {
   authYaml?: string;
   /** Certificate and key paths: the registry then serves HTTPS. */
   tls?: { certificate: string; key: string };
+  /** Record the registry's own access log (every request it served), read with `accessLog()`. */
+  accessLog?: boolean;
 }
 
 /** A running Debian `docker-registry` bound to 127.0.0.1 with its own temporary storage. */
@@ -20,6 +22,8 @@ export interface RunningRegistry {
   host: string;
   port: number;
   dir: string;
+  /** With `accessLog`: the request lines the registry logged so far (`GET /v2/…`), oldest first. */
+  accessLog(): string[];
   stop(): Promise<void>;
 }
 
@@ -61,7 +65,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
   const config = `version: 0.1
 log:
   level: error
-  accesslog: { disabled: true }
+  accesslog: { disabled: ${options.accessLog ? "false" : "true"} }
 storage:
   filesystem: { rootdirectory: ${join(dir, "data")} }
   delete: { enabled: true }
@@ -71,7 +75,11 @@ http:
 ${auth}`;
   await writeFile(join(dir, "config.yml"), config);
   const child: ChildProcess = spawn("docker-registry", ["serve", join(dir, "config.yml")], {
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["ignore", options.accessLog ? "pipe" : "ignore", "pipe"],
+  });
+  let access = "";
+  child.stdout?.on("data", (d) => {
+    access += d.toString();
   });
   let stderr = "";
   child.stderr?.on("data", (d) => {
@@ -93,6 +101,8 @@ ${auth}`;
     host: `127.0.0.1:${port}`,
     port,
     dir,
+    accessLog: () =>
+      [...access.matchAll(/"((?:GET|HEAD|PUT|POST|PATCH|DELETE) [^ "]+) HTTP\/[0-9.]+"/g)].map((m) => m[1]!),
     async stop() {
       child.kill("SIGTERM");
       await new Promise((r) => setTimeout(r, 50));
