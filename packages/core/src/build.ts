@@ -17,9 +17,11 @@ import {
   writeImageNameTagWithDigestFile,
   writeImageNameWithDigestFile,
 } from "@molt/oci";
-import { PROXY_ARGS, parseDockerfile, planBuild, predefinedArgs } from "@molt/parser";
+import { type PlannedStage, PROXY_ARGS, parseDockerfile, planBuild, predefinedArgs } from "@molt/parser";
 import { RegistryClient } from "@molt/registry-client";
 import createDebug from "debug";
+import { openBuildCache } from "./cache/open.js";
+import type { StepCache } from "./cache/step-cache.js";
 import { BuildAbortedError, InvalidBuildOptionsError, throwIfAborted } from "./errors.js";
 import { assembleImage } from "./image/assemble.js";
 import { squashStageLayers } from "./image/single-snapshot.js";
@@ -35,7 +37,7 @@ import { createRuntime } from "./stage/create-runtime.js";
 import { FromSources } from "./stage/from-sources.js";
 import { cloneState, type ImageState } from "./stage/image-state.js";
 import { takeOnbuildTriggers } from "./stage/onbuild-triggers.js";
-import { runStage } from "./stage/run-stage.js";
+import { type ArgDefaults, runStage, type StepReport } from "./stage/run-stage.js";
 import type { StageRuntime } from "./stage/runtime.js";
 import type { BuildSession } from "./stage/session.js";
 
@@ -49,6 +51,14 @@ export interface BuildResult {
   config: ImageConfig;
   /** Destinations pushed to, with the digest each registry acknowledged. */
   pushed: { reference: string; digest: Digest }[];
+  /** Every step of every stage built: its cache key and whether it came from the cache. */
+  steps: StepReport[];
+}
+
+/** What {@link dryRun} found: the stages and steps a build would run, their keys and cache hits. */
+export interface DryRunResult {
+  stages: { index: number; name?: string; base: string }[];
+  steps: StepReport[];
 }
 
 /**
@@ -74,9 +84,25 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   }
 }
 
-async function buildImage(options: BuildOptions): Promise<BuildResult> {
+/**
+ * Plans a build without running it (`--dryrun`): resolves base images (manifests only), computes
+ * every step's chained cache key and probes the cache, but runs no RUN, writes no layer and
+ * pushes nothing. Each step says whether it would come from the cache, and why not.
+ *
+ * @example
+ * ```ts
+ * const plan = await dryRun({ context: ".", noPush: true, cacheRepo: "registry.example/app/cache" });
+ * for (const s of plan.steps) console.log(s.stage, s.step, s.key, s.cached ? "hit" : s.reason);
+ * ```
+ */
+export async function dryRun(options: BuildOptions): Promise<DryRunResult> {
+  const result = await buildImage({ ...options, noPush: true }, true);
+  return result as unknown as DryRunResult;
+}
+
+async function buildImage(options: BuildOptions, plan = false): Promise<BuildResult> {
   const destinations = options.destinations ?? [];
-  if (!options.noPush && destinations.length === 0 && !options.ociLayoutPath && !options.tarPath) {
+  if (!plan && !options.noPush && destinations.length === 0 && !options.ociLayoutPath && !options.tarPath) {
     throw new InvalidBuildOptionsError(
       "no output: give a destination, an OCI layout path, a tar path, or --no-push",
     );
@@ -105,7 +131,7 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
         })
       : options.context;
   try {
-    return await buildInContext(options, context, { dockerfileSpec, destRefs, targets, platform });
+    return await buildInContext(options, context, { dockerfileSpec, destRefs, targets, platform, plan });
   } finally {
     if (typeof options.context === "string") await context.close();
   }
@@ -115,7 +141,13 @@ async function buildImage(options: BuildOptions): Promise<BuildResult> {
 async function buildInContext(
   options: BuildOptions,
   context: ContextSource,
-  given: { dockerfileSpec: string; destRefs: Reference[]; targets: Reference[]; platform: Platform },
+  given: {
+    dockerfileSpec: string;
+    destRefs: Reference[];
+    targets: Reference[];
+    platform: Platform;
+    plan: boolean;
+  },
 ): Promise<BuildResult> {
   const { dockerfileSpec, destRefs, targets, platform } = given;
   const signal = options.signal;
@@ -145,10 +177,15 @@ async function buildInContext(
   let client: RegistryClient | undefined = options.registryClient;
   const filesystems: BuildSession["filesystems"] = [];
   const closers: (() => Promise<void>)[] = [];
+  let cache: StepCache | undefined;
   try {
     const store = await BlobStore.open(join(work, "blobs"));
     const baseImages = plan.stages.flatMap((st) => (st.baseImage ? [st.baseImage] : []));
-    client ??= new RegistryClient(registryClientOptions(options, targets, baseImages));
+    const cacheRepo = options.cacheRepo ? parseReference(options.cacheRepo) : undefined;
+    client ??= new RegistryClient(
+      registryClientOptions(options, cacheRepo ? [...targets, cacheRepo] : targets, baseImages),
+    );
+    cache = await openBuildCache(options, client);
     const sourceDateEpoch =
       options.sourceDateEpoch ?? sourceDateEpochFromEnv() ?? (options.reproducible ? 0 : undefined);
     const created = new Date(
@@ -164,6 +201,8 @@ async function buildInContext(
       created,
       sourceDateEpoch,
       filesystems,
+      cache,
+      dryRun: given.plan,
       runner: () => {
         runner ??= (async () => {
           const chosen =
@@ -176,6 +215,7 @@ async function buildInContext(
         return runner;
       },
       fromSource: (ref, current, location) => fromSources.get(ref, current, location),
+      fromKey: (ref, current, location) => fromSources.key(ref, current, location),
     };
     const finished = new Map<number, { state: ImageState; runtime: StageRuntime }>();
     const fromSources = new FromSources(session, dockerfile.stages, finished, platform);
@@ -185,49 +225,26 @@ async function buildInContext(
     // Proxy build args work without an ARG line (and stay out of history), as BuildKit does.
     const proxyArgs = new Map(Object.entries(buildArgs).filter(([k]) => PROXY_ARGS.includes(k)));
 
+    const argDefaults = { buildArgs, metaArgs, proxyArgs };
+    const steps: StepReport[] = [];
+    const stages: DryRunResult["stages"] = [];
     for (const planned of plan.stages) {
-      const { stage } = planned;
-      let state: ImageState;
-      let base: string;
-      const stagePlatform = planned.platform ? parsePlatform(planned.platform) : platform;
-      if (planned.baseStage !== undefined) {
-        state = cloneState(finished.get(planned.baseStage)!.state);
-        base = `stage ${planned.baseStage}`;
-      } else if (!planned.baseImage || planned.baseImage === "scratch") {
-        state = scratchState(stagePlatform);
-        base = "scratch";
-      } else {
-        base = planned.baseImage;
-        const pulled = await pullBaseState(client, planned.baseImage, stagePlatform, {
-          ...signalOpt,
-          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-        });
-        state = pulled.state;
-      }
-      options.onProgress?.({
-        type: "stage",
-        stage: stage.index,
-        ...(stage.name ? { name: stage.name } : {}),
-        base,
+      const built = await buildStage(planned, {
+        session,
+        finished,
+        argDefaults,
+        platform,
+        target: plan.target.stage.index,
       });
-      debug("stage %d from %s", stage.index, base);
-      // A stage based on another inherits its ARGs; proxy args are always in scope.
-      const inherited =
-        planned.baseStage !== undefined ? finished.get(planned.baseStage)!.runtime.args : new Map();
-      const rt = createRuntime(session, stage.index, state, new Map([...proxyArgs, ...inherited]));
-      const layersBefore = state.layers.length;
-      // ONBUILD triggers of a base *image* run now; a base stage's triggers do not carry over.
-      const triggers = planned.baseStage === undefined ? takeOnbuildTriggers(state.config, base) : [];
-      if (planned.baseStage !== undefined && state.config.config?.OnBuild) state.config.config.OnBuild = null;
-      await runStage([...triggers, ...stage.instructions], rt, {
-        buildArgs,
-        metaArgs,
-        predefined: predefinedArgs(stagePlatform, hostPlatform(), stage.name),
+      finished.set(planned.stage.index, built);
+      steps.push(...built.steps);
+      stages.push({
+        index: planned.stage.index,
+        ...(planned.stage.name ? { name: planned.stage.name } : {}),
+        base: built.base,
       });
-      if (options.singleSnapshot && stage.index === plan.target.stage.index)
-        await squashStageLayers(session, state, layersBefore, stage.index);
-      finished.set(stage.index, { state, runtime: rt });
     }
+    if (given.plan) return { stages, steps } as unknown as BuildResult;
 
     const final = finished.get(plan.target.stage.index)!.state;
     if (options.labels && Object.keys(options.labels).length > 0) {
@@ -299,19 +316,112 @@ async function buildInContext(
         digest: image.manifestDescriptor.digest,
       });
     }
+    await flushCache(cache, options);
     return {
       digest: image.manifestDescriptor.digest,
       manifest: image.manifest,
       config: image.config,
       pushed,
+      steps,
     };
   } finally {
+    // Entries still being written when the build fails are awaited too (they are valid).
+    await cache?.flush().catch(() => {});
     for (const close of closers) await close().catch((e) => debug("cleanup failed: %O", e));
     for (const fs of filesystems)
       await fs.close().catch((e) => debug("closing a stage filesystem failed: %O", e));
     await rm(work, { recursive: true, force: true });
     if (ownClient) await client?.close();
   }
+}
+
+/** What {@link buildStage} needs from the build around it. */
+export interface StageBuildContext {
+  session: BuildSession;
+  /** Stages finished so far (a base stage and `COPY --from` sources are read from here). */
+  finished: ReadonlyMap<number, { state: ImageState; runtime: StageRuntime }>;
+  argDefaults: {
+    buildArgs: Record<string, string>;
+    metaArgs: Map<string, string>;
+    proxyArgs: Map<string, string>;
+  };
+  /** The build's target platform (a stage's `FROM --platform` wins). */
+  platform: Platform;
+  /** Index of the target stage (`--single-snapshot` squashes only its layers). */
+  target: number;
+}
+
+/**
+ * Builds one planned stage: its starting state (base image by manifest, scratch, or a copy of
+ * its base stage), ONBUILD triggers of a base image, then its instructions through the cache.
+ * Everything it needs from earlier stages must be in `ctx.finished`; a scheduler may run stages
+ * whose dependencies are done side by side.
+ */
+export async function buildStage(
+  planned: PlannedStage,
+  ctx: StageBuildContext,
+): Promise<{ state: ImageState; runtime: StageRuntime; steps: StepReport[]; base: string }> {
+  const { session, finished, argDefaults } = ctx;
+  const { options, client } = session;
+  const signal = options.signal;
+  const { stage } = planned;
+  let state: ImageState;
+  let base: string;
+  const stagePlatform = planned.platform ? parsePlatform(planned.platform) : ctx.platform;
+  if (planned.baseStage !== undefined) {
+    state = cloneState(finished.get(planned.baseStage)!.state);
+    base = `stage ${planned.baseStage}`;
+  } else if (!planned.baseImage || planned.baseImage === "scratch") {
+    state = scratchState(stagePlatform);
+    base = "scratch";
+  } else {
+    base = planned.baseImage;
+    const pulled = await pullBaseState(client, planned.baseImage, stagePlatform, {
+      ...(signal ? { signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    state = pulled.state;
+  }
+  options.onProgress?.({
+    type: "stage",
+    stage: stage.index,
+    ...(stage.name ? { name: stage.name } : {}),
+    base,
+  });
+  debug("stage %d from %s", stage.index, base);
+  // A stage based on another inherits its ARGs; proxy args are always in scope.
+  const parent = planned.baseStage !== undefined ? finished.get(planned.baseStage)!.runtime : undefined;
+  const inherited = parent ? parent.args : new Map<string, string>();
+  const rt = createRuntime(
+    session,
+    stage.index,
+    state,
+    new Map([...argDefaults.proxyArgs, ...inherited]),
+    parent ? parent.declaredArgs : [],
+  );
+  const layersBefore = state.layers.length;
+  // ONBUILD triggers of a base *image* run now; a base stage's triggers do not carry over.
+  const triggers = planned.baseStage === undefined ? takeOnbuildTriggers(state.config, base) : [];
+  if (planned.baseStage !== undefined && state.config.config?.OnBuild) state.config.config.OnBuild = null;
+  const defaults: ArgDefaults = {
+    buildArgs: argDefaults.buildArgs,
+    metaArgs: argDefaults.metaArgs,
+    predefined: predefinedArgs(stagePlatform, hostPlatform(), stage.name),
+  };
+  const steps = await runStage([...triggers, ...stage.instructions], rt, defaults, session.cache, {
+    dryRun: session.dryRun,
+    stageName: stage.name,
+  });
+  if (options.singleSnapshot && stage.index === ctx.target && !session.dryRun)
+    await squashStageLayers(session, state, layersBefore, stage.index);
+  return { state, runtime: rt, steps, base };
+}
+
+/** Waits for the cache writes, then keeps a local cache directory under its size limit. */
+async function flushCache(cache: StepCache | undefined, options: BuildOptions): Promise<void> {
+  if (!cache) return;
+  await cache.flush();
+  await cache.enforceLimits(options.cacheMaxBytes ?? 20 * 1024 ** 3);
 }
 
 /** `SOURCE_DATE_EPOCH` from the environment, when set to an integer. */

@@ -25,4 +25,17 @@ export type BuildProgressEvent =
       line: string;
       partial?: boolean;
     }
-  | { type: "warning"; message: string; file?: string; line?: number };
+  | { type: "warning"; message: string; file?: string; line?: number }
+  | {
+      /** A cacheable step met the cache: taken from it (`hit`), or not, with why (`reason`). */
+      type: "cache";
+      stage: number;
+      step: number;
+      /** The step's chained cache key. */
+      key: string;
+      hit: boolean;
+      /** Why the step missed: the input that differs from the nearest entry on its chain. */
+      reason?: string;
+      /** The store, e.g. `registry host/app/cache`. */
+      store?: string;
+    };

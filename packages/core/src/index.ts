@@ -6,9 +6,30 @@
  */
 
 export type { GitContextOptions } from "@molt/context-source";
-export { type BuildResult, build } from "./build.js";
+export {
+  type BuildResult,
+  build,
+  buildStage,
+  type DryRunResult,
+  dryRun,
+  type StageBuildContext,
+} from "./build.js";
+export { DirectoryLayerCache, type DirectoryLayerCacheOptions, type PruneReport } from "./cache/dir-cache.js";
+export { explainMiss } from "./cache/explain.js";
+export { hiddenInput, type KeyInput, shownInput, stepKey } from "./cache/key.js";
+export type {
+  CacheCallOptions,
+  CacheEntry,
+  CacheHit,
+  CacheListing,
+  LayerCache,
+} from "./cache/layer-cache.js";
+export { DEFAULT_CACHE_TTL_MS, defaultCacheRepo } from "./cache/open.js";
+export { RegistryLayerCache, type RegistryLayerCacheOptions } from "./cache/registry-cache.js";
+export { TieredLayerCache } from "./cache/tiered-cache.js";
 export * from "./errors.js";
 export type { BuildProgressEvent } from "./events.js";
 export * from "./mounts/index.js";
 export type { BuildOptions } from "./options.js";
 export * from "./runner/index.js";
+export type { StepReport } from "./stage/run-stage.js";

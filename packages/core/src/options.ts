@@ -1,6 +1,7 @@
 import type { ContextSource, GitContextOptions } from "@molt/context-source";
 import type { RegistryClient, RegistryClientOptions } from "@molt/registry-client";
 import type { ExtractLimits } from "@molt/snapshotter";
+import type { LayerCache } from "./cache/layer-cache.js";
 import type { BuildProgressEvent } from "./events.js";
 import type { SecretSource } from "./mounts/secrets.js";
 import type { Runner } from "./runner/index.js";
@@ -132,6 +133,35 @@ export interface BuildOptions {
   credentials?: RegistryClientOptions["credentials"];
   /** How a git context is fetched (`--git branch=…,depth=…`). */
   git?: GitContextOptions;
+  /**
+   * A layer cache of your own (anything implementing {@link LayerCache}, e.g. an S3 bucket),
+   * used before `cacheDir` and `cacheRepo` when those are given too.
+   */
+  cache?: LayerCache;
+  /** Registry repository for the layer cache (`--cache-repo`; the CLI defaults it to `<destination repo>/cache` with `--cache=true`). */
+  cacheRepo?: string;
+  /** Local directory layer cache, an OCI layout (`--cache-dir`); also serves pre-warmed base images. */
+  cacheDir?: string;
+  /** Cache entries older than this are misses (`--cache-ttl`); default two weeks. */
+  cacheTtlMs?: number;
+  /** Cache RUN results (`--cache-run-layers`); default true. */
+  cacheRunLayers?: boolean;
+  /** Cache COPY/ADD results by content (`--cache-copy-layers`); default true, as BuildKit does. */
+  cacheCopyLayers?: boolean;
+  /** Probe the cache but write no entries (`--no-push-cache`). */
+  noPushCache?: boolean;
+  /** Rebuild every step, still writing the cache (`--no-cache`). */
+  noCache?: boolean;
+  /** Rebuild the steps of these stages (names or indexes), still writing the cache (`--no-cache-filter`). */
+  noCacheFilter?: string[];
+  /**
+   * Hash context sources with the modes the step gives them (`--chmod` wins; otherwise group and
+   * other write bits masked), so checkouts made with different umasks share entries
+   * (`--cache-normalize-modes`). The key then no longer sees a g+w/o+w change of a source file.
+   */
+  cacheNormalizeModes?: boolean;
+  /** A local `cacheDir` is pruned (oldest entries first) to at most this many bytes; default 20 GiB. */
+  cacheMaxBytes?: number;
   /** A registry client to use instead of one built from these options. */
   registryClient?: RegistryClient;
   /**

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -5,17 +6,65 @@ import { downloadToFile, openDirectoryContext } from "@molt/context-source";
 import type { FileEntry } from "@molt/oci";
 import type { Instruction } from "@molt/parser";
 import { extract } from "@molt/snapshotter";
+import { sourceInputs } from "../cache/content-digest.js";
+import type { KeyInput } from "../cache/key.js";
 import { BuildStepError, type ErrorLocation, SourceNotFoundError } from "../errors.js";
 import { extractLimits } from "../stage/extract-limits.js";
 import type { StageRuntime } from "../stage/runtime.js";
 import { detectArchive, tarStream } from "./archive.js";
+import { parseChmod } from "./chown-chmod.js";
 import { type CopyItem, copyItems } from "./copy-core.js";
 import { entriesUnder, selectSources } from "./copy-selection.js";
 import { heredocItems } from "./heredoc-files.js";
+import type { InstructionStep, PlanView } from "./step.js";
 
 type AddInstruction = Extract<Instruction, { kind: "ADD" }>;
 
 const URL_SOURCE = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+const isGit = (s: string) => s.startsWith("git@") || /^git:\/\//.test(s) || /\.git(#|$)/.test(s);
+
+/**
+ * ADD's key inputs: local sources by content digest (as COPY), each URL by its `--checksum` or
+ * else by the digest of its bytes (downloaded once here; apply reuses the file).
+ */
+export async function addInputs(instr: AddInstruction, view: PlanView): Promise<KeyInput[]> {
+  if (instr.sources.some(isGit)) {
+    // A git source has no content digest without cloning: never taken from the cache.
+    return [
+      { name: "uncacheable", digest: `sha256:${randomBytes(32).toString("hex")}`, display: "git source" },
+    ];
+  }
+  const inputs: KeyInput[] = [];
+  for (const url of instr.sources.filter((s) => URL_SOURCE.test(s))) {
+    const digest = instr.checksum ?? (await view.urlDigest(url, instr.location));
+    inputs.push({ name: `url:${url}`, digest });
+  }
+  const local = instr.sources.filter((s) => !URL_SOURCE.test(s));
+  const { selected, missing } = await selectSources(view.context, local);
+  if (missing.length > 0) throw new SourceNotFoundError(missing[0]!, instr.location);
+  const signal = view.options.signal;
+  inputs.push(
+    ...(await sourceInputs(
+      view.context,
+      selected.map((s) => s.entry),
+      {
+        chmod: parseChmod(instr.chmod, instr.location),
+        normalizeModes: view.options.cacheNormalizeModes ?? false,
+        ...(signal ? { signal } : {}),
+      },
+    )),
+  );
+  return inputs;
+}
+
+/** ADD as a step: changes files, cached by content and URL digest. */
+export const addStep: InstructionStep<AddInstruction> = {
+  changesFiles: true,
+  cache: "copy",
+  inputs: addInputs,
+  apply: (instr, rt) => applyAdd(instr, rt),
+};
 
 /**
  * ADD: like COPY from the context, except that a local tar archive (plain, gzip, bzip2, xz or
@@ -28,7 +77,7 @@ export async function applyAdd(instr: AddInstruction, rt: StageRuntime): Promise
   const loc = instr.location;
   if (instr.exclude.length > 0)
     throw new BuildStepError("MOLT_UNSUPPORTED", "ADD --exclude is not supported yet", loc);
-  const git = instr.sources.find((s) => s.startsWith("git@") || /^git:\/\//.test(s) || /\.git(#|$)/.test(s));
+  const git = instr.sources.find(isGit);
   if (git)
     throw new BuildStepError(
       "MOLT_UNSUPPORTED",
@@ -41,7 +90,10 @@ export async function applyAdd(instr: AddInstruction, rt: StageRuntime): Promise
   }
   const signal = rt.options.signal;
   const items: CopyItem[] = await heredocItems(instr.heredocs, rt);
-  for (const url of urls) items.push({ kind: "entry", entry: await download(url, instr.checksum, rt, loc) });
+  for (const url of urls) {
+    const { digest: _digest, ...entry } = await downloadOnce(url, instr.checksum, rt, loc);
+    items.push({ kind: "entry", entry });
+  }
   const local = instr.sources.filter((s) => !URL_SOURCE.test(s));
   const { selected, missing } = await selectSources(rt.context, local);
   if (missing.length > 0) throw new SourceNotFoundError(missing[0]!, loc);
@@ -82,16 +134,41 @@ export async function applyAdd(instr: AddInstruction, rt: StageRuntime): Promise
 }
 
 /**
- * Downloads an ADD URL (TLS verified, redirects followed, never https → http) into the build's
- * temporary directory. As docker does, the file is named after the URL's last path segment, gets
- * mode 0600, and is not unpacked. `--checksum` (`sha256:…`) is verified.
+ * {@link download}, once per URL and stage runtime: the plan face (for the key) and apply share
+ * the file. The `--checksum` check happens on every call.
  */
-async function download(
+export async function downloadOnce(
   url: string,
   checksum: string | undefined,
   rt: StageRuntime,
   loc: ErrorLocation,
-): Promise<FileEntry> {
+): Promise<FileEntry & { digest: string }> {
+  let p = rt.downloads.get(url);
+  if (!p) {
+    p = download(url, rt, loc);
+    rt.downloads.set(url, p);
+  }
+  const got = await p;
+  if (checksum !== undefined && checksum !== got.digest) {
+    throw new BuildStepError(
+      "MOLT_ADD_CHECKSUM",
+      `ADD ${url}: checksum ${got.digest} does not match --checksum=${checksum}`,
+      loc,
+    );
+  }
+  return got;
+}
+
+/**
+ * Downloads an ADD URL (TLS verified, redirects followed, never https → http) into the build's
+ * temporary directory. As docker does, the file is named after the URL's last path segment, gets
+ * mode 0600, and is not unpacked.
+ */
+async function download(
+  url: string,
+  rt: StageRuntime,
+  loc: ErrorLocation,
+): Promise<FileEntry & { digest: string }> {
   if (!/^https?:\/\//i.test(url))
     throw new BuildStepError("MOLT_UNSUPPORTED", `ADD: unsupported URL scheme in ${url}`, loc);
   const name =
@@ -104,13 +181,6 @@ async function download(
   } catch (e) {
     throw new BuildStepError("MOLT_ADD_DOWNLOAD", `ADD ${url}: ${(e as Error).message}`, loc, { cause: e });
   }
-  if (checksum !== undefined && checksum !== got.digest) {
-    throw new BuildStepError(
-      "MOLT_ADD_CHECKSUM",
-      `ADD ${url}: checksum ${got.digest} does not match --checksum=${checksum}`,
-      loc,
-    );
-  }
   const st = await stat(file, { bigint: true });
   return {
     path: name,
@@ -121,5 +191,6 @@ async function download(
     size: got.bytes,
     mtimeNs: st.mtimeNs,
     source: file,
+    digest: got.digest,
   };
 }

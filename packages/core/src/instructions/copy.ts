@@ -1,13 +1,47 @@
 import { IgnoreMatcher } from "@molt/context-source";
 import type { FileEntry } from "@molt/oci";
 import type { Instruction } from "@molt/parser";
+import { sourceInputs } from "../cache/content-digest.js";
+import type { KeyInput } from "../cache/key.js";
 import { SourceNotFoundError } from "../errors.js";
 import type { StageRuntime } from "../stage/runtime.js";
+import { parseChmod } from "./chown-chmod.js";
 import { type CopyItem, copyItems } from "./copy-core.js";
 import { entriesUnder, selectSources } from "./copy-selection.js";
 import { heredocItems } from "./heredoc-files.js";
+import type { InstructionStep, PlanView } from "./step.js";
 
 type CopyInstruction = Extract<Instruction, { kind: "COPY" }>;
+
+/**
+ * COPY's key inputs: from the context, the content digests of what it copies (after
+ * `.dockerignore` and `--exclude`); `--from=<stage>` the stage's final key, `--from=<image>` its
+ * manifest digest (the paths, destination and flags are in the expanded instruction). Nothing is
+ * read from a root filesystem and no `--from` source is prepared.
+ */
+export async function copyInputs(instr: CopyInstruction, view: PlanView): Promise<KeyInput[]> {
+  if (instr.from !== undefined && instr.from !== "")
+    return [await view.fromInput(instr.from, instr.location)];
+  const { selected, missing } = await selectSources(view.context, instr.sources);
+  if (missing.length > 0) throw new SourceNotFoundError(missing[0]!, instr.location);
+  const excluded = instr.exclude.length > 0 ? new IgnoreMatcher(instr.exclude) : undefined;
+  const entries = selected.map((s) => s.entry).filter((e) => !excluded?.matches(e.path));
+  const signal = view.options.signal;
+  return sourceInputs(view.context, entries, {
+    chmod: parseChmod(instr.chmod, instr.location),
+    normalizeModes: view.options.cacheNormalizeModes ?? false,
+    ...(excluded ? { exclude: (rel: string) => excluded.matches(rel) } : {}),
+    ...(signal ? { signal } : {}),
+  });
+}
+
+/** COPY as a step: changes files, cached by content (unless `--cache-copy-layers=false`). */
+export const copyStep: InstructionStep<CopyInstruction> = {
+  changesFiles: true,
+  cache: "copy",
+  inputs: copyInputs,
+  apply: (instr, rt) => applyCopy(instr, rt),
+};
 
 /**
  * COPY from the build context, another stage or an image: plain paths and wildcards, files and

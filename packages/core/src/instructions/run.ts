@@ -1,5 +1,7 @@
 import type { Change } from "@molt/oci";
 import type { Instruction } from "@molt/parser";
+import { sourceInputs } from "../cache/content-digest.js";
+import { hiddenInput, type KeyInput, shownInput } from "../cache/key.js";
 import { throwIfAborted } from "../errors.js";
 import { prepareRunMounts } from "../mounts/prepare.js";
 import {
@@ -12,8 +14,78 @@ import {
   runEnvironment,
 } from "../runner/index.js";
 import type { StageRuntime } from "../stage/runtime.js";
+import { selectSources } from "./copy-selection.js";
+import type { InstructionStep, PlanView } from "./step.js";
 
 type RunInstruction = Extract<Instruction, { kind: "RUN" }>;
+
+/**
+ * RUN's key inputs (the expanded command is the stage runner's `instruction` input): every
+ * environment variable it sees (image ENV and the declared ARGs in scope, by keyed hash, never
+ * readable), USER, WORKDIR, SHELL, `--network`, `--security`, each `--mount` spec, the platform.
+ * Mount content (bind sources) is appended by the mounts part under `mount:` names.
+ */
+export async function runInputs(instr: RunInstruction, view: PlanView): Promise<KeyInput[]> {
+  const cfg = view.state.config.config ?? {};
+  const inputs: KeyInput[] = [];
+  for (const e of cfg.Env ?? []) {
+    const eq = e.indexOf("=");
+    const name = eq < 0 ? e : e.slice(0, eq);
+    inputs.push(hiddenInput(`env:${name}`, eq < 0 ? "" : e.slice(eq + 1)));
+  }
+  const env = new Set((cfg.Env ?? []).map((e) => (e.includes("=") ? e.slice(0, e.indexOf("=")) : e)));
+  for (const [name, value] of [...view.args].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (env.has(name) || !view.declaredArgs.has(name)) continue; // ENV wins; undeclared proxy args change nothing
+    inputs.push(hiddenInput(`arg:${name}`, value));
+  }
+  inputs.push(shownInput("user", cfg.User ?? ""));
+  inputs.push(shownInput("workdir", cfg.WorkingDir ?? ""));
+  inputs.push(shownInput("shell", JSON.stringify(cfg.Shell ?? DEFAULT_SHELL)));
+  inputs.push(shownInput("network", instr.network ?? "default"));
+  inputs.push(shownInput("security", instr.security ?? "sandbox"));
+  for (const [i, m] of instr.mounts.entries()) {
+    const { raw, ...spec } = m;
+    inputs.push({ ...hiddenInput(`mount:${i}`, JSON.stringify(spec)), display: raw });
+    inputs.push(...(await mountSourceInputs(m, i, view, instr.location)));
+  }
+  const c = view.state.config;
+  inputs.push(shownInput("platform", [c.os, c.architecture, c.variant].filter(Boolean).join("/")));
+  return inputs;
+}
+
+/**
+ * What a mount brings into the step beyond its spec: a `type=bind` mount's source content (from
+ * the context: the selected files' digests after `.dockerignore`; from a stage or an image: its
+ * key, with the source path in the spec). Cache, tmpfs, secret and ssh mounts contribute their
+ * spec only (BuildKit's rule: a secret's value never enters a key).
+ */
+export async function mountSourceInputs(
+  m: RunInstruction["mounts"][number],
+  i: number,
+  view: PlanView,
+  location: RunInstruction["location"],
+): Promise<KeyInput[]> {
+  if (m.type !== "bind") return [];
+  if (m.from !== undefined && m.from !== "") {
+    const from = await view.fromInput(m.from, location);
+    return [{ ...from, name: `mount:${i}:from:${m.from}` }];
+  }
+  const { selected } = await selectSources(view.context, [m.source ?? "."]);
+  const got = await sourceInputs(
+    view.context,
+    selected.map((s) => s.entry),
+    view.options.signal ? { signal: view.options.signal } : {},
+  );
+  return got.map((g) => ({ ...g, name: `mount:${i}:${g.name}` }));
+}
+
+/** RUN as a step: changes files, cached (unless `--cache-run-layers=false`). */
+export const runStep: InstructionStep<RunInstruction> = {
+  changesFiles: true,
+  cache: "run",
+  inputs: runInputs,
+  apply: (instr, rt) => applyRun(instr, rt),
+};
 
 /**
  * RUN: executes the command in the stage's root through the build's runner, then asks the

@@ -1,25 +1,40 @@
 import type { FileEntry } from "@molt/oci";
 import type { Instruction } from "@molt/parser";
+import { shownInput } from "../cache/key.js";
 import { BuildStepError } from "../errors.js";
 import { resolveUser } from "../runner/index.js";
 import { resolveContainerPath, toLayerPath } from "../stage/paths.js";
 import type { StageRuntime } from "../stage/runtime.js";
 import { isDirectoryInRoot } from "./copy-core.js";
 import { ancestors } from "./copy-paths.js";
+import type { InstructionStep } from "./step.js";
+
+type WorkdirInstruction = Extract<Instruction, { kind: "WORKDIR" }>;
 
 /**
  * WORKDIR: sets the working directory (relative paths against the previous one) and, as the
  * reference says, creates it when missing: the missing components go into a layer, mode 0755,
  * owned by the current USER (BuildKit does the same). An existing directory adds no layer.
+ * The path is set in {@link InstructionStep.configure} (also on a cache hit); only creating the
+ * directory needs the root filesystem, and that is behind the cache decision.
  */
-export async function applyWorkdir(
-  instr: Extract<Instruction, { kind: "WORKDIR" }>,
-  rt: StageRuntime,
-): Promise<void> {
+export const workdirStep: InstructionStep<WorkdirInstruction> = {
+  changesFiles: true,
+  cache: "workdir",
+  inputs: (_instr, view) => [shownInput("user", view.state.config.config?.User ?? "")],
+  configure(instr, rt) {
+    const cfg = (rt.state.config.config ??= {});
+    cfg.WorkingDir = resolveContainerPath(cfg.WorkingDir, instr.path);
+  },
+  apply: (instr, rt) => createWorkdir(instr, rt),
+};
+
+/** Creates the (configured) working directory's missing components in a layer. */
+async function createWorkdir(instr: WorkdirInstruction, rt: StageRuntime): Promise<void> {
   const cfg = (rt.state.config.config ??= {});
-  cfg.WorkingDir = resolveContainerPath(cfg.WorkingDir, instr.path);
-  const path = toLayerPath(cfg.WorkingDir);
-  const createdBy = `WORKDIR ${cfg.WorkingDir}`;
+  const workdir = cfg.WorkingDir ?? "/";
+  const path = toLayerPath(workdir);
+  const createdBy = `WORKDIR ${workdir}`;
   if (path === "") {
     rt.addEmptyHistory(createdBy);
     return;

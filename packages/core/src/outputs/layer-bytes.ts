@@ -13,6 +13,7 @@ export interface LayerBytes {
 /** Opens a layer's bytes: from the local blob store, or streamed from its registry. */
 export async function openLayer(layer: LayerRef, from: LayerBytes): Promise<Readable> {
   if (layer.origin.kind === "store") return from.store.openRead(layer.descriptor.digest);
+  if (layer.origin.kind === "source") return layer.origin.source.open(layer.descriptor.digest);
   return from.client.fetchBlob(
     layer.origin.reference,
     layer.descriptor,

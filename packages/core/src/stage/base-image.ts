@@ -9,6 +9,7 @@ import {
   type Reference,
 } from "@molt/oci";
 import type { RegistryClient } from "@molt/registry-client";
+import { digestOf, SCRATCH_KEY } from "../cache/key.js";
 import type { BuildProgressEvent } from "../events.js";
 import type { ImageState } from "./image-state.js";
 
@@ -27,7 +28,14 @@ export function scratchState(platform: Platform): ImageState {
   const config = emptyConfig(platform.os, platform.architecture, platform.variant);
   // As BuildKit's empty image: a default PATH, so RUN and the container find programs.
   config.config = { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] };
-  return { config, layers: [], format: "oci" };
+  return {
+    config,
+    layers: [],
+    format: "oci",
+    chainKey: SCRATCH_KEY,
+    chainSlot: digestOf("scratch"),
+    chainBase: "scratch",
+  };
 }
 
 /**
@@ -65,5 +73,17 @@ export async function pullBaseState(
   const cfg = structuredClone(config);
   cfg.config ??= {};
   cfg.history ??= [];
-  return { state: { config: cfg, layers, format }, reference };
+  // The cache chain starts at the manifest digest (resolved once per build); the slot at the
+  // name as written, so a changed digest under the same name can be explained.
+  return {
+    state: {
+      config: cfg,
+      layers,
+      format,
+      chainKey: resolved.manifestDigest,
+      chainSlot: digestOf(`base\0${image}`),
+      chainBase: `base ${formatReference(reference)}`,
+    },
+    reference,
+  };
 }

@@ -15,6 +15,7 @@ export function createRuntime(
   stage: number,
   state: ImageState,
   initialArgs: ReadonlyMap<string, string> = new Map(),
+  declared: Iterable<string> = [],
 ): StageRuntime {
   const { options, store, created, sourceDateEpoch } = session;
   const signal = options.signal;
@@ -25,6 +26,8 @@ export function createRuntime(
     step: 0,
     state,
     args: new Map(initialArgs),
+    declaredArgs: new Set(declared),
+    downloads: new Map(),
     context: session.context,
     store,
     options,
@@ -66,6 +69,25 @@ export function createRuntime(
       });
       return layer;
     },
+    async useCached({ entry, origin }) {
+      if (!entry.layer || !origin) {
+        history.push({ created, created_by: entry.createdBy, empty_layer: true });
+        return;
+      }
+      const layer: LayerRef = {
+        descriptor: {
+          mediaType: layerMediaType(entry.layer.descriptor.mediaType, state.format),
+          digest: entry.layer.descriptor.digest,
+          size: entry.layer.descriptor.size,
+        },
+        diffId: entry.layer.diffId,
+        origin,
+      };
+      // A root already materialised (an earlier step missed) gets the cached layer too.
+      if (fs) await (await fs).apply(layer);
+      state.layers.push(layer);
+      history.push({ created, created_by: entry.createdBy });
+    },
     filesystem() {
       fs ??= (async () => {
         const made = await materialise(
@@ -85,6 +107,7 @@ export function createRuntime(
     },
     runner: () => session.runner(),
     fromSource: (ref, location) => session.fromSource(ref, stage, location),
+    fromKey: (ref, location) => session.fromKey(ref, stage, location),
     scratchDir: (name) => mkdtemp(join(session.work, `${name}-`)),
   };
   return rt;

@@ -18,6 +18,7 @@ import { materialise } from "./stage-fs.js";
 export class FromSources {
   readonly #cache = new Map<string, Promise<ContextSource>>();
   readonly #opened: ContextSource[] = [];
+  readonly #images = new Map<string, Promise<ImageState>>();
 
   constructor(
     private readonly session: BuildSession,
@@ -28,14 +29,60 @@ export class FromSources {
 
   /** The source for `ref`, as seen from the stage with index `current`. */
   get(ref: string, current: number, location: ErrorLocation): Promise<ContextSource> {
-    const stage = /^\d+$/.test(ref)
-      ? this.stages[Number(ref)]
-      : this.stages.find((s) => s.name === ref.toLowerCase());
+    const stage = this.#stage(ref);
     const key = stage ? `stage:${stage.index}` : `image:${ref}`;
     let p = this.#cache.get(key);
     if (!p) {
       p = this.#prepare(ref, stage, current, location);
       this.#cache.set(key, p);
+    }
+    return p;
+  }
+
+  /**
+   * The cache key input of `ref` without preparing anything: an earlier stage's final chain key,
+   * or an image's manifest digest (manifest and config fetched, no layer).
+   */
+  async key(
+    ref: string,
+    current: number,
+    location: ErrorLocation,
+  ): Promise<{ digest: string; display: string }> {
+    const stage = this.#stage(ref);
+    if (stage) {
+      const done = this.#finished(ref, stage, current, location);
+      return { digest: done.state.chainKey, display: `stage ${stage.index}` };
+    }
+    const state = await this.#image(ref);
+    return { digest: state.chainKey, display: state.chainBase };
+  }
+
+  #stage(ref: string): Stage | undefined {
+    return /^\d+$/.test(ref)
+      ? this.stages[Number(ref)]
+      : this.stages.find((s) => s.name === ref.toLowerCase());
+  }
+
+  #finished(ref: string, stage: Stage, current: number, location: ErrorLocation) {
+    const done = this.finished.get(stage.index);
+    if (!done || stage.index >= current) {
+      throw new BuildStepError(
+        "MOLT_COPY_FROM_STAGE",
+        `COPY --from=${ref}: stage ${stage.index} is not built before this one`,
+        location,
+      );
+    }
+    return done;
+  }
+
+  #image(ref: string): Promise<ImageState> {
+    let p = this.#images.get(ref);
+    if (!p) {
+      const signal = this.session.options.signal;
+      p = pullBaseState(this.session.client, ref, this.platform, signal ? { signal } : {}).then(
+        (r) => r.state,
+      );
+      this.#images.set(ref, p);
     }
     return p;
   }
@@ -50,20 +97,14 @@ export class FromSources {
     const signal = session.options.signal;
     let root: string;
     if (stage) {
-      const done = this.finished.get(stage.index);
-      if (!done || stage.index >= current) {
-        throw new BuildStepError(
-          "MOLT_COPY_FROM_STAGE",
-          `COPY --from=${ref}: stage ${stage.index} is not built before this one`,
-          location,
-        );
-      }
-      root = (await done.runtime.filesystem()).root;
+      // A fully cached source stage is materialised only now, from its cached layer blobs.
+      root = (await this.#finished(ref, stage, current, location).runtime.filesystem()).root;
     } else {
-      const pulled = await pullBaseState(session.client, ref, this.platform, signal ? { signal } : {});
+      const dir = join(session.work, `from-${this.#cache.size}`);
+      const state = await this.#image(ref);
       const fs = await materialise(
-        join(session.work, `from-${this.#cache.size}`),
-        pulled.state.layers,
+        dir,
+        state.layers,
         { client: session.client, store: session.store, ...(signal ? { signal } : {}) },
         { mode: "walk", limits: extractLimits(session.options) },
       );

@@ -1,6 +1,7 @@
 import type { ContextSource } from "@molt/context-source";
 import type { BlobStore } from "@molt/layer-writer";
 import type { Change, FileEntry } from "@molt/oci";
+import type { CacheHit } from "../cache/layer-cache.js";
 import type { BuildOptions } from "../options.js";
 import type { Runner } from "../runner/index.js";
 import { getEnv } from "./env.js";
@@ -17,6 +18,10 @@ export interface StageRuntime {
   readonly state: ImageState;
   /** ARG values in scope (build args applied). Never persisted in the image. */
   readonly args: Map<string, string>;
+  /** Names of ARGs declared in the stage (or inherited from its base stage): only these enter cache keys. */
+  readonly declaredArgs: Set<string>;
+  /** ADD URL downloads of this stage, by URL (shared by the key and the work). */
+  readonly downloads: Map<string, Promise<FileEntry & { digest: string }>>;
   readonly context: ContextSource;
   readonly store: BlobStore;
   readonly options: BuildOptions;
@@ -34,12 +39,22 @@ export interface StageRuntime {
     createdBy: string,
     options?: { inRoot?: boolean; parents?: (path: string) => Promise<FileEntry | undefined> },
   ): Promise<LayerRef>;
+  /**
+   * Takes a step's result from the cache: appends its layer (by descriptor; the bytes are read
+   * only if the root is, or gets, materialised) and its history entry.
+   */
+  useCached(hit: CacheHit): Promise<void>;
   /** Appends a history entry for a step that changes no files. */
   addEmptyHistory(createdBy: string): void;
   /** The stage's root filesystem, materialised on first use (only RUN needs it). */
   filesystem(): Promise<StageFs>;
   /** A new empty directory inside the build's private temporary directory (removed with it). */
   scratchDir(name: string): Promise<string>;
+  /** The cache key input of `--from=<ref>`: an earlier stage's final key or an image's digest. */
+  fromKey(
+    ref: string,
+    location: { file: string; line: number; column: number },
+  ): Promise<{ digest: string; display: string }>;
   /** The files of an earlier stage or an image, for `COPY --from`. */
   fromSource(ref: string, location: { file: string; line: number; column: number }): Promise<ContextSource>;
   /** The RUN runner chosen for this build. */

@@ -1,6 +1,7 @@
 import type { ContextSource } from "@molt/context-source";
 import type { BlobStore } from "@molt/layer-writer";
 import type { RegistryClient } from "@molt/registry-client";
+import type { StepCache } from "../cache/step-cache.js";
 import type { BuildOptions } from "../options.js";
 import type { Runner } from "../runner/index.js";
 import type { StageFs } from "./stage-fs.js";
@@ -24,6 +25,16 @@ export interface BuildSession {
     current: number,
     location: { file: string; line: number; column: number },
   ): Promise<ContextSource>;
+  /** The key input of a `--from` source (an earlier stage's final key, an image's digest). */
+  fromKey(
+    ref: string,
+    current: number,
+    location: { file: string; line: number; column: number },
+  ): Promise<{ digest: string; display: string }>;
+  /** The layer cache, when the build uses one. */
+  readonly cache: StepCache | undefined;
+  /** Plan only (`--dryrun`): keys and probes, no file-changing work. */
+  readonly dryRun: boolean;
   /** The RUN runner, chosen once per build on first use. */
   runner(): Promise<Runner>;
 }

@@ -1,0 +1,96 @@
+import type { Readable } from "node:stream";
+import type { Descriptor, Digest } from "@molt/oci";
+import type { LayerOrigin } from "../stage/image-state.js";
+import type { KeyInput } from "./key.js";
+
+/**
+ * What one cached step produced, and what it was made from. Stored as one small record per key;
+ * build-arg values and secrets appear in `inputs` only as keyed hashes.
+ */
+export interface CacheEntry {
+  /** The step's chained key (`sha256:<hex>`). */
+  key: Digest;
+  /** The step's slot on its chain (see {@link slotOf}): finds the nearest entry to explain a miss. */
+  slot: Digest;
+  /** The instruction as written (for `molt cache ls` and messages). */
+  step: string;
+  /** The layer the step added, or none (a RUN that changed nothing, a WORKDIR that existed). */
+  layer?: { descriptor: Descriptor; diffId: Digest };
+  /** The history entry's `created_by`. */
+  createdBy: string;
+  /** Every key input, by name and digest (readable only where safe). */
+  inputs: KeyInput[];
+  /** When the entry was written (ISO 8601); entries older than the TTL are misses. */
+  created: string;
+}
+
+/** A cache entry found for a key, with where its layer's bytes live. */
+export interface CacheHit {
+  entry: CacheEntry;
+  /** Where the layer's blob is read (or mounted) from, when the entry has a layer. */
+  origin?: LayerOrigin;
+}
+
+/** Per-call options of a {@link LayerCache}. */
+export interface CacheCallOptions {
+  signal?: AbortSignal;
+  /** Receives one line per cache entry that is present but unusable (missing or wrong blob). */
+  onWarning?: (message: string) => void;
+}
+
+/** One entry as `molt cache ls` shows it. */
+export interface CacheListing {
+  key: Digest;
+  step: string;
+  /** Bytes of its layer (0 without one). */
+  size: number;
+  created: string;
+}
+
+/**
+ * A store of step results keyed by chained cache keys. molt ships a registry store
+ * ({@link RegistryLayerCache}) and a directory store ({@link DirectoryLayerCache}); anything
+ * with these methods (an S3 bucket, a database) can be passed as `cache` to `build()`.
+ *
+ * Contract: `get` never downloads a layer (one small read per key) and returns `undefined` for
+ * a missing, expired, or unusable entry (a missing blob is a miss, reported through
+ * `onWarning`); `put` stores the layer blob before the record that points at it, so a killed or
+ * concurrent writer never leaves a record without its blob.
+ */
+export interface LayerCache {
+  /** Human description, e.g. `registry 127.0.0.1:5000/app/cache`. */
+  readonly description: string;
+  /** The entry for `key`, or `undefined`. */
+  get(key: Digest, options?: CacheCallOptions): Promise<CacheHit | undefined>;
+  /** The entry last written for `slot` (to explain a miss), or `undefined`. */
+  nearest(slot: Digest, options?: CacheCallOptions): Promise<CacheEntry | undefined>;
+  /** Stores an entry; `layer` opens the bytes of `entry.layer` (verified by digest on the way). */
+  put(
+    entry: CacheEntry,
+    layer: (() => Promise<Readable>) | undefined,
+    options?: CacheCallOptions,
+  ): Promise<void>;
+  /** Lists entries (for `molt cache ls`). */
+  list?(options?: CacheCallOptions): AsyncIterable<CacheListing>;
+  /** Removes an entry (for `molt cache prune`); returns false where the store cannot delete. */
+  delete?(key: Digest, options?: CacheCallOptions): Promise<boolean>;
+}
+
+/** Parses and checks a stored entry record; `undefined` when it is not one. */
+export function parseEntry(text: string): CacheEntry | undefined {
+  try {
+    const e = JSON.parse(text) as Partial<CacheEntry>;
+    if (typeof e.key !== "string" || typeof e.slot !== "string" || !Array.isArray(e.inputs)) return undefined;
+    if (typeof e.createdBy !== "string" || typeof e.created !== "string") return undefined;
+    return e as CacheEntry;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the entry was written more than `ttlMs` ago. */
+export function isExpired(entry: CacheEntry, ttlMs: number | undefined, now = Date.now()): boolean {
+  if (ttlMs === undefined) return false;
+  const t = Date.parse(entry.created);
+  return Number.isNaN(t) || now - t > ttlMs;
+}

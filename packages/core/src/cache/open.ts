@@ -1,0 +1,44 @@
+import { parseReference } from "@molt/oci";
+import type { RegistryClient } from "@molt/registry-client";
+import type { BuildOptions } from "../options.js";
+import { DirectoryLayerCache } from "./dir-cache.js";
+import type { LayerCache } from "./layer-cache.js";
+import { RegistryLayerCache } from "./registry-cache.js";
+import { StepCache } from "./step-cache.js";
+import { TieredLayerCache } from "./tiered-cache.js";
+
+/** kaniko's default `--cache-ttl`: two weeks. */
+export const DEFAULT_CACHE_TTL_MS = 14 * 24 * 3600 * 1000;
+
+/**
+ * The build's cache from its options: your own `cache`, then `cacheDir`, then `cacheRepo`,
+ * consulted in that order and all written; `undefined` when none is given.
+ */
+export async function openBuildCache(
+  options: BuildOptions,
+  client: RegistryClient,
+): Promise<StepCache | undefined> {
+  const ttlMs = options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
+  const readOnly = options.noPushCache ?? false;
+  const stores: LayerCache[] = [];
+  if (options.cache) stores.push(options.cache);
+  if (options.cacheDir) stores.push(await DirectoryLayerCache.open(options.cacheDir, { ttlMs, readOnly }));
+  if (options.cacheRepo)
+    stores.push(new RegistryLayerCache(client, parseReference(options.cacheRepo), { ttlMs, readOnly }));
+  if (stores.length === 0) return undefined;
+  const cache = stores.length === 1 ? stores[0]! : new TieredLayerCache(stores);
+  return new StepCache(cache, {
+    noCache: options.noCache ?? false,
+    noCacheStages: new Set((options.noCacheFilter ?? []).map((s) => s.toLowerCase())),
+    runLayers: options.cacheRunLayers ?? true,
+    copyLayers: options.cacheCopyLayers ?? true,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+}
+
+/** kaniko's default cache repository for a destination: `<destination repo>/cache`. */
+export function defaultCacheRepo(destination: string): string {
+  const ref = parseReference(destination);
+  return `${ref.registry}/${ref.repository}/cache`;
+}
