@@ -1,5 +1,5 @@
 import { collect, tokenize } from "./flags/argv.js";
-import { CACHE_FLAGS } from "./flags/cache.js";
+import { CACHE_FLAGS, finishCacheFlags } from "./flags/cache.js";
 import { CONTEXT_FLAGS } from "./flags/context.js";
 import { EXTRACT_LIMIT_ROWS } from "./flags/extract-limits.js";
 import { KANIKO_FLAGS } from "./flags/kaniko.js";
@@ -106,6 +106,7 @@ export function parseBuildFlags(
       warnings.push(`--${row.name} is accepted but not implemented yet in this build; it is ignored`);
     }
   }
+  finishCacheFlags(target);
   const { options, cli } = target;
   if (
     !options.noPush &&

@@ -1,37 +1,184 @@
-import type { FlagRow } from "./types.js";
+import { resolve } from "node:path";
+import { defaultCacheRepo } from "@molt/core";
+import type { FlagRow, FlagTarget } from "./types.js";
+import { bool, list, str, usage } from "./values.js";
 
 const group = "cache" as const;
 
+/** Parses a Go-style duration (`336h`, `6h30m`, `90s`) or days (`14d`) into milliseconds. */
+export function parseDuration(text: string, flag: string): number {
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  let total = 0;
+  let rest = text.trim();
+  if (rest === "") throw usage(`--${flag} expects a duration such as 336h or 14d`);
+  while (rest.length > 0) {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)/.exec(rest);
+    if (!m) throw usage(`--${flag} expects a duration such as 336h or 14d, got "${text}"`);
+    total += Number(m[1]) * unit[m[2]!]!;
+    rest = rest.slice(m[0].length);
+  }
+  return total;
+}
+
+/** Parses a byte size with an optional K/M/G/T suffix (powers of 1024, `i`/`B` optional). */
+export function parseBytes(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)$/i.exec(text.trim());
+  if (!m) throw usage(`--${flag} expects a size such as 20GiB or 500M, got "${text}"`);
+  const pow = { "": 0, k: 1, m: 2, g: 3, t: 4 }[m[2]!.toLowerCase() as "" | "k" | "m" | "g" | "t"];
+  return Math.floor(Number(m[1]) * 1024 ** pow);
+}
+
 /**
- * kaniko's cache flags. They parse here; what each does belongs to the cache work (rows
- * without `apply` record their value in `BuildFlags.values` and warn that they are not
- * implemented yet, until their owner gives them an `apply`).
+ * kaniko's cache flags and BuildKit's cache controls. `--cache=true` uses a registry cache in
+ * `--cache-repo` (default `<first destination repo>/cache`, as kaniko); `--cache-dir` adds (or
+ * alone is) a local directory cache; `--cache-repo oci:DIR` is a directory cache too.
  */
 export const CACHE_FLAGS: FlagRow[] = [
-  { name: "cache", type: "boolean", group, help: "use a layer cache" },
+  {
+    name: "cache",
+    type: "boolean",
+    group,
+    help: "use a registry layer cache (--cache-repo, default <destination repo>/cache)",
+    apply: (v, t) => {
+      t.cli.cache = bool(v);
+    },
+  },
   {
     name: "cache-repo",
     type: "string",
     group,
     arg: "REPO",
-    help: "registry repository (or oci:DIR) of cached layers",
+    help: "registry repository of cache entries (or oci:DIR for a directory)",
+    apply: (v, t) => {
+      t.cli.cacheRepo = str(v);
+    },
   },
-  { name: "cache-dir", type: "string", group, arg: "DIR", help: "local directory of cached base images" },
+  {
+    name: "cache-dir",
+    type: "string",
+    group,
+    arg: "DIR",
+    help: "local cache directory (an OCI layout; also serves pre-warmed base images)",
+    apply: (v, t) => {
+      t.options.cacheDir = resolve(t.cwd, str(v));
+    },
+  },
   {
     name: "cache-ttl",
     type: "string",
     group,
     arg: "DURATION",
-    help: "how long a cached layer is used (default 336h)",
+    help: "entries older than this are misses (default 336h; 14d accepted)",
+    apply: (v, t) => {
+      t.options.cacheTtlMs = parseDuration(str(v), "cache-ttl");
+    },
   },
-  { name: "cache-copy-layers", type: "boolean", group, help: "cache COPY layers too" },
-  { name: "cache-run-layers", type: "boolean", group, help: "cache RUN layers (default true)" },
-  { name: "no-push-cache", type: "boolean", group, help: "read the cache, push nothing to it" },
-  { name: "compressed-caching", type: "boolean", group, help: "compress cached layers (default true)" },
+  {
+    name: "cache-copy-layers",
+    type: "boolean",
+    group,
+    help: "cache COPY/ADD results by content (default true, as BuildKit)",
+    apply: (v, t) => {
+      t.options.cacheCopyLayers = bool(v);
+    },
+  },
+  {
+    name: "cache-run-layers",
+    type: "boolean",
+    group,
+    help: "cache RUN results (default true)",
+    apply: (v, t) => {
+      t.options.cacheRunLayers = bool(v);
+    },
+  },
+  {
+    name: "no-push-cache",
+    type: "boolean",
+    group,
+    help: "read the cache, write no entries",
+    apply: (v, t) => {
+      if (bool(v)) t.options.noPushCache = true;
+    },
+  },
+  {
+    name: "compressed-caching",
+    type: "boolean",
+    group,
+    noop: true,
+    help: "accepted (cache entries are the compressed layers themselves)",
+  },
+  {
+    name: "no-cache",
+    type: "boolean",
+    group,
+    help: "rebuild every step (entries are still written)",
+    apply: (v, t) => {
+      if (bool(v)) t.options.noCache = true;
+    },
+  },
+  {
+    name: "no-cache-filter",
+    type: "string",
+    multiple: true,
+    group,
+    arg: "STAGE[,STAGE]",
+    help: "rebuild only these stages' steps (entries are still written)",
+    apply: (v, t) => {
+      t.options.noCacheFilter = list(v)
+        .flatMap((s) => s.split(","))
+        .map((s) => s.trim())
+        .filter(Boolean);
+    },
+  },
+  {
+    name: "cache-normalize-modes",
+    type: "boolean",
+    group,
+    help: "hash sources with the modes COPY gives them (umask-independent keys)",
+    apply: (v, t) => {
+      if (bool(v)) t.options.cacheNormalizeModes = true;
+    },
+  },
+  {
+    name: "cache-max-bytes",
+    type: "string",
+    group,
+    arg: "N",
+    help: "keep --cache-dir under N bytes, oldest entries first (default 20GiB)",
+    apply: (v, t) => {
+      t.options.cacheMaxBytes = parseBytes(str(v), "cache-max-bytes");
+    },
+  },
+  {
+    name: "explain-cache",
+    type: "boolean",
+    group,
+    help: "print every step's cache decision, hits included",
+    apply: (v, t) => {
+      t.cli.explainCache = bool(v);
+    },
+  },
   {
     name: "dryrun",
     type: "boolean",
     group,
-    help: "print the plan, build nothing",
+    help: "print stages, steps, cache keys and whether each would hit; build nothing",
+    apply: (v, t) => {
+      t.cli.dryRun = bool(v);
+    },
   },
 ];
+
+/** After every row applied: resolve the cache repository (kaniko's default needs the destinations). */
+export function finishCacheFlags(t: FlagTarget): void {
+  const repo = t.cli.cacheRepo;
+  if (repo?.startsWith("oci:")) {
+    t.options.cacheDir ??= resolve(t.cwd, repo.slice(4));
+    return;
+  }
+  if (!t.cli.cache) return;
+  const chosen =
+    repo ?? (t.options.destinations?.[0] ? defaultCacheRepo(t.options.destinations[0]) : undefined);
+  if (!chosen) throw usage("--cache needs --cache-repo or a --destination to derive it from");
+  t.options.cacheRepo = chosen;
+}

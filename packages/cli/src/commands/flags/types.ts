@@ -29,6 +29,12 @@ export interface CliSettings {
   progress?: string;
   /** `--dryrun`: plan, print, build nothing. */
   dryRun?: boolean;
+  /** `--cache`: use a registry cache (repository resolved after all flags are read). */
+  cache?: boolean;
+  /** `--cache-repo` as given. */
+  cacheRepo?: string;
+  /** `--explain-cache`: print hits as well as misses. */
+  explainCache?: boolean;
   /** `-h/--help`. */
   help: boolean;
 }
