@@ -179,6 +179,9 @@ export function finishCacheFlags(t: FlagTarget): void {
   if (!t.cli.cache) return;
   const chosen =
     repo ?? (t.options.destinations?.[0] ? defaultCacheRepo(t.options.destinations[0]) : undefined);
-  if (!chosen) throw usage("--cache needs --cache-repo or a --destination to derive it from");
+  if (!chosen) {
+    t.warn("--cache has no repository to use (give --cache-repo or a --destination); no registry cache is used");
+    return;
+  }
   t.options.cacheRepo = chosen;
 }
