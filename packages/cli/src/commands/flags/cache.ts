@@ -180,7 +180,9 @@ export function finishCacheFlags(t: FlagTarget): void {
   const chosen =
     repo ?? (t.options.destinations?.[0] ? defaultCacheRepo(t.options.destinations[0]) : undefined);
   if (!chosen) {
-    t.warn("--cache has no repository to use (give --cache-repo or a --destination); no registry cache is used");
+    t.warn(
+      "--cache has no repository to use (give --cache-repo or a --destination); no registry cache is used",
+    );
     return;
   }
   t.options.cacheRepo = chosen;
