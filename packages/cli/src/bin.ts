@@ -1,18 +1,25 @@
 #!/usr/bin/env node
-import { main } from "./main.js";
+import { runInPrivateMountNamespace } from "./mount-namespace.js";
 
-const controller = new AbortController();
-let interrupted = 0;
-for (const sig of ["SIGINT", "SIGTERM"] as const) {
-  process.on(sig, () => {
-    interrupted++;
-    if (interrupted > 1) process.exit(130);
-    controller.abort(new Error(`received ${sig}`));
-  });
+const wrapped = await runInPrivateMountNamespace(process.argv.slice(2));
+if (wrapped !== undefined) {
+  process.exitCode = wrapped;
+} else {
+  const controller = new AbortController();
+  let interrupted = 0;
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.on(sig, () => {
+      interrupted++;
+      if (interrupted > 1) process.exit(130);
+      controller.abort(new Error(`received ${sig}`));
+    });
+  }
+  // Loaded only here: a wrapper that re-executes the build need not load the whole library.
+  const { main } = await import("./main.js");
+  const code = await main(
+    process.argv.slice(2),
+    { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() },
+    controller.signal,
+  );
+  process.exitCode = code;
 }
-const code = await main(
-  process.argv.slice(2),
-  { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() },
-  controller.signal,
-);
-process.exitCode = code;

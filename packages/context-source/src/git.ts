@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { makeOwnedTempDir } from "@molt/oci";
 import createDebug from "debug";
 import { openDirectoryContext } from "./directory.js";
 import { ContextFetchError, ContextNotFoundError } from "./errors.js";
@@ -96,7 +97,7 @@ export async function openGitContext(spec: string, options: OpenContextOptions =
   const depthArgs = depth === 0 ? [] : [`--depth=${depth}`];
   const submodules = options.submodules || gitOpts.recurseSubmodules;
   const signal = options.signal;
-  const tmp = await mkdtemp(join(options.tmpDir ?? tmpdir(), "molt-context-git-"));
+  const tmp = makeOwnedTempDir(options.tmpDir ?? tmpdir(), "molt-context-git-");
   const cleanup = () => removeTree(tmp);
   const gitDir = join(tmp, "git");
   const work = join(tmp, "ctx");

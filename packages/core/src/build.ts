@@ -1,5 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { type ContextSource, openContext, readDockerfile } from "@molt/context-source";
 import { BlobStore } from "@molt/layer-writer";
@@ -40,6 +39,7 @@ import { takeOnbuildTriggers } from "./stage/onbuild-triggers.js";
 import { type ArgDefaults, runStage, type StepReport } from "./stage/run-stage.js";
 import type { StageRuntime } from "./stage/runtime.js";
 import type { BuildSession } from "./stage/session.js";
+import { makeWorkDir } from "./stage/work-dir.js";
 
 const debug = createDebug("molt:build");
 
@@ -172,7 +172,7 @@ async function buildInContext(
   for (const w of dockerfile.warnings) {
     options.onProgress?.({ type: "warning", message: w.message, file, line: w.location?.line });
   }
-  const work = await mkdtemp(join(options.tmpDir ?? tmpdir(), "molt-build-"));
+  const work = makeWorkDir(options.tmpDir);
   const ownClient = !options.registryClient;
   let client: RegistryClient | undefined = options.registryClient;
   const filesystems: BuildSession["filesystems"] = [];

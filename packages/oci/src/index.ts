@@ -21,4 +21,5 @@ export * from "./platform.js";
 export * from "./reference.js";
 export * from "./tar-file.js";
 export * from "./tar-header.js";
+export * from "./temp-dirs.js";
 export * from "./validate.js";

@@ -1,6 +1,7 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { makeOwnedTempDir } from "@molt/oci";
 import createDebug from "debug";
 import { makeDevDir } from "./dev-skeleton.js";
 import { run } from "./exec.js";
@@ -48,7 +49,7 @@ const HOST_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
 async function probeMounts(tools: HostTools, nsArgs: string[]): Promise<Set<MountId>> {
   const ok = new Set<MountId>();
   if (!tools.unshare || !tools.sh || !tools.mount) return ok;
-  const dir = await mkdtemp(join(tmpdir(), "molt-probe-"));
+  const dir = makeOwnedTempDir(tmpdir(), "molt-probe-");
   try {
     const root = join(dir, "root");
     for (const d of ["proc", "sys", "dev", "etc"]) await mkdir(join(root, d), { recursive: true });

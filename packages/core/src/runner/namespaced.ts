@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { makeOwnedTempDir } from "@molt/oci";
 import createDebug from "debug";
 import { mountFstabLines } from "../mounts/fstab.js";
 import { type MountTargets, prepareTargets, removeTargets } from "../mounts/targets.js";
@@ -104,7 +105,7 @@ export async function runNamespaced(
       : WD_PLACEHOLDER.slice("--wd=".length);
   const mp = prepareMountPoints(spec.rootfs, wanted);
   for (const id of mp.skipped.keys()) wanted.delete(id);
-  const tmp = mkdtempSync(join(tmpdir(), "molt-run-"));
+  const tmp = makeOwnedTempDir(tmpdir(), "molt-run-");
   let targets: MountTargets | undefined;
   try {
     const devDir = wanted.has("dev") ? makeDevDir(tmp, transient) : "";

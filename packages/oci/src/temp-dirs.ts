@@ -1,0 +1,133 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+/**
+ * Temporary directories that say who made them. Each molt temp dir holds an owner file with the
+ * creating process's pid and start time (from `/proc/PID/stat`, so a reused pid is not mistaken
+ * for the owner); {@link reclaimStaleTempDirs} removes the dirs whose owner is gone — what a
+ * build killed with SIGKILL left behind — after detaching any mount still below them.
+ */
+
+/** The owner file's name inside each temp dir. */
+export const OWNER_FILE = ".molt-owner";
+
+/** Prefix of every temp dir molt makes; only names with it are ever reclaimed. */
+export const TEMP_PREFIX = "molt-";
+
+/** The start time of process `pid` in clock ticks since boot (`/proc/PID/stat` field 22), or `undefined` when it is gone. */
+export function processStartTime(pid: number): string | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+  } catch {
+    return undefined;
+  }
+  // "pid (comm) state ppid ..." — comm may hold spaces and parentheses: split after the last ")".
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return fields[19];
+}
+
+let selfOwner: string | undefined;
+function ownerLine(): string {
+  selfOwner ??= `${process.pid} ${processStartTime(process.pid) ?? "?"}\n`;
+  return selfOwner;
+}
+
+/** Writes the owner file of the current process into `dir` (one made by the caller). */
+export function claimTempDir(dir: string): void {
+  writeFileSync(join(dir, OWNER_FILE), ownerLine());
+}
+
+/**
+ * `mkdtemp(join(parent, prefix))` plus the owner file. `prefix` should start with
+ * {@link TEMP_PREFIX} so a later build can reclaim the dir when this process dies.
+ */
+export function makeOwnedTempDir(parent: string, prefix: string): string {
+  const dir = mkdtempSync(join(parent, prefix));
+  try {
+    claimTempDir(dir);
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return dir;
+}
+
+/** Whether the owner recorded in `dir` is a live process (a dir with no owner file counts as live: it may be mid-creation). */
+export function ownerAlive(dir: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, OWNER_FILE), "latin1");
+  } catch {
+    return true;
+  }
+  const [pid, start] = text.trim().split(" ");
+  const n = Number(pid);
+  if (!Number.isInteger(n) || n <= 0) return false;
+  const now = processStartTime(n);
+  return now !== undefined && (start === "?" || now === start);
+}
+
+function unescapeMount(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+}
+
+/** Mount points at or below `dir`, deepest first, from `/proc/self/mountinfo`. */
+function mountsUnder(dir: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync("/proc/self/mountinfo", "utf8");
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const line of text.split("\n")) {
+    const mp = line.split(" ")[4];
+    if (mp === undefined) continue;
+    const p = unescapeMount(mp);
+    if (p === dir || p.startsWith(`${dir}/`)) out.push(p);
+  }
+  return out.sort((a, b) => b.length - a.length);
+}
+
+/** What {@link reclaimStaleTempDirs} did. */
+export interface ReclaimResult {
+  /** Directories removed. */
+  removed: string[];
+  /** Directories of dead owners left in place because a mount below them could not be detached. */
+  kept: string[];
+}
+
+/**
+ * Removes every `molt-*` directory directly in `parent` whose owner process is dead (or is
+ * another process now using the pid). Mounts still below such a dir (an overlay mounted in the
+ * host's namespace by a killed library caller) are detached first with `umount -l`; a dir with a
+ * mount that will not go is kept, never removed through the mount. Dirs without an owner file
+ * (older versions, or being created right now) are left alone.
+ */
+export function reclaimStaleTempDirs(parent: string): ReclaimResult {
+  const result: ReclaimResult = { removed: [], kept: [] };
+  let names: string[];
+  try {
+    names = readdirSync(parent).filter((n) => n.startsWith(TEMP_PREFIX));
+  } catch {
+    return result;
+  }
+  for (const name of names) {
+    const dir = join(parent, name);
+    if (ownerAlive(dir)) continue;
+    for (const m of mountsUnder(dir)) spawnSync("umount", ["-l", m], { stdio: "ignore" });
+    if (mountsUnder(dir).length > 0) {
+      result.kept.push(dir);
+      continue;
+    }
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      result.removed.push(dir);
+    } catch {
+      result.kept.push(dir);
+    }
+  }
+  return result;
+}

@@ -1,0 +1,156 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import { run } from "../harness/exec.js";
+import { startFaultProxy } from "../harness/fault-proxy.js";
+import { pushHandMadeImage } from "../harness/hand-image.js";
+import { MOLT_BIN, molt } from "../harness/molt-cli.js";
+
+/*
+ * kill -9 of `molt build` at each phase: afterwards the host's mount table holds nothing of the
+ * build (its mounts lived in a private mount namespace that died with it), and the next build
+ * reclaims the temporary directories the killed one left.
+ */
+const registry = inject("registry");
+let dir: string;
+let bigImage: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "molt-e2e-sigkill-"));
+  const bb = join(dir, "bb");
+  await mkdir(join(bb, "bin"), { recursive: true });
+  await copyFile("/bin/busybox", join(bb, "bin", "busybox"));
+  await chmod(join(bb, "bin", "busybox"), 0o755);
+  for (const app of ["sh", "true", "sleep", "touch", "head"]) await symlink("busybox", join(bb, "bin", app));
+  const big = join(dir, "big");
+  await mkdir(big);
+  await run("truncate", ["-s", "512M", join(big, "big")]);
+  bigImage = `${registry}/sigkill/big:1`;
+  await pushHandMadeImage(bigImage, [{ dir: bb }, { dir: big }]);
+  await pushHandMadeImage(`${registry}/sigkill/bb:1`, [{ dir: bb }]);
+}, 120_000);
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Paths below `root` (find, not our code). */
+async function find(root: string, name: string): Promise<string[]> {
+  const r = await run("find", [root, "-name", name], { allowFail: true });
+  return r.stdout.split("\n").filter(Boolean);
+}
+
+/** Pids of processes whose command line mentions `needle`. */
+async function processesWith(needle: string): Promise<number[]> {
+  const out: number[] = [];
+  for (const p of await readdir("/proc")) {
+    if (!/^\d+$/.test(p)) continue;
+    const cmd = await readFile(`/proc/${p}/cmdline`, "latin1").catch(() => "");
+    if (cmd.includes(needle)) out.push(Number(p));
+  }
+  return out;
+}
+
+async function until(
+  what: string,
+  check: () => Promise<boolean>,
+  child: ChildProcess,
+  ms = 90_000,
+): Promise<void> {
+  const t0 = Date.now();
+  while (!(await check())) {
+    if (child.exitCode !== null) throw new Error(`molt exited (${child.exitCode}) before ${what}`);
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function killDuring(
+  phase: string,
+  dockerfile: string,
+  args: string[],
+  ready: (tmp: string) => Promise<boolean>,
+): Promise<void> {
+  const tmp = await mkdtemp(join(dir, `tmp-${phase}-`));
+  const ctx = join(dir, `ctx-${phase}`);
+  await mkdir(ctx);
+  await writeFile(join(ctx, "Dockerfile"), dockerfile);
+  const child = spawn(process.execPath, [MOLT_BIN, "build", "-c", ctx, "--insecure-pull", ...args], {
+    env: { ...process.env, TMPDIR: tmp },
+    stdio: "ignore",
+  });
+  const exited = new Promise((r) => child.once("exit", r));
+  try {
+    await until(phase, () => ready(tmp), child);
+  } finally {
+    child.kill("SIGKILL");
+    await exited;
+  }
+  // The build itself (a child in its own namespace) dies with the process we killed.
+  const t0 = Date.now();
+  while ((await processesWith(ctx)).length > 0) {
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const mounts = await readFile("/proc/self/mountinfo", "utf8");
+  expect(mounts.split("\n").filter((l) => l.includes(tmp))).toEqual([]);
+  const left = await readdir(tmp);
+  expect(left.some((n) => n.startsWith("molt-build-"))).toBe(true); // killed mid-way: its dirs stayed
+  // The next build (here a trivial one) reclaims them.
+  const next = join(dir, `next-${phase}`);
+  await mkdir(next);
+  await writeFile(join(next, "Dockerfile"), "FROM scratch\nENV A=1\n");
+  const r = await molt(["build", "-c", next, "--no-push", "--tar-path", join(dir, `next-${phase}.tar`)], {
+    env: { ...process.env, TMPDIR: tmp },
+  });
+  expect(r.stderr).not.toContain("error");
+  expect(r.code).toBe(0);
+  expect(await readdir(tmp)).toEqual([]);
+}
+
+describe.skipIf(process.getuid?.() !== 0)(
+  "SIGKILL at each phase leaves no mount, and the next build reclaims the dirs",
+  () => {
+    test("while extracting the base image", async () => {
+      await killDuring(
+        "extract",
+        `FROM ${bigImage}\nRUN true\n`,
+        ["--no-push", "--tar-path", join(dir, "x.tar")],
+        async (tmp) => (await find(tmp, "big")).some((p) => p.includes("/stage-0/root/")),
+      );
+    });
+
+    test("during a RUN (its overlay mounted)", async () => {
+      await killDuring(
+        "run",
+        `FROM ${registry}/sigkill/bb:1\nRUN touch /started && sleep 60\n`,
+        ["--no-push", "--tar-path", join(dir, "x.tar")],
+        async (tmp) => (await find(tmp, "started")).some((p) => p.includes("/upper/")),
+      );
+    });
+
+    test("while writing a layer", async () => {
+      await killDuring(
+        "layer",
+        `FROM ${registry}/sigkill/bb:1\nRUN head -c 400000000 /dev/zero > /big\n`,
+        ["--no-push", "--tar-path", join(dir, "x.tar")],
+        async (tmp) => (await find(tmp, "*.partial")).length > 0,
+      );
+    });
+
+    test("while pushing", async () => {
+      const proxy = await startFaultProxy(registry);
+      try {
+        await killDuring(
+          "push",
+          `FROM ${registry}/sigkill/bb:1\nRUN head -c 100000000 /dev/urandom > /big\n`,
+          ["-d", `${proxy.host}/sigkill/pushed:1`, "--insecure"],
+          async () => proxy.seen.some((s) => s.method === "POST" && s.url.includes("/blobs/uploads/")),
+        );
+      } finally {
+        await proxy.stop();
+      }
+    });
+  },
+);
