@@ -56,7 +56,10 @@ export function tokenize(argv: readonly string[], rows: readonly FlagRow[], usag
     }
     if (inline === undefined) {
       const next = argv[i + 1];
-      if (next === undefined) throw new UsageError(`Option '${spelled}' argument missing`, usage);
+      if (next === undefined) {
+        const named = spelled === `--${row.name}` ? spelled : `${spelled} (--${row.name})`;
+        throw new UsageError(`Option '${named}' argument missing`, usage);
+      }
       inline = next;
       i++;
     }
