@@ -1,5 +1,9 @@
 #!/usr/bin/env node
+import { tolerateBrokenPipes } from "./broken-pipe.js";
 import { runInPrivateMountNamespace } from "./mount-namespace.js";
+
+// A closed stdout or stderr stops that output, never the build.
+tolerateBrokenPipes([process.stdout, process.stderr]);
 
 const wrapped = await runInPrivateMountNamespace(process.argv.slice(2));
 if (wrapped !== undefined) {
