@@ -31,6 +31,10 @@ export async function createPodman(): Promise<Podman> {
     join(dir, "root"),
     "--runroot",
     join(dir, "runroot"),
+    // Its own libpod state dir too: the default (/run/libpod) is shared by every podman on the
+    // machine, and `system reset` in one test's cleanup removes it under another's running container.
+    "--tmpdir",
+    join(dir, "tmp"),
     "--cgroup-manager",
     "cgroupfs",
     "--runtime",
