@@ -24,6 +24,7 @@ import type { StepCache } from "./cache/step-cache.js";
 import { BuildAbortedError, InvalidBuildOptionsError, throwIfAborted } from "./errors.js";
 import { assembleImage } from "./image/assemble.js";
 import { squashStageLayers } from "./image/single-snapshot.js";
+import { startCacheMountTravel } from "./mounts/prepare.js";
 import type { BuildOptions } from "./options.js";
 import { writeTarball } from "./outputs/docker-archive.js";
 import { putManifestOrWarn } from "./outputs/immutable-tags.js";
@@ -192,6 +193,7 @@ async function buildInContext(
       sourceDateEpoch !== undefined ? sourceDateEpoch * 1000 : Date.now(),
     ).toISOString();
     let runner: Promise<Runner> | undefined;
+    const cacheMounts = startCacheMountTravel(options, client);
     const session: BuildSession = {
       options,
       context,
@@ -317,6 +319,7 @@ async function buildInContext(
       });
     }
     await flushCache(cache, options);
+    await cacheMounts?.exportChanged(options.signal);
     return {
       digest: image.manifestDescriptor.digest,
       manifest: image.manifest,

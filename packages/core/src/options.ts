@@ -119,6 +119,12 @@ export interface BuildOptions {
    * default `$XDG_CACHE_HOME/molt/cache-mounts` (else `~/.cache/molt/cache-mounts`).
    */
   cacheMountDir?: string;
+  /**
+   * Cache mounts that travel (`--cache-mount-repo`): a registry repository where each cache id
+   * is pulled from on its first mount when this machine lacks it, and pushed to after a
+   * successful build when its content changed (tag `mount-<sha256(id)>`, one tar+zstd layer).
+   */
+  cacheMountRepo?: string;
   /** Annotations of the image manifest (`--annotation`). */
   annotations?: Record<string, string>;
   /** A push refused because the tag is immutable (the registry says so) is a warning, not a failure. */

@@ -6,17 +6,19 @@ export const MOUNT_FLAGS = {
   secret: { type: "string", multiple: true },
   ssh: { type: "string", multiple: true },
   "cache-mount-dir": { type: "string" },
+  "cache-mount-repo": { type: "string" },
 } as const;
 
 /** The `--help` lines of {@link MOUNT_FLAGS}. */
 export const MOUNT_HELP = `      --secret id=ID,src=FILE|env=VAR  build secret for RUN --mount=type=secret; repeatable
       --ssh default|ID=SOCKET_OR_KEY[,…]  SSH agent for RUN --mount=type=ssh; repeatable
-      --cache-mount-dir DIR          where RUN --mount=type=cache persists (default ~/.cache/molt/cache-mounts)`;
+      --cache-mount-dir DIR          where RUN --mount=type=cache persists (default ~/.cache/molt/cache-mounts)
+      --cache-mount-repo REPO        pull cache mounts from REPO when missing here, push changed ones after the build`;
 
 /** Applies the parsed mount flags to `options`; malformed values are {@link UsageError}s. */
 export function applyMountFlags(
-  values: { secret?: string[]; ssh?: string[]; "cache-mount-dir"?: string },
-  options: Pick<BuildOptions, "secrets" | "ssh" | "cacheMountDir">,
+  values: { secret?: string[]; ssh?: string[]; "cache-mount-dir"?: string; "cache-mount-repo"?: string },
+  options: Pick<BuildOptions, "secrets" | "ssh" | "cacheMountDir" | "cacheMountRepo">,
   usage: string,
 ): void {
   for (const v of values.secret ?? []) {
@@ -30,4 +32,5 @@ export function applyMountFlags(
     options.ssh = { ...options.ssh, [r.id]: r.paths };
   }
   if (values["cache-mount-dir"] !== undefined) options.cacheMountDir = values["cache-mount-dir"];
+  if (values["cache-mount-repo"] !== undefined) options.cacheMountRepo = values["cache-mount-repo"];
 }

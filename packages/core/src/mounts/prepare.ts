@@ -2,6 +2,7 @@ import { chmod, chown, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ContextSource } from "@molt/context-source";
 import type { Mount } from "@molt/parser";
+import type { RegistryClient } from "@molt/registry-client";
 import type { ErrorLocation } from "../errors.js";
 import { containerToHostId, type IdMap } from "../runner/index.js";
 import type { StageRuntime } from "../stage/runtime.js";
@@ -10,6 +11,7 @@ import { MountError } from "./errors.js";
 import { readSecret } from "./secrets.js";
 import { cleanSource, copyFromContext, pathInRoot, writableCopy } from "./sources.js";
 import { type SshAgent, startSshAgent } from "./ssh.js";
+import { CacheMountTravel, cacheMountTravel, setCacheMountTravel } from "./travel.js";
 import type { RunMount } from "./types.js";
 
 /** What one RUN's `--mount`s became: runner mounts, environment, and what to undo after. */
@@ -35,6 +37,20 @@ export function cacheStoreFor(dir: string | undefined): CacheMountStore {
     stores.set(root, s);
   }
   return s;
+}
+
+/**
+ * Sets up travelling cache mounts for a build with `cacheMountRepo` (see {@link CacheMountTravel});
+ * returns the exporter to call after the build succeeded, or `undefined`.
+ */
+export function startCacheMountTravel(
+  options: { cacheMountRepo?: string; cacheMountDir?: string },
+  client: RegistryClient,
+): CacheMountTravel | undefined {
+  if (!options.cacheMountRepo) return undefined;
+  const travel = new CacheMountTravel(client, options.cacheMountRepo, cacheStoreFor(options.cacheMountDir));
+  setCacheMountTravel(options, travel);
+  return travel;
 }
 
 function hostId(map: IdMap | undefined, kind: "uid" | "gid", id: number): number {
@@ -81,6 +97,7 @@ export async function prepareRunMounts(
         case "cache": {
           const seed =
             m.from !== undefined ? await bindSource(m.from, cleanSource(m.source), rt, location) : undefined;
+          await cacheMountTravel(rt.options)?.beforeUse(m.id, signal);
           const lease = await cacheStoreFor(rt.options.cacheMountDir).acquire(
             m.id,
             m.sharing,

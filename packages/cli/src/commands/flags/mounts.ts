@@ -32,4 +32,12 @@ export const MOUNT_FLAG_ROWS: FlagRow[] = [
     help: "where RUN --mount=type=cache persists (default ~/.cache/molt/cache-mounts)",
     apply: (v, t) => applyMountFlags({ "cache-mount-dir": str(v) }, t.options, BUILD_USAGE),
   },
+  {
+    name: "cache-mount-repo",
+    type: "string",
+    group,
+    arg: "REPO",
+    help: "pull RUN --mount=type=cache dirs from REPO when missing here; push changed ones after the build",
+    apply: (v, t) => applyMountFlags({ "cache-mount-repo": str(v) }, t.options, BUILD_USAGE),
+  },
 ];
