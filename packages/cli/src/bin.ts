@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 import { tolerateBrokenPipes } from "./broken-pipe.js";
-import { runInPrivateMountNamespace } from "./mount-namespace.js";
 
 // A closed stdout or stderr stops that output, never the build.
 tolerateBrokenPipes([process.stdout, process.stderr]);
 
-const wrapped = await runInPrivateMountNamespace(process.argv.slice(2));
+// Only a build mounts anything; other commands skip loading the namespace wrapper.
+const wrapped =
+  process.argv[2] === "build"
+    ? await (await import("./mount-namespace.js")).runInPrivateMountNamespace(process.argv.slice(2))
+    : undefined;
 if (wrapped !== undefined) {
   process.exitCode = wrapped;
 } else {

@@ -1,10 +1,7 @@
-import { MoltError } from "@molt/oci";
-import { buildCommand } from "./commands/build.js";
-import { loginCommand, logoutCommand } from "./commands/login.js";
-import { parseCommand } from "./commands/parse.js";
-import { pushCommand } from "./commands/push.js";
-import { versionCommand } from "./commands/version.js";
 import { type CommandIO, UsageError } from "./io.js";
+
+// Each command's module (and the library parts it needs) is imported only when that command
+// runs: `molt version` or `molt --help` load no registry, tar or GCS code.
 
 /** The top-level usage text. */
 export const USAGE = `usage: molt <command> [flags]
@@ -27,18 +24,18 @@ export async function main(argv: string[], io: CommandIO, signal?: AbortSignal):
   try {
     switch (cmd) {
       case "build":
-        return await buildCommand(rest, io, signal);
+        return await (await import("./commands/build.js")).buildCommand(rest, io, signal);
       case "parse":
-        return await parseCommand(rest, io);
+        return await (await import("./commands/parse.js")).parseCommand(rest, io);
       case "push":
-        return await pushCommand(rest, io, signal);
+        return await (await import("./commands/push.js")).pushCommand(rest, io, signal);
       case "login":
-        return await loginCommand(rest, io);
+        return await (await import("./commands/login.js")).loginCommand(rest, io);
       case "logout":
-        return await logoutCommand(rest, io);
+        return await (await import("./commands/login.js")).logoutCommand(rest, io);
       case "version":
       case "--version":
-        return versionCommand(io);
+        return (await import("./commands/version.js")).versionCommand(io);
       case undefined:
       case "help":
       case "--help":
@@ -53,14 +50,15 @@ export async function main(argv: string[], io: CommandIO, signal?: AbortSignal):
       io.stderr.write(`molt: ${e.message}\n${e.usage}\n`);
       return 2;
     }
-    io.stderr.write(`molt: error: ${describe(e)}\n`);
+    io.stderr.write(`molt: error: ${await describe(e)}\n`);
     // Interrupted (SIGINT/SIGTERM → abort): the shell convention 128 + SIGINT.
     return signal?.aborted ? 130 : 1;
   }
 }
 
 /** A one-line description of an error: its message, plus the code for molt's typed errors. */
-function describe(e: unknown): string {
+async function describe(e: unknown): Promise<string> {
+  const { MoltError } = await import("@molt/oci");
   if (e instanceof MoltError) return `${e.message} [${e.code}]`;
   if (e instanceof Error) return e.message;
   return String(e);
