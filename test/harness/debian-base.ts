@@ -31,6 +31,31 @@ export async function debianRootfs(
   const rootfs = join(DEBIAN_CACHE, "rootfs");
   if (existsSync(join(DEBIAN_CACHE, "rootfs.done"))) return rootfs;
   await mkdir(DEBIAN_CACHE, { recursive: true });
+  // Several test files may ask at once (each in its own process): one makes it, the others wait.
+  const release = await lockDir(join(DEBIAN_CACHE, "rootfs.lock"));
+  try {
+    if (existsSync(join(DEBIAN_CACHE, "rootfs.done"))) return rootfs;
+    return await makeRootfs(rootfs, mirror);
+  } finally {
+    await release();
+  }
+}
+
+/** Takes a lock by making a directory (atomic); waits while another process holds it (up to 10 min). */
+export async function lockDir(path: string): Promise<() => Promise<void>> {
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    try {
+      await mkdir(path);
+      return () => rm(path, { recursive: true, force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+async function makeRootfs(rootfs: string, mirror: string): Promise<string> {
   const tmp = join(DEBIAN_CACHE, "rootfs.tmp");
   await rm(tmp, { recursive: true, force: true });
   await sh(`debootstrap --variant=minbase bookworm ${tmp} ${mirror}`);

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { debianRootfs } from "./debian-base.js";
+import { debianRootfs, lockDir } from "./debian-base.js";
 import { run } from "./exec.js";
 import { requireBinary } from "./registry.js";
 
@@ -16,6 +16,16 @@ export async function debianImageLayout(): Promise<string> {
   const dir = join(rootfs, "..", "oci");
   const ref = `${dir}:bookworm`;
   if (existsSync(`${dir}.done`)) return ref;
+  const release = await lockDir(`${dir}.lock`);
+  try {
+    if (!existsSync(`${dir}.done`)) await makeLayout(rootfs, dir, ref);
+  } finally {
+    await release();
+  }
+  return ref;
+}
+
+async function makeLayout(rootfs: string, dir: string, ref: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
   await run("umoci", ["init", "--layout", dir]);
   await run("umoci", ["new", "--image", ref]);
@@ -30,7 +40,6 @@ export async function debianImageLayout(): Promise<string> {
     "bash",
   ]);
   await writeFile(`${dir}.done`, "");
-  return ref;
 }
 
 /** Pushes the Debian test image to `registry` as `test/debian:bookworm` (skopeo). */

@@ -10,7 +10,10 @@ import { requireBinary } from "./registry.js";
  */
 export interface Podman {
   /** Runs `podman <args>` with the private storage and config. */
-  podman(args: string[], opts?: { allowFail?: boolean }): Promise<RunResult>;
+  podman(args: string[], opts?: { allowFail?: boolean; input?: Buffer | string }): Promise<RunResult>;
+  /** The global flags every call gets (storage, runtime) and the environment, for callers that spawn podman themselves. */
+  readonly base: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
   /** `podman run --rm` of `image` with `cmd`, pulling over plain HTTP. */
   runImage(image: string, cmd?: string[]): Promise<RunResult>;
   cleanup(): Promise<void>;
@@ -40,10 +43,16 @@ export async function createPodman(): Promise<Podman> {
     "--runtime",
     "runc",
   ];
-  const podman = (args: string[], opts: { allowFail?: boolean } = {}) =>
-    run("podman", [...base, ...args], { env, ...(opts.allowFail ? { allowFail: true } : {}) });
+  const podman = (args: string[], opts: { allowFail?: boolean; input?: Buffer | string } = {}) =>
+    run("podman", [...base, ...args], {
+      env,
+      ...(opts.allowFail ? { allowFail: true } : {}),
+      ...(opts.input !== undefined ? { input: opts.input } : {}),
+    });
   return {
     podman,
+    base,
+    env,
     runImage: (image, cmd = []) =>
       retryOnce(() =>
         podman([

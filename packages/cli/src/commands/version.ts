@@ -3,10 +3,19 @@ import type { CommandIO } from "../io.js";
 
 /** The CLI's version, from its package.json. */
 export function moltVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  };
-  return pkg.version;
+  // dist/commands/version.js in the package; dist/bin.js's chunk in the executor's bundle.
+  for (const rel of ["../../package.json", "../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")) as {
+        name?: string;
+        version: string;
+      };
+      if (pkg.name === "molt") return pkg.version;
+    } catch {
+      // next
+    }
+  }
+  return "unknown";
 }
 
 /** `molt version` / `molt --version`: `molt VERSION (node vX, linux/amd64)` on stdout. */
