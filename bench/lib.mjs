@@ -1,6 +1,6 @@
 // Small helpers shared by the benchmarks: timing, running a reference command, reporting.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, openSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 
@@ -57,15 +57,18 @@ export function freePort() {
  * Starts Debian's `docker-registry` on a free loopback port with its storage under `dir`, and
  * waits for `GET /v2/`. Returns its `host` and a `stop()`.
  */
-export async function startRegistry(dir) {
+export async function startRegistry(dir, opts = {}) {
   const port = await freePort();
   mkdirSync(dir, { recursive: true });
   const config = join(dir, "config.yml");
   writeFileSync(
     config,
-    `version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: ${join(dir, "data")}}}\nhttp: {addr: 127.0.0.1:${port}}\n`,
+    `version: 0.1\nlog: {level: error, accesslog: {disabled: ${opts.accessLog ? "false" : "true"}}}\nstorage: {filesystem: {rootdirectory: ${join(dir, "data")}}, delete: {enabled: true}}\nhttp: {addr: 127.0.0.1:${port}}\n`,
   );
-  const child = spawn("docker-registry", ["serve", config], { stdio: "ignore" });
+  // With opts.accessLog, the registry's access log (one line per request, with the bytes sent)
+  // goes to `${dir}/access.log`.
+  const out = opts.accessLog ? openSync(join(dir, "access.log"), "a") : "ignore";
+  const child = spawn("docker-registry", ["serve", config], { stdio: ["ignore", out, out] });
   const host = `127.0.0.1:${port}`;
   for (let i = 0; i < 150; i++) {
     const ok = await fetch(`http://${host}/v2/`).then(

@@ -5,9 +5,10 @@
 // `runner.run(["true"])` calls per runner this host offers. buildah (vfs copies the root for every
 // layer: ~1.7 s per step here) is timed once per Dockerfile to keep the bench under a minute.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { busyboxLayout } from "./images.mjs";
 import { best, report, SCALE, startRegistry, time, timeShell } from "./lib.mjs";
 
 const repoRoot = join(import.meta.dirname, "..");
@@ -22,32 +23,6 @@ function sh(cmd) {
   return r.stdout;
 }
 const have = (b) => spawnSync("sh", ["-c", `command -v ${b}`]).status === 0;
-
-/** A busybox OCI layout: the test harness's cached one when present, else made here with umoci. */
-function busyboxLayout(dir) {
-  const cache = join(repoRoot, ".cache", "test-images");
-  if (existsSync(cache)) {
-    for (const d of readdirSync(cache)) {
-      if (d.startsWith("busybox-") && existsSync(join(cache, d, "done")))
-        return `${join(cache, d, "layout")}:amd64`;
-    }
-  }
-  const layout = join(dir, "layout");
-  const bundle = join(dir, "bundle");
-  sh(
-    `umoci init --layout ${layout} && umoci new --image ${layout}:amd64 && umoci unpack --image ${layout}:amd64 ${bundle}`,
-  );
-  const r = join(bundle, "rootfs");
-  mkdirSync(join(r, "bin"), { recursive: true });
-  mkdirSync(join(r, "etc"), { recursive: true });
-  sh(`cp /bin/busybox ${r}/bin/busybox && chroot ${r} /bin/busybox --install -s /bin`);
-  writeFileSync(join(r, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\n");
-  writeFileSync(join(r, "etc", "group"), "root:x:0:\n");
-  sh(
-    `umoci repack --image ${layout}:amd64 ${bundle} && umoci config --image ${layout}:amd64 --config.env PATH=/bin`,
-  );
-  return `${layout}:amd64`;
-}
 
 function contextWith(dir, name, base, steps) {
   const ctx = join(dir, name);
