@@ -6,6 +6,7 @@ import { ContextNotFoundError } from "./errors.js";
 import { fetchText } from "./http-fetch.js";
 import { schemeOf } from "./schemes.js";
 import type { ContextSource } from "./source.js";
+import { decodeUtf8, type InvalidUtf8 } from "./utf8.js";
 
 /** Options of {@link readDockerfile}. */
 export interface ReadDockerfileOptions {
@@ -36,6 +37,13 @@ export interface DockerfileText {
   path: string;
   /** Where the text was found. */
   from: "disk" | "context" | "stdin" | "url";
+  /** Set when the bytes were not valid UTF-8 (invalid sequences were replaced with U+FFFD): where the first one is. */
+  invalidUtf8?: InvalidUtf8;
+}
+
+function decoded(raw: Buffer, path: string, from: DockerfileText["from"]): DockerfileText {
+  const { text, invalid } = decodeUtf8(raw);
+  return invalid ? { text, path, from, invalidUtf8: invalid } : { text, path, from };
 }
 
 /**
@@ -53,7 +61,7 @@ export async function readDockerfile(
   if (spec === "-") {
     const chunks: Buffer[] = [];
     for await (const c of options.stdin ?? process.stdin) chunks.push(Buffer.from(c as Buffer));
-    return { text: Buffer.concat(chunks).toString("utf8"), path: "-", from: "stdin" };
+    return decoded(Buffer.concat(chunks), "-", "stdin");
   }
   const scheme = schemeOf(spec);
   if (scheme === "http" || scheme === "https") {
@@ -67,14 +75,14 @@ export async function readDockerfile(
   const inContext = async (): Promise<DockerfileText | undefined> => {
     if (spec.startsWith("/") || !options.context) return undefined;
     const raw = await options.context.readRaw(spec);
-    return raw === undefined ? undefined : { text: raw.toString("utf8"), path: spec, from: "context" };
+    return raw === undefined ? undefined : decoded(raw, spec, "context");
   };
   if (options.prefer === "context") {
     const found = await inContext();
     if (found) return found;
   }
   try {
-    return { text: await readFile(onDisk, "utf8"), path: onDisk, from: "disk" };
+    return decoded(await readFile(onDisk), onDisk, "disk");
   } catch (e) {
     if (!isMissing(e) && (e as NodeJS.ErrnoException).code !== "EISDIR") throw e;
   }

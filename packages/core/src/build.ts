@@ -24,6 +24,7 @@ import type { StepCache } from "./cache/step-cache.js";
 import { BuildAbortedError, InvalidBuildOptionsError, throwIfAborted } from "./errors.js";
 import { assembleImage } from "./image/assemble.js";
 import { squashStageLayers } from "./image/single-snapshot.js";
+import { checkRunNul } from "./instructions/run-checks.js";
 import { startCacheMountTravel } from "./mounts/prepare.js";
 import type { BuildOptions } from "./options.js";
 import { writeTarball } from "./outputs/docker-archive.js";
@@ -153,18 +154,28 @@ async function buildInContext(
   const { dockerfileSpec, destRefs, targets, platform } = given;
   const signal = options.signal;
   const signalOpt = signal ? { signal } : {};
-  const text =
-    options.dockerfileText ??
-    (
-      await readDockerfile(dockerfileSpec, {
-        context,
-        prefer: options.dockerfile ? "cwd" : "context",
-        ...signalOpt,
-      })
-    ).text;
+  const read =
+    options.dockerfileText === undefined
+      ? await readDockerfile(dockerfileSpec, {
+          context,
+          prefer: options.dockerfile ? "cwd" : "context",
+          ...signalOpt,
+        })
+      : undefined;
+  const text = options.dockerfileText ?? read!.text;
   const file = dockerfileSpec === "-" ? "Dockerfile" : dockerfileSpec;
+  if (read?.invalidUtf8) {
+    const { line, column } = read.invalidUtf8;
+    options.onProgress?.({
+      type: "warning",
+      message: `column ${column}: not valid UTF-8; the invalid bytes are read as U+FFFD [MOLT_DOCKERFILE_INVALID_UTF8]`,
+      file,
+      line,
+    });
+  }
   const buildArgs = options.buildArgs ?? {};
   const dockerfile = parseDockerfile(text, { file });
+  checkRunNul(text, dockerfile.stages);
   const plan = planBuild(dockerfile, {
     ...(options.target ? { target: options.target } : {}),
     buildArgs,

@@ -38,6 +38,7 @@ export {
   expandWord,
   expandWordDetailed,
   expandWords,
+  MAX_NESTING,
   type ShellWordOptions,
   type VariableLookup,
 } from "./shell/expand.js";

@@ -15,6 +15,7 @@ import {
 } from "../runner/index.js";
 import type { StageRuntime } from "../stage/runtime.js";
 import { selectSources } from "./copy-selection.js";
+import { checkRunCommand } from "./run-checks.js";
 import type { InstructionStep, PlanView } from "./step.js";
 
 type RunInstruction = Extract<Instruction, { kind: "RUN" }>;
@@ -98,7 +99,8 @@ export async function applyRun(instr: RunInstruction, rt: StageRuntime): Promise
   const fs = await rt.filesystem();
   const runner = await rt.runner();
   const cfg = rt.state.config.config ?? {};
-  const command = heredocRunArgv(instr, cfg.Shell && cfg.Shell.length > 0 ? cfg.Shell : DEFAULT_SHELL);
+  const shell = cfg.Shell && cfg.Shell.length > 0 ? cfg.Shell : DEFAULT_SHELL;
+  const command = checkRunCommand(heredocRunArgv(instr, shell), shell, instr);
   const step = await fs.snapshotter.begin(signal ? { signal } : {});
   let finished = false;
   const mounted =

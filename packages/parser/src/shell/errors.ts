@@ -5,7 +5,8 @@ export type ShellExpansionErrorCode =
   | "MOLT_SHELL_BAD_SUBSTITUTION"
   | "MOLT_SHELL_UNTERMINATED"
   | "MOLT_SHELL_UNSUPPORTED_MODIFIER"
-  | "MOLT_SHELL_REQUIRED_VARIABLE";
+  | "MOLT_SHELL_REQUIRED_VARIABLE"
+  | "MOLT_SHELL_TOO_DEEP";
 
 /**
  * A word could not be expanded: bad `${…}` syntax, an unterminated quote or `${`, an

@@ -95,6 +95,9 @@ class WordCollector {
   }
 }
 
+/** How deep `${a:-${b:-…}}` may nest. */
+export const MAX_NESTING = 200;
+
 class Lexer {
   private pos = 0;
   private readonly escape: string;
@@ -238,7 +241,26 @@ class Lexer {
     return name;
   }
 
+  private depth = 0;
+
+  /** `$…`, with `${…}` nested at most {@link MAX_NESTING} deep (deeper input would overflow the stack). */
   private dollar(): string {
+    if (!this.src.startsWith("${", this.pos)) return this.dollarInner();
+    if (++this.depth > MAX_NESTING) {
+      throw new ShellExpansionError(
+        "MOLT_SHELL_TOO_DEEP",
+        `syntax error: \${…} nested more than ${MAX_NESTING} levels deep`,
+        this.pos,
+      );
+    }
+    try {
+      return this.dollarInner();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private dollarInner(): string {
     const start = this.pos;
     this.next();
     if (this.peek() !== "{") {
