@@ -2,8 +2,9 @@ import type { KeyInput } from "./key.js";
 
 /**
  * Why a step missed, from the inputs of the nearest entry on the same chain (the one last
- * written for the same slot): the first input that differs, in words. `undefined` nearest means
- * nothing was ever cached for this step.
+ * written for the same slot): each input that differs, in words, the step's own first and a
+ * changed parent (an earlier step, the base image) last. `undefined` nearest means nothing was
+ * ever cached for this place on the chain.
  */
 export function explainMiss(
   current: readonly KeyInput[],
@@ -14,18 +15,25 @@ export function explainMiss(
   const before = new Map(nearest.map((i) => [i.name, i]));
   const now = new Map(current.map((i) => [i.name, i]));
   const reasons: string[] = [];
+  const fileChanged = new Set<string>();
   for (const i of current) {
     const old = before.get(i.name);
+    if (i.name.startsWith("src:")) {
+      const path = i.name.slice(4);
+      const covered = [...fileChanged].some((f) => f === path || f.startsWith(`${path}/`) || path === ".");
+      if (covered) continue;
+    }
+    if (i.name.startsWith("file:") && old?.digest !== i.digest) fileChanged.add(i.name.slice(5));
     if (!old) reasons.push(describeAdded(i));
     else if (old.digest !== i.digest) reasons.push(describeChanged(old, i, keyword));
   }
   for (const old of nearest) if (!now.has(old.name)) reasons.push(describeRemoved(old));
   if (reasons.length === 0) return "entry expired or unreadable";
-  const parentOnly = reasons.length === 1 && now.get("parent")?.digest !== before.get("parent")?.digest;
-  if (parentOnly) return reasons[0]!;
-  // A changed parent is implied by any other change above; name the step's own inputs first.
-  const own = reasons.filter((r) => !r.startsWith("an earlier step") && !r.startsWith("base image"));
-  return (own.length > 0 ? own : reasons).slice(0, 3).join("; ") + (reasons.length > 3 ? "; …" : "");
+  // One line per change, the step's own inputs first; a changed parent is named last.
+  const parentReasons = reasons.filter((r) => r.startsWith("an earlier step") || r.startsWith("base image"));
+  const own = [...new Set(reasons.filter((r) => !parentReasons.includes(r)))];
+  const shown = [...own.slice(0, 3), ...(own.length > 3 ? ["…"] : []), ...parentReasons];
+  return shown.join("; ");
 }
 
 function label(name: string): string {
