@@ -129,7 +129,7 @@ test("an aborted build rejects with MOLT_ABORTED and leaves no temporary directo
     tmpDir: tmp,
     signal: controller.signal,
     onProgress: (e) => {
-      if (e.type === "step") controller.abort();
+      if (e.type === "molt:step:start" && e.kind === "instruction") controller.abort();
     },
   });
   await expect(p).rejects.toMatchObject({ code: "MOLT_ABORTED" });

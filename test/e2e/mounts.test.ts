@@ -46,7 +46,7 @@ async function buildUnpack(
     insecurePull: true,
     cacheMountDir: join(dir, "cache-mounts"),
     onProgress: (e) => {
-      if (e.type === "log") log.push(e.line);
+      if (e.type === "molt:step:log") log.push(e.line);
     },
     ...opts,
   });

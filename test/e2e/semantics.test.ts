@@ -97,7 +97,7 @@ test("ONBUILD triggers of a base stage do not run and are not carried over", asy
   const { root, config, stderr } = await buildDockerfile(
     `FROM ${BASE} AS base\nONBUILD RUN echo TRIGGERED > /triggered\nFROM base\nRUN true\n`,
   );
-  expect(stderr).not.toMatch(/STEP \d+\/\d+: RUN echo TRIGGERED/); // never run as a step of stage 1
+  expect(stderr).not.toMatch(/\] RUN echo TRIGGERED/); // never run as a step of stage 1
   await expect(stat(join(root, "triggered"))).rejects.toMatchObject({ code: "ENOENT" });
   expect(config.config.OnBuild ?? null).toBeNull();
 });

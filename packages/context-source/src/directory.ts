@@ -395,7 +395,7 @@ export async function openDirectoryContext(
     description: options.description ?? `directory ${root}`,
     ...(options.onClose ? { onClose: options.onClose } : {}),
   });
-  options.onProgress?.({ type: "ready", description: ctx.description });
+  options.onProgress?.({ type: "molt:context:ready", description: ctx.description });
   return ctx;
 }
 

@@ -80,7 +80,7 @@ export async function openGcsContext(spec: string, options: OpenContextOptions =
       const counted = limiter(
         url,
         max,
-        (bytes) => options.onProgress?.({ type: "download", url, bytes, total: size }),
+        (bytes) => options.onProgress?.({ type: "molt:context:download", url, bytes, total: size }),
         tap.hash,
       );
       const wrapError = (e: Error) =>

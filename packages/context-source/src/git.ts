@@ -115,7 +115,12 @@ export async function openGitContext(spec: string, options: OpenContextOptions =
       await writeFile(caFile, [base, ...pems.map((p) => p.toString())].join("\n"));
       caEnv.GIT_SSL_CAINFO = caFile;
     }
-    options.onProgress?.({ type: "clone", url: remote, ...(ref ? { ref } : {}), phase: "start" });
+    options.onProgress?.({
+      type: "molt:context:clone",
+      url: remote,
+      ...(ref ? { ref } : {}),
+      phase: "start",
+    });
     await git(["init", "-q", "--bare", gitDir], tmp, signal);
     await g(["config", "core.bare", "false"]);
     await g(["remote", "add", "origin", remote]);
@@ -142,7 +147,7 @@ export async function openGitContext(spec: string, options: OpenContextOptions =
       await g(["submodule", "update", "-q", "--init", "--recursive", ...depthArgs]);
     }
     if (submodules) await removeGitFiles(work);
-    options.onProgress?.({ type: "clone", url: remote, ...(ref ? { ref } : {}), phase: "done" });
+    options.onProgress?.({ type: "molt:context:clone", url: remote, ...(ref ? { ref } : {}), phase: "done" });
   } catch (e) {
     await cleanup();
     if (signal?.aborted) throw signal.reason;

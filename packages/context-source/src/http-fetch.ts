@@ -114,7 +114,12 @@ export async function downloadToFile(
     body,
     limiter(finalUrl, max, (n) => {
       bytes = n;
-      options.onProgress?.({ type: "download", url, bytes: n, ...(total !== undefined ? { total } : {}) });
+      options.onProgress?.({
+        type: "molt:context:download",
+        url,
+        bytes: n,
+        ...(total !== undefined ? { total } : {}),
+      });
     }),
     new Transform({
       transform(chunk: Buffer, _e, cb) {

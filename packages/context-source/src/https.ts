@@ -38,7 +38,12 @@ export async function openHttpsContext(
         finalUrl,
         max,
         (bytes) =>
-          options.onProgress?.({ type: "download", url, bytes, ...(total !== undefined ? { total } : {}) }),
+          options.onProgress?.({
+            type: "molt:context:download",
+            url,
+            bytes,
+            ...(total !== undefined ? { total } : {}),
+          }),
         tap.hash,
       );
       return pipeline(body, counted, () => {});

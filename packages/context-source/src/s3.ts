@@ -98,7 +98,7 @@ export async function openS3Context(spec: string, options: OpenContextOptions = 
         const counted = limiter(
           url,
           max,
-          (bytes) => options.onProgress?.({ type: "download", url, bytes, total: size }),
+          (bytes) => options.onProgress?.({ type: "molt:context:download", url, bytes, total: size }),
           tap.hash,
         );
         downloaded = new Promise<void>((resolve, reject) => {

@@ -3,10 +3,10 @@ import type { FileEntry } from "@molt/oci";
 
 /** Progress of opening a context, as a discriminated union on `type`. */
 export type ContextProgressEvent =
-  | { type: "download"; url: string; bytes: number; total?: number }
-  | { type: "extract"; entries: number; bytes: number }
-  | { type: "clone"; url: string; ref?: string; phase: "start" | "done" }
-  | { type: "ready"; description: string };
+  | { type: "molt:context:download"; url: string; bytes: number; total?: number }
+  | { type: "molt:context:extract"; entries: number; bytes: number }
+  | { type: "molt:context:clone"; url: string; ref?: string; phase: "start" | "done" }
+  | { type: "molt:context:ready"; description: string };
 
 /** Options every context factory receives from {@link openContext}. */
 export interface OpenContextOptions {

@@ -178,7 +178,7 @@ export async function extractTar(
           debug("skipping %s entry %s", type, h.name);
           entry.resume();
       }
-      if (entries % 1000 === 0) options.onProgress?.({ type: "extract", entries, bytes });
+      if (entries % 1000 === 0) options.onProgress?.({ type: "molt:context:extract", entries, bytes });
     }
     await done;
   } catch (e) {
@@ -199,6 +199,6 @@ export async function extractTar(
     await chmod(abs, d.mode);
     await utimes(abs, d.mtime, d.mtime);
   }
-  options.onProgress?.({ type: "extract", entries, bytes });
+  options.onProgress?.({ type: "molt:context:extract", entries, bytes });
   return { entries, bytes, compression };
 }

@@ -83,7 +83,7 @@ describe("https tarball contexts", () => {
       onProgress: (e) => events.push(e.type),
     });
     expect(await fileSet(ctx)).toEqual(expected);
-    expect(events).toContain("download");
+    expect(events).toContain("molt:context:download");
     await ctx.close();
     expect(await readdir(tmpParent)).toEqual([]);
   });

@@ -55,8 +55,11 @@ describe("progress and cancellation", () => {
       tmpDir: tmpParent,
       onProgress: (e) => events.push(e),
     });
-    expect(events.at(-1)).toEqual({ type: "ready", description: `tarball ${dir}/ctx.tar.gz` });
-    expect(events.find((e) => e.type === "extract")).toMatchObject({ type: "extract", entries: 14 });
+    expect(events.at(-1)).toEqual({ type: "molt:context:ready", description: `tarball ${dir}/ctx.tar.gz` });
+    expect(events.find((e) => e.type === "molt:context:extract")).toMatchObject({
+      type: "molt:context:extract",
+      entries: 14,
+    });
     await ctx.close();
   });
 

@@ -12,9 +12,6 @@ import {
   parsePlatform,
   parseReference,
   type Reference,
-  writeDigestFile,
-  writeImageNameTagWithDigestFile,
-  writeImageNameWithDigestFile,
 } from "@molt/oci";
 import { type PlannedStage, PROXY_ARGS, parseDockerfile, planBuild, predefinedArgs } from "@molt/parser";
 import { RegistryClient } from "@molt/registry-client";
@@ -22,15 +19,13 @@ import createDebug from "debug";
 import { openBuildCache } from "./cache/open.js";
 import type { StepCache } from "./cache/step-cache.js";
 import { BuildAbortedError, InvalidBuildOptionsError, throwIfAborted } from "./errors.js";
+import { EVENTS_VERSION } from "./events.js";
 import { assembleImage } from "./image/assemble.js";
 import { squashStageLayers } from "./image/single-snapshot.js";
 import { checkRunNul } from "./instructions/run-checks.js";
 import { startCacheMountTravel } from "./mounts/prepare.js";
 import type { BuildOptions } from "./options.js";
-import { writeTarball } from "./outputs/docker-archive.js";
-import { putManifestOrWarn } from "./outputs/immutable-tags.js";
-import { writeToOciLayout } from "./outputs/oci-layout.js";
-import { pushBlobs } from "./outputs/push.js";
+import { writeOutputs } from "./outputs/write-outputs.js";
 import { registryClientOptions } from "./registry/client-options.js";
 import { type Runner, selectRunner } from "./runner/index.js";
 import { pullBaseState, scratchState } from "./stage/base-image.js";
@@ -41,7 +36,9 @@ import { takeOnbuildTriggers } from "./stage/onbuild-triggers.js";
 import { type ArgDefaults, runStage, type StepReport } from "./stage/run-stage.js";
 import type { StageRuntime } from "./stage/runtime.js";
 import type { BuildSession } from "./stage/session.js";
+import { fromStepInfo } from "./stage/step-name.js";
 import { makeWorkDir } from "./stage/work-dir.js";
+import { BuildEvents } from "./step-events.js";
 
 const debug = createDebug("molt:build");
 
@@ -115,25 +112,46 @@ async function buildImage(options: BuildOptions, plan = false): Promise<BuildRes
   const signal = options.signal;
   const signalOpt = signal ? { signal } : {};
   throwIfAborted(signal);
+  const t0 = performance.now();
+  const events = new BuildEvents(options.onProgress, signal);
 
   const dockerfileSpec = options.dockerfile ?? "Dockerfile";
+  const spec = options.context;
   const context: ContextSource =
-    typeof options.context === "string"
-      ? await openContext(options.context, {
-          ...signalOpt,
-          ...(options.contextSubPath ? { subPath: options.contextSubPath } : {}),
-          ...(options.git ? { git: options.git } : {}),
-          ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}),
-          ...(options.dockerfileText === undefined && dockerfileSpec !== "-"
-            ? {
-                dockerfilePath: dockerfileSpec,
-                dockerfilePrefer: options.dockerfile ? ("cwd" as const) : ("context" as const),
-              }
-            : {}),
-        })
-      : options.context;
+    typeof spec === "string"
+      ? await events.run({ kind: "context", name: "[internal] load build context" }, (step) =>
+          openContext(spec, {
+            ...signalOpt,
+            ...(options.contextSubPath ? { subPath: options.contextSubPath } : {}),
+            ...(options.git ? { git: options.git } : {}),
+            ...(options.tmpDir ? { tmpDir: options.tmpDir } : {}),
+            ...(options.dockerfileText === undefined && dockerfileSpec !== "-"
+              ? {
+                  dockerfilePath: dockerfileSpec,
+                  dockerfilePrefer: options.dockerfile ? ("cwd" as const) : ("context" as const),
+                }
+              : {}),
+            ...(events.listening ? { onProgress: events.forStep(step) } : {}),
+          }),
+        )
+      : spec;
   try {
-    return await buildInContext(options, context, { dockerfileSpec, destRefs, targets, platform, plan });
+    const result = await buildInContext(options, context, {
+      dockerfileSpec,
+      destRefs,
+      targets,
+      platform,
+      plan,
+      events,
+    });
+    if (!plan) {
+      events.emit({
+        type: "molt:build:done",
+        digest: result.digest,
+        durationMs: Math.round(performance.now() - t0),
+      });
+    }
+    return result;
   } finally {
     if (typeof options.context === "string") await context.close();
   }
@@ -149,9 +167,10 @@ async function buildInContext(
     targets: Reference[];
     platform: Platform;
     plan: boolean;
+    events: BuildEvents;
   },
 ): Promise<BuildResult> {
-  const { dockerfileSpec, destRefs, targets, platform } = given;
+  const { dockerfileSpec, destRefs, targets, platform, events } = given;
   const signal = options.signal;
   const signalOpt = signal ? { signal } : {};
   const read =
@@ -181,8 +200,20 @@ async function buildInContext(
     buildArgs,
     platform,
   });
+  events.emit({
+    type: "molt:build:start",
+    version: EVENTS_VERSION,
+    stages: plan.stages.length,
+    target: plan.target.stage.index,
+    jobs: 1,
+  });
   for (const w of dockerfile.warnings) {
-    options.onProgress?.({ type: "warning", message: w.message, file, line: w.location?.line });
+    events.emit({
+      type: "molt:build:warning",
+      message: w.message,
+      file,
+      ...(w.location ? { line: w.location.line } : {}),
+    });
   }
   const work = makeWorkDir(options.tmpDir);
   const ownClient = !options.registryClient;
@@ -207,6 +238,7 @@ async function buildInContext(
     const cacheMounts = startCacheMountTravel(options, client);
     const session: BuildSession = {
       options,
+      events,
       context,
       store,
       client,
@@ -222,12 +254,12 @@ async function buildInContext(
             typeof options.runner === "object"
               ? options.runner
               : await selectRunner(options.runner ?? "auto", { allowInPlace: options.allowInPlace ?? false });
-          options.onProgress?.({ type: "runner", name: chosen.name, limitations: [...chosen.limitations] });
+          events.emit({ type: "molt:build:runner", name: chosen.name, limitations: [...chosen.limitations] });
           return chosen;
         })();
         return runner;
       },
-      fromSource: (ref, current, location) => fromSources.get(ref, current, location),
+      fromSource: (ref, current, location, step) => fromSources.get(ref, current, location, step),
       fromKey: (ref, current, location) => fromSources.key(ref, current, location),
     };
     const finished = new Map<number, { state: ImageState; runtime: StageRuntime }>();
@@ -248,6 +280,8 @@ async function buildInContext(
         argDefaults,
         platform,
         target: plan.target.stage.index,
+        multiStage: plan.stages.length > 1,
+        stageNames: dockerfile.stages.map((s) => s.name),
       });
       finished.set(planned.stage.index, built);
       steps.push(...built.steps);
@@ -277,58 +311,7 @@ async function buildInContext(
     const image = assembleImage(final, created, options.annotations);
     const from = { client, store, ...signalOpt };
 
-    if (options.ociLayoutPath) {
-      const tag = destRefs[0]?.tag ?? "latest";
-      await writeToOciLayout(options.ociLayoutPath, image, final.layers, tag, from);
-      options.onProgress?.({
-        type: "output",
-        kind: "oci-layout",
-        target: options.ociLayoutPath,
-        digest: image.manifestDescriptor.digest,
-      });
-    }
-    const pushed: BuildResult["pushed"] = [];
-    // Every blob to every destination first; manifests (which make tags visible) only after all
-    // uploads succeeded, so a failing destination leaves no tag updated anywhere.
-    for (const ref of targets) await pushBlobs(client, ref, image, final.layers, from);
-    for (const ref of targets) {
-      const digest = await putManifestOrWarn(client, ref, image, options);
-      if (digest === undefined) continue;
-      pushed.push({ reference: formatReference(ref), digest });
-      options.onProgress?.({ type: "output", kind: "push", target: formatReference(ref), digest });
-    }
-    if (options.tarPath) {
-      await writeTarball(options.tarPath, image, final.layers, destRefs, from);
-      options.onProgress?.({
-        type: "output",
-        kind: "tarball",
-        target: options.tarPath,
-        digest: image.manifestDescriptor.digest,
-      });
-    }
-    if (options.imageNameWithDigestFile) {
-      await writeImageNameWithDigestFile(
-        options.imageNameWithDigestFile,
-        targets,
-        image.manifestDescriptor.digest,
-      );
-    }
-    if (options.imageNameTagWithDigestFile) {
-      await writeImageNameTagWithDigestFile(
-        options.imageNameTagWithDigestFile,
-        targets,
-        image.manifestDescriptor.digest,
-      );
-    }
-    if (options.digestFile) {
-      await writeDigestFile(options.digestFile, image.manifestDescriptor.digest);
-      options.onProgress?.({
-        type: "output",
-        kind: "digest-file",
-        target: options.digestFile,
-        digest: image.manifestDescriptor.digest,
-      });
-    }
+    const pushed = await writeOutputs(image, final.layers, { options, destRefs, targets, from, events });
     await flushCache(cache, options);
     await cacheMounts?.exportChanged(options.signal);
     return {
@@ -363,6 +346,10 @@ export interface StageBuildContext {
   platform: Platform;
   /** Index of the target stage (`--single-snapshot` squashes only its layers). */
   target: number;
+  /** More than one stage is built: steps are named `[stage 2/4] …` rather than `[2/4] …`. */
+  multiStage?: boolean;
+  /** The Dockerfile's stage names by index (for `FROM <stage>` in step names). */
+  stageNames?: readonly (string | undefined)[];
 }
 
 /**
@@ -379,28 +366,32 @@ export async function buildStage(
   const { options, client } = session;
   const signal = options.signal;
   const { stage } = planned;
-  let state: ImageState;
-  let base: string;
+  let state!: ImageState;
+  let base!: string;
   const stagePlatform = planned.platform ? parsePlatform(planned.platform) : ctx.platform;
-  if (planned.baseStage !== undefined) {
-    state = cloneState(finished.get(planned.baseStage)!.state);
-    base = `stage ${planned.baseStage}`;
-  } else if (!planned.baseImage || planned.baseImage === "scratch") {
-    state = scratchState(stagePlatform);
-    base = "scratch";
-  } else {
-    base = planned.baseImage;
-    const pulled = await pullBaseState(client, planned.baseImage, stagePlatform, {
-      ...(signal ? { signal } : {}),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    });
-    state = pulled.state;
-  }
-  options.onProgress?.({
-    type: "stage",
-    stage: stage.index,
-    ...(stage.name ? { name: stage.name } : {}),
-    base,
+  const multiStage = ctx.multiStage ?? false;
+  const shownBase =
+    planned.baseStage !== undefined
+      ? (ctx.stageNames?.[planned.baseStage] ?? String(planned.baseStage))
+      : !planned.baseImage || planned.baseImage === "scratch"
+        ? "scratch"
+        : formatReference(parseReference(planned.baseImage));
+  await session.events.run(fromStepInfo(stage, multiStage, shownBase, stage.from.location), async (step) => {
+    if (planned.baseStage !== undefined) {
+      state = cloneState(finished.get(planned.baseStage)!.state);
+      base = `stage ${planned.baseStage}`;
+    } else if (!planned.baseImage || planned.baseImage === "scratch") {
+      state = scratchState(stagePlatform);
+      base = "scratch";
+    } else {
+      base = planned.baseImage;
+      const pulled = await pullBaseState(client, planned.baseImage, stagePlatform, {
+        ...(signal ? { signal } : {}),
+        events: session.events,
+        step,
+      });
+      state = pulled.state;
+    }
   });
   debug("stage %d from %s", stage.index, base);
   // A stage based on another inherits its ARGs; proxy args are always in scope.
@@ -425,6 +416,7 @@ export async function buildStage(
   const steps = await runStage([...triggers, ...stage.instructions], rt, defaults, session.cache, {
     dryRun: session.dryRun,
     stageName: stage.name,
+    multiStage,
   });
   if (options.singleSnapshot && stage.index === ctx.target && !session.dryRun)
     await squashStageLayers(session, state, layersBefore, stage.index);

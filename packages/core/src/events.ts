@@ -1,41 +1,175 @@
+import type { ContextProgressEvent } from "@molt/context-source";
+import type { LayerProgressEvent } from "@molt/layer-writer";
 import type { Digest } from "@molt/oci";
+import type { RegistryProgressEvent } from "@molt/registry-client";
+import type { ExtractProgressEvent } from "@molt/snapshotter";
 
 /**
- * Progress of a build, as a discriminated union on `type`. The library never prints; the CLI
- * (or any embedder) renders these.
+ * The version of the event model below. It goes up when a member changes shape or meaning;
+ * new members and new optional fields do not change it (so switch with a default branch).
+ * `molt build --progress=json` writes it into every line as `v`.
+ */
+export const EVENTS_VERSION = 1;
+
+/**
+ * A build-wide step id: every step (loading the context, each stage's `FROM` and instructions,
+ * each output) gets the next integer when it starts, and every event about that step carries
+ * it as `step`. Renderers keep their state per step id; parallel stages interleave by it.
+ */
+export type StepId = number;
+
+/** What a step is: BuildKit's vertices, as molt has them. */
+export type StepKind =
+  /** Opening the build context (`[internal] load build context`). */
+  | "context"
+  /** A stage's `FROM`: resolving the base image (or waiting for the base stage). */
+  | "from"
+  /** One Dockerfile instruction of a stage (ONBUILD triggers included). */
+  | "instruction"
+  /** Writing an output: OCI layout, tarball, digest files, or pushing to destinations. */
+  | "output";
+
+/**
+ * A step started. `name` is ready to show in BuildKit's shape: `[build 2/4] RUN make`
+ * (`[2/4] …` in a single-stage build; `[internal] load build context`; `exporting to …`).
+ */
+export interface StepStartEvent {
+  type: "molt:step:start";
+  step: StepId;
+  kind: StepKind;
+  name: string;
+  /** Stage index in the Dockerfile (steps of a stage). */
+  stage?: number;
+  /** The stage's name (`FROM … AS name`), when it has one. */
+  stageName?: string;
+  /** Position in the stage, BuildKit's way: `FROM` is 1, the first instruction 2. */
+  index?: number;
+  /** Steps in the stage, `FROM` included. */
+  of?: number;
+  /** The instruction as written (continuation lines joined). */
+  instruction?: string;
+  /** Where the instruction is in the Dockerfile. */
+  location?: { file: string; line: number; column: number };
+}
+
+/**
+ * Every event a build emits, as one discriminated union on `type`, named `molt:<part>:<what>`.
+ * `build({ onProgress })` receives all of them, so a renderer needs nothing else:
+ *
+ * | type | when | fields |
+ * |---|---|---|
+ * | `molt:build:start` | the Dockerfile is planned | `version`, `stages`, `target`, `jobs` |
+ * | `molt:build:warning` | a Dockerfile lint warning | `message`, `file?`, `line?` |
+ * | `molt:build:runner` | the RUN runner is chosen | `name`, `limitations` |
+ * | `molt:build:done` | the image is written everywhere | `digest`, `durationMs` |
+ * | `molt:step:start` | a step starts | {@link StepStartEvent} |
+ * | `molt:step:log` | a RUN printed a line | `step`, `stream`, `line`, `partial?` |
+ * | `molt:step:cache` | the cache was asked about the step | `step`, `hit`, `key?`, `reason?` (why it missed), `store?` |
+ * | `molt:step:done` | a step finished | `step`, `durationMs` |
+ * | `molt:step:error` | a step failed (the build fails with this error) | `step`, `durationMs`, `message`, `code?`, `exitCode?`, `argv?` |
+ * | `molt:step:canceled` | a step stopped because another failed or the build was aborted | `step`, `durationMs` |
+ * | `molt:base:resolved` | `FROM image` resolved to a manifest | `step`, `reference`, `digest` |
+ * | `molt:context:transfer` | COPY/ADD read files from the build context | `step`, `files`, `bytes` |
+ * | `molt:context:download`, `…:extract`, `…:clone`, `…:ready` | opening a remote context (context-source) | see `ContextProgressEvent` |
+ * | `molt:registry:blob-progress` | bytes of a blob moved: layer download (`direction: "pull"`) or push | `step`, `digest`, `transferred`, `total?` |
+ * | `molt:registry:blob-done` | a blob downloaded, uploaded, found present or mounted | `step`, `digest`, `size`, `result` |
+ * | `molt:registry:retry` | a registry request is retried | `step`, `attempt`, `delayMs`, `reason` |
+ * | `molt:snapshot:extract-start`, `…-progress`, `…-done` | a layer extracted into a stage root (snapshotter) | `step`, `index`, `entries`, `bytes` |
+ * | `molt:snapshot:changes` | a RUN's changes were found | `step`, `mode`, `changes`, `durationMs` |
+ * | `molt:layer:planned`, `molt:layer:progress` | a layer is being written (layer-writer) | `step`, `entries`, bytes |
+ * | `molt:layer:written` | a layer was written | `step`, `digest`, `size`, `entries`, … |
+ * | `molt:output:pushed` | a manifest was pushed (per destination) | `step`, `reference`, `digest` |
+ * | `molt:output:written` | a local output was written | `step`, `kind`, `target`, `digest` |
+ *
+ * Order guarantees: a step's `start` comes before any event carrying its id, and exactly one
+ * of `done`, `error`, `canceled` ends it. Steps of one stage run in order; stages that do not
+ * depend on each other may interleave.
+ *
+ * @example
+ * ```ts
+ * await build({
+ *   context: ".",
+ *   noPush: true,
+ *   onProgress: (e) => {
+ *     if (e.type === "molt:step:start") console.error(`#${e.step} ${e.name}`);
+ *     if (e.type === "molt:registry:blob-progress") console.error(`#${e.step} ${e.transferred}/${e.total}`);
+ *   },
+ * });
+ * ```
  */
 export type BuildProgressEvent =
-  | { type: "stage"; stage: number; name?: string; base: string }
-  | { type: "step"; stage: number; step: number; of: number; instruction: string }
-  | { type: "base-image"; reference: string; digest: Digest }
-  | { type: "runner"; name: string; limitations: string[] }
-  | { type: "layer"; stage: number; step: number; digest: Digest; size: number; entries: number }
+  | { type: "molt:build:start"; version: typeof EVENTS_VERSION; stages: number; target: number; jobs: number }
+  | { type: "molt:build:warning"; message: string; file?: string; line?: number }
+  | { type: "molt:build:runner"; name: string; limitations: string[] }
+  | { type: "molt:build:done"; digest: Digest; durationMs: number }
+  | StepStartEvent
   | {
-      type: "output";
-      kind: "push" | "oci-layout" | "tarball" | "digest-file";
-      target: string;
-      digest: Digest;
-    }
-  | {
-      type: "log";
-      stage: number;
-      step: number;
+      type: "molt:step:log";
+      step: StepId;
       stream: "stdout" | "stderr";
       /** One line of output without its newline; a very long line arrives in chunks, all but the last `partial`. */
       line: string;
       partial?: boolean;
     }
-  | { type: "warning"; message: string; file?: string; line?: number }
   | {
       /** A cacheable step met the cache: taken from it (`hit`), or not, with why (`reason`). */
-      type: "cache";
-      stage: number;
-      step: number;
-      /** The step's chained cache key. */
-      key: string;
+      type: "molt:step:cache";
+      step: StepId;
       hit: boolean;
+      /** The step's chained cache key. */
+      key?: string;
       /** Why the step missed: the input that differs from the nearest entry on its chain. */
       reason?: string;
       /** The store, e.g. `registry host/app/cache`. */
       store?: string;
-    };
+    }
+  | { type: "molt:step:done"; step: StepId; durationMs: number }
+  | {
+      type: "molt:step:error";
+      step: StepId;
+      durationMs: number;
+      /** The error's message (as the build's rejection carries it). */
+      message: string;
+      /** The error's `MOLT_…` code, when it has one. */
+      code?: string;
+      /** A RUN that exited non-zero: its exit status and the process it ran. */
+      exitCode?: number;
+      argv?: string[];
+    }
+  | { type: "molt:step:canceled"; step: StepId; durationMs: number }
+  | { type: "molt:base:resolved"; step: StepId; reference: string; digest: Digest }
+  | { type: "molt:context:transfer"; step: StepId; files: number; bytes: number }
+  | {
+      type: "molt:snapshot:changes";
+      step: StepId;
+      mode: "walk" | "overlay";
+      changes: number;
+      durationMs: number;
+    }
+  | { type: "molt:output:pushed"; step: StepId; reference: string; digest: Digest }
+  | {
+      type: "molt:output:written";
+      step: StepId;
+      kind:
+        | "oci-layout"
+        | "tarball"
+        | "digest-file"
+        | "image-name-with-digest-file"
+        | "image-name-tag-with-digest-file";
+      target: string;
+      digest: Digest;
+    }
+  | PartEvent;
+
+/** The parts' own events (each part's `onProgress` type), as `build()` forwards them: with the step they belong to. */
+export type PartEvent =
+  | WithStep<RegistryProgressEvent>
+  | WithStep<LayerProgressEvent>
+  | WithStep<ExtractProgressEvent>
+  | WithStep<ContextProgressEvent>;
+
+/** A part's event with the build-wide step id added. */
+export type WithStep<E> = E extends unknown ? E & { step: StepId } : never;
+
+/** The `type` strings of {@link BuildProgressEvent}. */
+export type BuildProgressEventType = BuildProgressEvent["type"];

@@ -28,7 +28,7 @@ export { DEFAULT_CACHE_TTL_MS, defaultCacheRepo } from "./cache/open.js";
 export { RegistryLayerCache, type RegistryLayerCacheOptions } from "./cache/registry-cache.js";
 export { TieredLayerCache } from "./cache/tiered-cache.js";
 export * from "./errors.js";
-export type { BuildProgressEvent } from "./events.js";
+export * from "./events.js";
 export * from "./mounts/index.js";
 export type { BuildOptions } from "./options.js";
 export * from "./runner/index.js";

@@ -46,11 +46,14 @@ export interface LayerResult {
 /** Layer compressions molt can write. */
 export type LayerCompression = "gzip" | "zstd" | "none";
 
-/** Progress of {@link writeLayer}. */
+/**
+ * Progress of {@link writeLayer}, named `molt:layer:<what>` like every part's events (the whole
+ * union a build emits is documented in `@molt/core`'s `events` module).
+ */
 export type LayerProgressEvent =
-  | { type: "layer:planned"; entries: number }
-  | { type: "layer:progress"; entries: number; uncompressedBytes: number; compressedBytes: number }
-  | { type: "layer:done"; result: LayerResult };
+  | { type: "molt:layer:planned"; entries: number }
+  | { type: "molt:layer:progress"; entries: number; uncompressedBytes: number; compressedBytes: number }
+  | ({ type: "molt:layer:written" } & LayerResult);
 
 /** Options of {@link writeLayer}. */
 export interface WriteLayerOptions {
@@ -186,7 +189,7 @@ export async function writeLayer(
     wholeSeconds: (options.mtimePrecision ?? "second") === "second",
   };
   const plan = await buildPlan(changes, { parents: options.parents });
-  onProgress?.({ type: "layer:planned", entries: plan.length });
+  onProgress?.({ type: "molt:layer:planned", entries: plan.length });
   debug("layer: %d entries, %s", plan.length, compression);
 
   const writer = await store.createWriter();
@@ -202,7 +205,7 @@ export async function writeLayer(
     let entries = 0;
     const sink = new BlockSink(compressor, () =>
       onProgress?.({
-        type: "layer:progress",
+        type: "molt:layer:progress",
         entries,
         uncompressedBytes: sink.total,
         compressedBytes: writer.size,
@@ -231,7 +234,7 @@ export async function writeLayer(
       compression,
     };
     debug("layer %s (diffID %s): %d -> %d bytes", digest, diffId, uncompressedSize, size);
-    onProgress?.({ type: "layer:done", result });
+    onProgress?.({ type: "molt:layer:written", ...result });
     return result;
   } catch (e) {
     compressor?.abort();

@@ -368,8 +368,8 @@ describe("writeLayer", () => {
       onProgress: (e) => events.push(e.type),
     });
     expect(l.entries).toBe(3);
-    expect(events[0]).toBe("layer:planned");
-    expect(events.at(-1)).toBe("layer:done");
+    expect(events[0]).toBe("molt:layer:planned");
+    expect(events.at(-1)).toBe("molt:layer:written");
     expect(gunzipSync(await readFile(store.path(l.digest))).length).toBe(l.uncompressedSize);
   });
 });

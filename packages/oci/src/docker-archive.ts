@@ -17,7 +17,7 @@ export interface ArchiveImage {
 
 /** Progress of an archive output. */
 export type ArchiveProgressEvent = {
-  type: "archive:blob";
+  type: "molt:oci:archive-blob";
   digest: Digest;
   size: number;
   index: number;
@@ -144,7 +144,7 @@ export async function writeDockerArchive(
         }
         written.add(name);
         options.onProgress?.({
-          type: "archive:blob",
+          type: "molt:oci:archive-blob",
           digest: layer.digest,
           size: layer.size,
           index: i - 1,

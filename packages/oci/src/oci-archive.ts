@@ -62,7 +62,7 @@ export async function writeOciArchive(
       if (algorithm !== "sha256") await out.addDirectory(`blobs/${algorithm}`);
       await out.addStream(`blobs/${algorithm}/${hex}`, d.size, await source.open(d.digest), options.signal);
       options.onProgress?.({
-        type: "archive:blob",
+        type: "molt:oci:archive-blob",
         digest: d.digest,
         size: d.size,
         index: index++,

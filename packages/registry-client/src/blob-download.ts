@@ -79,7 +79,7 @@ export function downloadBlob(
     if (!onProgress || (!force && transferred - reported < PROGRESS_STEP)) return;
     reported = transferred;
     onProgress({
-      type: "registry:blob:progress",
+      type: "molt:registry:blob-progress",
       direction: "pull",
       registry: ref.registry,
       repository: ref.repository,
@@ -167,7 +167,7 @@ export function downloadBlob(
       if (actual !== desc.digest) throw new DigestMismatchError(desc.digest, actual, name);
       report(true);
       onProgress?.({
-        type: "registry:blob:done",
+        type: "molt:registry:blob-done",
         direction: "pull",
         registry: ref.registry,
         repository: ref.repository,

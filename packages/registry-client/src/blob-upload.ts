@@ -147,7 +147,7 @@ export async function uploadBlob(
   const push = repositoryScope(ref.repository, "pull,push");
   const done = (result: "exists" | "mounted" | "uploaded") => {
     onProgress?.({
-      type: "registry:blob:done",
+      type: "molt:registry:blob-done",
       direction: "push",
       registry: ref.registry,
       repository: ref.repository,
@@ -218,7 +218,7 @@ export async function uploadBlob(
       if (onProgress && (transferred - reported >= PROGRESS_STEP || transferred === desc.size)) {
         reported = transferred;
         onProgress({
-          type: "registry:blob:progress",
+          type: "molt:registry:blob-progress",
           direction: "push",
           registry: ref.registry,
           repository: ref.repository,
@@ -316,7 +316,7 @@ export async function uploadBlob(
     signal,
     (attempt, delayMs, error) =>
       onProgress?.({
-        type: "registry:retry",
+        type: "molt:registry:retry",
         registry: ref.registry,
         attempt,
         delayMs,
@@ -399,7 +399,7 @@ export async function uploadStreamedBlob(
       const digest: Digest = digester.digest();
       await finishUpload(http, ref, nextLocation(patch, `stream blob to ${name}`, ref), digest, push, signal);
       options.onProgress?.({
-        type: "registry:blob:done",
+        type: "molt:registry:blob-done",
         direction: "push",
         registry: ref.registry,
         repository: ref.repository,

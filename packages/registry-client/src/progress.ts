@@ -7,7 +7,7 @@ import type { Digest } from "@molt/oci";
 export type RegistryProgressEvent =
   | {
       /** Bytes moved for one blob (pull or push); emitted as data flows. */
-      type: "registry:blob:progress";
+      type: "molt:registry:blob-progress";
       direction: "pull" | "push";
       registry: string;
       repository: string;
@@ -19,7 +19,7 @@ export type RegistryProgressEvent =
     }
   | {
       /** A blob finished: downloaded, uploaded, found present, or mounted from another repository. */
-      type: "registry:blob:done";
+      type: "molt:registry:blob-done";
       direction: "pull" | "push";
       registry: string;
       repository: string;
@@ -29,7 +29,7 @@ export type RegistryProgressEvent =
     }
   | {
       /** A request failed in a way worth retrying; the client waits `delayMs` and tries again. */
-      type: "registry:retry";
+      type: "molt:registry:retry";
       registry: string;
       attempt: number;
       delayMs: number;

@@ -69,7 +69,7 @@ describe("anonymous pull from the real registry", () => {
     const events: number[] = [];
     const stream = await client.fetchBlob(ref, layer, {
       onProgress: (e) => {
-        if (e.type === "registry:blob:progress") events.push(e.transferred);
+        if (e.type === "molt:registry:blob-progress") events.push(e.transferred);
       },
     });
     const bytes = await collect(stream);
@@ -216,11 +216,11 @@ describe("push to the real registry", () => {
     const seen: RegistryProgressEvent[] = [];
     const chunks = [bytes.subarray(0, 1 << 20), bytes.subarray(1 << 20, 2 << 20), bytes.subarray(2 << 20)];
     await client.pushBlob(ref, desc, () => Readable.from(chunks), { onProgress: (e) => seen.push(e) });
-    const progress = seen.filter((e) => e.type === "registry:blob:progress").map((e) => e.transferred);
+    const progress = seen.filter((e) => e.type === "molt:registry:blob-progress").map((e) => e.transferred);
     expect(progress.at(-1)).toBe(bytes.length);
     expect([...progress].sort((a, b) => a - b)).toEqual(progress);
     expect(seen.at(-1)).toMatchObject({
-      type: "registry:blob:done",
+      type: "molt:registry:blob-done",
       direction: "push",
       result: "uploaded",
       size: bytes.length,

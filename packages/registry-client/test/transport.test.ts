@@ -146,7 +146,7 @@ describe("faults between client and registry", () => {
     await c.close();
     expect(sha256(bytes)).toBe(layer.digest);
     expect(
-      events.filter((e) => e.type === "registry:retry").map((e) => (e as { attempt: number }).attempt),
+      events.filter((e) => e.type === "molt:registry:retry").map((e) => (e as { attempt: number }).attempt),
     ).toEqual([1, 2]);
   });
 

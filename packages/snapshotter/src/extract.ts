@@ -61,9 +61,9 @@ export interface LayerSource {
 
 /** Progress of {@link extract}. */
 export type ExtractProgressEvent =
-  | { type: "layer-start"; index: number; digest?: string; compression: Compression }
-  | { type: "layer-progress"; index: number; entries: number; bytes: number }
-  | { type: "layer-done"; index: number; entries: number; bytes: number };
+  | { type: "molt:snapshot:extract-start"; index: number; digest?: string; compression: Compression }
+  | { type: "molt:snapshot:extract-progress"; index: number; entries: number; bytes: number }
+  | { type: "molt:snapshot:extract-done"; index: number; entries: number; bytes: number };
 
 /** Options of {@link extract}. */
 export interface ExtractOptions {
@@ -170,7 +170,12 @@ class Extractor {
     const opened = await openDecompressed(stream, source.digest?.startsWith("sha256:") ?? false);
     const onAbort = () => opened.destroy();
     signal?.addEventListener("abort", onAbort, { once: true });
-    onProgress?.({ type: "layer-start", index, digest: source.digest, compression: opened.compression });
+    onProgress?.({
+      type: "molt:snapshot:extract-start",
+      index,
+      digest: source.digest,
+      compression: opened.compression,
+    });
     const tarHash = source.diffId !== undefined ? createHash("sha256") : undefined;
     const reader = new ByteReader(tarHash ? hashing(opened.bytes, tarHash) : opened.bytes);
     const tar = new TarReader(reader);
@@ -189,7 +194,7 @@ class Extractor {
         await this.apply(h, reader);
         await tar.finishEntry();
         if (count % 1000 === 0)
-          onProgress?.({ type: "layer-progress", index, entries: count, bytes: this.bytes });
+          onProgress?.({ type: "molt:snapshot:extract-progress", index, entries: count, bytes: this.bytes });
       }
       name = "";
       await reader.drain();
@@ -218,7 +223,7 @@ class Extractor {
       if (diffId !== source.diffId)
         throw new DiffIdMismatchError(index, source.digest, source.diffId, diffId);
     }
-    onProgress?.({ type: "layer-done", index, entries: count, bytes: this.bytes });
+    onProgress?.({ type: "molt:snapshot:extract-done", index, entries: count, bytes: this.bytes });
   }
 
   limitReached(limit: ExtractLimitKind, max: number, entry: string): never {

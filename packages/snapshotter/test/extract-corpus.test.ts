@@ -117,12 +117,12 @@ describe("extract against umoci unpack", () => {
     });
     expect(diffTrees(await describeTree(root, { mtime: true }), oracle)).toEqual([]);
     expect(events).toEqual([
-      "layer-start:0",
-      "layer-done:0",
-      "layer-start:1",
-      "layer-done:1",
-      "layer-start:2",
-      "layer-done:2",
+      "molt:snapshot:extract-start:0",
+      "molt:snapshot:extract-done:0",
+      "molt:snapshot:extract-start:1",
+      "molt:snapshot:extract-done:1",
+      "molt:snapshot:extract-start:2",
+      "molt:snapshot:extract-done:2",
     ]);
     await expectBaselineMatchesDisk(baseline, root);
   });

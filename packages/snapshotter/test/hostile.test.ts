@@ -272,7 +272,7 @@ test("an endless layer stops promptly when the signal aborts", async () => {
       signal: ac.signal,
       hash: false,
       onProgress: (e) => {
-        if (e.type === "layer-progress" && e.entries >= 2000) ac.abort();
+        if (e.type === "molt:snapshot:extract-progress" && e.entries >= 2000) ac.abort();
       },
     }),
   ).rejects.toMatchObject({ code: "MOLT_ABORTED" });

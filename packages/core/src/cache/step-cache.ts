@@ -51,7 +51,7 @@ export class StepCache {
     return this.settings.noCache || filtered ? "write" : "probe";
   }
 
-  #warn = (message: string) => this.settings.onProgress?.({ type: "warning", message });
+  #warn = (message: string) => this.settings.onProgress?.({ type: "molt:build:warning", message });
 
   /** The entry for `key`, or undefined (a store failure is a warning and a miss). */
   async lookup(key: Digest): Promise<CacheHit | undefined> {

@@ -27,6 +27,23 @@ export async function squashStageLayers(
 ): Promise<void> {
   const own = state.layers.slice(baseCount);
   if (own.length <= 1) return;
+  await session.events.run(
+    {
+      kind: "output",
+      name: `squashing ${own.length} layers of stage ${stage} into one (--single-snapshot)`,
+      stage,
+    },
+    (step) => squash(session, state, baseCount, own, step),
+  );
+}
+
+async function squash(
+  session: BuildSession,
+  state: ImageState,
+  baseCount: number,
+  own: LayerRef[],
+  stepId: number,
+): Promise<void> {
   const { options, store, client } = session;
   const signal = options.signal;
   const signalOpt = signal ? { signal } : {};
@@ -56,6 +73,7 @@ export async function squashStageLayers(
         detectHardlinks: true,
         ...(session.sourceDateEpoch !== undefined ? { sourceDateEpoch: session.sourceDateEpoch } : {}),
         ...signalOpt,
+        ...(session.events.listening ? { onProgress: session.events.forStep(stepId) } : {}),
       });
       const layer: LayerRef = {
         descriptor: {
@@ -69,14 +87,6 @@ export async function squashStageLayers(
       state.layers = [...state.layers.slice(0, baseCount), layer];
       markSquashedHistory(state, own.length);
       debug("single snapshot: %d layers became %s", own.length, result.digest);
-      options.onProgress?.({
-        type: "layer",
-        stage,
-        step: 0,
-        digest: result.digest,
-        size: result.size,
-        entries: result.entries,
-      });
     } finally {
       await fs.close();
     }

@@ -130,6 +130,7 @@ export async function applyAdd(instr: AddInstruction, rt: StageRuntime): Promise
     createdBy: instr.original,
     location: loc,
     keyword: "ADD",
+    fromContext: urls.length === 0,
   });
 }
 

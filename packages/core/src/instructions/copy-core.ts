@@ -43,6 +43,8 @@ export interface CopyRequest {
   location: ErrorLocation;
   /** The instruction name for messages (`COPY`, `ADD`). */
   keyword: string;
+  /** The files come from the build context (reported as a `molt:context:transfer` event). */
+  fromContext?: boolean;
 }
 
 /**
@@ -133,6 +135,16 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
     }
   }
   const changes: Change[] = [...entries.values()].map((entry) => ({ kind: "add", entry }));
+  if (req.fromContext && rt.events.listening) {
+    let files = 0;
+    let bytes = 0;
+    for (const e of entries.values()) {
+      if (e.type !== "file") continue;
+      files++;
+      bytes += e.size;
+    }
+    rt.events.emit({ type: "molt:context:transfer", step: rt.stepId, files, bytes });
+  }
   await rt.addLayer(changes, req.createdBy, fs ? { parents: parentsFromRoot(fs.root) } : {});
 }
 

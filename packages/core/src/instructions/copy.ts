@@ -87,6 +87,7 @@ export async function applyCopy(instr: CopyInstruction, rt: StageRuntime): Promi
     createdBy: instr.original,
     location: loc,
     keyword: "COPY",
+    fromContext: !fromOther,
   });
 }
 

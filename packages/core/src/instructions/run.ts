@@ -125,10 +125,9 @@ export async function applyRun(instr: RunInstruction, rt: StageRuntime): Promise
       ...(instr.network ? { network: instr.network } : {}),
       ...(signal ? { signal } : {}),
       onOutput: (stream, line, partial) =>
-        rt.options.onProgress?.({
-          type: "log",
-          stage: rt.stage,
-          step: rt.step,
+        rt.events.emit({
+          type: "molt:step:log",
+          step: rt.stepId,
           stream,
           line,
           ...(partial ? { partial } : {}),
@@ -136,9 +135,17 @@ export async function applyRun(instr: RunInstruction, rt: StageRuntime): Promise
     });
     throwIfAborted(signal);
     if (outcome.exitCode !== 0) {
-      throw new RunFailedError(instr.original, outcome.exitCode, loc, outcome.signal);
+      throw new RunFailedError(instr.original, outcome.exitCode, loc, outcome.signal, command.argv);
     }
+    const t0 = performance.now();
     const changes = toImageIds(await step.finish(signal ? { signal } : {}), runner.idMap);
+    rt.events.emit({
+      type: "molt:snapshot:changes",
+      step: rt.stepId,
+      mode: fs.snapshotter.mode,
+      changes: changes.length,
+      durationMs: Math.round(performance.now() - t0),
+    });
     finished = true;
     if (changes.length === 0) rt.addEmptyHistory(instr.original);
     else await rt.addLayer(changes, instr.original, { inRoot: true });

@@ -32,7 +32,7 @@ export async function putManifestOrWarn(
   } catch (e) {
     if (!options.pushIgnoreImmutableTagErrors || !isImmutableTagError(e)) throw e;
     options.onProgress?.({
-      type: "warning",
+      type: "molt:build:warning",
       message: `${formatReference(ref)}: the tag is immutable and was not moved (${(e as Error).message})`,
     });
     return undefined;

@@ -29,9 +29,13 @@ export async function pushBlobs(
       return client.pushBlob(reference, layer.descriptor, () => openLayer(layer, scoped), {
         signal,
         ...(mountFrom ? { mountFrom } : {}),
+        ...(from.onProgress ? { onProgress: from.onProgress } : {}),
       });
     }),
-    client.pushBlob(reference, image.configDescriptor, () => image.configBytes, { signal }),
+    client.pushBlob(reference, image.configDescriptor, () => image.configBytes, {
+      signal,
+      ...(from.onProgress ? { onProgress: from.onProgress } : {}),
+    }),
   ];
   try {
     await Promise.all(uploads);

@@ -13,7 +13,15 @@ export class RunFailedError extends BuildStepError {
   readonly signal: string | undefined;
   /** The command as shown to the user. */
   readonly command: string;
-  constructor(command: string, exitCode: number, location?: ErrorLocation, signal?: string) {
+  /** The process that ran (`/bin/sh -c …`), when known. */
+  readonly argv: string[] | undefined;
+  constructor(
+    command: string,
+    exitCode: number,
+    location?: ErrorLocation,
+    signal?: string,
+    argv?: readonly string[],
+  ) {
     const shown = /^run\s/i.test(command) ? command.replace(/^run\s+/i, "") : command;
     super(
       "MOLT_RUN_FAILED",
@@ -23,6 +31,7 @@ export class RunFailedError extends BuildStepError {
     this.exitCode = exitCode;
     this.signal = signal;
     this.command = shown;
+    this.argv = argv ? [...argv] : undefined;
   }
 }
 

@@ -10,7 +10,8 @@ import {
 } from "@molt/oci";
 import type { RegistryClient } from "@molt/registry-client";
 import { digestOf, SCRATCH_KEY } from "../cache/key.js";
-import type { BuildProgressEvent } from "../events.js";
+import type { StepId } from "../events.js";
+import type { BuildEvents } from "../step-events.js";
 import type { ImageState } from "./image-state.js";
 
 /** The base image's manifest and config disagree on the number of layers. */
@@ -46,7 +47,7 @@ export async function pullBaseState(
   client: RegistryClient,
   image: string,
   platform: Platform,
-  options: { signal?: AbortSignal; onProgress?: (e: BuildProgressEvent) => void },
+  options: { signal?: AbortSignal; events?: BuildEvents; step?: StepId },
 ): Promise<{ state: ImageState; reference: Reference }> {
   const reference = parseReference(image);
   const resolved = await client.resolveImage(
@@ -58,11 +59,14 @@ export async function pullBaseState(
   if (diffIds.length !== manifest.layers.length) {
     throw new InconsistentBaseImageError(formatReference(reference), manifest.layers.length, diffIds.length);
   }
-  options.onProgress?.({
-    type: "base-image",
-    reference: formatReference(reference),
-    digest: resolved.manifestDigest,
-  });
+  if (options.events && options.step !== undefined) {
+    options.events.emit({
+      type: "molt:base:resolved",
+      step: options.step,
+      reference: formatReference(reference),
+      digest: resolved.manifestDigest,
+    });
+  }
   const origin = { kind: "registry" as const, reference: { ...reference, digest: resolved.manifestDigest } };
   const layers = manifest.layers.map((descriptor: Descriptor, i: number) => ({
     descriptor,

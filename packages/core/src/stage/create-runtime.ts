@@ -21,9 +21,12 @@ export function createRuntime(
   const signal = options.signal;
   const history = (state.config.history ??= []);
   let fs: Promise<StageFs> | undefined;
+  const events = session.events;
   const rt: StageRuntime = {
     stage,
     step: 0,
+    stepId: 0,
+    events,
     state,
     args: new Map(initialArgs),
     declaredArgs: new Set(declared),
@@ -46,6 +49,7 @@ export function createRuntime(
         ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
         ...(options.subsecondMtimes ? { mtimePrecision: "nanosecond" as const } : {}),
         ...(signal ? { signal } : {}),
+        ...(events.listening ? { onProgress: events.forStep(rt.stepId) } : {}),
       });
       const layer: LayerRef = {
         descriptor: {
@@ -59,14 +63,6 @@ export function createRuntime(
       if (fs && !addOptions.inRoot) await (await fs).apply(layer);
       state.layers.push(layer);
       history.push({ created, created_by: createdBy });
-      options.onProgress?.({
-        type: "layer",
-        stage,
-        step: rt.step,
-        digest: result.digest,
-        size: result.size,
-        entries: result.entries,
-      });
       return layer;
     },
     async useCached({ entry, origin }) {
@@ -90,14 +86,17 @@ export function createRuntime(
     },
     filesystem() {
       fs ??= (async () => {
+        // Downloads and extraction belong to the step that first needs the root.
+        const onProgress = events.forStep(rt.stepId);
         const made = await materialise(
           join(session.work, `stage-${stage}`),
           state.layers,
-          { client: session.client, store, ...(signal ? { signal } : {}) },
+          { client: session.client, store, ...(signal ? { signal } : {}), onProgress },
           {
             mode: options.snapshotMode ?? "auto",
             limits: extractLimits(options),
             ...(options.ignorePaths ? { ignore: options.ignorePaths } : {}),
+            onProgress,
           },
         );
         session.filesystems.push(made);
@@ -106,7 +105,7 @@ export function createRuntime(
       return fs;
     },
     runner: () => session.runner(),
-    fromSource: (ref, location) => session.fromSource(ref, stage, location),
+    fromSource: (ref, location) => session.fromSource(ref, stage, location, rt.stepId),
     fromKey: (ref, location) => session.fromKey(ref, stage, location),
     scratchDir: (name) => mkdtemp(join(session.work, `${name}-`)),
   };

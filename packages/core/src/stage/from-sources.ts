@@ -3,6 +3,7 @@ import { type ContextSource, openDirectoryContext } from "@molt/context-source";
 import type { Platform } from "@molt/oci";
 import type { Stage } from "@molt/parser";
 import { BuildStepError, type ErrorLocation } from "../errors.js";
+import type { StepId } from "../events.js";
 import { pullBaseState } from "./base-image.js";
 import { extractLimits } from "./extract-limits.js";
 import type { ImageState } from "./image-state.js";
@@ -27,13 +28,16 @@ export class FromSources {
     private readonly platform: Platform,
   ) {}
 
-  /** The source for `ref`, as seen from the stage with index `current`. */
-  get(ref: string, current: number, location: ErrorLocation): Promise<ContextSource> {
+  /**
+   * The source for `ref`, as seen from the stage with index `current`; `step` is the step whose
+   * events the download and extraction of an image belong to.
+   */
+  get(ref: string, current: number, location: ErrorLocation, step?: StepId): Promise<ContextSource> {
     const stage = this.#stage(ref);
     const key = stage ? `stage:${stage.index}` : `image:${ref}`;
     let p = this.#cache.get(key);
     if (!p) {
-      p = this.#prepare(ref, stage, current, location);
+      p = this.#prepare(ref, stage, current, location, step);
       this.#cache.set(key, p);
     }
     return p;
@@ -92,6 +96,7 @@ export class FromSources {
     stage: Stage | undefined,
     current: number,
     location: ErrorLocation,
+    step: StepId | undefined,
   ): Promise<ContextSource> {
     const { session } = this;
     const signal = session.options.signal;
@@ -100,13 +105,15 @@ export class FromSources {
       // A fully cached source stage is materialised only now, from its cached layer blobs.
       root = (await this.#finished(ref, stage, current, location).runtime.filesystem()).root;
     } else {
+      // Named before any await (this runs synchronously from get), so concurrent stages never share it.
       const dir = join(session.work, `from-${this.#cache.size}`);
+      const onProgress = step !== undefined ? session.events.forStep(step) : undefined;
       const state = await this.#image(ref);
       const fs = await materialise(
         dir,
         state.layers,
-        { client: session.client, store: session.store, ...(signal ? { signal } : {}) },
-        { mode: "walk", limits: extractLimits(session.options) },
+        { client: session.client, store: session.store, ...(signal ? { signal } : {}), onProgress },
+        { mode: "walk", limits: extractLimits(session.options), onProgress },
       );
       session.filesystems.push(fs);
       root = fs.root;

@@ -9,6 +9,7 @@ import { downloadOnce } from "../instructions/add.js";
 import { type PlanView, stepFor } from "../instructions/index.js";
 import type { StageRuntime } from "./runtime.js";
 import { lookupIn } from "./runtime.js";
+import { oneLine, stepName } from "./step-name.js";
 
 const debug = createDebug("molt:stage");
 
@@ -59,7 +60,12 @@ export async function runStage(
   rt: StageRuntime,
   argDefaults: ArgDefaults,
   cache: StepCache | undefined,
-  mode: { dryRun: boolean; stageName?: string | undefined } = { dryRun: false },
+  mode: {
+    dryRun: boolean;
+    stageName?: string | undefined;
+    /** Steps are named `[name 2/4] …` (multi-stage builds) rather than `[2/4] …`. */
+    multiStage?: boolean;
+  } = { dryRun: false },
 ): Promise<StepReport[]> {
   const reports: StepReport[] = [];
   const keyed = cache !== undefined || mode.dryRun;
@@ -77,132 +83,144 @@ export async function runStage(
     urlDigest: async (url, location) => (await downloadOnce(url, undefined, rt, location)).digest,
   };
   let step = 0;
+  // BuildKit's numbering: FROM is step 1 of the stage.
+  const of = instructions.length + 1;
   for (const raw of instructions) {
     step++;
     rt.step = step;
     throwIfAborted(rt.options.signal);
-    rt.options.onProgress?.({
-      type: "step",
+    const info = {
+      kind: "instruction" as const,
+      name: stepName(
+        { index: rt.stage, name: mode.stageName },
+        mode.multiStage ?? false,
+        step + 1,
+        of,
+        raw.original,
+      ),
       stage: rt.stage,
-      step,
-      of: instructions.length,
-      instruction: raw.original,
-    });
-    debug("stage %d step %d: %s", rt.stage, step, raw.original);
-    const state = rt.state;
-    const parent: KeyInput = {
-      name: "parent",
-      digest: state.chainKey,
-      display: step === 1 ? state.chainBase : `step ${step - 1}`,
+      ...(mode.stageName ? { stageName: mode.stageName } : {}),
+      index: step + 1,
+      of,
+      instruction: oneLine(raw.original),
+      location: { file: raw.location.file, line: raw.location.line, column: raw.location.column },
     };
-    const slot = slotOf(state.chainSlot, raw.original);
-    const instr = expandInstruction(raw, lookupIn(rt));
-    if (instr.kind === "ARG") {
-      for (const a of instr.args) {
-        const value = Object.hasOwn(argDefaults.buildArgs, a.key)
-          ? argDefaults.buildArgs[a.key]
-          : (a.default ?? argDefaults.metaArgs.get(a.key) ?? argDefaults.predefined[a.key]);
-        if (value !== undefined) rt.args.set(a.key, value);
-        rt.declaredArgs.add(a.key);
+    await rt.events.run(info, async (id) => {
+      rt.stepId = id;
+      debug("stage %d step %d (#%d): %s", rt.stage, step, id, raw.original);
+      const state = rt.state;
+      const parent: KeyInput = {
+        name: "parent",
+        digest: state.chainKey,
+        display: step === 1 ? state.chainBase : `step ${step - 1}`,
+      };
+      const slot = slotOf(state.chainSlot, raw.original);
+      const instr = expandInstruction(raw, lookupIn(rt));
+      if (instr.kind === "ARG") {
+        for (const a of instr.args) {
+          const value = Object.hasOwn(argDefaults.buildArgs, a.key)
+            ? argDefaults.buildArgs[a.key]
+            : (a.default ?? argDefaults.metaArgs.get(a.key) ?? argDefaults.predefined[a.key]);
+          if (value !== undefined) rt.args.set(a.key, value);
+          rt.declaredArgs.add(a.key);
+        }
+        // In the chain by name only: values reach the keys of the RUNs that see them.
+        if (keyed) {
+          state.chainKey = stepKey([parent, shownInput("arg", instr.args.map((a) => a.key).join(" "))]);
+          state.chainSlot = slot;
+        }
+        // As written in the Dockerfile: build-arg values (which may be secrets) never reach history.
+        rt.addEmptyHistory(raw.original);
+        reports.push({ stage: rt.stage, step, instruction: raw.original, cacheable: false, cached: false });
+        return;
       }
-      // In the chain by name only: values reach the keys of the RUNs that see them.
-      if (keyed) {
-        state.chainKey = stepKey([parent, shownInput("arg", instr.args.map((a) => a.key).join(" "))]);
-        state.chainSlot = slot;
-      }
-      // As written in the Dockerfile: build-arg values (which may be secrets) never reach history.
-      rt.addEmptyHistory(raw.original);
-      reports.push({ stage: rt.stage, step, instruction: raw.original, cacheable: false, cached: false });
-      continue;
-    }
-    const handler = stepFor(instr);
-    handler.configure?.(instr, rt);
-    const report: StepReport = {
-      stage: rt.stage,
-      step,
-      instruction: raw.original,
-      cacheable: handler.cache !== undefined,
-      cached: false,
-    };
-    reports.push(report);
-    if (!keyed) {
-      await handler.apply(instr, rt);
-      continue;
-    }
-    // The expanded text is in the key by digest only: an expanded build-arg value is never readable.
-    const inputs: KeyInput[] = [
-      parent,
-      { name: "instruction", digest: digestOf(instructionText(instr)), display: raw.original },
-      ...((await handler.inputs?.(instr, view)) ?? []),
-    ];
-    const key = stepKey(inputs);
-    report.key = key;
-    const use = cache?.use(handler.cache, { index: rt.stage, name: mode.stageName }) ?? "off";
-    if (use === "probe") {
-      const hit = await cache!.lookup(key);
-      if (hit) {
-        report.cached = true;
-        rt.options.onProgress?.({
-          type: "cache",
-          stage: rt.stage,
-          step,
-          key,
-          hit: true,
-          store: cache!.cache.description,
-        });
-        if (!mode.dryRun) await rt.useCached(hit);
-        state.chainKey = key;
-        state.chainSlot = slot;
-        continue;
-      }
-      report.reason = await cache!.explain(slot, inputs, instr.kind);
-    } else if (handler.cache !== undefined) {
-      report.reason = !cache
-        ? "no cache configured"
-        : use === "write"
-          ? "rebuilt on request (--no-cache / --no-cache-filter)"
-          : `not cached (--cache-${handler.cache === "run" ? "run" : "copy"}-layers=false)`;
-    }
-    if (handler.cache !== undefined)
-      rt.options.onProgress?.({
-        type: "cache",
+      const handler = stepFor(instr);
+      handler.configure?.(instr, rt);
+      const report: StepReport = {
         stage: rt.stage,
         step,
-        key,
-        hit: false,
-        reason: report.reason ?? "no entry in cache",
-        ...(cache ? { store: cache.cache.description } : {}),
-      });
-    if (mode.dryRun && handler.cache !== undefined) {
+        instruction: raw.original,
+        cacheable: handler.cache !== undefined,
+        cached: false,
+      };
+      reports.push(report);
+      if (!keyed) {
+        await handler.apply(instr, rt);
+        return;
+      }
+      // The expanded text is in the key by digest only: an expanded build-arg value is never readable.
+      const inputs: KeyInput[] = [
+        parent,
+        { name: "instruction", digest: digestOf(instructionText(instr)), display: raw.original },
+        ...((await handler.inputs?.(instr, view)) ?? []),
+      ];
+      const key = stepKey(inputs);
+      report.key = key;
+      const use = cache?.use(handler.cache, { index: rt.stage, name: mode.stageName }) ?? "off";
+      if (use === "probe") {
+        const hit = await cache!.lookup(key);
+        if (hit) {
+          report.cached = true;
+          rt.events.emit({
+            type: "molt:step:cache",
+            step: rt.stepId,
+            key,
+            hit: true,
+            store: cache!.cache.description,
+          });
+          if (!mode.dryRun) await rt.useCached(hit);
+          state.chainKey = key;
+          state.chainSlot = slot;
+          return;
+        }
+        report.reason = await cache!.explain(slot, inputs, instr.kind);
+      } else if (handler.cache !== undefined) {
+        report.reason = !cache
+          ? "no cache configured"
+          : use === "write"
+            ? "rebuilt on request (--no-cache / --no-cache-filter)"
+            : `not cached (--cache-${handler.cache === "run" ? "run" : "copy"}-layers=false)`;
+      }
+      if (handler.cache !== undefined)
+        rt.events.emit({
+          type: "molt:step:cache",
+          step: rt.stepId,
+          key,
+          hit: false,
+          reason: report.reason ?? "no entry in cache",
+          ...(cache ? { store: cache.cache.description } : {}),
+        });
+      if (mode.dryRun && handler.cache !== undefined) {
+        state.chainKey = key;
+        state.chainSlot = slot;
+        return;
+      }
+      const layersBefore = state.layers.length;
+      const history = (state.config.history ??= []);
+      const historyBefore = history.length;
+      await handler.apply(instr, rt);
       state.chainKey = key;
       state.chainSlot = slot;
-      continue;
-    }
-    const layersBefore = state.layers.length;
-    const history = (state.config.history ??= []);
-    const historyBefore = history.length;
-    await handler.apply(instr, rt);
-    state.chainKey = key;
-    state.chainSlot = slot;
-    if (use === "off" || !cache) continue;
-    const added = state.layers.slice(layersBefore);
-    const written = history.slice(historyBefore);
-    const layer = added[0];
-    // Only a shape an entry describes: one history entry, at most one layer, and its bytes at hand.
-    if (added.length > 1 || written.length !== 1 || (layer && layer.origin.kind !== "store")) continue;
-    const entry: CacheEntry = {
-      key,
-      slot,
-      step: raw.original,
-      createdBy: written[0]!.created_by ?? raw.original,
-      inputs,
-      created: new Date().toISOString(),
-      ...(layer ? { layer: { descriptor: { ...layer.descriptor }, diffId: layer.diffId } } : {}),
-    };
-    cache.record(
-      entry,
-      layer ? () => Promise.resolve(rt.store.openRead(layer.descriptor.digest)) : undefined,
-    );
+      if (use === "off" || !cache) return;
+      const added = state.layers.slice(layersBefore);
+      const written = history.slice(historyBefore);
+      const layer = added[0];
+      // Only a shape an entry describes: one history entry, at most one layer, and its bytes at hand.
+      if (added.length > 1 || written.length !== 1 || (layer && layer.origin.kind !== "store")) return;
+      const entry: CacheEntry = {
+        key,
+        slot,
+        step: raw.original,
+        createdBy: written[0]!.created_by ?? raw.original,
+        inputs,
+        created: new Date().toISOString(),
+        ...(layer ? { layer: { descriptor: { ...layer.descriptor }, diffId: layer.diffId } } : {}),
+      };
+      cache.record(
+        entry,
+        layer ? () => Promise.resolve(rt.store.openRead(layer.descriptor.digest)) : undefined,
+      );
+    });
   }
   return reports;
 }

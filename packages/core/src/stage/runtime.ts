@@ -2,8 +2,10 @@ import type { ContextSource } from "@molt/context-source";
 import type { BlobStore } from "@molt/layer-writer";
 import type { Change, FileEntry } from "@molt/oci";
 import type { CacheHit } from "../cache/layer-cache.js";
+import type { StepId } from "../events.js";
 import type { BuildOptions } from "../options.js";
 import type { Runner } from "../runner/index.js";
+import type { BuildEvents } from "../step-events.js";
 import { getEnv } from "./env.js";
 import type { ImageState, LayerRef } from "./image-state.js";
 import type { StageFs } from "./stage-fs.js";
@@ -14,6 +16,10 @@ export interface StageRuntime {
   readonly stage: number;
   /** Index of the current instruction within the stage (1-based, FROM is 0). */
   step: number;
+  /** The build-wide id of the current step: every event about it carries this (see `events.ts`). */
+  stepId: StepId;
+  /** Where the stage's events go. */
+  readonly events: BuildEvents;
   /** The image being built. */
   readonly state: ImageState;
   /** ARG values in scope (build args applied). Never persisted in the image. */

@@ -2,13 +2,17 @@ import type { ContextSource } from "@molt/context-source";
 import type { BlobStore } from "@molt/layer-writer";
 import type { RegistryClient } from "@molt/registry-client";
 import type { StepCache } from "../cache/step-cache.js";
+import type { StepId } from "../events.js";
 import type { BuildOptions } from "../options.js";
 import type { Runner } from "../runner/index.js";
+import type { BuildEvents } from "../step-events.js";
 import type { StageFs } from "./stage-fs.js";
 
 /** What every stage of one build shares: stores, clients, clocks, and what must be cleaned up. */
 export interface BuildSession {
   readonly options: BuildOptions;
+  /** The build's event stream: step ids, step lifecycles, the parts' events forwarded. */
+  readonly events: BuildEvents;
   readonly context: ContextSource;
   readonly store: BlobStore;
   readonly client: RegistryClient;
@@ -24,6 +28,7 @@ export interface BuildSession {
     ref: string,
     current: number,
     location: { file: string; line: number; column: number },
+    step?: StepId,
   ): Promise<ContextSource>;
   /** The key input of a `--from` source (an earlier stage's final key, an image's digest). */
   fromKey(

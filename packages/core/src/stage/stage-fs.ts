@@ -1,6 +1,12 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { createSnapshotter, type ExtractLimits, extract, type Snapshotter } from "@molt/snapshotter";
+import {
+  createSnapshotter,
+  type ExtractLimits,
+  type ExtractProgressEvent,
+  extract,
+  type Snapshotter,
+} from "@molt/snapshotter";
 import createDebug from "debug";
 import { type LayerBytes, openLayer } from "../outputs/layer-bytes.js";
 import type { LayerRef } from "./image-state.js";
@@ -26,7 +32,13 @@ export async function materialise(
   dir: string,
   layers: readonly LayerRef[],
   from: LayerBytes,
-  options: { mode?: "auto" | "walk" | "overlay"; ignore?: string[]; limits?: ExtractLimits | undefined } = {},
+  options: {
+    mode?: "auto" | "walk" | "overlay";
+    ignore?: string[];
+    limits?: ExtractLimits | undefined;
+    /** Progress of extracting the layers (not of later `apply` calls). */
+    onProgress?: ((e: ExtractProgressEvent) => void) | undefined;
+  } = {},
 ): Promise<StageFs> {
   const root = join(dir, "root");
   await mkdir(root, { recursive: true });
@@ -39,7 +51,11 @@ export async function materialise(
   });
   const t0 = Date.now();
   const limitsOpt = options.limits ? { limits: options.limits } : {};
-  const baseline = await extract(layers.map(source), root, { ...signalOpt, ...limitsOpt });
+  const baseline = await extract(layers.map(source), root, {
+    ...signalOpt,
+    ...limitsOpt,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
   debug("materialised %d layers into %s in %d ms", layers.length, root, Date.now() - t0);
   const snapshotter = await createSnapshotter(root, {
     baseline,

@@ -281,7 +281,7 @@ export class RegistryHttp {
       (attempt, delayMs, error) => {
         debug("retry %d of %s in %d ms: %s", attempt, req.what, delayMs, error.message);
         (req.onProgress ?? this.onRetry)?.({
-          type: "registry:retry",
+          type: "molt:registry:retry",
           registry: req.registry,
           attempt,
           delayMs,

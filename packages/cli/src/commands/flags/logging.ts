@@ -11,7 +11,7 @@ export const LOGGING_FLAGS: FlagRow[] = [
     type: "string",
     group,
     arg: "LEVEL",
-    help: "trace, debug, info (default), warn, error, fatal, panic",
+    help: "trace, debug, info (default), warn, error, fatal, panic: what progress shows (debug and trace add the molt:* debug namespaces)",
     apply: (v, t) => {
       t.cli.verbosity = oneOf(str(v), "verbosity", [
         "trace",
@@ -30,7 +30,7 @@ export const LOGGING_FLAGS: FlagRow[] = [
     type: "string",
     group,
     arg: "text|color|json",
-    help: "progress line format",
+    help: "kaniko's progress format: text (= --progress plain), color (plain in colour), json (= --progress json)",
     apply: (v, t) => {
       t.cli.logFormat = oneOf(str(v), "log-format", ["text", "color", "json"] as const);
     },
@@ -39,7 +39,7 @@ export const LOGGING_FLAGS: FlagRow[] = [
     name: "log-timestamp",
     type: "boolean",
     group,
-    help: "prefix progress lines with a timestamp",
+    help: "prefix plain progress lines with the time",
     apply: (v, t) => {
       t.cli.logTimestamp = bool(v);
     },
@@ -49,7 +49,7 @@ export const LOGGING_FLAGS: FlagRow[] = [
     type: "string",
     group,
     arg: "auto|plain|tty|json",
-    help: "progress display (BuildKit's name)",
+    help: "BuildKit's progress display: auto (tty on a terminal, else plain), plain, tty (live view), json (one event per line)",
     apply: (v, t) => {
       t.cli.progress = oneOf(str(v), "progress", ["auto", "plain", "tty", "json"] as const);
     },
