@@ -154,6 +154,44 @@ test("one build emits the whole picture: every step framed by start and one end,
   });
 });
 
+test("a rebuild from the cache: the cached steps say so (hit, key, store) and end with done, nothing runs", async () => {
+  const cacheDir = join(dir, "cache");
+  const first: BuildProgressEvent[] = [];
+  const again: BuildProgressEvent[] = [];
+  const opts = { context: ctx, noPush: true, insecurePull: true, cacheDir, reproducible: true } as const;
+  const a = await build({ ...opts, onProgress: (e) => first.push(e) });
+  const b = await build({ ...opts, onProgress: (e) => again.push(e) });
+  expect(b.digest).toBe(a.digest);
+  const cacheEvents = (events: BuildProgressEvent[]) =>
+    events.filter((e): e is Of<"molt:step:cache"> => e.type === "molt:step:cache");
+  const names = (events: BuildProgressEvent[]) =>
+    new Map(events.flatMap((e) => (e.type === "molt:step:start" ? [[e.step, e.name] as const] : [])));
+  // First build: COPY and RUN miss (with a reason), second: both hit.
+  const firstNames = names(first);
+  expect(cacheEvents(first).map((e) => [firstNames.get(e.step), e.hit, typeof e.reason])).toEqual([
+    ["[2/3] COPY hello.txt /hello.txt", false, "string"],
+    ["[3/3] RUN echo from-run && cat /hello.txt && echo to-stderr >&2", false, "string"],
+  ]);
+  const againNames = names(again);
+  const hits = cacheEvents(again);
+  expect(hits.map((e) => [againNames.get(e.step), e.hit])).toEqual([
+    ["[2/3] COPY hello.txt /hello.txt", true],
+    ["[3/3] RUN echo from-run && cat /hello.txt && echo to-stderr >&2", true],
+  ]);
+  for (const h of hits) {
+    expect(h.key).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(h.store).toContain(cacheDir);
+    // A cached step ends normally and did no work: no log, no layer written.
+    expect(again.filter((e) => e.type === "molt:step:done" && e.step === h.step)).toHaveLength(1);
+    expect(
+      again.some(
+        (e) =>
+          "step" in e && e.step === h.step && (e.type === "molt:step:log" || e.type === "molt:layer:written"),
+      ),
+    ).toBe(false);
+  }
+});
+
 test("a failing RUN ends its step with an error naming the process and exit code; the build rejects with the same error", async () => {
   const fctx = join(dir, "fail");
   await mkdir(fctx);
