@@ -46,7 +46,7 @@ async function buildWith(
     cacheMountRepo: `${registry}/e2e/cache-mounts`,
     buildArgs: { ROUND: round },
     onProgress: (e) => {
-      if (e.type === "log") log.push(e.line);
+      if (e.type === "molt:step:log") log.push(e.line);
     },
   });
   const bundle = join(dir, `${name}-bundle`);
