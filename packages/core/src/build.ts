@@ -185,8 +185,8 @@ async function buildInContext(
   const file = dockerfileSpec === "-" ? "Dockerfile" : dockerfileSpec;
   if (read?.invalidUtf8) {
     const { line, column } = read.invalidUtf8;
-    options.onProgress?.({
-      type: "warning",
+    events.emit({
+      type: "molt:build:warning",
       message: `column ${column}: not valid UTF-8; the invalid bytes are read as U+FFFD [MOLT_DOCKERFILE_INVALID_UTF8]`,
       file,
       line,
