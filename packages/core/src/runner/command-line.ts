@@ -13,7 +13,7 @@ export function hostEnv(spec: Pick<RunSpec, "secretEnv">): Record<string, string
 /**
  * The host command line that enters the root and runs the command, exec'ing all the way:
  * `env -i <spec.env…>` (so the environment is exactly `spec.env`), then — when `switchUser` —
- * `setpriv --regid G --groups …|--clear-groups` (still root, so it keeps the right to chroot),
+ * `setpriv --regid G --groups G,…` (still root, so it keeps the right to chroot),
  * then `nsenter --root=<root> --wd=<wd> [--setuid=U]`: chroot, fchdir into the working directory
  * opened before the chroot (a host path already resolved inside the root), setuid, and `execvp`
  * of `argv` with `PATH` from the new environment, inside the root. nsenter without namespace
@@ -38,13 +38,10 @@ export function enterCommand(
       : [tools.env, ...HOST_VARS.filter((v) => !secret.includes(v)).flatMap((v) => ["-u", v]), ...env];
   if (switchUser) {
     if (!tools.setpriv) throw new RunnerSetupError("setpriv (util-linux) is required to switch users");
+    // The primary group is also a supplementary one, as in Docker and BuildKit (containerd puts
+    // the gid first in the additional gids): `id` shows groups=1000(app),2000(grp).
     const { gid, groups } = spec.user;
-    cmd.push(
-      tools.setpriv,
-      `--regid=${gid}`,
-      groups.length > 0 ? `--groups=${groups.join(",")}` : "--clear-groups",
-      "--",
-    );
+    cmd.push(tools.setpriv, `--regid=${gid}`, `--groups=${[...new Set([gid, ...groups])].join(",")}`, "--");
   }
   cmd.push(tools.nsenter);
   if (root !== undefined) cmd.push(`--root=${root}`);
@@ -62,8 +59,8 @@ export function needsUserSwitch(user: RunUser): boolean {
   const uid = process.geteuid?.();
   const gid = process.getegid?.();
   if (uid !== user.uid || gid !== user.gid) return true;
-  const have = new Set((process.getgroups?.() ?? []).filter((g) => g !== gid));
-  const want = new Set(user.groups.filter((g) => g !== gid));
+  const have = new Set(process.getgroups?.() ?? []);
+  const want = new Set([user.gid, ...user.groups]);
   return have.size !== want.size || [...want].some((g) => !have.has(g));
 }
 
