@@ -1,41 +1,18 @@
 import { BuildStepError, type ErrorLocation } from "../errors.js";
-import { resolveUser } from "../runner/index.js";
+import { type FileOwner, resolveFileOwner } from "./file-owner.js";
 
 /**
- * Resolves COPY/ADD `--chown=user[:group]`: numeric ids as given; names against the image's own
- * `/etc/passwd` and `/etc/group` in `root` (a `FROM scratch` stage has none, so names fail there).
+ * Resolves COPY/ADD `--chown=user[:group]` with BuildKit's file-operation rules (see
+ * {@link resolveFileOwner}): ids and `root` as given, names against the image's own
+ * `/etc/passwd` and `/etc/group` in `root`; a name neither file knows gives 0 (as on `scratch`).
  */
 export async function resolveChown(
   value: string | undefined,
   root: string | undefined,
-  location?: ErrorLocation,
-): Promise<{ uid: number; gid: number } | undefined> {
+  _location?: ErrorLocation,
+): Promise<FileOwner | undefined> {
   if (value === undefined || value === "") return undefined;
-  const [u, g] = value.split(":", 2);
-  const num = (s: string | undefined) => (s !== undefined && /^\d+$/.test(s) ? Number(s) : undefined);
-  const uid = num(u);
-  const gid = g === undefined ? uid : num(g);
-  if (uid !== undefined && gid !== undefined) return { uid, gid };
-  if (!root) {
-    throw new BuildStepError(
-      "MOLT_CHOWN_NAME_UNRESOLVABLE",
-      `--chown=${value}: names need an /etc/passwd, and this stage has no base image; use numeric ids`,
-      location,
-    );
-  }
-  try {
-    const user = await resolveUser(root, value);
-    return { uid: user.uid, gid: user.gid };
-  } catch (e) {
-    throw new BuildStepError(
-      "MOLT_CHOWN_NAME_UNRESOLVABLE",
-      `--chown=${value}: ${(e as Error).message}`,
-      location,
-      {
-        cause: e,
-      },
-    );
-  }
+  return resolveFileOwner(root, value);
 }
 
 /** Parses `--chmod` in octal (`755`, `0644`). */

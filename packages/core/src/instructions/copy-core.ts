@@ -1,4 +1,5 @@
 import { stat } from "node:fs/promises";
+import { relative } from "node:path";
 import type { Change, FileEntry } from "@molt/oci";
 import { resolveInRoot } from "@molt/snapshotter";
 import { BuildStepError, type ErrorLocation, throwIfAborted } from "../errors.js";
@@ -60,15 +61,19 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
   const owner = (await resolveChown(req.chown, fs?.root, loc)) ?? { uid: 0, gid: 0 };
   const chmod = parseChmod(req.chmod, loc);
   const cfg = rt.state.config.config ?? {};
-  const dest = toLayerPath(resolveContainerPath(cfg.WorkingDir, req.dest));
+  const written = toLayerPath(resolveContainerPath(cfg.WorkingDir, req.dest));
   const endsWithSlash = req.dest.endsWith("/") || req.dest === "." || req.dest.endsWith("/.");
-  const destIsExistingDir = dest !== "" && fs !== undefined && (await isDirectoryInRoot(fs.root, dest));
+  const destIsExistingDir = written !== "" && fs !== undefined && (await isDirectoryInRoot(fs.root, written));
   const multiple =
     endsWithSlash ||
     destIsExistingDir ||
     req.sourceCount > 1 ||
     items.length > 1 ||
     items.some((i) => i.kind === "contents" || i.keepPath === true);
+  // The destination directory is resolved inside the root with symlinks followed, dangling ones
+  // too (BuildKit's copy resolves the destination with RootPath): after `ln -s target /link`,
+  // `COPY a /link/sub/` writes /target/sub/a and leaves the link alone.
+  const dest = fs ? await followInRoot(fs.root, written, multiple) : written;
   if ((req.sourceCount > 1 || items.length > 1) && !endsWithSlash) {
     throw new BuildStepError(
       "MOLT_COPY_DEST_NOT_DIR",
@@ -153,6 +158,23 @@ function relink(e: FileEntry, dest: string): Partial<FileEntry> {
   return e.type === "hardlink" && e.linkTarget !== undefined
     ? { linkTarget: posixJoin(dest, e.linkTarget) }
     : {};
+}
+
+/**
+ * `path` (a layer path) with the symlinks of its directory part resolved inside `root` (the
+ * last component too when `isDir`); missing components are kept, so the result can be created.
+ */
+async function followInRoot(root: string, path: string, isDir: boolean): Promise<string> {
+  const dir = isDir ? path : parentOf(path);
+  if (dir === "") return path;
+  let real: string;
+  try {
+    real = toLayerPath(relative(root, await resolveInRoot(root, dir, { followLast: true })));
+  } catch {
+    return path; // e.g. a component is a file: left to the layer as before
+  }
+  if (real.startsWith("..")) return path;
+  return isDir ? real : posixJoin(real, baseName(path));
 }
 
 /** True when `path` (a layer path) is a directory in the stage root, symlinks followed inside it. */

@@ -25,7 +25,8 @@ export function contextPath(source: string): string {
 
 /**
  * Resolves COPY sources to context entries: plain paths by `stat`, wildcard sources by `glob`.
- * Returns the sources that matched and those that did not (the caller decides the error).
+ * Returns the sources that matched and the plain paths that did not exist (the caller decides
+ * the error); a wildcard matching nothing is neither.
  */
 export async function selectSources(
   context: ContextSource,
@@ -35,7 +36,8 @@ export async function selectSources(
   const missing: string[] = [];
   for (const written of sources) {
     const rel = contextPath(written);
-    const matches = GLOB_CHARS.test(rel) ? await context.glob(rel) : [rel];
+    const wildcard = GLOB_CHARS.test(rel);
+    const matches = wildcard ? await context.glob(rel) : [rel];
     let found = 0;
     for (const m of matches) {
       const entry = await followSymlinks(context, await context.stat(m));
@@ -44,7 +46,9 @@ export async function selectSources(
         found++;
       }
     }
-    if (found === 0) missing.push(written);
+    // A wildcard that matches nothing copies nothing (BuildKit's AllowEmptyWildcard); a plain
+    // path that does not exist is an error.
+    if (found === 0 && !wildcard) missing.push(written);
   }
   return { selected, missing };
 }

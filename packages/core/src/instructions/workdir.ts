@@ -1,20 +1,21 @@
+import { posix } from "node:path";
 import type { FileEntry } from "@molt/oci";
 import type { Instruction } from "@molt/parser";
 import { shownInput } from "../cache/key.js";
-import { BuildStepError } from "../errors.js";
-import { resolveUser } from "../runner/index.js";
 import { resolveContainerPath, toLayerPath } from "../stage/paths.js";
 import type { StageRuntime } from "../stage/runtime.js";
 import { isDirectoryInRoot } from "./copy-core.js";
 import { ancestors } from "./copy-paths.js";
+import { type FileOwner, resolveFileOwner } from "./file-owner.js";
 import type { InstructionStep } from "./step.js";
 
 type WorkdirInstruction = Extract<Instruction, { kind: "WORKDIR" }>;
 
 /**
- * WORKDIR: sets the working directory (relative paths against the previous one) and, as the
- * reference says, creates it when missing: the missing components go into a layer, mode 0755,
- * owned by the current USER (BuildKit does the same). An existing directory adds no layer.
+ * WORKDIR: sets the working directory (an absolute path as written, a relative one against the
+ * previous one) and, as the reference says, creates it when missing: the missing components go
+ * into a layer, mode 0755, owned by the current USER (BuildKit does the same). An existing
+ * directory adds no layer.
  * The path is set in {@link InstructionStep.configure} (also on a cache hit); only creating the
  * directory needs the root filesystem, and that is behind the cache decision.
  */
@@ -24,7 +25,11 @@ export const workdirStep: InstructionStep<WorkdirInstruction> = {
   inputs: (_instr, view) => [shownInput("user", view.state.config.config?.User ?? "")],
   configure(instr, rt) {
     const cfg = (rt.state.config.config ??= {});
-    cfg.WorkingDir = resolveContainerPath(cfg.WorkingDir, instr.path);
+    // BuildKit keeps an absolute path as written (`/tmp/` stays `/tmp/`); a relative one is
+    // joined to the current directory and cleaned.
+    cfg.WorkingDir = posix.isAbsolute(instr.path)
+      ? instr.path
+      : resolveContainerPath(cfg.WorkingDir, instr.path);
   },
   apply: (instr, rt) => createWorkdir(instr, rt),
 };
@@ -47,7 +52,7 @@ async function createWorkdir(instr: WorkdirInstruction, rt: StageRuntime): Promi
     rt.addEmptyHistory(createdBy);
     return;
   }
-  const owner = await ownerOf(cfg.User, fs?.root, instr.location);
+  const owner = await ownerOf(cfg.User, fs?.root);
   const mtimeNs = BigInt(Date.now()) * 1_000_000n;
   const entries: FileEntry[] = missing.map((p) => ({
     path: p,
@@ -63,22 +68,8 @@ async function createWorkdir(instr: WorkdirInstruction, rt: StageRuntime): Promi
   );
 }
 
-async function ownerOf(
-  user: string | undefined,
-  root: string | undefined,
-  location: { file: string; line: number; column: number },
-): Promise<{ uid: number; gid: number }> {
-  if (!user) return { uid: 0, gid: 0 };
-  if (root) {
-    const u = await resolveUser(root, user);
-    return { uid: u.uid, gid: u.gid };
-  }
-  // No /etc/passwd (FROM scratch): numeric ids only; a uid alone runs with gid 0, as runc does.
-  const m = /^(\d+)(?::(\d+))?$/.exec(user);
-  if (m) return { uid: Number(m[1]), gid: Number(m[2] ?? 0) };
-  throw new BuildStepError(
-    "MOLT_UNKNOWN_USER",
-    `WORKDIR: USER ${user} needs an /etc/passwd, and this stage has none`,
-    location,
-  );
+async function ownerOf(user: string | undefined, root: string | undefined): Promise<FileOwner> {
+  // BuildKit makes the directory with a file operation owned by USER, resolved with the file
+  // operations' rules (not RUN's): see resolveFileOwner.
+  return user ? resolveFileOwner(root, user) : { uid: 0, gid: 0 };
 }

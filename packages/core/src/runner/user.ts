@@ -61,6 +61,22 @@ function parseGroup(text: string | undefined): GroupEntry[] {
   return out;
 }
 
+/** The image's own accounts: `/etc/passwd` and `/etc/group` inside `rootfs` (empty lists when missing). */
+export interface ImageAccounts {
+  /** Entries of `/etc/passwd`. */
+  users: ReadonlyArray<{ name: string; uid: number; gid: number; home: string }>;
+  /** Entries of `/etc/group`. */
+  groups: ReadonlyArray<{ name: string; gid: number; members: string[] }>;
+}
+
+/** Reads `/etc/passwd` and `/etc/group` inside `rootfs` (symlinks resolved inside it); missing files give empty lists. */
+export async function readImageAccounts(rootfs: string): Promise<ImageAccounts> {
+  return {
+    users: parsePasswd(await readInRoot(rootfs, "/etc/passwd")),
+    groups: parseGroup(await readInRoot(rootfs, "/etc/group")),
+  };
+}
+
 function checkId(n: number, what: string, text: string): void {
   if (!Number.isSafeInteger(n) || n > 0xfffffffe) {
     throw what === "user"
