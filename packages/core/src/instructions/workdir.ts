@@ -31,11 +31,11 @@ export const workdirStep: InstructionStep<WorkdirInstruction> = {
       ? instr.path
       : resolveContainerPath(cfg.WorkingDir, instr.path);
   },
-  apply: (instr, rt) => createWorkdir(instr, rt),
+  apply: (_instr, rt) => createWorkdir(rt),
 };
 
 /** Creates the (configured) working directory's missing components in a layer. */
-async function createWorkdir(instr: WorkdirInstruction, rt: StageRuntime): Promise<void> {
+async function createWorkdir(rt: StageRuntime): Promise<void> {
   const cfg = (rt.state.config.config ??= {});
   const workdir = cfg.WorkingDir ?? "/";
   const path = toLayerPath(workdir);
