@@ -6,4 +6,5 @@ export { type CacheLease, CacheMountStore, defaultCacheMountDir } from "./cache-
 export { MountError } from "./errors.js";
 export { parseSecretFlag, readSecret, type SecretSource } from "./secrets.js";
 export { parseSshFlag, type SshSource } from "./ssh.js";
+export { type CacheMountExport, CacheMountTravel, cacheMountTag } from "./travel.js";
 export type { BindRunMount, RunMount, TmpfsRunMount } from "./types.js";

@@ -11,7 +11,7 @@ const BUSY = 75;
 /**
  * Takes an advisory `flock(2)` on `file` for other builds on this machine to see: `shared` or
  * `exclusive`; `wait: false` resolves `undefined` instead of waiting when it is held. The lock
- * is held by a `flock` child whose stdin is our pipe: releasing closes it, and so does this
+ * is held by a `flock … cat` child whose stdin is our pipe: releasing closes it, and so does this
  * process dying, even by SIGKILL, so a lock never outlives its build.
  */
 export function lockFile(
@@ -22,7 +22,9 @@ export function lockFile(
   return new Promise((resolve, reject) => {
     const args = [mode === "shared" ? "-s" : "-x", "-E", String(BUSY)];
     if (options.wait === false) args.push("-n");
-    args.push(file, "sh", "-c", "echo locked && exec cat >/dev/null");
+    // `cat` runs only once the lock is held; it echoes the line written below (the
+    // acknowledgement), then holds the lock until its stdin closes.
+    args.push(file, "cat");
     const child = spawn("flock", args, {
       stdio: ["pipe", "pipe", "pipe"],
       env: { PATH: "/usr/bin:/bin:/usr/sbin:/sbin", LC_ALL: "C" },
@@ -47,6 +49,7 @@ export function lockFile(
       });
     });
     child.stdin.on("error", () => {});
+    child.stdin.write("locked\n");
     child.on("error", (e) => reject(new MoltError("MOLT_MOUNT_LOCK", `cannot run flock: ${e.message}`)));
     child.on("close", (code) => {
       options.signal?.removeEventListener("abort", onAbort);
