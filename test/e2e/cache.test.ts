@@ -376,3 +376,75 @@ describe("directory cache", () => {
     expect(fromDir.digest).toBe(cold.digest);
   });
 });
+
+describe("controls (issue 18)", () => {
+  test("--no-cache rebuilds every step and still writes entries; --no-cache-filter rebuilds only the named stage", async () => {
+    const ctx = await context({
+      Dockerfile: `FROM ${BASE()} AS base\nRUN echo base > /base\n\nFROM base AS final\nCOPY f /f\nRUN cat /base /f > /both\n`,
+      f: "controls\n",
+    });
+    const forced = await build(ctx, "ctl/app:1", ["--cache=true", "--no-cache"]);
+    expect(forced.cached).toEqual([]);
+    expect([...forced.missed.values()].every((r) => r.includes("--no-cache"))).toBe(true);
+    const warm = await build(ctx, "ctl/app:2", ["--cache=true"]);
+    expect(warm.cached).toEqual(["0/1", "1/1", "1/2"]);
+    const filtered = await build(ctx, "ctl/app:3", ["--cache=true", "--no-cache-filter", "final"]);
+    expect(filtered.cached).toEqual(["0/1"]);
+    expect([...filtered.missed.keys()]).toEqual(["1/1", "1/2"]);
+    expect(filtered.digest).toBe(warm.digest);
+  });
+
+  test("--cache-normalize-modes: a source whose group/other write bit differs hits only with the flag", async () => {
+    const ctx = await context({ Dockerfile: `FROM ${BASE()}\nCOPY f /f\n`, f: "modes\n" });
+    await run("chmod", ["0644", join(ctx, "f")]);
+    await build(ctx, "modes/plain:1", ["--cache=true"]);
+    await build(ctx, "modes/norm:1", ["--cache=true", "--cache-normalize-modes"]);
+    await run("chmod", ["0664", join(ctx, "f")]);
+    const plain = await build(ctx, "modes/plain:2", ["--cache=true"]);
+    expect(plain.missed.get("0/1")).toBe("f content changed");
+    const norm = await build(ctx, "modes/norm:2", ["--cache=true", "--cache-normalize-modes"]);
+    expect(norm.cached).toEqual(["0/1"]);
+  });
+
+  test("molt cache ls and prune, for a directory and a registry; --cache-max-bytes bounds a directory", async () => {
+    const cacheDir = join(dir, "cache-ls");
+    const ctx = await context({
+      Dockerfile: `FROM ${BASE()}\nCOPY f /f\nRUN dd if=/dev/zero of=/z bs=1k count=64 2>/dev/null\n`,
+      f: "ls\n",
+    });
+    await build(ctx, "ls/app:1", ["--cache=true", "--cache-dir", cacheDir]);
+    const ls = await molt(["cache", "ls", "--cache-dir", cacheDir]);
+    expect(ls.code).toBe(0);
+    expect(ls.stdout.split("\n").filter((l) => /COPY f \/f$/.test(l))).toHaveLength(1);
+    expect(ls.stdout).toMatch(/RUN dd if=\/dev\/zero/);
+    expect(ls.stderr).toMatch(/^2 entries, \d+ bytes/m);
+    const lsRepo = await molt(["cache", "ls", "--cache-repo", `${reg.host}/ls/app/cache`, "--insecure"]);
+    expect(lsRepo.code).toBe(0);
+    expect(lsRepo.stderr).toMatch(/^2 entries/m);
+
+    // Registry: everything older than 0 s goes (the test registry allows deletes).
+    const pruneRepo = await molt([
+      "cache",
+      "prune",
+      "--cache-repo",
+      `${reg.host}/ls/app/cache`,
+      "--insecure",
+      "--older-than",
+      "0s",
+    ]);
+    expect(pruneRepo.code).toBe(0);
+    expect(pruneRepo.stderr).toMatch(/^2 removed, 0 refused, 0 kept/m);
+    const after = await build(ctx, "ls/app:2", ["--cache=true", "--cache-repo", `${reg.host}/ls/app/cache`]);
+    expect(after.cached).toEqual([]);
+
+    const pruneDir = await molt(["cache", "prune", "--cache-dir", cacheDir, "--keep-bytes", "0"]);
+    expect(pruneDir.code).toBe(0);
+    expect(pruneDir.stderr).toMatch(/^2 removed/m);
+    expect(await readdir(join(cacheDir, "molt-cache", "keys"))).toEqual([]);
+    expect(await readdir(join(cacheDir, "blobs", "sha256"))).toEqual([]);
+
+    // A build with --cache-max-bytes 1 leaves the directory holding no layer bytes at all.
+    await build(ctx, "ls/app:3", ["--cache-dir", cacheDir, "--cache-max-bytes", "1"]);
+    expect(await readdir(join(cacheDir, "blobs", "sha256"))).toEqual([]);
+  });
+});

@@ -9,6 +9,7 @@ export const USAGE = `usage: molt <command> [flags]
 commands:
   build    build an image from a Dockerfile (kaniko's flags: -c, -f, -d, --no-push, --oci-layout-path, ...)
   parse    parse a Dockerfile and print its syntax tree, stages and warnings
+  cache    list or prune a layer cache: molt cache ls|prune --cache-repo R|--cache-dir D [--older-than 14d] [--keep-bytes N]
   push     push an OCI layout or docker archive to registries (-d DEST, repeatable)
   login    store registry credentials in the docker config.json (-u USER --password-stdin)
   logout   remove them
@@ -27,6 +28,8 @@ export async function main(argv: string[], io: CommandIO, signal?: AbortSignal):
         return await (await import("./commands/build.js")).buildCommand(rest, io, signal);
       case "parse":
         return await (await import("./commands/parse.js")).parseCommand(rest, io);
+      case "cache":
+        return await (await import("./commands/cache.js")).cacheCommand(rest, io, signal);
       case "push":
         return await (await import("./commands/push.js")).pushCommand(rest, io, signal);
       case "login":

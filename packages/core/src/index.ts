@@ -25,6 +25,7 @@ export type {
   LayerCache,
 } from "./cache/layer-cache.js";
 export { DEFAULT_CACHE_TTL_MS, defaultCacheRepo } from "./cache/open.js";
+export { type CachePruneResult, pruneCache } from "./cache/prune.js";
 export { RegistryLayerCache, type RegistryLayerCacheOptions } from "./cache/registry-cache.js";
 export { TieredLayerCache } from "./cache/tiered-cache.js";
 export * from "./errors.js";

@@ -1,0 +1,242 @@
+// Layer cache: for four scenarios (busybox small, a Debian step writing files without the
+// network, 50,000 files then a one-file RUN, multistage), molt's cold build with a registry
+// cache, then the warm rebuild from the registry cache alone in a fresh process with a fresh
+// temp dir (as a CI pod), the layer bytes that warm build downloaded (from the registry's own
+// access log), and buildah's warm rebuild with its local layer store (`bud --layers`) as the
+// reference, in one run. Then: warm after changing one file of a 20,000-file COPY against cold,
+// and the cache-probe cost of a 30-step Dockerfile (all hits) against the loopback registry.
+// Targets (issue 11): warm <= 0.5 s and 0 layer bytes everywhere; one-file change <= 0.25 x cold;
+// probe cost of 30 steps <= 150 ms.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { busyboxLayout, debianLayout, sh } from "./images.mjs";
+import { freePort, SCALE, time, timeShell } from "./lib.mjs";
+
+const repoRoot = join(import.meta.dirname, "..");
+const bin = join(repoRoot, "packages", "cli", "dist", "bin.js");
+const ROUNDS = SCALE < 1 ? 1 : 3;
+const have = (b) => spawnSync("sh", ["-c", `command -v ${b}`]).status === 0;
+
+/** docker-registry with its access log on (stdout), so downloaded bytes can be counted. */
+async function registryWithLog(dir) {
+  const port = await freePort();
+  mkdirSync(dir, { recursive: true });
+  const config = join(dir, "config.yml");
+  writeFileSync(
+    config,
+    `version: 0.1\nlog: {level: error, accesslog: {disabled: false}}\nstorage: {filesystem: {rootdirectory: ${join(dir, "data")}}}\nhttp: {addr: 127.0.0.1:${port}}\n`,
+  );
+  const child = spawn("docker-registry", ["serve", config], { stdio: ["ignore", "pipe", "ignore"] });
+  let log = "";
+  child.stdout.on("data", (d) => {
+    log += d.toString();
+  });
+  const host = `127.0.0.1:${port}`;
+  for (let i = 0; i < 150; i++) {
+    if (
+      await fetch(`http://${host}/v2/`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { host, stop: () => child.kill("SIGTERM"), log: () => log };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill("SIGKILL");
+  throw new Error("docker-registry did not start");
+}
+
+/** Bytes of layer blobs (not the small configs) served by GET in an access-log slice. */
+function layerBytes(logSlice, layerDigests) {
+  let total = 0;
+  for (const m of logSlice.matchAll(
+    /"GET \/v2\/\S+\/blobs\/(sha256:[0-9a-f]{64}) HTTP\/[0-9.]+" \d+ (\d+)/g,
+  )) {
+    if (layerDigests.has(m[1])) total += Number(m[2]);
+  }
+  return total;
+}
+
+function moltBuild(ctx, dest, cacheRepo, work) {
+  const tmp = mkdtempSync(join(work, "tmp-"));
+  sh("sync");
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(
+    process.execPath,
+    [
+      bin,
+      "build",
+      "-c",
+      ctx,
+      "-d",
+      dest,
+      "--insecure",
+      "--insecure-pull",
+      "--cache=true",
+      "--cache-repo",
+      cacheRepo,
+    ],
+    { encoding: "utf8", env: { ...process.env, TMPDIR: tmp } },
+  );
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  rmSync(tmp, { recursive: true, force: true });
+  if (r.status !== 0) throw new Error(`molt build failed: ${r.stderr}`);
+  return { s, stderr: r.stderr };
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function main() {
+  if (process.geteuid?.() !== 0) {
+    console.log("cache: skipped (needs root for the chroot runner and buildah --isolation chroot)");
+    return;
+  }
+  for (const b of ["docker-registry", "skopeo", "umoci", "busybox"]) {
+    if (!have(b)) {
+      console.log(`cache: skipped (${b} not installed)`);
+      return;
+    }
+  }
+  const work = mkdtempSync(join(tmpdir(), "molt-bench-cache-"));
+  const reg = await registryWithLog(join(work, "registry"));
+  try {
+    const busybox = `${reg.host}/bench/busybox:latest`;
+    sh(`skopeo copy --quiet --dest-tls-verify=false oci:${busyboxLayout(work)} docker://${busybox}`);
+    const deb = debianLayout(work);
+    const debian = `${reg.host}/bench/debian:bookworm`;
+    if (deb) sh(`skopeo copy --quiet --dest-tls-verify=false oci:${deb} docker://${debian}`);
+    const files = Math.round(50_000 * SCALE);
+    const scenarios = [
+      ["busybox small", `FROM ${busybox}\nCOPY hello.txt /hello.txt\nRUN echo hi > /hi\n`],
+      ...(deb
+        ? [
+            [
+              "debian write files",
+              `FROM ${debian}\nRUN mkdir -p /data && for i in $(seq 1 2000); do echo "line $i" > /data/f$i; done && cp -a /usr/share/doc /data/doc\n`,
+            ],
+          ]
+        : []),
+      [
+        `${files} files then one-file RUN`,
+        `FROM ${busybox}\nRUN mkdir /m && cd /m && seq 1 ${files} | xargs touch\nRUN echo one > /one\n`,
+      ],
+      [
+        "multistage",
+        `FROM ${busybox} AS build\nRUN mkdir /out && echo artifact > /out/a && cp /bin/busybox /out/bb\n\nFROM ${busybox}\nCOPY --from=build /out/ /app/\nRUN cat /app/a > /ok\n`,
+      ],
+    ];
+    if (!deb)
+      console.log("cache: debian scenario skipped (run the test suite once to cache the Debian layer)");
+    let i = 0;
+    for (const [name, dockerfile] of scenarios) {
+      i++;
+      const ctx = join(work, `ctx-${i}`);
+      mkdirSync(ctx, { recursive: true });
+      writeFileSync(join(ctx, "Dockerfile"), dockerfile);
+      writeFileSync(join(ctx, "hello.txt"), "hello\n");
+      const cacheRepo = `${reg.host}/bench/s${i}/cache`;
+      const cold = moltBuild(ctx, `${reg.host}/bench/s${i}:cold`, cacheRepo, work).s;
+      const layers = new Set(
+        JSON.parse(
+          sh(`skopeo inspect --raw --tls-verify=false docker://${reg.host}/bench/s${i}:cold`),
+        ).layers.map((l) => l.digest),
+      );
+      // every cache entry's layer counts as a layer too
+      for (const m of reg
+        .log()
+        .matchAll(/"PUT \/v2\/bench\/s\d+\/cache\/blobs\/uploads\/\S*digest=(sha256(?::|%3A)[0-9a-f]{64})/g))
+        layers.add(m[1].replace("%3A", ":"));
+      // buildah: cold to fill its layer store, then warm rebuilds (interleaved with molt's)
+      const broot = join(work, `buildah-${i}`);
+      const buildah = () =>
+        timeShell(
+          `sync; buildah --root ${broot}/root --runroot ${broot}/run --storage-driver vfs bud --isolation chroot --layers --tls-verify=false -q -t bench-${i} ${ctx}`,
+        );
+      const haveBuildah = have("buildah");
+      if (haveBuildah) buildah();
+      const warm = [];
+      const ref = [];
+      let bytes = 0;
+      let hits = true;
+      for (let r = 0; r < ROUNDS; r++) {
+        const before = reg.log().length;
+        const w = moltBuild(ctx, `${reg.host}/bench/s${i}:warm${r}`, cacheRepo, work);
+        warm.push(w.s);
+        if (/CACHE MISS/.test(w.stderr)) hits = false;
+        bytes = Math.max(bytes, layerBytes(reg.log().slice(before), layers));
+        if (haveBuildah) ref.push(buildah());
+      }
+      const wm = median(warm);
+      const line = `cache ${name}: cold ${cold.toFixed(3)}s  warm (registry, fresh process) ${wm.toFixed(3)}s  layer bytes downloaded ${bytes}${hits ? "" : " (SOME STEPS MISSED)"}`;
+      if (haveBuildah) {
+        const rm = median(ref);
+        console.log(
+          `${line}  buildah --layers warm ${rm.toFixed(3)}s  ratio ${(wm / rm).toFixed(2)}  (target warm <= 0.5s, 0 bytes)${wm <= 0.5 && bytes === 0 ? "  OK" : "  MISSED"}`,
+        );
+      } else console.log(`${line}  (buildah not installed)`);
+      rmSync(broot, { recursive: true, force: true });
+    }
+
+    // One file changed in a 20,000-file COPY.
+    {
+      const n = Math.round(20_000 * SCALE);
+      const ctx = join(work, "ctx-copy");
+      mkdirSync(join(ctx, "files"), { recursive: true });
+      for (let k = 0; k < n; k++) {
+        if (k % 200 === 0) mkdirSync(join(ctx, "files", `d${k / 200}`), { recursive: true });
+        writeFileSync(join(ctx, "files", `d${Math.floor(k / 200)}`, `f${k}.txt`), `file ${k}\n`);
+      }
+      writeFileSync(
+        join(ctx, "Dockerfile"),
+        `FROM ${busybox}\nCOPY files/ /files/\nRUN echo built > /built\n`,
+      );
+      const cacheRepo = `${reg.host}/bench/copy/cache`;
+      const cold = moltBuild(ctx, `${reg.host}/bench/copy:cold`, cacheRepo, work).s;
+      const changed = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        writeFileSync(join(ctx, "files", "d0", "f0.txt"), `changed ${r}\n`);
+        changed.push(moltBuild(ctx, `${reg.host}/bench/copy:c${r}`, cacheRepo, work).s);
+      }
+      const c = median(changed);
+      console.log(
+        `cache one file changed in a ${n}-file COPY: cold ${cold.toFixed(3)}s  warm ${c.toFixed(3)}s  ratio ${(c / cold).toFixed(2)} (target <= 0.25)${c / cold <= 0.25 ? "  OK" : "  MISSED"}`,
+      );
+    }
+
+    // Probe cost: 30 cached steps vs none, both warm from the registry.
+    {
+      const ctx30 = join(work, "ctx-30");
+      const ctx0 = join(work, "ctx-0");
+      mkdirSync(ctx30, { recursive: true });
+      mkdirSync(ctx0, { recursive: true });
+      writeFileSync(
+        join(ctx30, "Dockerfile"),
+        `FROM ${busybox}\n${Array.from({ length: 30 }, (_, k) => `RUN echo ${k} > /f${k}`).join("\n")}\n`,
+      );
+      writeFileSync(join(ctx0, "Dockerfile"), `FROM ${busybox}\nENV A=1\n`);
+      const cacheRepo = `${reg.host}/bench/probe/cache`;
+      moltBuild(ctx30, `${reg.host}/bench/probe30:cold`, cacheRepo, work);
+      moltBuild(ctx0, `${reg.host}/bench/probe0:cold`, cacheRepo, work);
+      const t30 = [];
+      const t0 = [];
+      for (let r = 0; r < ROUNDS + 2; r++) {
+        t30.push(moltBuild(ctx30, `${reg.host}/bench/probe30:w${r}`, cacheRepo, work).s);
+        t0.push(moltBuild(ctx0, `${reg.host}/bench/probe0:w${r}`, cacheRepo, work).s);
+      }
+      const cost = (median(t30) - median(t0)) * 1000;
+      console.log(
+        `cache probe cost of 30 cached RUN steps: ${cost.toFixed(0)}ms (warm 30 steps ${median(t30).toFixed(3)}s - warm 0 steps ${median(t0).toFixed(3)}s; target <= 150ms)${cost <= 150 ? "  OK" : "  MISSED"}`,
+      );
+    }
+  } finally {
+    reg.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
