@@ -132,6 +132,28 @@ async function main() {
     ];
     if (!deb)
       console.log("cache: debian scenario skipped (run the test suite once to cache the Debian layer)");
+    // What a molt process costs before any cache work: FROM scratch, nothing pushed.
+    {
+      const ctx = join(work, "ctx-start");
+      mkdirSync(ctx, { recursive: true });
+      writeFileSync(join(ctx, "Dockerfile"), "FROM scratch\nENV A=1\n");
+      const t = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        const tmp = mkdtempSync(join(work, "tmp-"));
+        t.push(
+          await time(async () => {
+            const r2 = spawnSync(process.execPath, [bin, "build", "-c", ctx, "--no-push"], {
+              env: { ...process.env, TMPDIR: tmp },
+            });
+            if (r2.status !== 0) throw new Error("molt build FROM scratch failed");
+          }),
+        );
+        rmSync(tmp, { recursive: true, force: true });
+      }
+      console.log(
+        `cache baseline: a molt process building FROM scratch (start-up, no registry) ${median(t).toFixed(3)}s`,
+      );
+    }
     let i = 0;
     for (const [name, dockerfile] of scenarios) {
       i++;
