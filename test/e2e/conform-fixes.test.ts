@@ -23,7 +23,7 @@ interface Built {
   code: number;
   stderr: string;
   root: string;
-  config: { WorkingDir?: string; User?: string };
+  config: { WorkingDir?: string; User?: string; Env?: string[] };
 }
 
 async function build(dockerfile: string, files: Record<string, string> = {}): Promise<Built> {
@@ -186,5 +186,13 @@ describe("bug 7: a destination through a dangling symlink", () => {
     const b = await built(`FROM ${BASE}\nRUN ln -s /opt/real /app\nCOPY a.txt /app/\n`, { "a.txt": "a\n" });
     expect(await readFile(join(b.root, "opt", "real", "a.txt"), "utf8")).toBe("a\n");
     expect(await readlink(join(b.root, "app"))).toBe("/opt/real");
+  });
+});
+
+describe("bug 8: line continuation", () => {
+  test("ENV C a\\\\ at the end of a line ends the instruction (BuildKit's trailing-backslash rule)", async () => {
+    const b = await built(`FROM ${BASE}\nENV C a\\\\\nENV D d\n`);
+    expect(b.config.Env).toContain("C=a\\");
+    expect(b.config.Env).toContain("D=d");
   });
 });

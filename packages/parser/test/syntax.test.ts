@@ -126,6 +126,26 @@ describe("lines and continuations", () => {
     expect(i!.name).toBe("FROM");
   });
 
+  // BuildKit's line-continuation rule: `([^\\])\\[ \t]*$|^\\[ \t]*$` (an escaped escape at the
+  // end of a line is text, not a continuation; its trailing-backslash fixture).
+  it("a line ending in an escaped escape does not continue", () => {
+    const t = parseSyntax("FROM a\nENV C a\\\\\nENV D d\n");
+    expect(instructions(t).map((i) => i.original)).toEqual(["FROM a", "ENV C a\\\\", "ENV D d"]);
+    const env = parseDockerfile("FROM a\nENV C a\\\\\nENV D d\n").stages[0]!.instructions[0]!;
+    // (the value is expanded later, at build time: `a\\` then gives `a\`)
+    expect(env).toMatchObject({ kind: "ENV", pairs: [{ key: "C", value: "a\\\\" }] });
+  });
+
+  it("an escaped escape followed by spaces does not continue; a lone escape on a line does", () => {
+    expect(instructions(parseSyntax("RUN a\\\\ \t\nRUN b\n")).map((i) => i.args)).toEqual(["a\\\\", "b"]);
+    expect(instructions(parseSyntax("RUN a \\\n\\\n b\n")).map((i) => i.args)).toEqual(["a  b"]);
+  });
+
+  it("under escape=` a doubled backtick at the end does not continue", () => {
+    const t = parseSyntax("# escape=`\nRUN a``\nRUN b\n");
+    expect(instructions(t).map((i) => i.args)).toEqual(["a``", "b"]);
+  });
+
   it("a comment line never continues", () => {
     const t = parseSyntax("# comment \\\nFROM a\n");
     expect(instructions(t).map((i) => i.original)).toEqual(["FROM a"]);

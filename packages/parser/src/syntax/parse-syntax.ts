@@ -90,7 +90,9 @@ class LineCursor {
 
 /**
  * Where a trailing escape character (plus spaces or tabs after it) starts in `text[from, to)`,
- * or -1 when the line does not continue.
+ * or -1 when the line does not continue. As in BuildKit (`([^\\])\\[ \t]*$|^\\[ \t]*$`), an
+ * escape right after another escape does not continue the line (`ENV C a\\` ends there); like
+ * BuildKit's, this does not count longer runs: `a\\\` does not continue either.
  */
 function continuationAt(text: string, from: number, to: number, escapeCode: number): number {
   let i = to;
@@ -99,7 +101,9 @@ function continuationAt(text: string, from: number, to: number, escapeCode: numb
     if (c !== SPACE && c !== TAB) break;
     i--;
   }
-  return i > from && text.charCodeAt(i - 1) === escapeCode ? i - 1 : -1;
+  if (!(i > from && text.charCodeAt(i - 1) === escapeCode)) return -1;
+  if (i - 1 > from && text.charCodeAt(i - 2) === escapeCode) return -1;
+  return i - 1;
 }
 
 /** Offsets and decoded text of the flags of the instruction being read (reused). */
