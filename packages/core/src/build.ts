@@ -1,4 +1,5 @@
 import { rm } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { type ContextSource, openContext, readDockerfile } from "@molt/context-source";
 import { BlobStore } from "@molt/layer-writer";
@@ -35,6 +36,7 @@ import { cloneState, type ImageState } from "./stage/image-state.js";
 import { takeOnbuildTriggers } from "./stage/onbuild-triggers.js";
 import { type ArgDefaults, runStage, type StepReport } from "./stage/run-stage.js";
 import type { StageRuntime } from "./stage/runtime.js";
+import { scheduleStages } from "./stage/schedule.js";
 import type { BuildSession } from "./stage/session.js";
 import { fromStepInfo } from "./stage/step-name.js";
 import { makeWorkDir } from "./stage/work-dir.js";
@@ -113,7 +115,10 @@ async function buildImage(options: BuildOptions, plan = false): Promise<BuildRes
   const signalOpt = signal ? { signal } : {};
   throwIfAborted(signal);
   const t0 = performance.now();
-  const events = new BuildEvents(options.onProgress, signal);
+  // The build's own signal: aborted by the caller's, or by the first failing stage (cancelling its siblings).
+  const internal = new AbortController();
+  const buildSignal = signal ? AbortSignal.any([signal, internal.signal]) : internal.signal;
+  const events = new BuildEvents(options.onProgress, buildSignal);
 
   const dockerfileSpec = options.dockerfile ?? "Dockerfile";
   const spec = options.context;
@@ -143,6 +148,7 @@ async function buildImage(options: BuildOptions, plan = false): Promise<BuildRes
       platform,
       plan,
       events,
+      cancel: { controller: internal, signal: buildSignal },
     });
     if (!plan) {
       events.emit({
@@ -168,6 +174,8 @@ async function buildInContext(
     platform: Platform;
     plan: boolean;
     events: BuildEvents;
+    /** Aborting `controller` cancels every running stage (`signal` is what they watch). */
+    cancel: { controller: AbortController; signal: AbortSignal };
   },
 ): Promise<BuildResult> {
   const { dockerfileSpec, destRefs, targets, platform, events } = given;
@@ -200,12 +208,13 @@ async function buildInContext(
     buildArgs,
     platform,
   });
+  const jobs = Math.max(1, Math.floor(options.jobs ?? availableParallelism()));
   events.emit({
     type: "molt:build:start",
     version: EVENTS_VERSION,
     stages: plan.stages.length,
     target: plan.target.stage.index,
-    jobs: 1,
+    jobs,
   });
   for (const w of dockerfile.warnings) {
     events.emit({
@@ -237,7 +246,8 @@ async function buildInContext(
     let runner: Promise<Runner> | undefined;
     const cacheMounts = startCacheMountTravel(options, client);
     const session: BuildSession = {
-      options,
+      // Stages watch the build's signal, so the first failure cancels its siblings.
+      options: { ...options, signal: given.cancel.signal },
       events,
       context,
       store,
@@ -273,22 +283,33 @@ async function buildInContext(
     const argDefaults = { buildArgs, metaArgs, proxyArgs };
     const steps: StepReport[] = [];
     const stages: DryRunResult["stages"] = [];
+    // Stages as a graph: each starts once the stages it needs are done, at most `jobs` at once.
+    const byIndex = new Map(plan.stages.map((p) => [p.stage.index, p]));
+    const built = new Map<number, Awaited<ReturnType<typeof buildStage>>>();
+    await scheduleStages(
+      plan.stages.map((p) => ({ index: p.stage.index, dependsOn: p.dependsOn })),
+      async (index) => {
+        const done = await buildStage(byIndex.get(index)!, {
+          session,
+          finished,
+          argDefaults,
+          platform,
+          target: plan.target.stage.index,
+          multiStage: plan.stages.length > 1,
+          stageNames: dockerfile.stages.map((s) => s.name),
+        });
+        built.set(index, done);
+        finished.set(index, done);
+      },
+      { jobs, signal: options.signal, onFailure: (e) => given.cancel.controller.abort(e) },
+    );
     for (const planned of plan.stages) {
-      const built = await buildStage(planned, {
-        session,
-        finished,
-        argDefaults,
-        platform,
-        target: plan.target.stage.index,
-        multiStage: plan.stages.length > 1,
-        stageNames: dockerfile.stages.map((s) => s.name),
-      });
-      finished.set(planned.stage.index, built);
-      steps.push(...built.steps);
+      const done = built.get(planned.stage.index)!;
+      steps.push(...done.steps);
       stages.push({
         index: planned.stage.index,
         ...(planned.stage.name ? { name: planned.stage.name } : {}),
-        base: built.base,
+        base: done.base,
       });
     }
     if (given.plan) return { stages, steps } as unknown as BuildResult;

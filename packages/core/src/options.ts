@@ -181,6 +181,12 @@ export interface BuildOptions {
   tmpDir?: string;
   /** Aborts the build; temporary files are removed. */
   signal?: AbortSignal;
+  /**
+   * Stages built at once (`--jobs`): every stage whose dependencies are done starts, up to this
+   * many; default the number of CPUs. `1` builds them one after another in Dockerfile order.
+   * The image is the same whatever the value.
+   */
+  jobs?: number;
   /** Receives progress events. */
   onProgress?: (event: BuildProgressEvent) => void;
 }

@@ -1,5 +1,5 @@
 import type { FlagRow } from "./types.js";
-import { bool, list, oneOf, str } from "./values.js";
+import { bool, int, list, oneOf, str } from "./values.js";
 
 const group = "RUN and snapshots" as const;
 
@@ -15,6 +15,17 @@ export const SNAPSHOT_MODES = { full: "auto", redo: "walk", time: "walk" } as co
 
 /** Flags for RUN and for how changes become layers. */
 export const RUN_FLAGS: FlagRow[] = [
+  {
+    name: "jobs",
+    short: "j",
+    type: "string",
+    group,
+    arg: "N",
+    help: "stages built at once: each starts when the stages it needs are done (default: the number of CPUs; 1 = one after another)",
+    apply: (v, t) => {
+      t.options.jobs = int(str(v), "jobs", 1, 1024, "a number of stages");
+    },
+  },
   {
     name: "runner",
     type: "string",
