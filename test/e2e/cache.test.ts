@@ -37,6 +37,8 @@ interface Built {
   missed: Map<string, string>;
   /** Registry requests made during this build. */
   requests: string[];
+  /** Warnings the build reported. */
+  warnings: string[];
 }
 
 /** A fresh context directory with these files. */
@@ -49,12 +51,34 @@ async function context(files: Record<string, string>): Promise<string> {
   return ctx;
 }
 
+/** Reads the build's JSON progress events (`--progress json`): cache decisions by `stage/step`. */
 function parse(r: { code: number; stdout: string; stderr: string }, requests: string[]): Built {
-  const cached = [...r.stderr.matchAll(/^CACHED (\d+\/\d+) /gm)].map((m) => m[1]!);
-  const missed = new Map(
-    [...r.stderr.matchAll(/^CACHE MISS (\d+\/\d+): (.*)$/gm)].map((m) => [m[1]!, m[2]!]),
-  );
-  return { ...r, digest: r.stdout.trim(), cached, missed, requests };
+  const steps = new Map<number, string>();
+  const cached: string[] = [];
+  const missed = new Map<string, string>();
+  const warnings: string[] = [];
+  for (const line of r.stderr.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const e = JSON.parse(line) as {
+      type: string;
+      step?: number;
+      stage?: number;
+      index?: number;
+      hit?: boolean;
+      reason?: string;
+      message?: string;
+    };
+    // `index` counts FROM as 1; here a stage's first instruction after FROM is step 1.
+    if (e.type === "molt:step:start" && e.stage !== undefined && e.index !== undefined)
+      steps.set(e.step!, `${e.stage}/${e.index - 1}`);
+    if (e.type === "molt:step:cache") {
+      const at = steps.get(e.step!)!;
+      if (e.hit) cached.push(at);
+      else missed.set(at, e.reason ?? "");
+    }
+    if (e.type === "molt:build:warning" && e.message) warnings.push(e.message);
+  }
+  return { ...r, digest: r.stdout.trim(), cached, missed, requests, warnings };
 }
 
 /** One `molt build` in a new process with a new TMPDIR, cache flags included. */
@@ -71,7 +95,8 @@ async function build(ctx: string, dest: string, args: string[] = []): Promise<Bu
       "--insecure",
       "--insecure-pull",
       "--reproducible",
-      "--explain-cache",
+      "--progress",
+      "json",
       ...args,
     ],
     { env: { ...process.env, TMPDIR: tmp } },
@@ -141,7 +166,7 @@ describe("registry cache", () => {
     expect(warm.cached).toEqual(["0/2", "0/3", "0/4", "0/6"]);
     expect(warm.missed.size).toBe(0);
     expect(warm.digest).toBe(cold.digest);
-    expect(warm.stderr).not.toContain("RUNNER"); // no RUN was executed
+    expect(warm.stderr).not.toContain("molt:build:runner"); // no RUN was executed
     const layers = await layersOf("warm/other:1");
     const fetched = blobGets(warm.requests);
     expect(fetched.filter((d) => layers.includes(d))).toEqual([]);
@@ -328,8 +353,8 @@ describe("registry cache", () => {
       "--cache-repo",
       `${reg.host}/del/app/cache`,
     ]);
-    expect(after.stderr).toMatch(
-      /WARNING cache entry [0-9a-f]{12} in registry .*is missing; rebuilding the step/,
+    expect(after.warnings.join("\n")).toMatch(
+      /cache entry [0-9a-f]{12} in registry .*is missing; rebuilding the step/,
     );
     expect(after.missed.has("0/1")).toBe(true);
     expect(after.cached).toEqual(["0/2"]);
@@ -356,7 +381,7 @@ describe("directory cache", () => {
     for (const b of blobs) await rm(join(cacheDir, "blobs", "sha256", b));
     const rebuilt = await build(ctx, "dir/app:3", ["--cache-dir", cacheDir]);
     expect(rebuilt.missed.size).toBe(2);
-    expect(rebuilt.stderr).toContain("is missing; rebuilding the step");
+    expect(rebuilt.warnings.join("\n")).toContain("is missing; rebuilding the step");
     expect(rebuilt.digest).toBe(cold.digest);
   });
 
