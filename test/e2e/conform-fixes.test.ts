@@ -144,6 +144,19 @@ WORKDIR /w-uid
   });
 });
 
+describe("COPY --chown makes the missing parents with that owner", () => {
+  test("parents of the destination are owned by the --chown owner", async () => {
+    // file backend docopy → copy.MkdirAll(dest, 0755, chowner, …)
+    const b = await built(`FROM ${BASE}\nCOPY --chown=1000:1000 a.txt /p/q/a.txt\nCOPY a.txt /r/s/a.txt\n`, {
+      "a.txt": "a\n",
+    });
+    expect(await owner(join(b.root, "p"))).toBe("1000:1000");
+    expect(await owner(join(b.root, "p", "q"))).toBe("1000:1000");
+    expect(await owner(join(b.root, "p", "q", "a.txt"))).toBe("1000:1000");
+    expect(await owner(join(b.root, "r", "s"))).toBe("0:0");
+  });
+});
+
 describe("bug 5: WORKDIR", () => {
   test("an absolute path is stored as written; a relative one is joined and cleaned", async () => {
     // dockerfile2llb dispatchWorkdir / system.NormalizeWorkdir: only a relative path is joined.
@@ -180,6 +193,14 @@ describe("bug 7: a destination through a dangling symlink", () => {
     expect(await readFile(join(b.root, "target", "sub", "a.txt"), "utf8")).toBe("a\n");
     expect((await lstat(join(b.root, "link"))).isSymbolicLink()).toBe(true);
     expect(await readlink(join(b.root, "link"))).toBe("target");
+  });
+
+  test("a file destination that is a symlink is written through it (RootPath follows the last component)", async () => {
+    const b = await built(`FROM ${BASE}\nRUN echo old > /real && ln -s /real /ln\nCOPY a.txt /ln\n`, {
+      "a.txt": "new\n",
+    });
+    expect(await readFile(join(b.root, "real"), "utf8")).toBe("new\n");
+    expect(await readlink(join(b.root, "ln"))).toBe("/real");
   });
 
   test("an absolute dangling link is followed inside the root", async () => {

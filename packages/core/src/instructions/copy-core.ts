@@ -73,7 +73,7 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
   // The destination directory is resolved inside the root with symlinks followed, dangling ones
   // too (BuildKit's copy resolves the destination with RootPath): after `ln -s target /link`,
   // `COPY a /link/sub/` writes /target/sub/a and leaves the link alone.
-  const dest = fs ? await followInRoot(fs.root, written, multiple) : written;
+  const dest = fs ? await followInRoot(fs.root, written) : written;
   if ((req.sourceCount > 1 || items.length > 1) && !endsWithSlash) {
     throw new BuildStepError(
       "MOLT_COPY_DEST_NOT_DIR",
@@ -99,10 +99,12 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
   };
 
   const destDir = multiple ? dest : parentOf(dest);
-  // Missing parents are made 0755 root:root as docker does; existing ones (seen through the
-  // stage's root, symlinks followed as the container would) keep what the image gives them.
+  // Missing parents are made 0755, owned by the --chown owner (root without one), as BuildKit's
+  // copy makes them; existing ones (seen through the stage's root, symlinks followed as the
+  // container would) keep what the image gives them.
   for (const a of [...ancestors(destDir), destDir]) {
-    if (a !== "" && !(fs && (await isDirectoryInRoot(fs.root, a)))) entries.set(a, newDir(a));
+    if (a !== "" && !(fs && (await isDirectoryInRoot(fs.root, a))))
+      entries.set(a, newDir(a, owner.uid, owner.gid));
   }
   if (multiple && dest !== "" && !(fs && (await isDirectoryInRoot(fs.root, dest)))) {
     entries.set(dest, newDir(dest, owner.uid, owner.gid));
@@ -161,20 +163,19 @@ function relink(e: FileEntry, dest: string): Partial<FileEntry> {
 }
 
 /**
- * `path` (a layer path) with the symlinks of its directory part resolved inside `root` (the
- * last component too when `isDir`); missing components are kept, so the result can be created.
+ * `path` (a layer path) with its symlinks resolved inside `root`, dangling ones and the last
+ * component included (BuildKit resolves the destination with RootPath, so `COPY a /ln` writes
+ * through a link `/ln`); missing components are kept, so the result can be created.
  */
-async function followInRoot(root: string, path: string, isDir: boolean): Promise<string> {
-  const dir = isDir ? path : parentOf(path);
-  if (dir === "") return path;
+async function followInRoot(root: string, path: string): Promise<string> {
+  if (path === "") return path;
   let real: string;
   try {
-    real = toLayerPath(relative(root, await resolveInRoot(root, dir, { followLast: true })));
+    real = toLayerPath(relative(root, await resolveInRoot(root, path, { followLast: true })));
   } catch {
     return path; // e.g. a component is a file: left to the layer as before
   }
-  if (real.startsWith("..")) return path;
-  return isDir ? real : posixJoin(real, baseName(path));
+  return real.startsWith("..") ? path : real;
 }
 
 /** True when `path` (a layer path) is a directory in the stage root, symlinks followed inside it. */
