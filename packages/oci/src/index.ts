@@ -19,6 +19,7 @@ export * from "./media-types.js";
 export * from "./oci-archive.js";
 export * from "./platform.js";
 export * from "./reference.js";
+export * from "./root-path.js";
 export * from "./tar-file.js";
 export * from "./tar-header.js";
 export * from "./temp-dirs.js";
