@@ -133,13 +133,13 @@ export function resolvePath(lookup: Lookup, path: string, options: ResolveOption
     const dirWanted = !isLast || rest.length > 0;
     done.push(c);
     if (missingAt >= 0) continue;
-    if (isLast && !followLast && !dirWanted) break;
     const node = lookup(done.join("/"));
     if (node === undefined) {
       missingAt = done.length - 1;
       passedMissing = true;
       continue;
     }
+    if (isLast && !followLast && !dirWanted) break;
     if (node.type === "symlink") {
       if (++hops > MAX_SYMLINKS)
         throw new PathResolveError(

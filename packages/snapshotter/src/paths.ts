@@ -1,16 +1,23 @@
-import { lstatSync, readlinkSync } from "node:fs";
-import { lstat, readlink } from "node:fs/promises";
 import { join } from "node:path";
+import {
+  asyncDiskLookup,
+  cleanRootPath,
+  MAX_SYMLINKS as OCI_MAX_SYMLINKS,
+  diskLookup as ociDiskLookup,
+  PathResolveError,
+  resolvePath,
+  resolvePathAsync,
+} from "@molt/oci";
 import type { Baseline, NodeType } from "./baseline.js";
 import { UnsafePathError } from "./errors.js";
 
 /** The most symlinks one resolution follows before giving up (as Linux's `ELOOP`). */
-export const MAX_SYMLINKS = 40;
+export const MAX_SYMLINKS = OCI_MAX_SYMLINKS;
 
 /**
  * Cleans a path lexically as the container would see it from `/`: drops `.`, empty and leading
  * `/` components and applies `..` without ever going above the root. Returns a relative path
- * (`""` for the root itself).
+ * (`""` for the root itself). The one cleaner, `cleanRootPath` of `@molt/oci`.
  *
  * @example
  * ```ts
@@ -18,13 +25,7 @@ export const MAX_SYMLINKS = 40;
  * ```
  */
 export function cleanPath(path: string): string {
-  const out: string[] = [];
-  for (const c of path.split("/")) {
-    if (c === "" || c === ".") continue;
-    if (c === "..") out.pop();
-    else out.push(c);
-  }
-  return out.join("/");
+  return cleanRootPath(path);
 }
 
 /** Joins a root and a relative path produced by {@link cleanPath} or a resolver. */
@@ -35,58 +36,30 @@ export function abs(root: string, rel: string): string {
 /** What a resolver needs to know about one relative path, or `undefined` when nothing is there. */
 export type Lookup = (rel: string) => { type: NodeType; linkTarget?: string | undefined } | undefined;
 
+function unsafe(e: unknown): unknown {
+  return e instanceof PathResolveError ? new UnsafePathError(e.path, e.reason, { cause: e }) : e;
+}
+
 /**
  * Resolves `path` inside a root with `lookup`, following symlinks as the container would (an
- * absolute target restarts at the root, `..` stops at the root). The last component is followed
- * only when `followLast`. Missing components are kept as they are, so the result can be created.
- * Returns a relative path with no symlink among its parents.
+ * absolute target restarts at the root, `..` stops at the root) — `resolvePath` of `@molt/oci`.
+ * The last component is followed only when `followLast`. Missing components are kept as they
+ * are, so the result can be created. Returns a relative path with no symlink among its parents.
+ *
+ * @throws {UnsafePathError} on a symlink loop or a non-directory in the middle of the path.
  */
 export function resolveWith(lookup: Lookup, path: string, followLast: boolean): string {
-  const out: string[] = [];
-  let queue = path.split("/");
-  let i = 0;
-  let hops = 0;
-  while (i < queue.length) {
-    const c = queue[i++]!;
-    if (c === "" || c === ".") continue;
-    if (c === "..") {
-      out.pop();
-      continue;
-    }
-    const isLast = !queue.slice(i).some((x) => x !== "" && x !== ".");
-    out.push(c);
-    if (isLast && !followLast) break;
-    const k = lookup(out.join("/"));
-    if (k === undefined) continue;
-    if (k.type === "symlink") {
-      if (++hops > MAX_SYMLINKS) throw new UnsafePathError(path, "too many levels of symbolic links");
-      out.pop();
-      const target = k.linkTarget ?? "";
-      if (target.startsWith("/")) out.length = 0;
-      queue = [...target.split("/"), ...queue.slice(i)];
-      i = 0;
-      continue;
-    }
-    if (k.type !== "directory" && !isLast) {
-      throw new UnsafePathError(path, `"${out.join("/")}" is not a directory`);
-    }
+  try {
+    return resolvePath(lookup, path, { followLast }).path;
+  } catch (e) {
+    throw unsafe(e);
   }
-  return out.join("/");
 }
 
 /** A {@link Lookup} that asks the disk (`lstat` + `readlink`) under `root`. */
 export function diskLookup(root: string): Lookup {
-  return (rel) => {
-    const p = abs(root, rel);
-    try {
-      const st = lstatSync(p);
-      if (st.isSymbolicLink()) return { type: "symlink", linkTarget: readlinkSync(p) };
-      return { type: st.isDirectory() ? "directory" : "file" };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw e;
-    }
-  };
+  const disk = ociDiskLookup(root);
+  return (rel) => disk(rel) as ReturnType<Lookup>;
 }
 
 /** A {@link Lookup} backed by a {@link Baseline} that is known to describe the root exactly. */
@@ -112,37 +85,12 @@ export async function resolveInRoot(
   path: string,
   options: { followLast?: boolean } = {},
 ): Promise<string> {
-  // Resolve asynchronously with a prefetch of each component, then the sync resolver over the cache.
-  const cache = new Map<string, { type: NodeType; linkTarget?: string } | undefined>();
-  const rootAbs = join(root);
-  const lookup: Lookup = (rel) => {
-    if (!cache.has(rel)) throw new NeedLookup(rel);
-    return cache.get(rel);
-  };
-  for (;;) {
-    try {
-      return abs(rootAbs, resolveWith(lookup, path, options.followLast ?? true));
-    } catch (e) {
-      if (!(e instanceof NeedLookup)) throw e;
-      const p = abs(rootAbs, e.rel);
-      try {
-        const st = await lstat(p);
-        cache.set(
-          e.rel,
-          st.isSymbolicLink()
-            ? { type: "symlink", linkTarget: await readlink(p) }
-            : { type: st.isDirectory() ? "directory" : "file" },
-        );
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-        cache.set(e.rel, undefined);
-      }
-    }
-  }
-}
-
-class NeedLookup extends Error {
-  constructor(readonly rel: string) {
-    super(rel);
+  try {
+    const r = await resolvePathAsync(asyncDiskLookup(join(root)), path, {
+      followLast: options.followLast ?? true,
+    });
+    return abs(join(root), r.path);
+  } catch (e) {
+    throw unsafe(e);
   }
 }

@@ -1,7 +1,6 @@
-import { chown, lstat, mkdir, readlink } from "node:fs/promises";
+import { chown, lstat, mkdir } from "node:fs/promises";
+import { asyncDiskLookup, inRoot, PathResolveError, resolvePathAsync } from "@molt/oci";
 import { RunnerSetupError } from "./errors.js";
-
-const MAX_LINKS = 40;
 
 /** Where a container path lands on the host, resolved without ever leaving the root. */
 export interface RootPath {
@@ -11,60 +10,32 @@ export interface RootPath {
   missing: string[];
 }
 
-function split(p: string): string[] {
-  return p.split("/").filter((c) => c !== "" && c !== ".");
-}
-
 /**
- * Resolves `containerPath` inside `root` the way the kernel would after `chroot(root)`:
- * `..` never climbs above the root and symlinks (absolute or relative) are followed inside it.
- * Every returned host path is made of real directories under `root`, so opening it cannot
- * escape. `followLast: false` leaves a final symlink unresolved (for lstat-like questions).
+ * Resolves `containerPath` inside `root` the way the kernel would after `chroot(root)` (the one
+ * resolver, `resolvePath` of `@molt/oci`): `..` never climbs above the root and symlinks
+ * (absolute or relative) are followed inside it. Every returned host path is made of real
+ * directories under `root`, so opening it cannot escape. `followLast: false` leaves a final
+ * symlink unresolved (for lstat-like questions).
  */
 export async function resolveInRoot(
   root: string,
   containerPath: string,
   options: { followLast?: boolean } = {},
 ): Promise<RootPath> {
-  const followLast = options.followLast ?? true;
   const base = root.endsWith("/") && root !== "/" ? root.slice(0, -1) : root;
-  const host = (parts: string[]) => (parts.length ? `${base === "/" ? "" : base}/${parts.join("/")}` : base);
-  let todo = split(containerPath);
-  const done: string[] = [];
-  let links = 0;
-  while (todo.length > 0) {
-    const c = todo.shift()!;
-    if (c === "..") {
-      done.pop();
-      continue;
-    }
-    const candidate = host([...done, c]);
-    let st: Awaited<ReturnType<typeof lstat>>;
-    try {
-      st = await lstat(candidate);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") {
-        return { hostPath: host(done), missing: [c, ...todo] };
-      }
-      throw e;
-    }
-    if (st.isSymbolicLink() && (todo.length > 0 || followLast)) {
-      if (++links > MAX_LINKS) {
-        throw new RunnerSetupError(
-          `too many levels of symbolic links resolving ${containerPath} in the root`,
-        );
-      }
-      const target = await readlink(candidate);
-      if (target.startsWith("/")) done.length = 0;
-      todo = [...split(target), ...todo];
-      continue;
-    }
-    if (todo.length > 0 && !st.isDirectory()) {
-      throw new RunnerSetupError(`${containerPath}: a component is not a directory in the root`);
-    }
-    done.push(c);
+  try {
+    const r = await resolvePathAsync(asyncDiskLookup(base), containerPath, {
+      followLast: options.followLast ?? true,
+    });
+    return { hostPath: inRoot(base, r.existing), missing: r.missing };
+  } catch (e) {
+    if (!(e instanceof PathResolveError)) throw e;
+    throw new RunnerSetupError(
+      e.code === "MOLT_PATH_LOOP"
+        ? `too many levels of symbolic links resolving ${containerPath} in the root`
+        : `${containerPath}: a component is not a directory in the root`,
+    );
   }
-  return { hostPath: host(done), missing: [] };
 }
 
 /**
