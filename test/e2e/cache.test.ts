@@ -385,6 +385,23 @@ describe("directory cache", () => {
     expect(rebuilt.digest).toBe(cold.digest);
   });
 
+  test("a base image pre-warmed into --cache-dir (kaniko's meaning) is used without asking its registry", async () => {
+    const cacheDir = join(dir, "cache-warmed");
+    await run("skopeo", [
+      "copy",
+      "--quiet",
+      "--src-tls-verify=false",
+      `docker://${BASE()}`,
+      `oci:${cacheDir}:${BASE()}`,
+    ]);
+    const ctx = await context({ Dockerfile: `FROM ${BASE()}\nRUN echo warmed > /w\n` });
+    const built = await build(ctx, "warmed/app:1", ["--cache-dir", cacheDir]);
+    expect(built.requests.filter((r) => r.includes("/test/busybox/"))).toEqual([]);
+    const img = await unpack("warmed/app:1");
+    expect(img.tree.get("w")?.type).toBe("file");
+    expect(img.tree.get("bin/busybox")?.type).toBe("file");
+  });
+
   test("both stores at once: entries go to both, and each alone then serves the build", async () => {
     const cacheDir = join(dir, "cache-both");
     const ctx = await context({ Dockerfile: `FROM ${BASE()}\nCOPY f /f\nRUN cat /f > /g\n`, f: "both\n" });

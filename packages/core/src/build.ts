@@ -33,6 +33,7 @@ import { pullBaseState, scratchState } from "./stage/base-image.js";
 import { createRuntime } from "./stage/create-runtime.js";
 import { FromSources } from "./stage/from-sources.js";
 import { cloneState, type ImageState } from "./stage/image-state.js";
+import { layoutBaseState } from "./stage/layout-base.js";
 import { takeOnbuildTriggers } from "./stage/onbuild-triggers.js";
 import { type ArgDefaults, runStage, type StepReport } from "./stage/run-stage.js";
 import type { StageRuntime } from "./stage/runtime.js";
@@ -406,12 +407,19 @@ export async function buildStage(
       base = "scratch";
     } else {
       base = planned.baseImage;
-      const pulled = await pullBaseState(client, planned.baseImage, stagePlatform, {
-        ...(signal ? { signal } : {}),
-        events: session.events,
-        step,
-      });
-      state = pulled.state;
+      // A base image pre-warmed into --cache-dir (kaniko's meaning) is used without its registry.
+      const warmed = options.cacheDir
+        ? await layoutBaseState(options.cacheDir, planned.baseImage, stagePlatform)
+        : undefined;
+      state =
+        warmed ??
+        (
+          await pullBaseState(client, planned.baseImage, stagePlatform, {
+            ...(signal ? { signal } : {}),
+            events: session.events,
+            step,
+          })
+        ).state;
     }
   });
   debug("stage %d from %s", stage.index, base);
