@@ -43,6 +43,18 @@ describe("molt build takes kaniko's flag names", () => {
     });
   });
 
+  test("--custom-platform with a comma list is a usage error saying one platform per build", () => {
+    let err: unknown;
+    try {
+      parseBuildFlags(["--no-push", "--custom-platform", "linux/amd64,linux/arm64"], "/");
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as UsageError).message).toMatch(/one platform per build/);
+    expect((err as UsageError).message).not.toMatch(/no image for/);
+  });
+
   test("the context defaults to the working directory; --no-push needs no destination", () => {
     expect(parseBuildFlags(["--no-push"], "/here").options).toMatchObject({
       context: "/here",

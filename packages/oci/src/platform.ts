@@ -12,9 +12,14 @@ export const DEFAULT_PLATFORM: Platform = { os: "linux", architecture: "amd64" }
 
 /**
  * Parses `os/arch[/variant]` (e.g. `linux/arm64/v8`).
- * @throws Error when the text has fewer than two parts.
+ * @throws Error when the text has fewer than two parts, or is a comma-separated list (one platform per build).
  */
 export function parsePlatform(text: string): Platform {
+  if (text.includes(",")) {
+    throw new Error(
+      `invalid platform "${text}": one platform per build (a comma-separated list is not supported)`,
+    );
+  }
   const parts = text.split("/");
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === "")) {
     throw new Error(`invalid platform "${text}": expected os/arch[/variant]`);

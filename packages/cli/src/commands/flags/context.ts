@@ -78,9 +78,15 @@ export const CONTEXT_FLAGS: FlagRow[] = [
     type: "string",
     group,
     arg: "OS/ARCH[/V]",
-    help: "target platform (default linux/amd64)",
+    help: "target platform (default linux/amd64); one platform per build",
     apply: (v, t) => {
-      t.options.platform = str(v);
+      const p = str(v);
+      if (p.includes(",")) {
+        throw usage(
+          `--custom-platform=${p}: molt builds one platform per build for now; run one build per platform (e.g. --custom-platform=${p.split(",")[0]!.trim()})`,
+        );
+      }
+      t.options.platform = p;
     },
   },
   {
