@@ -217,3 +217,15 @@ describe("bug 8: line continuation", () => {
     expect(b.config.Env).toContain("D=d");
   });
 });
+
+describe("bug 9: # check=error=true", () => {
+  test("a check warning fails the build; skipped rules and no directive do not", async () => {
+    // BuildKit: with check error=true, lint warnings become "lint violation found for rules: …".
+    const bad = await build(`# check=error=true\nFROM ${BASE} as base\nRUN true\n`);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/lint violation found for rules: FromAsCasing/);
+    expect(bad.stderr).toMatch(/Dockerfile:2/);
+    await built(`# check=error=true;skip=FromAsCasing\nFROM ${BASE} as base\nRUN true\n`);
+    await built(`FROM ${BASE} as base\nRUN true\n`);
+  });
+});

@@ -19,6 +19,7 @@ import { RegistryClient } from "@molt/registry-client";
 import createDebug from "debug";
 import { openBuildCache } from "./cache/open.js";
 import type { StepCache } from "./cache/step-cache.js";
+import { failOnCheckWarnings } from "./check-directive.js";
 import { BuildAbortedError, InvalidBuildOptionsError, throwIfAborted } from "./errors.js";
 import { EVENTS_VERSION } from "./events.js";
 import { assembleImage } from "./image/assemble.js";
@@ -225,6 +226,7 @@ async function buildInContext(
       ...(w.location ? { line: w.location.line } : {}),
     });
   }
+  failOnCheckWarnings(dockerfile);
   const work = makeWorkDir(options.tmpDir);
   const ownClient = !options.registryClient;
   let client: RegistryClient | undefined = options.registryClient;
