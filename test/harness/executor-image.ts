@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
+import { lockDir } from "./debian-base.js";
 import { pushDebian } from "./debian-image.js";
 import { run } from "./exec.js";
 import { molt } from "./molt-cli.js";
@@ -43,6 +44,17 @@ async function hashTree(dir: string): Promise<string> {
  * and later runs on the same machine push the cached layout (with `molt push`).
  */
 export async function executorImage(registry: string): Promise<ExecutorImage> {
+  // Test files run in parallel processes: one builds, the others wait and then push the cached layout.
+  await mkdir(CACHE, { recursive: true });
+  const release = await lockDir(join(CACHE, "lock"));
+  try {
+    return await buildOrPush(registry);
+  } finally {
+    await release();
+  }
+}
+
+async function buildOrPush(registry: string): Promise<ExecutorImage> {
   const ctx = join(REPO, ".cache", "executor-context");
   await run(process.execPath, [join(REPO, "deploy", "executor", "make-context.mjs"), ctx]);
   const key = await hashTree(ctx);

@@ -9,5 +9,13 @@
  * ```
  * @packageDocumentation
  */
+
+export {
+  type ContextSource,
+  type OpenContextOptions,
+  openContext,
+  openDirectoryContext,
+  registerContextScheme,
+} from "@molt/context-source";
 export * from "@molt/core";
 export { main } from "./main.js";
