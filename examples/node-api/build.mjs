@@ -68,10 +68,13 @@ const result = await build({
   ...(process.env.MOLT_INSECURE ? { insecure: true } : {}),
   signal: AbortSignal.timeout(5 * 60_000),
   onProgress(e) {
-    if (e.type === "step") {
-      const line = bar(e.step, e.of, e.instruction.slice(0, 50));
+    // One event union: steps start and finish with ids; `index`/`of` count a stage's steps, FROM included.
+    if (e.type === "molt:step:start" && e.index !== undefined && e.of !== undefined) {
+      const line = bar(e.index, e.of, (e.instruction ?? e.name).slice(0, 50));
       process.stderr.write(tty ? `\r${line.padEnd(80)}` : `${line}\n`);
-    } else if (e.type === "output") {
+    } else if (e.type === "molt:output:pushed") {
+      process.stderr.write(`${tty ? "\n" : ""}pushed ${e.reference}\n`);
+    } else if (e.type === "molt:output:written") {
       process.stderr.write(`${tty ? "\n" : ""}${e.kind} ${e.target}\n`);
     }
   },

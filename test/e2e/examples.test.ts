@@ -244,8 +244,9 @@ test("examples/node-api: the Node program builds through its own context source 
   });
   expect(r.stderr).not.toMatch(/Error/);
   expect(r.code).toBe(0);
-  expect(r.stderr).toContain("[####################] 3/3 LABEL made.by=node-api");
-  expect(r.stderr).toMatch(/^\[#+-+\] 1\/3 COPY index.html/m);
+  expect(r.stderr).toContain("[####################] 4/4 LABEL made.by=node-api");
+  expect(r.stderr).toMatch(/^\[#+-+\] 2\/4 COPY index.html/m);
+  expect(r.stderr).toContain(`pushed ${dest}`);
   const pushed = JSON.parse(
     (await run("skopeo", ["inspect", "--tls-verify=false", `docker://${dest}`])).stdout,
   );
