@@ -168,3 +168,25 @@ describe("RUN --mount errors", () => {
     expect((err as Error).message).toMatch(/Dockerfile:3:1: /);
   });
 });
+
+describe("RUN --mount=type=cache options", () => {
+  test("a new cache is seeded from from=/source and made with mode/uid/gid; ro refuses writes", async () => {
+    const id = `seeded-${process.pid}`;
+    const ctx = await context(
+      "cache-opts",
+      [
+        `FROM ${BASE} AS seed`,
+        "RUN mkdir -p /seed && echo from-seed > /seed/file",
+        `FROM ${BASE}`,
+        `RUN --mount=type=cache,id=${id},target=/c,from=seed,source=/seed,mode=0700,uid=1000,gid=1000 cat /c/file > /seen && stat -c '%a %u %g' /c > /stat`,
+        `RUN --mount=type=cache,id=${id},target=/c,ro cat /c/file > /seen-ro && ! touch /c/nope 2>/dev/null`,
+        "",
+      ].join("\n"),
+    );
+    const { rootfs } = await buildUnpack(ctx, "cache-opts");
+    expect(await readFile(join(rootfs, "seen"), "utf8")).toBe("from-seed\n");
+    expect(await readFile(join(rootfs, "stat"), "utf8")).toBe("700 1000 1000\n");
+    expect(await readFile(join(rootfs, "seen-ro"), "utf8")).toBe("from-seed\n");
+    expect(await exists(join(rootfs, "c"))).toBe(false);
+  });
+});

@@ -247,7 +247,6 @@ async function buildInContext(
       sourceDateEpoch !== undefined ? sourceDateEpoch * 1000 : Date.now(),
     ).toISOString();
     let runner: Promise<Runner> | undefined;
-    const cacheMounts = startCacheMountTravel(options, client);
     const session: BuildSession = {
       // Stages watch the build's signal, so the first failure cancels its siblings.
       options: { ...options, signal: given.cancel.signal },
@@ -275,6 +274,7 @@ async function buildInContext(
       fromSource: (ref, current, location, step) => fromSources.get(ref, current, location, step),
       fromKey: (ref, current, location) => fromSources.key(ref, current, location),
     };
+    const cacheMounts = startCacheMountTravel(session.options, client);
     const finished = new Map<number, { state: ImageState; runtime: StageRuntime }>();
     const fromSources = new FromSources(session, dockerfile.stages, finished, platform);
     closers.push(() => fromSources.close());

@@ -1,4 +1,5 @@
-import { chmod, chown, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, chmod, chown, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ContextSource } from "@molt/context-source";
 import type { Mount } from "@molt/parser";
@@ -51,6 +52,16 @@ export function startCacheMountTravel(
   const travel = new CacheMountTravel(client, options.cacheMountRepo, cacheStoreFor(options.cacheMountDir));
   setCacheMountTravel(options, travel);
   return travel;
+}
+
+/** `/dev/shm` when it is a writable directory, else `fallback`. */
+async function secretParent(fallback: string): Promise<string> {
+  try {
+    await access("/dev/shm", constants.W_OK);
+    return "/dev/shm";
+  } catch {
+    return fallback;
+  }
 }
 
 function hostId(map: IdMap | undefined, kind: "uid" | "gid", id: number): number {
@@ -135,7 +146,9 @@ export async function prepareRunMounts(
           }
           if (m.env !== undefined) secretEnv[m.env] = value.toString("utf8");
           if (m.target !== undefined) {
-            const dir = await mkdtemp(join(await stepDir(), "secret-"));
+            // In memory when the machine has /dev/shm, so the value never touches a disk here.
+            const dir = await mkdtemp(join(await secretParent(await stepDir()), "molt-secret-"));
+            undo.push(() => rm(dir, { recursive: true, force: true }));
             await chmod(dir, 0o700);
             const file = join(dir, "value");
             await writeFile(file, value, { mode: 0o600 });
