@@ -56,13 +56,23 @@ interface Case {
 }
 
 const cases: Record<string, Case> = {
-  "P→P no flags": { from: "P", to: "P", flags: () => [], outcome: "pull fails" },
+  // The destination is checked before the build (push permission), so a push-side failure
+  // shows first when both sides would fail.
+  "P→P no flags": { from: "P", to: "P", flags: () => [], outcome: "push fails" },
   "P→P --insecure-pull alone: the push does not fall back to HTTP": {
     from: "P",
     to: "P",
     flags: () => ["--insecure-pull"],
     outcome: "push fails",
     error: /TLS error talking to registry 127\.0\.0\.1:\d+: .*mark it insecure for pushes/,
+  },
+  "P→P --insecure-pull alone, permission check skipped: the push itself refuses HTTP": {
+    from: "P",
+    to: "P",
+    flags: () => ["--insecure-pull", "--skip-push-permission-check"],
+    outcome: "push fails",
+    error:
+      /^molt: error: check blob .*TLS error talking to registry 127\.0\.0\.1:\d+: .*mark it insecure for pushes/,
   },
   "P→P --insecure alone": { from: "P", to: "P", flags: () => ["--insecure"], outcome: "pull fails" },
   "P→P --insecure --insecure-pull": {
@@ -93,6 +103,13 @@ const cases: Record<string, Case> = {
     from: "T",
     to: "T",
     flags: () => [],
+    outcome: "push fails",
+    error: /check push permission .*TLS error talking to registry/,
+  },
+  "T→T no flags, permission check skipped: the pull verifies": {
+    from: "T",
+    to: "T",
+    flags: () => ["--skip-push-permission-check"],
     outcome: "pull fails",
     error: /get manifest .*TLS error talking to registry/,
   },
@@ -103,6 +120,13 @@ const cases: Record<string, Case> = {
     outcome: "push fails",
     error:
       /TLS error talking to registry 127\.0\.0\.1:\d+: \S+ \(use a custom CA or skip TLS verification for it for pushes\)/,
+  },
+  "T→T --skip-tls-verify-pull alone, permission check skipped: the push itself verifies": {
+    from: "T",
+    to: "T",
+    flags: () => ["--skip-tls-verify-pull", "--skip-push-permission-check"],
+    outcome: "push fails",
+    error: /^molt: error: check blob .*TLS error talking to registry .*for pushes\)/,
   },
   "T→T --skip-tls-verify alone": {
     from: "T",
@@ -128,10 +152,10 @@ const cases: Record<string, Case> = {
     flags: (h) => ["--registry-certificate", `${h.T}=${h.ca}`],
     outcome: "ok",
   },
-  "T→T --insecure-pull alone (plain HTTP to a TLS server)": {
+  "T→T --insecure-pull --skip-tls-verify (pull over plain HTTP to a TLS server)": {
     from: "T",
     to: "T",
-    flags: () => ["--insecure-pull"],
+    flags: () => ["--insecure-pull", "--skip-tls-verify"],
     outcome: "pull fails",
   },
   "T→T --skip-tls-verify-pull --insecure (push over plain HTTP to a TLS server)": {
@@ -199,7 +223,7 @@ describe("pull-side and push-side transport flags are kept apart", () => {
       // The failing side is named by the operation: a pull reads the base manifest, a push
       // begins by checking blobs in the destination.
       if (c.outcome === "pull fails") expect(line).toMatch(/get manifest .*busybox/);
-      else expect(line).toMatch(/(check blob|put manifest|upload).*direction\/case/);
+      else expect(line).toMatch(/(check push permission to|check blob|put manifest|upload).*direction\/case/);
       if (c.error) expect(line).toMatch(c.error);
       expect(line).toMatch(/MOLT_REGISTRY_/);
     });

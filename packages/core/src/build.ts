@@ -29,6 +29,7 @@ import { startCacheMountTravel } from "./mounts/prepare.js";
 import type { BuildOptions } from "./options.js";
 import { writeOutputs } from "./outputs/write-outputs.js";
 import { registryClientOptions } from "./registry/client-options.js";
+import { checkPushPermissions } from "./registry/push-permission.js";
 import { type Runner, selectRunner } from "./runner/index.js";
 import { pullBaseState, scratchState } from "./stage/base-image.js";
 import { createRuntime } from "./stage/create-runtime.js";
@@ -240,6 +241,9 @@ async function buildInContext(
     client ??= new RegistryClient(
       registryClientOptions(options, cacheRepo ? [...targets, cacheRepo] : targets, baseImages),
     );
+    // Destinations were parsed up front; now check that each accepts a push, before any step.
+    if (!given.plan && !options.skipPushPermissionCheck)
+      await checkPushPermissions(client, targets, signalOpt);
     cache = await openBuildCache(options, client);
     const sourceDateEpoch =
       options.sourceDateEpoch ?? sourceDateEpochFromEnv() ?? (options.reproducible ? 0 : undefined);

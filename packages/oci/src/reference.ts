@@ -73,6 +73,9 @@ export function parseReference(text: string, options: { defaultTag?: string | fa
     }
   }
   if (!DOMAIN.test(registry)) throw new InvalidReferenceError(text, `invalid registry "${registry}"`);
+  const port = /:(\d+)$/.exec(registry)?.[1];
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
+    throw new InvalidReferenceError(text, `invalid port ${port} in registry "${registry}" (1-65535)`);
   if (registry === "index.docker.io" || registry === "registry-1.docker.io") registry = DOCKER_HUB;
   if (repository !== repository.toLowerCase())
     throw new InvalidReferenceError(text, "repository name must be lowercase");

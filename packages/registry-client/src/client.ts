@@ -428,6 +428,47 @@ export class RegistryClient {
   }
 
   /**
+   * Checks that the client may push to `ref`'s repository, before any work is done (kaniko's
+   * check, as go-containerregistry's `CheckPushPermission` makes it): asks for a push-scoped
+   * token and starts a blob upload, then cancels that upload. Throws the registry's error
+   * (`MOLT_REGISTRY_AUTH` when denied, `MOLT_REGISTRY_UNREACHABLE`, `MOLT_REGISTRY_TLS`, …),
+   * naming the operation `check push permission to …`.
+   */
+  async checkPushPermission(ref: Reference, opts: CallOptions = {}): Promise<void> {
+    const name = formatReference({ registry: ref.registry, repository: ref.repository });
+    const res = await this.#http.request({
+      registry: ref.registry,
+      repository: ref.repository,
+      method: "POST",
+      path: `/v2/${ref.repository}/blobs/uploads/`,
+      headers: { "content-length": "0" },
+      scopes: [repositoryScope(ref.repository, "pull,push")],
+      expect: [202],
+      what: `check push permission to ${name}`,
+      signal: opts.signal,
+    });
+    await res.body.dump().catch(() => {});
+    const location = res.headers.location;
+    const loc = Array.isArray(location) ? location[0] : location;
+    if (!loc) return;
+    // Cancel the session so it holds nothing on the registry; failing to is harmless.
+    await this.#http
+      .request({
+        registry: ref.registry,
+        repository: ref.repository,
+        method: "DELETE",
+        path: new URL(loc, this.#http.baseUrl(ref.registry, "push")).href,
+        scopes: [repositoryScope(ref.repository, "pull,push")],
+        expect: [200, 202, 204, 404, 405],
+        what: `cancel the permission-check upload to ${name}`,
+        retry: false,
+        signal: opts.signal,
+      })
+      .then((r) => r.body.dump().catch(() => {}))
+      .catch((e: unknown) => debug("cancelling the check upload failed: %s", (e as Error).message));
+  }
+
+  /**
    * Puts a manifest by tag (`ref.tag`) or else by digest (`ref.digest`, checked against the
    * bytes). Returns the manifest's digest; a `Docker-Content-Digest` that disagrees is an error.
    */

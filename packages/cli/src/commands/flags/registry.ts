@@ -164,6 +164,9 @@ export const REGISTRY_FLAGS: FlagRow[] = [
     type: "boolean",
     group,
     help: "do not check that destinations accept a push before building",
+    apply: (v, t) => {
+      t.options.skipPushPermissionCheck = bool(v);
+    },
   },
 ];
 

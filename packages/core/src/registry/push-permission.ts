@@ -1,0 +1,21 @@
+import { formatReference, type Reference } from "@molt/oci";
+import type { RegistryClient } from "@molt/registry-client";
+
+/**
+ * Checks, before the first step, that every destination repository accepts a push (kaniko does
+ * this unless `--skip-push-permission-check`): one started-then-cancelled upload per
+ * repository, all at once. Throws the first failure, whose message names the destination
+ * (`check push permission to reg/app: …`), so a build never runs only to fail at its push.
+ */
+export async function checkPushPermissions(
+  client: RegistryClient,
+  destinations: readonly Reference[],
+  options: { signal?: AbortSignal } = {},
+): Promise<void> {
+  const repos = new Map<string, Reference>();
+  for (const d of destinations) {
+    const key = formatReference({ registry: d.registry, repository: d.repository });
+    if (!repos.has(key)) repos.set(key, d);
+  }
+  await Promise.all([...repos.values()].map((ref) => client.checkPushPermission(ref, options)));
+}
