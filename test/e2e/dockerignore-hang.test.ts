@@ -46,7 +46,7 @@ describe("hostile .dockerignore patterns", () => {
       env: { ...process.env, TMPDIR: tmp },
     });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/LAYER sha256:\w+ \d+ bytes, 9\d\d\d entries/);
+    expect(r.stderr).toMatch(/layer sha256:\w+ .*\b9\d\d\d entries/);
     expect(Date.now() - started).toBeLessThan(60_000);
     expect(await readdir(tmp)).toEqual([]);
   }, 90_000);
@@ -67,7 +67,7 @@ describe("hostile .dockerignore patterns", () => {
     child.stderr.on("data", (d: Buffer) => {
       stderr += d.toString();
       // The COPY step walks the context (matching every path against every pattern).
-      if (!sentAt && stderr.includes("STEP 1/1: COPY")) {
+      if (!sentAt && stderr.includes("COPY . /ctx/")) {
         sentAt = Date.now();
         setTimeout(() => child.kill("SIGTERM"), 50);
       }
