@@ -30,7 +30,10 @@ async function build(dockerfile: string, files: Record<string, string> = {}): Pr
   const ctx = join(dir, `c${++n}`);
   await mkdir(ctx);
   await writeFile(join(ctx, "Dockerfile"), dockerfile);
-  for (const [p, c] of Object.entries(files)) await writeFile(join(ctx, p), c);
+  for (const [p, c] of Object.entries(files)) {
+    await mkdir(join(ctx, p, ".."), { recursive: true });
+    await writeFile(join(ctx, p), c);
+  }
   const r = await buildAndUnpack(ctx, join(dir, `w${n}`));
   let config = {};
   if (r.code === 0) {
@@ -227,5 +230,35 @@ describe("bug 9: # check=error=true", () => {
     expect(bad.stderr).toMatch(/Dockerfile:2/);
     await built(`# check=error=true;skip=FromAsCasing\nFROM ${BASE} as base\nRUN true\n`);
     await built(`FROM ${BASE} as base\nRUN true\n`);
+  });
+});
+
+describe("bug 9: symbolic --chmod and ADD --exclude", () => {
+  test("--chmod=u=rwx,g=rx,o= gives 0750 on COPY and ADD; go-rwx,a+X leaves a file without x as it is", async () => {
+    const ctx = { f: "f\n", "d/x": "x\n" };
+    const b = await built(
+      `FROM ${BASE}\nCOPY --chmod=u=rwx,g=rx,o= f /f\nADD --chmod=u=rwx,g=rx,o= f /g\nCOPY --chmod=go-rwx,a+X d /d/\n`,
+      ctx,
+    );
+    const mode = async (p: string) => ((await stat(join(b.root, p))).mode & 0o7777).toString(8);
+    expect(await mode("f")).toBe("750");
+    expect(await mode("g")).toBe("750");
+    expect(await mode("d/x")).toBe("600"); // 0644 from the context: go-rwx, and no x to spread
+  });
+
+  test("ADD --exclude leaves out matching files of a copied directory", async () => {
+    const b = await built(
+      `FROM ${BASE}\nADD --exclude=*.log d /d/\nADD --exclude=skip.txt skip.txt keep.txt /e/\n`,
+      {
+        "d/a.txt": "a\n",
+        "d/b.log": "b\n",
+        "skip.txt": "s\n",
+        "keep.txt": "k\n",
+      },
+    );
+    expect(await readFile(join(b.root, "d", "a.txt"), "utf8")).toBe("a\n");
+    await expect(stat(join(b.root, "d", "b.log"))).rejects.toMatchObject({ code: "ENOENT" });
+    expect(await readFile(join(b.root, "e", "keep.txt"), "utf8")).toBe("k\n");
+    await expect(stat(join(b.root, "e", "skip.txt"))).rejects.toMatchObject({ code: "ENOENT" });
   });
 });

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { downloadToFile, openDirectoryContext } from "@molt/context-source";
+import { downloadToFile, IgnoreMatcher, openDirectoryContext } from "@molt/context-source";
 import type { FileEntry } from "@molt/oci";
 import type { Instruction } from "@molt/parser";
 import { extract } from "@molt/snapshotter";
@@ -13,6 +13,7 @@ import { extractLimits } from "../stage/extract-limits.js";
 import type { StageRuntime } from "../stage/runtime.js";
 import { detectArchive, tarStream } from "./archive.js";
 import { parseChmod } from "./chown-chmod.js";
+import { withoutExcluded } from "./copy.js";
 import { type CopyItem, copyItems } from "./copy-core.js";
 import { entriesUnder, selectSources } from "./copy-selection.js";
 import { heredocItems } from "./heredoc-files.js";
@@ -44,13 +45,15 @@ export async function addInputs(instr: AddInstruction, view: PlanView): Promise<
   const { selected, missing } = await selectSources(view.context, local);
   if (missing.length > 0) throw new SourceNotFoundError(missing[0]!, instr.location);
   const signal = view.options.signal;
+  const excluded = instr.exclude.length > 0 ? new IgnoreMatcher(instr.exclude) : undefined;
   inputs.push(
     ...(await sourceInputs(
       view.context,
-      selected.map((s) => s.entry),
+      selected.map((s) => s.entry).filter((e) => !excluded?.matches(e.path)),
       {
         chmod: parseChmod(instr.chmod, instr.location),
         normalizeModes: view.options.cacheNormalizeModes ?? false,
+        ...(excluded ? { exclude: (rel: string) => excluded.matches(rel) } : {}),
         ...(signal ? { signal } : {}),
       },
     )),
@@ -75,8 +78,9 @@ export const addStep: InstructionStep<AddInstruction> = {
  */
 export async function applyAdd(instr: AddInstruction, rt: StageRuntime): Promise<void> {
   const loc = instr.location;
-  if (instr.exclude.length > 0)
-    throw new BuildStepError("MOLT_UNSUPPORTED", "ADD --exclude is not supported yet", loc);
+  // --exclude leaves out local sources and entries of copied directories as COPY's does (not
+  // entries inside an archive ADD unpacks: BuildKit unpacks before its copy filters).
+  const excluded = instr.exclude.length > 0 ? new IgnoreMatcher(instr.exclude) : undefined;
   const git = instr.sources.find(isGit);
   if (git)
     throw new BuildStepError(
@@ -98,8 +102,10 @@ export async function applyAdd(instr: AddInstruction, rt: StageRuntime): Promise
   const { selected, missing } = await selectSources(rt.context, local);
   if (missing.length > 0) throw new SourceNotFoundError(missing[0]!, loc);
   for (const { entry } of selected) {
+    if (excluded?.matches(entry.path)) continue;
     if (entry.type === "directory") {
-      items.push({ kind: "contents", contents: () => entriesUnder(rt.context, entry, "", signal) });
+      const all = () => entriesUnder(rt.context, entry, "", signal);
+      items.push({ kind: "contents", contents: excluded ? () => withoutExcluded(all(), excluded) : all });
       continue;
     }
     const onDisk = entry.type === "file" ? join(rt.context.root, entry.path) : undefined;

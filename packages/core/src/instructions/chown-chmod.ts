@@ -1,4 +1,5 @@
 import { BuildStepError, type ErrorLocation } from "../errors.js";
+import { compileSymbolicMode } from "./chmod-symbolic.js";
 import { type FileOwner, resolveFileOwner } from "./file-owner.js";
 
 /**
@@ -15,15 +16,28 @@ export async function resolveChown(
   return resolveFileOwner(root, value);
 }
 
-/** Parses `--chmod` in octal (`755`, `0644`). */
+/**
+ * Parses `--chmod`: an octal mode (`755`, `0644`) as a number; a symbolic one (`u=rwx,g=rx,o=`)
+ * gives undefined here, as it has no single value (see {@link chmodApplier}).
+ * @throws BuildStepError `MOLT_INVALID_CHMOD` for anything else.
+ */
 export function parseChmod(value: string | undefined, location?: ErrorLocation): number | undefined {
   if (value === undefined || value === "") return undefined;
-  if (!/^[0-7]{3,4}$/.test(value)) {
-    throw new BuildStepError(
-      "MOLT_INVALID_CHMOD",
-      `--chmod=${value}: expected an octal mode such as 0755`,
-      location,
-    );
-  }
-  return Number.parseInt(value, 8);
+  if (/^[0-7]{3,4}$/.test(value)) return Number.parseInt(value, 8);
+  if (compileSymbolicMode(value)) return undefined;
+  throw new BuildStepError(
+    "MOLT_INVALID_CHMOD",
+    `--chmod=${value}: expected an octal mode such as 0755 or a symbolic one such as u=rwx,g=rx,o=`,
+    location,
+  );
+}
+
+/** `--chmod` as a function of an entry's mode and whether it is a directory; undefined without `--chmod`. */
+export function chmodApplier(
+  value: string | undefined,
+  location?: ErrorLocation,
+): ((mode: number, isDir: boolean) => number) | undefined {
+  const octal = parseChmod(value, location);
+  if (octal !== undefined) return () => octal;
+  return value ? compileSymbolicMode(value) : undefined;
 }

@@ -6,7 +6,7 @@ import { BuildStepError, type ErrorLocation, throwIfAborted } from "../errors.js
 import { parentsFromRoot } from "../stage/parent-dirs.js";
 import { resolveContainerPath, toLayerPath } from "../stage/paths.js";
 import type { StageRuntime } from "../stage/runtime.js";
-import { parseChmod, resolveChown } from "./chown-chmod.js";
+import { chmodApplier, resolveChown } from "./chown-chmod.js";
 import { ancestors, baseName, posixJoin } from "./copy-paths.js";
 
 /**
@@ -59,7 +59,7 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
   const loc = req.location;
   const fs = rt.state.layers.length > 0 ? await rt.filesystem() : undefined;
   const owner = (await resolveChown(req.chown, fs?.root, loc)) ?? { uid: 0, gid: 0 };
-  const chmod = parseChmod(req.chmod, loc);
+  const chmod = chmodApplier(req.chmod, loc);
   const cfg = rt.state.config.config ?? {};
   const written = toLayerPath(resolveContainerPath(cfg.WorkingDir, req.dest));
   const endsWithSlash = req.dest.endsWith("/") || req.dest === "." || req.dest.endsWith("/.");
@@ -95,7 +95,8 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
   });
   const put = (e: FileEntry, keepOwner = false) => {
     const ids = keepOwner && !req.chown ? { uid: e.uid, gid: e.gid } : owner;
-    entries.set(e.path, { ...e, ...ids, mode: chmod !== undefined && e.type !== "symlink" ? chmod : e.mode });
+    const mode = chmod && e.type !== "symlink" ? chmod(e.mode, e.type === "directory") : e.mode;
+    entries.set(e.path, { ...e, ...ids, mode });
   };
 
   const destDir = multiple ? dest : parentOf(dest);

@@ -96,7 +96,7 @@ export async function applyCopy(instr: CopyInstruction, rt: StageRuntime): Promi
  * matched against the path relative to the copied directory), and everything below an excluded
  * directory.
  */
-async function* withoutExcluded(
+export async function* withoutExcluded(
   entries: AsyncIterable<FileEntry>,
   excluded: IgnoreMatcher,
 ): AsyncIterable<FileEntry> {
