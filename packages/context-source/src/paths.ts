@@ -1,3 +1,4 @@
+import { cleanRootPath, PathResolveError } from "@molt/oci";
 import { ContextEscapeError } from "./errors.js";
 
 /**
@@ -7,17 +8,12 @@ import { ContextEscapeError } from "./errors.js";
  * would climb above the root throws {@link ContextEscapeError}.
  */
 export function cleanContextPath(path: string): string {
-  const out: string[] = [];
-  for (const part of path.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") {
-      if (out.length === 0) throw new ContextEscapeError(path);
-      out.pop();
-      continue;
-    }
-    out.push(part);
+  try {
+    return cleanRootPath(path, { dotdot: "refuse" });
+  } catch (e) {
+    if (e instanceof PathResolveError) throw new ContextEscapeError(path);
+    throw e;
   }
-  return out.join("/");
 }
 
 /**

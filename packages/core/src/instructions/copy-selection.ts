@@ -1,5 +1,5 @@
-import { posix } from "node:path";
 import type { ContextSource } from "@molt/context-source";
+import { cleanRootPath, resolvePathAsync } from "@molt/oci";
 import { type FileEntry, posixJoin } from "./copy-paths.js";
 
 /** One source of a COPY, resolved against the context. */
@@ -12,15 +12,9 @@ export interface SelectedSource {
 
 const GLOB_CHARS = /[*?[\\]/;
 
-/** Normalises a COPY source to a context-relative path ("" for the root). */
+/** Normalises a COPY source to a context-relative path ("" for the root): the one cleaner, `cleanRootPath` of `@molt/oci`. */
 export function contextPath(source: string): string {
-  const parts: string[] = [];
-  for (const seg of source.split("/")) {
-    if (seg === "" || seg === ".") continue;
-    if (seg === "..") parts.pop();
-    else parts.push(seg);
-  }
-  return parts.join("/");
+  return cleanRootPath(source);
 }
 
 /**
@@ -78,15 +72,15 @@ async function followSymlinks(
   context: ContextSource,
   entry: FileEntry | undefined,
 ): Promise<FileEntry | undefined> {
-  let current = entry;
-  for (let hops = 0; current?.type === "symlink" && current.linkTarget !== undefined && hops < 40; hops++) {
-    const target = current.linkTarget.startsWith("/")
-      ? contextPath(current.linkTarget)
-      : contextPath(posix.join(posix.dirname(current.path), current.linkTarget));
-    const next = await context.stat(target);
-    if (!next) return current === entry ? entry : current;
-    current = next;
-  }
-  if (!current || current === entry || !entry) return current;
-  return current.type === "directory" ? current : { ...current, path: entry.path };
+  if (entry?.type !== "symlink") return entry;
+  // The one resolver, over what the context shows (an ignored path is absent).
+  const lookup = async (rel: string) => {
+    const e = await context.stat(rel);
+    return e && { type: e.type, linkTarget: e.linkTarget };
+  };
+  const resolved = await resolvePathAsync(lookup, entry.path).catch(() => undefined); // a loop: the link itself
+  if (!resolved || resolved.missing.length > 0) return entry; // dangling: copied as a link
+  const target = await context.stat(resolved.path);
+  if (!target) return entry;
+  return target.type === "directory" ? target : { ...target, path: entry.path };
 }

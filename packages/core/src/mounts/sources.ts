@@ -3,7 +3,7 @@ import { chmod, copyFile, lstat, mkdir, mkdtemp, symlink, utimes } from "node:fs
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { ContextSource } from "@molt/context-source";
-import type { FileEntry } from "@molt/oci";
+import { cleanRootPath, type FileEntry } from "@molt/oci";
 import type { ErrorLocation } from "../errors.js";
 import { RunnerSetupError } from "../runner/errors.js";
 import { run as exec } from "../runner/exec.js";
@@ -12,13 +12,7 @@ import { MountError } from "./errors.js";
 
 /** `source=` of a mount as a context path: no leading `/` or `./`, no trailing `/` (`""` is the root). */
 export function cleanSource(source: string | undefined): string {
-  const parts = (source ?? "").split("/").filter((c) => c !== "" && c !== ".");
-  const out: string[] = [];
-  for (const c of parts) {
-    if (c === "..") out.pop();
-    else out.push(c);
-  }
-  return out.join("/");
+  return cleanRootPath(source ?? "");
 }
 
 async function writeEntry(ctx: ContextSource, e: FileEntry, dest: string): Promise<void> {
