@@ -1,4 +1,7 @@
 import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { pipeline } from "node:stream/promises";
 import type { ContextSource } from "@molt/context-source";
 import type { FileEntry } from "@molt/oci";
 import type { KeyInput } from "./key.js";
@@ -28,20 +31,10 @@ export async function sourceInputs(
   sources: readonly FileEntry[],
   options: SourceDigestOptions = {},
 ): Promise<KeyInput[]> {
-  const files: KeyInput[] = [];
-  const tops: KeyInput[] = [];
-  let total = 0;
+  // First the entries (walk order), then their content digests, many files at a time.
+  const groups: { top: FileEntry; items: { e: FileEntry; rel: string }[] }[] = [];
   for (const top of sources) {
-    const h = createHash("sha256");
-    const line = async (e: FileEntry, rel: string) => {
-      const content = e.type === "file" ? await context.hash(e.path, signalOpt(options)) : "";
-      const mode = modeFor(e, options);
-      const text = `${rel}\0${e.type}\0${mode.toString(8)}\0${e.uid}:${e.gid}\0${e.linkTarget ?? ""}\0${content}`;
-      h.update(`${text}\n`);
-      if (e.type !== "directory" && ++total <= MAX_FILE_INPUTS)
-        files.push({ name: `file:${e.path}`, digest: digestText(text) });
-    };
-    await line(top, "");
+    const items: { e: FileEntry; rel: string }[] = [{ e: top, rel: "" }];
     if (top.type === "directory") {
       const prefix = top.path === "" ? "" : `${top.path}/`;
       const pruned: string[] = [];
@@ -55,12 +48,62 @@ export async function sourceInputs(
             continue;
           }
         }
-        await line(e, rel);
+        items.push({ e, rel });
       }
+    }
+    groups.push({ top, items });
+  }
+  const all = groups.flatMap((g) => g.items);
+  const contents = await mapLimit(all, 32, ({ e }) =>
+    e.type === "file" ? fileDigest(context, e, options.signal) : Promise.resolve(""),
+  );
+  const files: KeyInput[] = [];
+  const tops: KeyInput[] = [];
+  let total = 0;
+  let k = 0;
+  for (const { top, items } of groups) {
+    const h = createHash("sha256");
+    for (const { e, rel } of items) {
+      const content = contents[k++]!;
+      const mode = modeFor(e, options);
+      const text = `${rel}\0${e.type}\0${mode.toString(8)}\0${e.uid}:${e.gid}\0${e.linkTarget ?? ""}\0${content}`;
+      h.update(`${text}\n`);
+      if (e.type !== "directory" && ++total <= MAX_FILE_INPUTS)
+        files.push({ name: `file:${e.path}`, digest: digestText(text) });
     }
     tops.push({ name: `src:${top.path === "" ? "." : top.path}`, digest: `sha256:${h.digest("hex")}` });
   }
   return total <= MAX_FILE_INPUTS ? [...files, ...tops] : tops;
+}
+
+/** sha256 of a file's bytes: read straight from its path on disk when the context has one. */
+async function fileDigest(
+  context: ContextSource,
+  e: FileEntry,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  if (typeof e.source !== "string") return context.hash(e.path, signal ? { signal } : {});
+  if (e.size <= 4 * 1024 * 1024) {
+    const bytes = await readFile(e.source, signal ? { signal } : {});
+    return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  }
+  const h = createHash("sha256");
+  await pipeline(createReadStream(e.source, signal ? { signal } : {}), h);
+  return `sha256:${h.digest("hex")}`;
+}
+
+/** `fn` over `items` with at most `limit` running at once; results in order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 function modeFor(e: FileEntry, options: SourceDigestOptions): number {
