@@ -15,3 +15,13 @@ export class UsageError extends Error {
     super(message);
   }
 }
+
+/**
+ * A failure the command has already reported in its own format (e.g. as the last JSON line of
+ * `--progress=json`): the CLI prints nothing more and exits 1 (130 when interrupted).
+ */
+export class ReportedError extends Error {
+  constructor(readonly error: unknown) {
+    super(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}

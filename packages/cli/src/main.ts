@@ -1,4 +1,4 @@
-import { type CommandIO, UsageError } from "./io.js";
+import { type CommandIO, ReportedError, UsageError } from "./io.js";
 
 // Each command's module (and the library parts it needs) is imported only when that command
 // runs: `molt version` or `molt --help` load no registry, tar or GCS code.
@@ -53,6 +53,7 @@ export async function main(argv: string[], io: CommandIO, signal?: AbortSignal):
       io.stderr.write(`molt: ${e.message}\n${e.usage}\n`);
       return 2;
     }
+    if (e instanceof ReportedError) return signal?.aborted ? 130 : 1;
     io.stderr.write(`molt: error: ${await describe(e)}\n`);
     // Interrupted (SIGINT/SIGTERM → abort): the shell convention 128 + SIGINT.
     return signal?.aborted ? 130 : 1;

@@ -1,6 +1,6 @@
 import { build, dryRun } from "@molt/core";
 import createDebug from "debug";
-import type { CommandIO } from "../io.js";
+import { type CommandIO, ReportedError } from "../io.js";
 import { createRenderer, progressSettings } from "../progress/index.js";
 import { atLeast } from "../progress/levels.js";
 import { BUILD_HELP, BUILD_USAGE, parseBuildFlags } from "./build-flags.js";
@@ -65,6 +65,8 @@ export async function buildCommand(argv: string[], io: CommandIO, signal?: Abort
     return 0;
   } catch (e) {
     renderer.end({ error: e });
+    // JSON output ends with the error as its last line; nothing else may follow on stderr.
+    if (display.mode === "json") throw new ReportedError(e);
     throw e;
   }
 }
