@@ -17,6 +17,8 @@ import { freePort, SCALE, time, timeShell } from "./lib.mjs";
 const repoRoot = join(import.meta.dirname, "..");
 const bin = join(repoRoot, "packages", "cli", "dist", "bin.js");
 const ROUNDS = SCALE < 1 ? 1 : 3;
+/** MOLT_BENCH_CACHE_PARTS=scenarios,copy,probe (default all) runs only those parts. */
+const PARTS = new Set((process.env.MOLT_BENCH_CACHE_PARTS ?? "scenarios,copy,probe").split(","));
 const have = (b) => spawnSync("sh", ["-c", `command -v ${b}`]).status === 0;
 
 /** docker-registry with its access log on (stdout), so downloaded bytes can be counted. */
@@ -157,7 +159,7 @@ async function main() {
       );
     }
     let i = 0;
-    for (const [name, dockerfile] of scenarios) {
+    for (const [name, dockerfile] of PARTS.has("scenarios") ? scenarios : []) {
       i++;
       const ctx = join(work, `ctx-${i}`);
       mkdirSync(ctx, { recursive: true });
@@ -207,7 +209,7 @@ async function main() {
     }
 
     // One file changed in a 20,000-file COPY.
-    {
+    if (PARTS.has("copy")) {
       const n = Math.round(20_000 * SCALE);
       const ctx = join(work, "ctx-copy");
       mkdirSync(join(ctx, "files"), { recursive: true });
@@ -233,7 +235,7 @@ async function main() {
     }
 
     // Probe cost: 30 cached steps vs none, both warm from the registry.
-    {
+    if (PARTS.has("probe")) {
       const ctx30 = join(work, "ctx-30");
       const ctx0 = join(work, "ctx-0");
       mkdirSync(ctx30, { recursive: true });
