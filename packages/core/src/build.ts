@@ -27,6 +27,7 @@ import { squashStageLayers } from "./image/single-snapshot.js";
 import { checkRunNul } from "./instructions/run-checks.js";
 import { startCacheMountTravel } from "./mounts/prepare.js";
 import type { BuildOptions } from "./options.js";
+import { withOutputs } from "./outputs/list.js";
 import { writeOutputs } from "./outputs/write-outputs.js";
 import { registryClientOptions } from "./registry/client-options.js";
 import { checkPushPermissions } from "./registry/push-permission.js";
@@ -78,7 +79,8 @@ export interface DryRunResult {
  * const { digest } = await build({ context: "./app", destinations: ["registry.example/app:1.2"] });
  * ```
  */
-export async function build(options: BuildOptions): Promise<BuildResult> {
+export async function build(given: BuildOptions): Promise<BuildResult> {
+  const options = withOutputs(given);
   try {
     return await buildImage(options);
   } catch (e) {

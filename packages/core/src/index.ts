@@ -31,6 +31,6 @@ export { TieredLayerCache } from "./cache/tiered-cache.js";
 export * from "./errors.js";
 export * from "./events.js";
 export * from "./mounts/index.js";
-export type { BuildOptions } from "./options.js";
+export type { BuildOptions, BuildOutput } from "./options.js";
 export * from "./runner/index.js";
 export type { StepReport } from "./stage/run-stage.js";

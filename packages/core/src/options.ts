@@ -6,6 +6,12 @@ import type { BuildProgressEvent } from "./events.js";
 import type { SecretSource } from "./mounts/secrets.js";
 import type { Runner } from "./runner/index.js";
 
+/** One place the image goes (`BuildOptions.outputs`). */
+export type BuildOutput =
+  | { type: "registry"; ref: string }
+  | { type: "oci-layout"; path: string }
+  | { type: "docker-archive"; path: string };
+
 /**
  * What to build and where to put it. Names follow kaniko's flags.
  *
@@ -21,6 +27,17 @@ export interface BuildOptions {
   dockerfile?: string;
   /** The Dockerfile's text, instead of reading `dockerfile`; `dockerfile` then only names it in errors. */
   dockerfileText?: string;
+  /**
+   * Where the image goes, as a list: registries, an OCI layout, a docker archive. The same as
+   * `destinations`, `ociLayoutPath` and `tarPath` (which the CLI's kaniko flags set), shaped
+   * for a program.
+   *
+   * @example
+   * ```ts
+   * await build({ context: ".", outputs: [{ type: "registry", ref: "reg.example/app:1" }, { type: "oci-layout", path: "out/app" }] });
+   * ```
+   */
+  outputs?: BuildOutput[];
   /** Image references to push to (`-d/--destination`). */
   destinations?: string[];
   /** Build but push nothing (`--no-push`). */

@@ -95,8 +95,8 @@ export interface IdMap {
 
 /** Runs commands inside root directories with some isolation. */
 export interface Runner {
-  /** Which runner this is. */
-  readonly name: "chroot" | "rootless" | "in-place";
+  /** Which runner this is: molt's are `chroot`, `rootless` and `in-place`; a runner of your own names itself. */
+  readonly name: string;
   /** What this runner could not provide on this host, in plain words (empty when nothing is missing). */
   readonly limitations: string[];
   /**
