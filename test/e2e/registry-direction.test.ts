@@ -229,3 +229,22 @@ describe("pull-side and push-side transport flags are kept apart", () => {
     });
   }
 });
+
+describe("pull-side flags cover every image pulled, not only FROM", () => {
+  test("COPY --from an image on a plain-HTTP registry that no FROM names: --insecure-pull reaches it", async () => {
+    const ctx = join(dir, "ctx-copy-from");
+    const tmp = join(dir, "tmp-copy-from");
+    await mkdir(ctx, { recursive: true });
+    await mkdir(tmp, { recursive: true });
+    await writeFile(
+      join(ctx, "Dockerfile"),
+      `FROM scratch\nCOPY --from=${plain}/test/busybox:latest /bin/busybox /busybox\n`,
+    );
+    const args = ["build", "-c", ctx, "--no-push", "--tar-path", join(dir, "copy-from.tar")];
+    const without = await molt(args, { env: { ...process.env, TMPDIR: tmp } });
+    expect(without.code).toBe(1);
+    expect(without.stderr).toMatch(/TLS error talking to registry/);
+    const withFlag = await molt([...args, "--insecure-pull"], { env: { ...process.env, TMPDIR: tmp } });
+    expect(withFlag.code, withFlag.stderr).toBe(0);
+  });
+});

@@ -238,7 +238,11 @@ async function buildInContext(
   let cache: StepCache | undefined;
   try {
     const store = await BlobStore.open(join(work, "blobs"));
-    const baseImages = plan.stages.flatMap((st) => (st.baseImage ? [st.baseImage] : []));
+    // Every image pulled: FROM bases and COPY --from / --mount from= images (pull-side flags).
+    const baseImages = plan.stages.flatMap((st) => [
+      ...(st.baseImage ? [st.baseImage] : []),
+      ...st.externalImages,
+    ]);
     const cacheRepo = options.cacheRepo ? parseReference(options.cacheRepo) : undefined;
     client ??= new RegistryClient(
       registryClientOptions(options, cacheRepo ? [...targets, cacheRepo] : targets, baseImages),

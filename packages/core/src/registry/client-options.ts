@@ -16,7 +16,14 @@ export function registryClientOptions(
   baseImages: readonly string[],
 ): RegistryClientOptions {
   const pushHosts = destinations.map((d) => d.registry);
-  const pullHosts = baseImages.filter((b) => b !== "scratch").map((b) => parseReference(b).registry);
+  const pullHosts = baseImages.flatMap((b) => {
+    if (b === "scratch") return [];
+    try {
+      return [parseReference(b).registry];
+    } catch {
+      return []; // not a plain reference yet (an unexpanded ARG): its pull reports it
+    }
+  });
   // Kept per direction: a push carries credentials, so pull-side flags never weaken it.
   const pushInsecure = options.insecure ? pushHosts : [];
   const pullInsecure = options.insecurePull ? pullHosts : [];
