@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { downloadToFile, IgnoreMatcher, openDirectoryContext } from "@molt/context-source";
+import { downloadToFile, IgnoreMatcher, openDirectoryContext, openGitContext } from "@molt/context-source";
 import type { FileEntry } from "@molt/oci";
 import type { Instruction } from "@molt/parser";
 import { extract } from "@molt/snapshotter";
@@ -73,8 +73,8 @@ export const addStep: InstructionStep<AddInstruction> = {
  * ADD: like COPY from the context, except that a local tar archive (plain, gzip, bzip2, xz or
  * zstd, recognised by content) is unpacked into the destination unless `--unpack=false`, and
  * `http(s)://` sources are downloaded (see {@link download}). Entries are unpacked with the
- * snapshotter's safe extractor, so a hostile archive cannot write outside its directory. git
- * sources are refused with a clear error for now.
+ * snapshotter's safe extractor, so a hostile archive cannot write outside its directory. A git
+ * URL adds the repository's tree (see {@link addGit}).
  */
 export async function applyAdd(instr: AddInstruction, rt: StageRuntime): Promise<void> {
   const loc = instr.location;
@@ -82,12 +82,7 @@ export async function applyAdd(instr: AddInstruction, rt: StageRuntime): Promise
   // entries inside an archive ADD unpacks: BuildKit unpacks before its copy filters).
   const excluded = instr.exclude.length > 0 ? new IgnoreMatcher(instr.exclude) : undefined;
   const git = instr.sources.find(isGit);
-  if (git)
-    throw new BuildStepError(
-      "MOLT_UNSUPPORTED",
-      `ADD from a git repository is not supported yet: ${git}`,
-      loc,
-    );
+  if (git) return addGit(git, instr, rt);
   const urls = instr.sources.filter((s) => URL_SOURCE.test(s));
   if (instr.checksum !== undefined && urls.length !== instr.sources.length) {
     throw new BuildStepError("MOLT_ADD_CHECKSUM_LOCAL", "ADD --checksum only applies to URL sources", loc);
@@ -138,6 +133,57 @@ export async function applyAdd(instr: AddInstruction, rt: StageRuntime): Promise
     keyword: "ADD",
     fromContext: urls.length === 0,
   });
+}
+
+/**
+ * `ADD <git URL>[#ref[:subdir]] <dest>`: the repository's tree at `ref` (the remote's HEAD when
+ * none), `subdir` only when given, fetched with the system `git` (shallow) and copied into the
+ * destination as a directory's contents, root-owned, without `.git` and without reading the
+ * repository's `.dockerignore` (as BuildKit's git source). `--keep-git-dir=true` is not
+ * supported yet (a clear error), nor several sources mixing a repository with others.
+ */
+async function addGit(spec: string, instr: AddInstruction, rt: StageRuntime): Promise<void> {
+  const loc = instr.location;
+  if (instr.sources.length > 1) {
+    throw new BuildStepError(
+      "MOLT_UNSUPPORTED",
+      `ADD of a git repository takes it as the only source: ${spec}`,
+      loc,
+    );
+  }
+  if (instr.keepGitDir) {
+    throw new BuildStepError("MOLT_UNSUPPORTED", "ADD --keep-git-dir=true is not supported yet", loc);
+  }
+  const signal = rt.options.signal;
+  let repo: Awaited<ReturnType<typeof openGitContext>>;
+  try {
+    repo = await openGitContext(spec, {
+      tmpDir: await rt.scratchDir("git"),
+      ignorePatterns: [],
+      ...(signal ? { signal } : {}),
+    });
+  } catch (e) {
+    throw new BuildStepError("MOLT_ADD_GIT_FAILED", `ADD ${spec}: ${(e as Error).message}`, loc, {
+      cause: e,
+    });
+  }
+  try {
+    const top = await repo.stat("");
+    if (!top) throw new SourceNotFoundError(spec, loc);
+    const items: CopyItem[] = [{ kind: "contents", contents: () => entriesUnder(repo, top, "", signal) }];
+    await copyItems(rt, items, {
+      dest: instr.dest.endsWith("/") ? instr.dest : `${instr.dest}/`,
+      sourceCount: 1,
+      chown: instr.chown,
+      chmod: instr.chmod,
+      createdBy: instr.original,
+      location: loc,
+      keyword: "ADD",
+      fromContext: false,
+    });
+  } finally {
+    await repo.close();
+  }
 }
 
 /**
