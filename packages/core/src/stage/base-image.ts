@@ -24,11 +24,15 @@ export class InconsistentBaseImageError extends MoltError {
   }
 }
 
-/** The state a stage starts from for `FROM scratch`: no layers, only a default PATH. */
+/** The state a stage starts from for `FROM scratch`: no layers, a default PATH and WorkingDir `/`. */
 export function scratchState(platform: Platform): ImageState {
   const config = emptyConfig(platform.os, platform.architecture, platform.variant);
-  // As BuildKit's empty image: a default PATH, so RUN and the container find programs.
-  config.config = { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] };
+  // As BuildKit's empty image (dockerfile2llb emptyImage): a default PATH, so RUN and the
+  // container find programs, and WorkingDir "/".
+  config.config = {
+    Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+    WorkingDir: "/",
+  };
   return {
     config,
     layers: [],
