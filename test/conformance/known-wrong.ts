@@ -1,0 +1,126 @@
+/**
+ * Cases where molt is wrong today, each pointing at its finding in
+ * /work/notes/conformance-findings.md (F-numbers; "issue 14 #N" = the issue's bug list, fixed by
+ * conform-fix). A known-wrong entry that is no longer seen fails the suite: remove it with the
+ * fix, and add an expected difference if an old reference then disagrees with current BuildKit.
+ */
+
+/** One known molt bug seen by a case. */
+export interface KnownWrong {
+  case: string;
+  /** Only against these references (default both). */
+  refs?: ("buildah" | "docker")[];
+  match: RegExp;
+  finding: string;
+}
+
+const many = (finding: string, cases: string[], match: RegExp, refs?: KnownWrong["refs"]): KnownWrong[] =>
+  cases.map((k) => ({ case: k, match, finding, ...(refs ? { refs } : {}) }));
+
+/** Known molt bugs (each also in the findings file). */
+export const MOLT_WRONG: KnownWrong[] = [
+  ...many(
+    "F2 hard links are not kept (COPY from the context, COPY --from a stage, ADD of a tar)",
+    ["copy-hardlinks-in-dir", "copy-hardlink-across-dirs", "add-tar-hardlink", "ms-copy-from-hardlinks"],
+    /^~\S+ links: /,
+  ),
+  ...many(
+    "F3 a COPY destination through a symlink replaces the link instead of following it (issue 14 #7 and beyond)",
+    ["copy-dest-through-symlink-dir", "copy-dir-over-symlink-in-dest", "copy-dest-dangling-symlink"],
+    /^(~(link|app) type: |[+-](target|data|link|app)\/)|^\+target /,
+  ),
+  {
+    case: "copy-dest-symlink-file-replaced",
+    refs: ["docker"],
+    match: /^~(ln type|real content): /,
+    finding:
+      "F3 COPY onto a symlink to a file writes through the link (fsutil copy resolves dest with fs.RootPath)",
+  },
+  {
+    case: "copy-file-over-dir-in-image",
+    refs: ["docker"],
+    match: /^reference failed: cannot copy to non-directory/,
+    finding:
+      'F17 copying a source directory onto an image file fails (fsutil copyDirectory: "cannot copy to non-directory")',
+  },
+  {
+    case: "copy-creates-parents-root-owned",
+    match: /^~p(\/q(\/r)?)? owner: molt=0:0 ref=1000:1000$/,
+    finding:
+      "F4 parents created for a --chown destination get the --chown owner (fsutil copy MkdirAll with the chowner)",
+  },
+  ...many(
+    "F5 issue 14 #4: a --chown/USER name the image cannot resolve gives 0:0 (file/user_linux.go readUser), no error",
+    [
+      "chown-unknown-user",
+      "chown-unknown-group",
+      "chown-nopasswd-name",
+      "chown-nopasswd-root",
+      "chown-scratch-name",
+    ],
+    /^(molt failed: |both failed: molt: )Dockerfile:2:1: --chown=/,
+  ),
+  ...many(
+    "F5 issue 14 #4: WORKDIR owner follows BuildKit's file-op rules (root without passwd, uid alone → gid = uid, unknown name → 0:0)",
+    [
+      "meta-workdir-user-uid",
+      "meta-workdir-scratch-root",
+      "meta-workdir-scratch-name",
+      "meta-workdir-nopasswd",
+    ],
+    /^~w owner: molt=9999:0 ref=9999:9999$|^(molt failed: |both failed: molt: )(Dockerfile:3:1: WORKDIR: USER|unable to find user)/,
+  ),
+  ...many(
+    "F6 issue 14 #1: the overlay snapshotter fails to record a file or symlink replaced by a directory (ENOTDIR rename)",
+    ["run-replace-file-with-dir", "run-replace-symlink-with-dir"],
+    /^molt failed: cannot record the step: ENOTDIR/,
+  ),
+  ...many(
+    "F7 issue 14 #3: RUN under USER lacks the primary group among its groups",
+    ["run-user-id", "run-user-uid", "run-user-name-group", "run-user-root-back"],
+    /^~(tmp\/)?id size: /,
+    ["buildah"],
+  ),
+  {
+    case: "meta-workdir-absolute-trailing",
+    match: /^config\.WorkingDir: molt="\/tmp" ref="\/tmp\/"$/,
+    finding: "F8 issue 14 #5: an absolute WORKDIR is stored as written",
+  },
+  {
+    case: "copy-wildcard-nomatch",
+    match: /^molt failed: .*"nomatch\*" not found/,
+    finding: "F9 issue 14 #6: a wildcard source matching nothing is not an error",
+  },
+  {
+    case: "syn-trailing-escaped-escape",
+    refs: ["docker"],
+    match: /^molt failed: .*can't find = in "echo"/,
+    finding: "F10 issue 14 #8: a line ending in an escaped escape does not continue",
+  },
+  ...many(
+    "F11 issue 14 #2: shell patterns holding '-' crash the build (Invalid regular expression)",
+    ["exp-pattern-prefix-suffix", "exp-pattern-replace"],
+    /^golden: molt failed: Invalid regular expression/,
+  ),
+  {
+    case: "ms-onbuild-stage-base",
+    match: /^\+t file /,
+    finding:
+      "F13 ONBUILD of a stage used as a base runs (dockerfile2llb resolveStages: d.base.commands OnbuildCommand)",
+  },
+  {
+    case: "run-mount-bind",
+    match: /^molt failed: .*RUN --mount is not supported yet/,
+    finding: "F14 RUN --mount (issue 12, mounts)",
+  },
+  {
+    case: "new-add-exclude",
+    match: /^golden: molt failed: .*ADD --exclude is not supported yet/,
+    finding: "F15 issue 14 #9: ADD --exclude",
+  },
+  {
+    case: "new-chmod-symbolic",
+    match: /^golden: molt failed: .*expected an octal mode|^molt failed: .*expected an octal mode/,
+    finding: "F16 issue 14 #9: symbolic --chmod",
+  },
+];
