@@ -5,14 +5,23 @@ import { run } from "../harness/exec.js";
 /**
  * One path of a case's build context:
  * - a string: a regular file with that content, mode 0644;
- * - `{ content, mode, uid, gid }`: a file with a chosen mode/owner;
+ * - `{ content, mode, uid, gid, xattrs, caps }`: a file with a chosen mode/owner/xattrs/capabilities;
  * - `{ dir: true, mode }`: an (empty unless other paths fill it) directory;
  * - `{ symlink: "target" }`, `{ hardlink: "other/path" }`;
  * - `{ tar: {...}, gzip? }`: a tar archive (made by GNU tar, owners kept numeric) of those paths.
  */
 export type FileSpec =
   | string
-  | { content: string; mode?: number; uid?: number; gid?: number }
+  | {
+      content: string;
+      mode?: number;
+      uid?: number;
+      gid?: number;
+      /** Extended attributes set with `setfattr` (e.g. `user.note`). */
+      xattrs?: Record<string, string>;
+      /** File capabilities set with `setcap` (e.g. `cap_net_bind_service+ep`). */
+      caps?: string;
+    }
   | { dir: true; mode?: number; uid?: number; gid?: number }
   | { symlink: string }
   | { hardlink: string }
@@ -82,6 +91,8 @@ async function writeSpec(root: string, rel: string, spec: FileSpec, tmp: string)
     await writeFile(p, spec.content);
     await chmod(p, spec.mode ?? 0o644);
     await chown(p, spec.uid ?? 0, spec.gid ?? 0);
+    for (const [n, v] of Object.entries(spec.xattrs ?? {})) await run("setfattr", ["-n", n, "-v", v, p]);
+    if (spec.caps) await run("setcap", [spec.caps, p]);
   } else if ("dir" in spec) {
     await mkdir(p, { recursive: true });
     await chmod(p, spec.mode ?? 0o755);

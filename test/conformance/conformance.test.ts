@@ -1,9 +1,10 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { type RunningDockerd, startDockerd } from "../harness/dockerd.js";
 import { run } from "../harness/exec.js";
+import { type HttpFiles, serveFiles } from "../harness/http-files.js";
 import { requireBinary } from "../harness/registry.js";
 import { pushConformanceBases } from "./bases.js";
 import { ALL_CASES } from "./cases/index.js";
@@ -18,6 +19,7 @@ const only = process.env.CONFORM_CASES ? new RegExp(process.env.CONFORM_CASES) :
 const cases = ALL_CASES.filter((k) => !only || only.test(k.name));
 
 let dockerd: RunningDockerd | undefined;
+let http: HttpFiles | undefined;
 let dir: string;
 let results: Map<string, Promise<CaseOutcomes>>;
 const verdicts = new Map<string, Verdict & { ms: CaseOutcomes["ms"] }>();
@@ -28,7 +30,28 @@ beforeAll(async () => {
   requireBinary("skopeo", "Debian package skopeo");
   dir = await mkdtemp(join(tmpdir(), "molt-conform-"));
   dockerd = await startDockerd([registry]);
-  const { bases, identity } = await pushConformanceBases(registry);
+  const pushed = await pushConformanceBases(registry);
+  const identity = pushed.identity;
+  // files for ADD <url>: a text file and a tar (which ADD must not unpack when fetched)
+  await mkdir(join(dir, "tarsrc"), { recursive: true });
+  await writeFile(join(dir, "tarsrc", "inside.txt"), "inside\n");
+  const tar = join(dir, "archive.tar");
+  await run("tar", [
+    "-cf",
+    tar,
+    "--numeric-owner",
+    "--owner=0",
+    "--group=0",
+    "--mtime=2020-01-01",
+    "-C",
+    join(dir, "tarsrc"),
+    "inside.txt",
+  ]);
+  http = await serveFiles({
+    "/files/hello.txt": "hello from http\n",
+    "/files/archive.tar": await readFile(tar),
+  });
+  const bases = { ...pushed.bases, http: http.url, multi: `${registry}/test/busybox:multi` };
   const versions = [
     (await run("buildah", ["--version"])).stdout.trim(),
     (await run("dockerd", ["--version"])).stdout.trim(),
@@ -47,6 +70,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (results) await Promise.allSettled(results.values());
   await dockerd?.stop();
+  await http?.close();
   if (dir) {
     const g = ["--root", join(dir, "buildah", "storage"), "--runroot", join(dir, "buildah", "run")];
     await run("buildah", [...g, "--storage-driver", "vfs", "rm", "--all"], { allowFail: true });

@@ -5,6 +5,7 @@ import { expandCases } from "./expand.js";
 import { heredocCases } from "./heredoc.js";
 import { ignoreCases } from "./ignore.js";
 import { metadataCases } from "./metadata.js";
+import { moreCases } from "./more.js";
 import { multistageCases } from "./multistage.js";
 import { newerCases } from "./newer.js";
 import { ownerCases } from "./owners.js";
@@ -26,6 +27,7 @@ export const ALL_CASES: Case[] = [
   ...syntaxCases,
   ...heredocCases,
   ...newerCases,
+  ...moreCases,
 ];
 
 const seen = new Set<string>();
