@@ -57,16 +57,6 @@ export const MOLT_WRONG: KnownWrong[] = [
     finding:
       "F13 ONBUILD of a stage used as a base runs (dockerfile2llb resolveStages: d.base.commands OnbuildCommand)",
   },
-  {
-    case: "new-add-exclude",
-    match: /^golden: molt failed: .*ADD --exclude is not supported yet/,
-    finding: "F15 issue 14 #9: ADD --exclude",
-  },
-  {
-    case: "new-chmod-symbolic",
-    match: /^golden: molt failed: .*expected an octal mode|^molt failed: .*expected an octal mode/,
-    finding: "F16 issue 14 #9: symbolic --chmod",
-  },
   ...many(
     "F18 COPY drops a source file's extended attributes and capabilities (unverified against current BuildKit; Docker 20.10 drops them too)",
     ["copy-xattrs", "copy-capabilities"],
