@@ -25,24 +25,11 @@ export const MOLT_WRONG: KnownWrong[] = [
     /^~\S+ links: /,
   ),
   {
-    case: "copy-dest-symlink-file-replaced",
-    refs: ["docker"],
-    match: /^~(ln type|real content): /,
-    finding:
-      "F3 COPY onto a symlink to a file writes through the link (fsutil copy resolves dest with fs.RootPath)",
-  },
-  {
     case: "copy-file-over-dir-in-image",
     refs: ["docker"],
     match: /^reference failed: cannot copy to non-directory/,
     finding:
       'F17 copying a source directory onto an image file fails (fsutil copyDirectory: "cannot copy to non-directory")',
-  },
-  {
-    case: "copy-creates-parents-root-owned",
-    match: /^~p(\/q(\/r)?)? owner: molt=0:0 ref=1000:1000$/,
-    finding:
-      "F4 parents created for a --chown destination get the --chown owner (fsutil copy MkdirAll with the chowner)",
   },
   {
     case: "run-user-root-back",
