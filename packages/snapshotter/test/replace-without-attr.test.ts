@@ -1,6 +1,7 @@
-import { mkdtempSync, readdirSync, symlinkSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll } from "vitest";
 import { replaceSuite } from "./replace-cases.js";
 
 /*
@@ -26,4 +27,5 @@ for (const dir of ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin",
   }
 }
 process.env.PATH = shim;
+afterAll(() => rmSync(shim, { recursive: true, force: true }));
 replaceSuite("without getfattr/setfattr", await import("../src/index.js"));
