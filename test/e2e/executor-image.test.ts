@@ -64,7 +64,8 @@ function runExecutor(
     });
     child.stderr.on("data", (d) => {
       stderr += d;
-      if (firstStepMs === undefined && /^STEP /m.test(stderr)) firstStepMs = Date.now() - t0;
+      if (firstStepMs === undefined && /^(STEP |#\d+ \[\d+\/\d+\])/m.test(stderr))
+        firstStepMs = Date.now() - t0;
     });
     child.on("error", reject);
     child.on("close", (code) =>
@@ -198,7 +199,7 @@ test("as root it runs RUN with the chroot runner, and the layer holds what the c
   const r = await runExecutor(image.ref, await tarOf(ctx), ["-d", dest, "--insecure", "--insecure-pull"]);
   expect(r.stderr).not.toMatch(/molt: error/);
   expect(r.code).toBe(0);
-  expect(r.stderr).toMatch(/^RUNNER chroot/m);
+  expect(r.stderr).toMatch(/^runner chroot/im);
   await run("skopeo", [
     "copy",
     "-q",
@@ -236,7 +237,7 @@ test("as --user 1000 (rootless settings): COPY-only builds and RUN as root of a 
   );
   expect(r.stderr).not.toMatch(/molt: error/);
   expect(r.code).toBe(0);
-  expect(r.stderr).toMatch(/^RUNNER rootless/m);
+  expect(r.stderr).toMatch(/^runner rootless/im);
 
   await writeFile(join(ctx, "Dockerfile"), `FROM ${registry}/test/busybox:latest\nUSER 1234\nRUN id -u\n`);
   const refused = await runExecutor(
