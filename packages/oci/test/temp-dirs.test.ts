@@ -70,3 +70,28 @@ describe("temp dirs with an owner", () => {
     },
   );
 });
+
+describe("a killed owner not yet reaped", () => {
+  test("a zombie owns nothing: its dir is reclaimed before init reaps it", async () => {
+    // sh starts `true` in the background, then becomes `sleep`, which never waits for it: `true`
+    // stays a zombie (state Z in /proc) for as long as the sleep runs.
+    const { spawn } = await import("node:child_process");
+    const holder = spawn("sh", ["-c", "true & echo $!; exec sleep 20"], {
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    try {
+      const zombie = await new Promise<number>((resolve) =>
+        holder.stdout.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))),
+      );
+      const stateOf = () => readFileSync(`/proc/${zombie}/stat`, "latin1").split(") ")[1]?.[0];
+      for (let i = 0; i < 100 && stateOf() !== "Z"; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(stateOf()).toBe("Z");
+      const d = await dirOwnedBy("molt-zombie-owner", `${zombie} ?\n`);
+      expect(processStartTime(zombie)).toBeUndefined();
+      expect(reclaimStaleTempDirs(parent).removed).toContain(d);
+      expect(existsSync(d)).toBe(false);
+    } finally {
+      holder.kill("SIGKILL");
+    }
+  });
+});
