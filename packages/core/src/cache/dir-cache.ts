@@ -23,6 +23,12 @@ export interface DirectoryLayerCacheOptions {
   ttlMs?: number;
   /** Probe only, never write. */
   readOnly?: boolean;
+  /**
+   * The layers the entries reference never add up to more than this (`--cache-max-bytes`): before
+   * a new layer is stored, the oldest entries are pruned to make room for it, and a layer bigger
+   * than the limit is not stored at all. Default: no limit.
+   */
+  maxBytes?: number;
 }
 
 /** What {@link DirectoryLayerCache.prune} removed and kept. */
@@ -115,12 +121,48 @@ export class DirectoryLayerCache implements LayerCache {
     return this.#read(this.#slotPath(slot));
   }
 
+  /** Puts run one at a time when a size limit is set, so two of them cannot both take the room. */
+  #putChain: Promise<void> = Promise.resolve();
+
   async put(
     entry: CacheEntry,
     layer: (() => Promise<Readable>) | undefined,
     options: CacheCallOptions = {},
   ): Promise<void> {
     if (this.options.readOnly) return;
+    if (this.options.maxBytes === undefined) return this.#put(entry, layer, options);
+    const run = this.#putChain.then(() => this.#putWithin(this.options.maxBytes!, entry, layer, options));
+    this.#putChain = run.catch(() => undefined);
+    return run;
+  }
+
+  async #putWithin(
+    maxBytes: number,
+    entry: CacheEntry,
+    layer: (() => Promise<Readable>) | undefined,
+    options: CacheCallOptions,
+  ): Promise<void> {
+    const size = entry.layer && layer ? entry.layer.descriptor.size : 0;
+    if (size > maxBytes) {
+      debug(
+        "not storing %s in %s: its layer (%d bytes) is over the limit %d",
+        entry.key,
+        this.description,
+        size,
+        maxBytes,
+      );
+      return;
+    }
+    if (size > 0 && !(await this.layout.hasBlob(entry.layer!.descriptor.digest)))
+      await this.prune({ keepBytes: maxBytes - size });
+    await this.#put(entry, layer, options);
+  }
+
+  async #put(
+    entry: CacheEntry,
+    layer: (() => Promise<Readable>) | undefined,
+    options: CacheCallOptions,
+  ): Promise<void> {
     if (entry.layer && layer) {
       const d = entry.layer.descriptor;
       if (!(await this.layout.hasBlob(d.digest)))

@@ -10,6 +10,9 @@ import { TieredLayerCache } from "./tiered-cache.js";
 /** kaniko's default `--cache-ttl`: two weeks. */
 export const DEFAULT_CACHE_TTL_MS = 14 * 24 * 3600 * 1000;
 
+/** Default `--cache-max-bytes` of a local cache directory: 20 GiB. */
+export const DEFAULT_CACHE_MAX_BYTES = 20 * 1024 ** 3;
+
 /**
  * The build's cache from its options: your own `cache`, then `cacheDir`, then `cacheRepo`,
  * consulted in that order and all written; `undefined` when none is given.
@@ -22,7 +25,10 @@ export async function openBuildCache(
   const readOnly = options.noPushCache ?? false;
   const stores: LayerCache[] = [];
   if (options.cache) stores.push(options.cache);
-  if (options.cacheDir) stores.push(await DirectoryLayerCache.open(options.cacheDir, { ttlMs, readOnly }));
+  if (options.cacheDir) {
+    const maxBytes = options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES;
+    stores.push(await DirectoryLayerCache.open(options.cacheDir, { ttlMs, readOnly, maxBytes }));
+  }
   if (options.cacheRepo)
     stores.push(new RegistryLayerCache(client, parseReference(options.cacheRepo), { ttlMs, readOnly }));
   if (stores.length === 0) return undefined;
