@@ -68,3 +68,21 @@ test("a cache directory with maxBytes never holds more layer bytes than the limi
   expect(await cache.get(entryWith(4, layers[3]!).key)).toBeDefined();
   expect(await blobBytes()).toBeLessThanOrEqual(1000);
 });
+
+test("two caches on one directory (two builds) together stay within the limit", async () => {
+  const shared = await mkdtemp(join(dir, "shared-"));
+  const [a, b] = await Promise.all([
+    DirectoryLayerCache.open(shared, { maxBytes: 1000 }),
+    DirectoryLayerCache.open(shared, { maxBytes: 1000 }),
+  ]);
+  const layers = [11, 12, 13, 14, 15, 16].map((n) => Buffer.alloc(450, n));
+  await Promise.all(
+    layers.map((bytes, i) =>
+      (i % 2 ? a : b).put(entryWith(10 + i, bytes), async () => Readable.from([bytes])),
+    ),
+  );
+  const blobs = join(shared, "blobs", "sha256");
+  let n = 0;
+  for (const name of await readdir(blobs)) n += (await stat(join(blobs, name))).size;
+  expect(n).toBeLessThanOrEqual(1000);
+});

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { type Digest, OciLayout } from "@molt/oci";
 import createDebug from "debug";
+import { lockFile } from "../mounts/lock.js";
 import { hexOf } from "./key.js";
 import {
   type CacheCallOptions,
@@ -153,9 +154,17 @@ export class DirectoryLayerCache implements LayerCache {
       );
       return;
     }
-    if (size > 0 && !(await this.layout.hasBlob(entry.layer!.descriptor.digest)))
+    if (size === 0 || (await this.layout.hasBlob(entry.layer!.descriptor.digest)))
+      return this.#put(entry, layer, options);
+    // Making room and filling it is one step for every build on this machine sharing the
+    // directory: an exclusive flock (released when this process dies, even by SIGKILL).
+    const lock = await lockFile(join(this.dir, "molt-cache", "size.lock"), "exclusive", options);
+    try {
       await this.prune({ keepBytes: maxBytes - size });
-    await this.#put(entry, layer, options);
+      await this.#put(entry, layer, options);
+    } finally {
+      await lock?.release();
+    }
   }
 
   async #put(
