@@ -251,8 +251,7 @@ async function buildInContext(
     if (!given.plan && !options.skipPushPermissionCheck)
       await checkPushPermissions(client, targets, signalOpt);
     cache = await openBuildCache(options, client);
-    const sourceDateEpoch =
-      options.sourceDateEpoch ?? sourceDateEpochFromEnv() ?? (options.reproducible ? 0 : undefined);
+    const sourceDateEpoch = options.sourceDateEpoch ?? (options.reproducible ? 0 : undefined);
     const created = new Date(
       sourceDateEpoch !== undefined ? sourceDateEpoch * 1000 : Date.now(),
     ).toISOString();
@@ -469,12 +468,6 @@ async function flushCache(cache: StepCache | undefined, options: BuildOptions): 
   if (!cache) return;
   await cache.flush();
   await cache.enforceLimits(options.cacheMaxBytes ?? 20 * 1024 ** 3);
-}
-
-/** `SOURCE_DATE_EPOCH` from the environment, when set to an integer. */
-function sourceDateEpochFromEnv(): number | undefined {
-  const v = process.env.SOURCE_DATE_EPOCH;
-  return v && /^\d+$/.test(v) ? Number(v) : undefined;
 }
 
 /** The platform molt itself runs on (BUILDPLATFORM). */

@@ -66,7 +66,8 @@ export interface BuildOptions {
   compressionLevel?: number;
   /**
    * Reproducible output (`--reproducible`): timestamps in layers, config and history are set
-   * from `SOURCE_DATE_EPOCH`, or the Unix epoch when it is unset.
+   * from {@link BuildOptions.sourceDateEpoch}, or the Unix epoch when it is unset. The library
+   * reads no environment variable: the CLI passes `SOURCE_DATE_EPOCH` as `sourceDateEpoch`.
    */
   reproducible?: boolean;
   /**
