@@ -1,8 +1,9 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "molt";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import { writeContext } from "../harness/context-dir.js";
 import { run } from "../harness/exec.js";
 import { molt } from "../harness/molt-cli.js";
 import { freePort } from "../harness/registry.js";
@@ -17,12 +18,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function context(name: string, dockerfile: string): Promise<string> {
-  const ctx = join(dir, name);
-  await mkdir(ctx, { recursive: true });
-  await writeFile(join(ctx, "Dockerfile"), dockerfile);
-  return ctx;
-}
+const context = (name: string, dockerfile: string): Promise<string> =>
+  writeContext(join(dir, name), dockerfile);
 
 /** The output ends with exactly one error line (progress lines may come before it). */
 function oneLine(stderr: string): string {

@@ -1,8 +1,9 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: Dockerfile text, not templates
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import { writeContext } from "../harness/context-dir.js";
 import { buildAndUnpack, molt } from "../harness/molt-cli.js";
 
 const registry = inject("registry");
@@ -16,12 +17,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function context(name: string, dockerfile: string | Buffer): Promise<string> {
-  const ctx = join(dir, name);
-  await mkdir(ctx, { recursive: true });
-  await writeFile(join(ctx, "Dockerfile"), dockerfile);
-  return ctx;
-}
+const context = (name: string, dockerfile: string | Buffer): Promise<string> =>
+  writeContext(join(dir, name), dockerfile);
 
 function errorLine(stderr: string): string {
   const lines = stderr.trimEnd().split("\n");

@@ -2,6 +2,7 @@ import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeF
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import { writeContext } from "../harness/context-dir.js";
 import { run } from "../harness/exec.js";
 import { pushHandMadeImage } from "../harness/hand-image.js";
 import { MOLT_BIN, molt } from "../harness/molt-cli.js";
@@ -31,12 +32,8 @@ function errorLine(stderr: string): string {
   return errors[0]!;
 }
 
-async function context(name: string, dockerfile: string): Promise<string> {
-  const ctx = join(dir, name);
-  await mkdir(ctx, { recursive: true });
-  await writeFile(join(ctx, "Dockerfile"), dockerfile);
-  return ctx;
-}
+const context = (name: string, dockerfile: string): Promise<string> =>
+  writeContext(join(dir, name), dockerfile);
 
 describe("a base image whose config lies about its layers", () => {
   test("a wrong diff_id fails the build naming the layer, the declared and the real digest", async () => {

@@ -1,8 +1,9 @@
-import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "molt";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import { writeContext } from "../harness/context-dir.js";
 import { run } from "../harness/exec.js";
 
 const registry = inject("registry");
@@ -16,20 +17,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function context(
-  name: string,
-  dockerfile: string,
-  files: Record<string, string> = {},
-): Promise<string> {
-  const ctx = join(dir, name);
-  await mkdir(ctx, { recursive: true });
-  await writeFile(join(ctx, "Dockerfile"), dockerfile);
-  for (const [p, c] of Object.entries(files)) {
-    await mkdir(join(ctx, p, ".."), { recursive: true });
-    await writeFile(join(ctx, p), c);
-  }
-  return ctx;
-}
+const context = (name: string, dockerfile: string, files: Record<string, string> = {}): Promise<string> =>
+  writeContext(join(dir, name), dockerfile, files);
 
 /** Builds to an OCI layout with the library and unpacks it with umoci; returns the rootfs, the layout and the build's log lines. */
 async function buildUnpack(

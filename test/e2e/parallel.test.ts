@@ -1,8 +1,9 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BuildProgressEvent, build } from "@molt/core";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
+import { writeContext } from "../harness/context-dir.js";
 
 const registry = inject("registry");
 const BASE = `${registry}/test/busybox:latest`;
@@ -30,12 +31,8 @@ const GRAPH = [
   "",
 ].join("\n");
 
-async function context(name: string, dockerfile: string): Promise<string> {
-  const ctx = join(dir, name);
-  await mkdir(ctx, { recursive: true });
-  await writeFile(join(ctx, "Dockerfile"), dockerfile);
-  return ctx;
-}
+const context = (name: string, dockerfile: string): Promise<string> =>
+  writeContext(join(dir, name), dockerfile);
 
 /** Builds with `jobs`, returning the digest and the step events in order (with their names). */
 async function buildWith(ctx: string, jobs: number, extra: { tmpDir?: string; signal?: AbortSignal } = {}) {

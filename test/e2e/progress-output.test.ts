@@ -1,7 +1,8 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import { writeContext } from "../harness/context-dir.js";
 import { run } from "../harness/exec.js";
 import { MOLT_BIN, molt } from "../harness/molt-cli.js";
 
@@ -16,17 +17,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function context(
-  name: string,
-  dockerfile: string,
-  files: Record<string, string> = {},
-): Promise<string> {
-  const ctx = join(dir, name);
-  await mkdir(ctx, { recursive: true });
-  await writeFile(join(ctx, "Dockerfile"), dockerfile);
-  for (const [f, text] of Object.entries(files)) await writeFile(join(ctx, f), text);
-  return ctx;
-}
+const context = (name: string, dockerfile: string, files: Record<string, string> = {}): Promise<string> =>
+  writeContext(join(dir, name), dockerfile, files);
 
 /**
  * Timings, sizes, entry counts and digests masked; the chosen runner's line (which depends on

@@ -1,8 +1,9 @@
-import { lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readFile, readlink, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "molt";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import { writeContext } from "../harness/context-dir.js";
 import { run } from "../harness/exec.js";
 import { buildAndUnpack, molt } from "../harness/molt-cli.js";
 import { createPodman, type Podman } from "../harness/podman.js";
@@ -21,17 +22,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function context(
-  name: string,
-  dockerfile: string,
-  files: Record<string, string> = {},
-): Promise<string> {
-  const ctx = join(dir, name);
-  await mkdir(ctx, { recursive: true });
-  await writeFile(join(ctx, "Dockerfile"), dockerfile);
-  for (const [p, c] of Object.entries(files)) await writeFile(join(ctx, p), c);
-  return ctx;
-}
+const context = (name: string, dockerfile: string, files: Record<string, string> = {}): Promise<string> =>
+  writeContext(join(dir, name), dockerfile, files);
 
 /** Pulls `ref` with skopeo into an OCI layout and unpacks it with umoci; returns the rootfs. */
 async function unpack(ref: string, name: string): Promise<string> {
