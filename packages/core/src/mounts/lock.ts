@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { MoltError } from "@molt/oci";
+import { lockHelper } from "./lock-helper.js";
 
 /** A held file lock; {@link FileLock.release} lets it go (so does this process dying). */
 export interface FileLock {
@@ -11,10 +12,30 @@ const BUSY = 75;
 /**
  * Takes an advisory `flock(2)` on `file` for other builds on this machine to see: `shared` or
  * `exclusive`; `wait: false` resolves `undefined` instead of waiting when it is held. The lock
- * is held by a `flock … cat` child whose stdin is our pipe: releasing closes it, and so does this
- * process dying, even by SIGKILL, so a lock never outlives its build.
+ * is held by this process's lock helper (one perl process for all locks, see `lock-helper.ts`),
+ * or where perl is missing (or `via: "flock"`) by a `flock … cat` child per lock. Either way the
+ * holder reads a pipe from this process: this process dying, even by SIGKILL, closes it and the
+ * lock goes, so a lock never outlives its build.
  */
-export function lockFile(
+export async function lockFile(
+  file: string,
+  mode: "shared" | "exclusive",
+  options: { wait?: boolean; signal?: AbortSignal; via?: "helper" | "flock" } = {},
+): Promise<FileLock | undefined> {
+  const helper = options.via === "flock" || file.includes("\n") ? undefined : await lockHelper();
+  if (!helper) return flockChild(file, mode, options);
+  if (options.signal?.aborted) throw new MoltError("MOLT_ABORTED", "build aborted");
+  // (nobody asks for a shared lock without waiting: that one stays with flock(1))
+  if (mode === "shared" && options.wait === false) return flockChild(file, mode, options);
+  const op = mode === "shared" ? "s" : options.wait === false ? "n" : "x";
+  const { reply, release } = await helper.lock(file, op, options.signal);
+  if (reply === "ok") return { release };
+  if (reply === "busy") return undefined;
+  throw new MoltError("MOLT_MOUNT_LOCK", `cannot lock ${file}: ${reply.replace(/^err /, "")}`);
+}
+
+/** {@link lockFile} through a `flock … cat` child holding this one lock. */
+function flockChild(
   file: string,
   mode: "shared" | "exclusive",
   options: { wait?: boolean; signal?: AbortSignal } = {},
