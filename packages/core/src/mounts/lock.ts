@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { MoltError } from "@molt/oci";
-import { lockHelper } from "./lock-helper.js";
+import { perlHelper } from "./perl-helper.js";
 
 /** A held file lock; {@link FileLock.release} lets it go (so does this process dying). */
 export interface FileLock {
@@ -12,7 +12,7 @@ const BUSY = 75;
 /**
  * Takes an advisory `flock(2)` on `file` for other builds on this machine to see: `shared` or
  * `exclusive`; `wait: false` resolves `undefined` instead of waiting when it is held. The lock
- * is held by this process's lock helper (one perl process for all locks, see `lock-helper.ts`),
+ * is held by this process's lock helper (one perl process for all locks, see `perl-helper.ts`),
  * or where perl is missing (or `via: "flock"`) by a `flock … cat` child per lock. Either way the
  * holder reads a pipe from this process: this process dying, even by SIGKILL, closes it and the
  * lock goes, so a lock never outlives its build.
@@ -22,7 +22,7 @@ export async function lockFile(
   mode: "shared" | "exclusive",
   options: { wait?: boolean; signal?: AbortSignal; via?: "helper" | "flock" } = {},
 ): Promise<FileLock | undefined> {
-  const helper = options.via === "flock" || file.includes("\n") ? undefined : await lockHelper();
+  const helper = options.via === "flock" || file.includes("\n") ? undefined : await perlHelper();
   if (!helper) return flockChild(file, mode, options);
   if (options.signal?.aborted) throw new MoltError("MOLT_ABORTED", "build aborted");
   // (nobody asks for a shared lock without waiting: that one stays with flock(1))

@@ -1,8 +1,8 @@
 import { link, lstat, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { RunnerSetupError } from "../runner/errors.js";
-import { run as exec } from "../runner/exec.js";
 import { setMtime } from "../runner/mount-points.js";
+import { copyTree } from "./copy-tree.js";
 import { prepareTargets, removeTargets } from "./targets.js";
 import type { RunMount } from "./types.js";
 
@@ -24,11 +24,8 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-/** `cp -a` (owners, modes, times, links kept; Node's `fs.cp` keeps no owners). */
-async function cp(from: string, to: string): Promise<void> {
-  const r = await exec("cp", ["-a", "--", from, to], { env: { PATH: "/usr/bin:/bin", LC_ALL: "C" } });
-  if (r.code !== 0) throw new RunnerSetupError(`cannot copy mount content: ${r.stderr.trim()}`);
-}
+/** `cp -a` (owners, modes, times, links kept; Node's `fs.cp` keeps no owners), in process for small trees. */
+const cp = copyTree;
 
 async function moveOrCopy(from: string, to: string): Promise<void> {
   try {

@@ -5,9 +5,8 @@ import { pipeline } from "node:stream/promises";
 import type { ContextSource } from "@molt/context-source";
 import { cleanRootPath, type FileEntry } from "@molt/oci";
 import type { ErrorLocation } from "../errors.js";
-import { RunnerSetupError } from "../runner/errors.js";
-import { run as exec } from "../runner/exec.js";
 import { resolveInRoot } from "../runner/root-path.js";
+import { copyTree } from "./copy-tree.js";
 import { MountError } from "./errors.js";
 
 /** `source=` of a mount as a context path: no leading `/` or `./`, no trailing `/` (`""` is the root). */
@@ -98,11 +97,10 @@ export async function pathInRoot(
   return r.hostPath;
 }
 
-/** `cp -a` of `from` into a new directory under `scratch` (a writable copy for `rw`). */
+/** A copy of `from` (as `cp -a`, see {@link copyTree}) in a new directory under `scratch` (a writable copy for `rw`). */
 export async function writableCopy(from: string, scratch: string): Promise<string> {
   const dir = await mkdtemp(join(scratch, "rw-"));
   const dest = join(dir, "src");
-  const r = await exec("cp", ["-a", "--", from, dest]);
-  if (r.code !== 0) throw new RunnerSetupError(`cannot copy a mount's source: ${r.stderr.trim()}`);
+  await copyTree(from, dest);
   return dest;
 }

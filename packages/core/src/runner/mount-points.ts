@@ -1,4 +1,5 @@
 import { lstatSync, mkdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { perlHelper } from "../mounts/perl-helper.js";
 import { run as exec } from "./exec.js";
 import { IN_DEV, type MountId } from "./mount-plan.js";
 
@@ -88,7 +89,8 @@ function touchArg(ns: bigint): string {
 
 /**
  * Sets a path's mtime to exactly `ns` nanoseconds: with `utimes` when it is whole seconds (a
- * double holds those exactly; layers' mtimes usually are), else with `touch -d @s.ns`.
+ * double holds those exactly; layers' mtimes usually are), else through this process's perl
+ * helper (utimensat(2), no program started), else with `touch -d @s.ns`.
  */
 export async function setMtime(path: string, ns: bigint, touch: string | undefined): Promise<void> {
   if (ns % 1_000_000_000n === 0n) {
@@ -96,6 +98,7 @@ export async function setMtime(path: string, ns: bigint, touch: string | undefin
     utimesSync(path, Number(st.atimeNs / 1_000_000_000n), Number(ns / 1_000_000_000n));
     return;
   }
+  if (await (await perlHelper())?.setMtime(path, ns)) return;
   if (touch) await exec(touch, ["-c", "-m", "-d", touchArg(ns), path]);
 }
 
