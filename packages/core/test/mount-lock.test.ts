@@ -80,3 +80,18 @@ describe.each(["helper", "flock"] as const)("lockFile via %s", (via) => {
     expect(r.stdout).toContain("after kill: 0");
   });
 });
+
+describe("setMtime", () => {
+  it("puts a sub-second mtime back to the nanosecond without starting touch", async () => {
+    const { setMtime } = await import("../src/runner/mount-points.js");
+    const { mkdirSync, statSync } = await import("node:fs");
+    const d = join(dir, "mtime");
+    mkdirSync(d);
+    const before = statSync(d, { bigint: true });
+    // no touch given: only the perl helper can set this exactly
+    await setMtime(d, 1_700_000_000_123_456_789n, undefined);
+    const after = statSync(d, { bigint: true });
+    expect(after.mtimeNs).toBe(1_700_000_000_123_456_789n);
+    expect(after.atimeNs).toBe(before.atimeNs);
+  });
+});
