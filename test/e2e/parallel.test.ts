@@ -87,9 +87,13 @@ test("independent stages overlap with --jobs 4, run one after another with --job
   // Overlap: every RUN started before the first of them ended.
   const firstRunEnd = Math.min(...runs.map((r) => t4.indexOf(`end ${r}`)));
   for (const r of runs) expect(t4.indexOf(`start ${r}`)).toBeLessThan(firstRunEnd);
-  // The final stage waits for the stages it copies from, and only starts after all three.
-  const finalStart = t4.indexOf("start [stage-3 1/4] FROM scratch");
-  for (const r of runs) expect(t4.indexOf(`end ${r}`)).toBeLessThan(finalStart);
+  // The final stage (FROM scratch) starts at once; each COPY --from waits for its stage only.
+  expect(t4.indexOf("end [stage-3 1/4] FROM scratch")).toBeLessThan(firstRunEnd);
+  for (const [k, s] of ["a", "b", "c"].entries()) {
+    expect(t4.indexOf(`end ${runs[k]}`)).toBeLessThan(
+      t4.indexOf(`end [stage-3 ${k + 2}/4] COPY --from=${s} /${s} /${s}`),
+    );
+  }
   expect(four.events.find((e) => e.type === "molt:build:start")).toMatchObject({ jobs: 4 });
 
   // --jobs 1: each step ends before the next one starts, in Dockerfile order.
@@ -136,7 +140,34 @@ test("a stage waits for the stage it is based on only: an unrelated slow stage k
   expect(derived).toBeLessThan(t.indexOf("end [slow 2/2] RUN sleep 2 && echo slow > /slow"));
 });
 
-test("the first failure cancels its running siblings, names the failing step, and leaves nothing behind", async () => {
+test("a stage starts once its base is ready: its own steps run while the stage it copies from still runs, and it waits at the COPY", async () => {
+  const ctx = await context(
+    "lazy",
+    [
+      `FROM ${BASE} AS slow`,
+      "RUN sleep 3 && echo slow > /slow",
+      `FROM ${BASE} AS app`,
+      "RUN echo own > /own",
+      "COPY --from=slow /slow /slow",
+      "RUN cat /own /slow > /both",
+      "",
+    ].join("\n"),
+  );
+  const { events, result } = await buildWith(ctx, 4);
+  const t = timeline(events);
+  const slowEnd = t.indexOf("end [slow 2/2] RUN sleep 3 && echo slow > /slow");
+  // The app stage did not wait for "slow" to start its own work...
+  expect(t.indexOf("end [app 2/4] RUN echo own > /own")).toBeLessThan(slowEnd);
+  // ...but its COPY --from=slow ended only after "slow" had, and so did everything after it.
+  expect(t.indexOf("start [app 3/4] COPY --from=slow /slow /slow")).toBeLessThan(slowEnd);
+  expect(t.indexOf("end [app 3/4] COPY --from=slow /slow /slow")).toBeGreaterThan(slowEnd);
+  expect(t.indexOf("start [app 4/4] RUN cat /own /slow > /both")).toBeGreaterThan(slowEnd);
+  // The same image as one stage after the other.
+  const one = await buildWith(ctx, 1);
+  expect(result.digest).toBe(one.result.digest);
+});
+
+test("the first failure cancels its running siblings and a step waiting for the failed stage, names the failing step, and leaves nothing behind", async () => {
   const ctx = await context(
     "fail",
     [
@@ -145,8 +176,8 @@ test("the first failure cancels its running siblings, names the failing step, an
       `FROM ${BASE} AS broken`,
       "RUN sleep 1 && exit 3",
       "FROM scratch",
-      "COPY --from=long /etc/passwd /a",
       "COPY --from=broken /etc/passwd /b",
+      "COPY --from=long /etc/passwd /a",
       "",
     ].join("\n"),
   );
@@ -170,8 +201,10 @@ test("the first failure cancels its running siblings, names the failing step, an
   expect(t).toContain("error [broken 2/2] RUN sleep 1 && exit 3");
   expect(t).toContain("canceled [long 2/2] RUN echo started && sleep 30");
   expect(t.filter((l) => l.startsWith("error "))).toHaveLength(1);
-  // The final stage never started.
-  expect(t.some((l) => l.includes("[stage-2"))).toBe(false);
+  // The final stage started (its base is scratch) and its COPY waiting for "broken" was canceled,
+  // not failed; the step after it never started.
+  expect(t).toContain("canceled [stage-2 2/3] COPY --from=broken /etc/passwd /b");
+  expect(t.some((l) => l.includes("[stage-2 3/3]"))).toBe(false);
   expect(await readdir(tmp)).toEqual([]);
   expect(await readFile("/proc/self/mountinfo", "utf8")).not.toContain(tmp);
 });

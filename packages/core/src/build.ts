@@ -40,7 +40,7 @@ import { layoutBaseState } from "./stage/layout-base.js";
 import { takeOnbuildTriggers } from "./stage/onbuild-triggers.js";
 import { type ArgDefaults, runStage, type StepReport } from "./stage/run-stage.js";
 import type { StageRuntime } from "./stage/runtime.js";
-import { scheduleStages } from "./stage/schedule.js";
+import { type StageSlot, scheduleStages } from "./stage/schedule.js";
 import type { BuildSession } from "./stage/session.js";
 import { fromStepInfo } from "./stage/step-name.js";
 import { makeWorkDir } from "./stage/work-dir.js";
@@ -285,7 +285,11 @@ async function buildInContext(
     };
     const cacheMounts = startCacheMountTravel(session.options, client);
     const finished = new Map<number, { state: ImageState; runtime: StageRuntime }>();
-    const fromSources = new FromSources(session, dockerfile.stages, finished, platform);
+    // A stage waits for a stage it copies or mounts from only when a step needs it (slot.waitFor).
+    const slots = new Map<number, StageSlot>();
+    const fromSources = new FromSources(session, dockerfile.stages, finished, platform, (index, current) =>
+      slots.get(current)!.waitFor(index),
+    );
     closers.push(() => fromSources.close());
     const metaArgs = new Map<string, string>();
     for (const [k, v] of Object.entries(plan.metaArgs)) if (v !== undefined) metaArgs.set(k, v);
@@ -295,12 +299,17 @@ async function buildInContext(
     const argDefaults = { buildArgs, metaArgs, proxyArgs };
     const steps: StepReport[] = [];
     const stages: DryRunResult["stages"] = [];
-    // Stages as a graph: each starts once the stages it needs are done, at most `jobs` at once.
+    // Stages as a graph: each starts once its base stage is done, at most `jobs` at once.
     const byIndex = new Map(plan.stages.map((p) => [p.stage.index, p]));
     const built = new Map<number, Awaited<ReturnType<typeof buildStage>>>();
     await scheduleStages(
-      plan.stages.map((p) => ({ index: p.stage.index, dependsOn: p.dependsOn })),
-      async (index) => {
+      plan.stages.map((p) => ({
+        index: p.stage.index,
+        dependsOn: p.baseStage === undefined ? [] : [p.baseStage],
+        uses: p.dependsOn,
+      })),
+      async (index, slot) => {
+        slots.set(index, slot);
         const done = await buildStage(byIndex.get(index)!, {
           session,
           finished,
@@ -388,8 +397,9 @@ export interface StageBuildContext {
 /**
  * Builds one planned stage: its starting state (base image by manifest, scratch, or a copy of
  * its base stage), ONBUILD triggers of a base image, then its instructions through the cache.
- * Everything it needs from earlier stages must be in `ctx.finished`; a scheduler may run stages
- * whose dependencies are done side by side.
+ * Its base stage must be in `ctx.finished`; the stages it copies or mounts from are waited for
+ * by `session.fromSource` / `fromKey` when a step gets there, so a scheduler may run it as soon as
+ * its base is done.
  */
 export async function buildStage(
   planned: PlannedStage,

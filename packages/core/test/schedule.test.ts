@@ -154,4 +154,134 @@ describe("scheduleStages", () => {
       ),
     ).rejects.toBe(err);
   });
+
+  test("a stage starts before the stages it only uses, waits for one when it asks, and holds no job meanwhile", async () => {
+    const log: string[] = [];
+    const release = new Map<number, () => void>();
+    const gate = (index: number) =>
+      new Promise<void>((r) => {
+        log.push(`start ${index}`);
+        release.set(index, r);
+      });
+    const settle = () => new Promise((r) => setImmediate(r));
+    // jobs 1, and stage 1 (using 0) is offered first: it must give its job to 0 to get anywhere.
+    const done = scheduleStages(
+      [
+        { index: 1, dependsOn: [], uses: [0] },
+        { index: 0, dependsOn: [] },
+      ],
+      async (index, slot) => {
+        if (index === 1) {
+          log.push("1 waits for 0");
+          await slot.waitFor(0);
+          log.push("1 resumes");
+          return "r1";
+        }
+        await gate(index);
+        log.push(`end ${index}`);
+        return "r0";
+      },
+      { jobs: 1 },
+    );
+    await settle();
+    expect(log).toEqual(["1 waits for 0", "start 0"]);
+    release.get(0)!();
+    expect([...(await done).entries()].sort()).toEqual([
+      [0, "r0"],
+      [1, "r1"],
+    ]);
+    expect(log).toEqual(["1 waits for 0", "start 0", "end 0", "1 resumes"]);
+  });
+
+  test("a stage resuming after a wait gets the next free job before a new stage starts", async () => {
+    const log: string[] = [];
+    const release = new Map<number, () => void>();
+    const tick = () => new Promise((r) => setImmediate(r));
+    const done = scheduleStages(
+      [
+        { index: 0, dependsOn: [] },
+        { index: 1, dependsOn: [], uses: [0] },
+        { index: 2, dependsOn: [] },
+        { index: 3, dependsOn: [] },
+      ],
+      async (index, slot) => {
+        log.push(`start ${index}`);
+        if (index === 1) {
+          await slot.waitFor(0);
+          log.push("1 resumes");
+        }
+        await new Promise<void>((r) => release.set(index, r));
+        log.push(`end ${index}`);
+      },
+      { jobs: 2 },
+    );
+    await tick();
+    // 1 gave its job to 2 while it waits for 0.
+    expect(log).toEqual(["start 0", "start 1", "start 2"]);
+    release.get(0)!();
+    await tick();
+    // The job 0 gave back goes to 1, not to the new stage 3.
+    expect(log).toEqual(["start 0", "start 1", "start 2", "end 0", "1 resumes"]);
+    release.get(2)!();
+    await tick();
+    expect(log.slice(5)).toEqual(["end 2", "start 3"]);
+    release.get(1)!();
+    release.get(3)!();
+    await done;
+  });
+
+  test("when the stage waited for fails, the wait rejects with that failure after the signal is aborted", async () => {
+    const boom = new Error("source failed");
+    let fail!: (e: unknown) => void;
+    let seen: { error: unknown; aborted: boolean } | undefined;
+    const done = scheduleStages(
+      [
+        { index: 0, dependsOn: [] },
+        { index: 1, dependsOn: [], uses: [0] },
+        { index: 2, dependsOn: [0] },
+      ],
+      async (index, slot) => {
+        if (index === 0) return new Promise<void>((_r, rej) => (fail = rej));
+        if (index === 2) throw new Error("never started");
+        await slot.waitFor(0).catch((error: unknown) => {
+          seen = { error, aborted: slot.signal.aborted };
+          throw error;
+        });
+      },
+      { jobs: 4 },
+    );
+    await new Promise((r) => setImmediate(r));
+    fail(boom);
+    await expect(done).rejects.toBe(boom);
+    expect(seen).toEqual({ error: boom, aborted: true });
+  });
+
+  test("waiting for a stage that is not a dependency, or a cycle through uses, is a typed error", async () => {
+    await expect(
+      scheduleStages(
+        [
+          { index: 0, dependsOn: [] },
+          { index: 1, dependsOn: [] },
+        ],
+        async (i, slot) => {
+          if (i === 1) await slot.waitFor(0);
+        },
+        { jobs: 2 },
+      ),
+    ).rejects.toMatchObject({ code: "MOLT_STAGE_GRAPH" });
+    let ran = false;
+    await expect(
+      scheduleStages(
+        [
+          { index: 0, dependsOn: [], uses: [1] },
+          { index: 1, dependsOn: [], uses: [0] },
+        ],
+        async () => {
+          ran = true;
+        },
+        { jobs: 2 },
+      ),
+    ).rejects.toMatchObject({ code: "MOLT_STAGE_GRAPH" });
+    expect(ran).toBe(false);
+  });
 });

@@ -11,18 +11,79 @@ export interface LayerBytes {
   signal?: AbortSignal;
   /** Byte progress of layers streamed from a registry. */
   onProgress?: RegistryProgressHandler | undefined;
+  /**
+   * The reader reads every stream to its end or destroys it (extraction does): a second such
+   * reader of a registry blob still streaming waits for that stream instead of downloading it again.
+   */
+  waitForOthers?: boolean;
 }
+
+/** Registry blobs being streamed into each store now, by digest: settled when the stream is over. */
+const streaming = new WeakMap<BlobStore, Map<string, Promise<void>>>();
 
 /**
  * Opens a layer's bytes: from the local blob store, or streamed from its registry. A registry
  * layer read once in a build is kept in the build's blob store as it streams, so the next reader
- * (another stage on the same base) reads it from disk: each blob is downloaded at most once.
+ * (another stage on the same base) reads it from disk: each blob is downloaded at most once. A
+ * reader that comes while the blob is still streaming (stages running side by side) waits for
+ * that stream and then reads the kept copy; it downloads the blob itself only if the copy was
+ * not kept (the first stream failed).
  */
 export async function openLayer(layer: LayerRef, from: LayerBytes): Promise<Readable> {
   const digest = layer.descriptor.digest;
   if (layer.origin.kind === "store") return from.store.openRead(digest);
   if (layer.origin.kind === "source") return layer.origin.source.open(digest);
-  if (await from.store.has(digest)) return from.store.openRead(digest);
+  if (!from.waitForOthers) {
+    if (await from.store.has(digest)) return from.store.openRead(digest);
+    return fetchKeeping(layer, from);
+  }
+  let inStore = streaming.get(from.store);
+  if (!inStore) streaming.set(from.store, (inStore = new Map()));
+  for (let other = inStore.get(digest); other; other = inStore.get(digest))
+    await abortable(other, from.signal);
+  // Marked before the next await, so a reader arriving meanwhile waits for this one.
+  let over!: () => void;
+  const done = new Promise<void>((r) => {
+    over = r;
+  });
+  inStore.set(digest, done);
+  const settle = () => {
+    if (inStore.get(digest) === done) inStore.delete(digest);
+    over();
+  };
+  if (await from.store.has(digest).catch(() => false)) {
+    settle();
+    return from.store.openRead(digest);
+  }
+  try {
+    const stream = await fetchKeeping(layer, from);
+    // "close" comes after the kept copy was committed (flush) or dropped.
+    stream.on("close", settle);
+    return stream;
+  } catch (e) {
+    settle();
+    throw e;
+  }
+}
+
+/** Resolves with `p`, or rejects with the signal's reason when it is aborted first. */
+function abortable(p: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return p;
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    });
+  });
+}
+
+/** Streams a registry layer, keeping its bytes in the store as they pass. */
+async function fetchKeeping(layer: LayerRef, from: LayerBytes): Promise<Readable> {
+  const digest = layer.descriptor.digest;
+  if (layer.origin.kind !== "registry") throw new Error(`layer ${digest} is not in a registry`);
   const body = await from.client.fetchBlob(layer.origin.reference, layer.descriptor, {
     ...(from.signal ? { signal: from.signal } : {}),
     ...(from.onProgress ? { onProgress: from.onProgress } : {}),

@@ -20,12 +20,16 @@ export class FromSources {
   readonly #cache = new Map<string, Promise<ContextSource>>();
   readonly #opened: ContextSource[] = [];
   readonly #images = new Map<string, Promise<ImageState>>();
+  /** Numbers the `from-N` directories of images (taken synchronously, so never shared). */
+  #dirs = 0;
 
   constructor(
     private readonly session: BuildSession,
     private readonly stages: readonly Stage[],
     private readonly finished: ReadonlyMap<number, { state: ImageState; runtime: StageRuntime }>,
     private readonly platform: Platform,
+    /** Resolves once stage `index` has finished (the stage `current` gives up its job meanwhile). */
+    private readonly waitStage: (index: number, current: number) => Promise<void> = () => Promise.resolve(),
   ) {}
 
   /**
@@ -34,7 +38,19 @@ export class FromSources {
    */
   get(ref: string, current: number, location: ErrorLocation, step?: StepId): Promise<ContextSource> {
     const stage = this.#stage(ref);
-    const key = stage ? `stage:${stage.index}` : `image:${ref}`;
+    if (stage) {
+      // Waits for the stage first; its files are prepared once, by whichever stage gets there first.
+      return this.#finished(ref, stage, current, location).then(() => {
+        const key = `stage:${stage.index}`;
+        let p = this.#cache.get(key);
+        if (!p) {
+          p = this.#prepare(ref, stage, current, location, step);
+          this.#cache.set(key, p);
+        }
+        return p;
+      });
+    }
+    const key = `image:${ref}`;
     let p = this.#cache.get(key);
     if (!p) {
       p = this.#prepare(ref, stage, current, location, step);
@@ -54,7 +70,8 @@ export class FromSources {
   ): Promise<{ digest: string; display: string }> {
     const stage = this.#stage(ref);
     if (stage) {
-      const done = this.#finished(ref, stage, current, location);
+      // Only the stage's final key is needed: a fully cached stage has it without running anything.
+      const done = await this.#finished(ref, stage, current, location);
       return { digest: done.state.chainKey, display: `stage ${stage.index}` };
     }
     const state = await this.#image(ref);
@@ -67,15 +84,17 @@ export class FromSources {
       : this.stages.find((s) => s.name === ref.toLowerCase());
   }
 
-  #finished(ref: string, stage: Stage, current: number, location: ErrorLocation) {
+  /** Waits until the stage `ref` names has finished (it must come before `current`). */
+  async #finished(
+    ref: string,
+    stage: Stage,
+    current: number,
+    location: ErrorLocation,
+  ): Promise<{ state: ImageState; runtime: StageRuntime }> {
+    if (stage.index >= current) throw notBefore(ref, stage, location);
+    if (!this.finished.has(stage.index)) await this.waitStage(stage.index, current);
     const done = this.finished.get(stage.index);
-    if (!done || stage.index >= current) {
-      throw new BuildStepError(
-        "MOLT_COPY_FROM_STAGE",
-        `COPY --from=${ref}: stage ${stage.index} is not built before this one`,
-        location,
-      );
-    }
+    if (!done) throw notBefore(ref, stage, location);
     return done;
   }
 
@@ -103,10 +122,10 @@ export class FromSources {
     let root: string;
     if (stage) {
       // A fully cached source stage is materialised only now, from its cached layer blobs.
-      root = (await this.#finished(ref, stage, current, location).runtime.filesystem()).root;
+      root = (await (await this.#finished(ref, stage, current, location)).runtime.filesystem()).root;
     } else {
-      // Named before any await (this runs synchronously from get), so concurrent stages never share it.
-      const dir = join(session.work, `from-${this.#cache.size}`);
+      // Numbered before any await, so concurrent stages never share a directory.
+      const dir = join(session.work, `from-${this.#dirs++}`);
       const onProgress = step !== undefined ? session.events.forStep(step) : undefined;
       const state = await this.#image(ref);
       const fs = await materialise(
@@ -127,4 +146,12 @@ export class FromSources {
   async close(): Promise<void> {
     for (const c of this.#opened) await c.close().catch(() => {});
   }
+}
+
+function notBefore(ref: string, stage: Stage, location: ErrorLocation): BuildStepError {
+  return new BuildStepError(
+    "MOLT_COPY_FROM_STAGE",
+    `COPY --from=${ref}: stage ${stage.index} is not built before this one`,
+    location,
+  );
 }

@@ -44,7 +44,8 @@ export async function materialise(
   await mkdir(root, { recursive: true });
   const signalOpt = from.signal ? { signal: from.signal } : {};
   const source = (layer: LayerRef) => ({
-    open: () => openLayer(layer, from),
+    // Extraction reads each layer to its end: a stage on the same base as one extracting now waits for its download.
+    open: () => openLayer(layer, { ...from, waitForOthers: true }),
     digest: layer.descriptor.digest,
     mediaType: layer.descriptor.mediaType,
     diffId: layer.diffId,
