@@ -19,18 +19,6 @@ const many = (finding: string, cases: string[], match: RegExp, refs?: KnownWrong
 
 /** Known molt bugs (each also in the findings file). */
 export const MOLT_WRONG: KnownWrong[] = [
-  ...many(
-    "F2 hard links are not kept (COPY from the context, COPY --from a stage, ADD of a tar)",
-    ["copy-hardlinks-in-dir", "copy-hardlink-across-dirs", "add-tar-hardlink", "ms-copy-from-hardlinks"],
-    /^~\S+ links: /,
-  ),
-  {
-    case: "copy-file-over-dir-in-image",
-    refs: ["docker"],
-    match: /^reference failed: cannot copy to non-directory/,
-    finding:
-      'F17 copying a source directory onto an image file fails (fsutil copyDirectory: "cannot copy to non-directory")',
-  },
   {
     case: "run-user-root-back",
     refs: ["buildah"],

@@ -41,7 +41,10 @@ export function toFileEntry(
     size: type === "file" ? Number(st.size) : 0,
     mtimeNs: st.mtimeNs,
   };
-  if (type === "file") entry.source = abs;
+  if (type === "file") {
+    entry.source = abs;
+    if (st.nlink > 1n) entry.inode = `${st.dev}:${st.ino}`;
+  }
   if (type === "symlink") entry.linkTarget = linkTarget ?? "";
   if (type === "char" || type === "block") {
     // glibc's gnu_dev_major/gnu_dev_minor encoding.

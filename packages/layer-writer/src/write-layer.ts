@@ -73,8 +73,8 @@ export interface WriteLayerOptions {
   parents?: ParentLookup;
   /**
    * Also turn regular files that share an inode on disk (`entry.source` with the same
-   * device+inode) into hardlinks of the first one in tar order. Right for RUN snapshots;
-   * wrong for COPY (Docker copies hardlinked context files as separate files). Default false.
+   * device+inode) into hardlinks of the first one in tar order, for RUN snapshots. COPY does not
+   * need it: it gives its links as `hardlink` entries itself, per copy action. Default false.
    */
   detectHardlinks?: boolean;
   /**

@@ -25,6 +25,12 @@ export interface FileEntry {
   /** Device numbers of character and block devices. */
   devMajor?: number;
   devMinor?: number;
+  /**
+   * The inode a regular file shares with other names on disk (`"<dev>:<ino>"`), set by sources
+   * that read a directory when the file has more than one link (nlink > 1). A copy keeps names
+   * with the same inode as hard links of one file, as BuildKit's copy does.
+   */
+  inode?: string;
   /** Extended attributes (e.g. `security.capability`, `user.*`). */
   xattrs?: Record<string, Buffer>;
   /** Absolute path on disk holding a regular file's bytes, when they come from a file. */

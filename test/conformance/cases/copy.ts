@@ -298,6 +298,7 @@ export const copyCases: Case[] = [
     COPY src /d
     `,
     { "src/x/inner": "i\n" },
+    { fails: true },
   ),
   c(
     "copy-hardlink-named-sources",

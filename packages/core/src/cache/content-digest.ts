@@ -23,7 +23,8 @@ const MAX_FILE_INPUTS = 200;
 /**
  * Key inputs for the sources a COPY/ADD reads from the build context (already filtered by
  * `.dockerignore`): for each source, one `src:<path>` input over every entry it copies (relative
- * path, type, mode, uid:gid, symlink target, content digest; never mtime), and while the step
+ * path, type, mode, uid:gid, symlink target, content digest, the earlier name a hard link
+ * shares its inode with; never mtime), and while the step
  * copies few entries, one `file:<path>` input per entry so a miss can name the file that changed.
  */
 export async function sourceInputs(
@@ -61,12 +62,22 @@ export async function sourceInputs(
   const tops: KeyInput[] = [];
   let total = 0;
   let k = 0;
+  // Names of one inode become hard links in the layer (copy-core keepHardLinks), so a name's
+  // link to an earlier one is part of its input. One map over the whole step: it tells apart at
+  // least every case the copy's narrower link scopes tell apart.
+  const inodes = new Map<string, string>();
   for (const { top, items } of groups) {
     const h = createHash("sha256");
     for (const { e, rel } of items) {
       const content = contents[k++]!;
       const mode = modeFor(e, options);
-      const text = `${rel}\0${e.type}\0${mode.toString(8)}\0${e.uid}:${e.gid}\0${e.linkTarget ?? ""}\0${content}`;
+      let link = "";
+      if (e.type === "file" && e.inode !== undefined) {
+        const first = inodes.get(e.inode);
+        if (first === undefined) inodes.set(e.inode, e.path);
+        else link = `\0link:${first}`;
+      }
+      const text = `${rel}\0${e.type}\0${mode.toString(8)}\0${e.uid}:${e.gid}\0${e.linkTarget ?? ""}\0${content}${link}`;
       h.update(`${text}\n`);
       if (e.type !== "directory" && ++total <= MAX_FILE_INPUTS)
         files.push({ name: `file:${e.path}`, digest: digestText(text) });

@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { lstat, stat } from "node:fs/promises";
 import { relative } from "node:path";
 import type { Change, FileEntry } from "@molt/oci";
 import { resolveInRoot } from "@molt/snapshotter";
@@ -7,6 +7,7 @@ import { parentsFromRoot } from "../stage/parent-dirs.js";
 import { resolveContainerPath, toLayerPath } from "../stage/paths.js";
 import type { StageRuntime } from "../stage/runtime.js";
 import { chmodApplier, resolveChown } from "./chown-chmod.js";
+import { CopyTargetCheck } from "./copy-clash.js";
 import { ancestors, baseName, posixJoin } from "./copy-paths.js";
 
 /**
@@ -14,7 +15,7 @@ import { ancestors, baseName, posixJoin } from "./copy-paths.js";
  * base name), or a directory whose contents are copied (`contents` yields entries with paths
  * relative to the directory).
  */
-export type CopyItem =
+export type CopyItem = (
   | {
       kind: "entry";
       entry: FileEntry;
@@ -29,7 +30,15 @@ export type CopyItem =
       keepOwner?: boolean;
       /** `COPY --parents`: a path the contents go under, inside the destination. */
       prefix?: string;
-    };
+    }
+) & {
+  /**
+   * Items sharing this object keep hard links among them: files with the same
+   * {@link FileEntry.inode} become one file and hard links to it, as one BuildKit copy action
+   * keeps them (a written source and its wildcard matches). Default: the item alone.
+   */
+  linkScope?: object;
+};
 
 /** What the instruction said, after expansion. */
 export interface CopyRequest {
@@ -93,23 +102,34 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
     size: 0,
     mtimeNs: nowNs,
   });
-  const put = (e: FileEntry, keepOwner = false) => {
+  // The link scope of each entry that may be a hard link (a file with a shared inode).
+  const scopes = new Map<string, object>();
+  const put = (e: FileEntry, keepOwner: boolean | undefined, scope: object) => {
     const ids = keepOwner && !req.chown ? { uid: e.uid, gid: e.gid } : owner;
     const mode = chmod && e.type !== "symlink" ? chmod(e.mode, e.type === "directory") : e.mode;
     entries.set(e.path, { ...e, ...ids, mode });
+    if (e.type === "file" && e.inode !== undefined) scopes.set(e.path, scope);
+    else scopes.delete(e.path);
   };
 
   const destDir = multiple ? dest : parentOf(dest);
+  // What the image has where the copy writes: a directory may not land on a file or symlink,
+  // nor a file on a directory (BuildKit's copy refuses both, see CopyTargetCheck).
+  const check = fs ? new CopyTargetCheck(fs.root, entries, req.keyword, loc) : undefined;
   // Missing parents are made 0755, owned by the --chown owner (root without one), as BuildKit's
   // copy makes them; existing ones (seen through the stage's root, symlinks followed as the
-  // container would) keep what the image gives them.
-  for (const a of [...ancestors(destDir), destDir]) {
-    if (a !== "" && !(fs && (await isDirectoryInRoot(fs.root, a))))
-      entries.set(a, newDir(a, owner.uid, owner.gid));
-  }
-  if (multiple && dest !== "" && !(fs && (await isDirectoryInRoot(fs.root, dest)))) {
-    entries.set(dest, newDir(dest, owner.uid, owner.gid));
-  }
+  // container would) keep what the image gives them; a file there fails the copy (MkdirAll).
+  const ensureDir = async (a: string) => {
+    if (a === "" || entries.has(a)) return;
+    if (fs && check) {
+      if (await isDirectoryInRoot(fs.root, a)) return;
+      if (await existsInRoot(fs.root, a)) check.notDirectory(a);
+      check.markAbsent(a);
+    }
+    entries.set(a, newDir(a, owner.uid, owner.gid));
+  };
+  for (const a of [...ancestors(destDir), destDir]) await ensureDir(a);
+  if (multiple) await ensureDir(dest);
 
   for (const item of items) {
     const inner =
@@ -121,8 +141,10 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
   }
   for (const item of items) {
     throwIfAborted(rt.options.signal);
+    const scope = item.linkScope ?? item;
     if (item.kind === "contents") {
-      for await (const e of item.contents())
+      for await (const e of item.contents()) {
+        await check?.check(posixJoin(dest, item.prefix ?? "", e.path), e.type);
         put(
           {
             ...e,
@@ -130,7 +152,9 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
             ...relink(e, posixJoin(dest, item.prefix ?? "")),
           },
           item.keepOwner,
+          scope,
         );
+      }
     } else {
       const target = item.keepPath
         ? posixJoin(dest, item.entry.path)
@@ -139,9 +163,11 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
           : dest;
       if (target === "")
         throw new BuildStepError("MOLT_COPY_DEST_NOT_DIR", `cannot ${req.keyword} a file onto "/"`, loc);
-      put({ ...item.entry, path: target }, item.keepOwner);
+      await check?.check(target, item.entry.type);
+      put({ ...item.entry, path: target }, item.keepOwner, scope);
     }
   }
+  keepHardLinks(entries, scopes);
   const changes: Change[] = [...entries.values()].map((entry) => ({ kind: "add", entry }));
   if (req.fromContext && rt.events.listening) {
     let files = 0;
@@ -154,6 +180,25 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
     rt.events.emit({ type: "molt:context:transfer", step: rt.stepId, files, bytes });
   }
   await rt.addLayer(changes, req.createdBy, fs ? { parents: parentsFromRoot(fs.root) } : {});
+}
+
+/**
+ * Files of one link scope that share an inode become one file and hard links to it (the first
+ * in copy order holds the bytes), as BuildKit's copy links a name whose inode it copied before.
+ * A name overwritten by a later source has left `scopes`, so no link points at replaced bytes.
+ */
+function keepHardLinks(entries: Map<string, FileEntry>, scopes: Map<string, object>): void {
+  const holders = new Map<object, Map<string, string>>();
+  for (const [path, e] of entries) {
+    const scope = scopes.get(path);
+    if (scope === undefined || e.inode === undefined) continue;
+    let byInode = holders.get(scope);
+    if (!byInode) holders.set(scope, (byInode = new Map()));
+    const holder = byInode.get(e.inode);
+    if (holder === undefined) byInode.set(e.inode, path);
+    // The link keeps its `source`: should its target ever leave the layer, it is written as a file.
+    else entries.set(path, { ...e, type: "hardlink", linkTarget: holder, size: 0 });
+  }
 }
 
 /** A hardlink inside copied contents points at the copied target. */
@@ -177,6 +222,16 @@ async function followInRoot(root: string, path: string): Promise<string> {
     return path; // e.g. a component is a file: left to the layer as before
   }
   return real.startsWith("..") ? path : real;
+}
+
+/** True when `path` (a layer path) names anything in the stage root, symlinks followed inside it. */
+async function existsInRoot(root: string, path: string): Promise<boolean> {
+  try {
+    await lstat(await resolveInRoot(root, path, { followLast: true }));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** True when `path` (a layer path) is a directory in the stage root, symlinks followed inside it. */

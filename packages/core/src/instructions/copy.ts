@@ -60,14 +60,24 @@ export async function applyCopy(instr: CopyInstruction, rt: StageRuntime): Promi
   const signal = rt.options.signal;
   const items: CopyItem[] = await heredocItems(instr.heredocs, rt);
   const excluded = instr.exclude.length > 0 ? new IgnoreMatcher(instr.exclude) : undefined;
-  for (const { entry } of selected) {
+  // Each written source is one BuildKit copy action: hard links are kept within it (its
+  // wildcard matches included), not between two sources.
+  const scopes = new Map<string, object>();
+  const scopeOf = (written: string) => {
+    let s = scopes.get(written);
+    if (!s) scopes.set(written, (s = {}));
+    return s;
+  };
+  for (const { entry, written } of selected) {
     if (excluded?.matches(entry.path)) continue;
+    const linkScope = scopeOf(written);
     if (entry.type === "directory") {
       const all = () => entriesUnder(source, entry, "", signal);
       items.push({
         kind: "contents",
         contents: excluded ? () => withoutExcluded(all(), excluded) : all,
         keepOwner: fromOther,
+        linkScope,
         ...(instr.parents ? { prefix: entry.path } : {}),
       });
     } else {
@@ -75,6 +85,7 @@ export async function applyCopy(instr: CopyInstruction, rt: StageRuntime): Promi
         kind: "entry",
         entry,
         keepOwner: fromOther,
+        linkScope,
         ...(instr.parents ? { keepPath: true } : {}),
       });
     }

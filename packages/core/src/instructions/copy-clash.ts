@@ -1,0 +1,72 @@
+import { lstat } from "node:fs/promises";
+import { join } from "node:path";
+import type { EntryType, FileEntry } from "@molt/oci";
+import { BuildStepError, type ErrorLocation } from "../errors.js";
+
+type Kind = "directory" | "other" | undefined;
+
+/**
+ * The refusals of BuildKit's copy (tonistiigi/fsutil copy): a directory of the source that
+ * lands on a file or symlink the image (or this copy) already has there fails with "cannot copy
+ * to non-directory", and a file that lands on a directory with "cannot replace to directory …
+ * with file"; neither is replaced. Paths are layer paths below a destination already resolved
+ * through the image's symlinks, so each is looked up with `lstat` as fsutil's copy does, and the
+ * children of a directory the image lacks are not looked up at all.
+ */
+export class CopyTargetCheck {
+  readonly #absent = new Set<string>();
+
+  /**
+   * @param root the stage's root directory
+   * @param written what this copy has put so far (layer path → entry)
+   */
+  constructor(
+    private readonly root: string,
+    private readonly written: ReadonlyMap<string, FileEntry>,
+    private readonly keyword: string,
+    private readonly location: ErrorLocation,
+  ) {}
+
+  /** Throws when an entry of `type` may not be copied to `path` (a layer path). */
+  async check(path: string, type: EntryType): Promise<void> {
+    const kind = await this.#kind(path);
+    if (kind === undefined) {
+      if (type === "directory") this.#absent.add(path);
+      return;
+    }
+    if (type === "directory" && kind !== "directory") this.notDirectory(path);
+    if (type !== "directory" && kind === "directory") {
+      throw new BuildStepError(
+        "MOLT_COPY_ONTO_DIR",
+        `${this.keyword}: cannot replace to directory /${path} with file (a file of the source lands on a directory)`,
+        this.location,
+      );
+    }
+  }
+
+  /** Records that the image has nothing at `path` (a directory this copy creates), so its children are not looked up. */
+  markAbsent(path: string): void {
+    this.#absent.add(path);
+  }
+
+  /** Throws the "cannot copy to non-directory" error for `path`. */
+  notDirectory(path: string): never {
+    throw new BuildStepError(
+      "MOLT_COPY_ONTO_NON_DIR",
+      `${this.keyword}: cannot copy to non-directory: /${path} (a directory of the copy lands on a file or symlink there)`,
+      this.location,
+    );
+  }
+
+  async #kind(path: string): Promise<Kind> {
+    const w = this.written.get(path);
+    if (w) return w.type === "directory" ? "directory" : "other";
+    const i = path.lastIndexOf("/");
+    if (this.#absent.has(i < 0 ? "" : path.slice(0, i))) return undefined;
+    try {
+      return (await lstat(join(this.root, path))).isDirectory() ? "directory" : "other";
+    } catch {
+      return undefined;
+    }
+  }
+}
