@@ -16,7 +16,7 @@ async function go(cmd, extra = {}) {
   const out = [];
   try {
     const o = await runner.run({ rootfs, argv: ["/bin/sh", "-c", cmd], env: runEnvironment(["PATH=/bin"], new Map(), user),
-      cwd: extra.cwd ?? "/", user, network: extra.network, signal: extra.signal, onOutput: (s, l) => { out.push(l); extra.onLine?.(l); } });
+      cwd: extra.cwd ?? "/", user, network: extra.network, mounts: extra.mounts, signal: extra.signal, onOutput: (s, l) => { out.push(l); extra.onLine?.(l); } });
     results.runs.push({ exitCode: o.exitCode, out });
   } catch (e) {
     results.runs.push({ error: e.code, message: e.message, out });

@@ -47,6 +47,19 @@ await go("ls /sys/class/net", { network: "none" });
 await go("id -u; id -G; pwd; touch made-by-user", { userSpec: "user", cwd: "/home/user/w" });
 const ac = new AbortController();
 await go("sleep 30 & echo started; wait", { signal: ac.signal, onLine: (l) => l === "started" && ac.abort() });
+// RUN --mount targets under /home/user, which (with subordinate ids) is uid 1000's, mode 0700
+const fs = await import("node:fs");
+fs.mkdirSync("msrc/sub", { recursive: true }); fs.writeFileSync("msrc/sub/f", "bound"); fs.writeFileSync("mfile", "cfg");
+const homeTime = () => fs.statSync(rootfs + "/home/user", { bigint: true }).mtimeNs.toString();
+const homeBefore = homeTime();
+await go("ls /home/user/.cache/m/sub; cat /home/user/.cache/m/sub/f; echo; cat /home/user/cfg; echo; echo x > /home/user/t/x && echo tmpfs-ok; grep -c ' /home/user/' /proc/self/mountinfo", {
+  mounts: [
+    { type: "bind", source: process.cwd() + "/msrc", target: "/home/user/.cache/m", readonly: true },
+    { type: "tmpfs", target: "/home/user/t", size: 1 << 20 },
+    { type: "bind", source: process.cwd() + "/mfile", target: "/home/user/cfg", readonly: true },
+  ],
+});
+results.home = { before: homeBefore, after: homeTime() };
 console.log(JSON.stringify(results));
 `;
 
@@ -55,6 +68,7 @@ interface Results {
   limitations: string[];
   idMap: IdMap;
   runs: { exitCode?: number; error?: string; message?: string; out: string[] }[];
+  home: { before: string; after: string };
 }
 
 /** Creates a user (with or without subordinate ids), gives it a fresh busybox root, runs SCRIPT as it. */
@@ -141,6 +155,16 @@ describe.skipIf(skipReason !== undefined)("rootless runner, one uid (no subordin
   it("abort kills the tree and rejects", () => {
     expect(d.results.runs[4]).toMatchObject({ error: "MOLT_ABORTED", out: ["started"] });
   });
+
+  it("creates missing RUN --mount targets under /home/user and removes them after, mtime kept", async () => {
+    expect(d.results.runs[5]).toEqual({ exitCode: 0, out: ["f", "bound", "cfg", "tmpfs-ok", "3"] });
+    const home = join(d.fresh.rootfs, "home", "user");
+    for (const p of [".cache", "t", "cfg"]) {
+      await expect(lstat(join(home, p)), p).rejects.toMatchObject({ code: "ENOENT" });
+    }
+    expect(d.results.home.after).toBe(d.results.home.before);
+    expect(await mountsUnder(d.fresh.rootfs)).toEqual([]);
+  });
 });
 
 describe.skipIf(skipReason !== undefined || !existsSync("/usr/bin/newuidmap"))(
@@ -182,6 +206,16 @@ describe.skipIf(skipReason !== undefined || !existsSync("/usr/bin/newuidmap"))(
     it("still runs root commands as the user itself on disk", async () => {
       expect(d.results.runs[0]!.out.slice(0, 2)).toEqual(["0", "0"]);
       expect((await stat(join(d.fresh.rootfs, "tmp", "made-by-root"))).uid).toBe(d.uid);
+      expect(await mountsUnder(d.fresh.rootfs)).toEqual([]);
+    });
+
+    it("creates missing RUN --mount targets under /home/user and removes them after, mtime kept", async () => {
+      expect(d.results.runs[5]).toEqual({ exitCode: 0, out: ["f", "bound", "cfg", "tmpfs-ok", "3"] });
+      const home = join(d.fresh.rootfs, "home", "user");
+      for (const p of [".cache", "t", "cfg"]) {
+        await expect(lstat(join(home, p)), p).rejects.toMatchObject({ code: "ENOENT" });
+      }
+      expect(d.results.home.after).toBe(d.results.home.before);
       expect(await mountsUnder(d.fresh.rootfs)).toEqual([]);
     });
   },

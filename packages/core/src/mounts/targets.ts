@@ -12,6 +12,8 @@ export interface MountTargets {
   created: { path: string; dir: boolean }[];
   /** Parent directories whose mtime must be put back: before the first creation and after the last. */
   parents: Map<string, { before: bigint; after?: bigint }>;
+  /** Made by root of a user namespace (see `prepareTargetsInUserNs`): undo there too. */
+  inUserNamespace?: boolean;
 }
 
 async function sourceIsDir(m: RunMount): Promise<boolean> {

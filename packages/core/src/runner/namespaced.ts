@@ -5,6 +5,7 @@ import { makeOwnedTempDir } from "@molt/oci";
 import createDebug from "debug";
 import { mountFstabLines } from "../mounts/fstab.js";
 import { type MountTargets, prepareTargets, removeTargets } from "../mounts/targets.js";
+import { prepareTargetsInUserNs, removeTargetsInUserNs, targetDenied } from "../mounts/userns-targets.js";
 import { enterCommand, hostEnv, needsUserSwitch } from "./command-line.js";
 import { type HostCapabilities, ROOT_NS, userNs } from "./detect.js";
 import { makeDevDir } from "./dev-skeleton.js";
@@ -113,7 +114,14 @@ export async function runNamespaced(
       fstabLines(id, spec.rootfs, { rootless: mode === "user", devDir }),
     );
     if (spec.mounts && spec.mounts.length > 0) {
-      targets = await prepareTargets(spec.rootfs, spec.mounts);
+      try {
+        targets = await prepareTargets(spec.rootfs, spec.mounts);
+      } catch (e) {
+        // Rootless, under a directory an image's user owns (say /home/app): root of the
+        // namespace may create there, this process may not.
+        if (mode !== "user" || !targetDenied(e)) throw e;
+        targets = await prepareTargetsInUserNs(tools, caps.subordinateIds, spec.rootfs, spec.mounts);
+      }
       lines.push(...mountFstabLines(spec.mounts, targets.hostTargets));
     }
     const fstab = join(tmp, "fstab");
@@ -151,7 +159,11 @@ export async function runNamespaced(
     return await runProcess(plan, spec);
   } finally {
     const t1 = performance.now();
-    if (targets) await removeTargets(targets, tools.touch);
+    if (targets?.inUserNamespace)
+      await removeTargetsInUserNs(tools, caps.subordinateIds, targets).catch((e: Error) =>
+        debug("removing mount targets: %s", e.message),
+      );
+    else if (targets) await removeTargets(targets, tools.touch);
     await restoreMountPoints(mp, tools.touch);
     rmSync(tmp, { recursive: true, force: true });
     debug(
