@@ -26,12 +26,6 @@ export const MOLT_WRONG: KnownWrong[] = [
     finding:
       "F7 issue 14 #3: RUN under USER root lacks its primary group among its groups (buildah: groups=0(root))",
   },
-  {
-    case: "ms-onbuild-stage-base",
-    match: /^\+t file /,
-    finding:
-      "F13 ONBUILD of a stage used as a base runs (dockerfile2llb resolveStages: d.base.commands OnbuildCommand)",
-  },
   ...many(
     "F18 COPY drops a source file's extended attributes and capabilities (unverified against current BuildKit; Docker 20.10 drops them too)",
     ["copy-xattrs", "copy-capabilities"],

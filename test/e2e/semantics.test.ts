@@ -93,12 +93,14 @@ describe("ARG", () => {
   });
 });
 
-test("ONBUILD triggers of a base stage do not run and are not carried over", async () => {
-  const { root, config, stderr } = await buildDockerfile(
-    `FROM ${BASE} AS base\nONBUILD RUN echo TRIGGERED > /triggered\nFROM base\nRUN true\n`,
+test("ONBUILD triggers of a base stage run in the stage built on it and are not carried over", async () => {
+  // Current BuildKit (dockerfile2llb resolveStages): a stage whose base is a stage runs that
+  // stage's ONBUILD expressions as triggers; dispatchState.init clears the inherited OnBuild.
+  // The base stage itself does not run them, and neither does a stage two steps away.
+  const { root, config } = await buildDockerfile(
+    `FROM ${BASE} AS base\nONBUILD RUN echo TRIGGERED >> /triggered\nFROM base AS mid\nRUN true\nFROM mid\nRUN true\n`,
   );
-  expect(stderr).not.toMatch(/\] RUN echo TRIGGERED/); // never run as a step of stage 1
-  await expect(stat(join(root, "triggered"))).rejects.toMatchObject({ code: "ENOENT" });
+  expect(await readFile(join(root, "triggered"), "utf8")).toBe("TRIGGERED\n");
   expect(config.config.OnBuild ?? null).toBeNull();
 });
 

@@ -455,9 +455,10 @@ export async function buildStage(
     parent ? parent.declaredArgs : [],
   );
   const layersBefore = state.layers.length;
-  // ONBUILD triggers of a base *image* run now; a base stage's triggers do not carry over.
-  const triggers = planned.baseStage === undefined ? takeOnbuildTriggers(state.config, base) : [];
-  if (planned.baseStage !== undefined && state.config.config?.OnBuild) state.config.config.OnBuild = null;
+  // ONBUILD triggers of the base run now, a base image's and a base stage's alike (a stage's
+  // config lists only its own ONBUILDs: those of its base were consumed), and are not carried
+  // into this stage's config (BuildKit dockerfile2llb resolveStages / dispatchState.init).
+  const triggers = takeOnbuildTriggers(state.config, base);
   const defaults: ArgDefaults = {
     buildArgs: argDefaults.buildArgs,
     metaArgs: argDefaults.metaArgs,
