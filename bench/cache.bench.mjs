@@ -15,7 +15,8 @@ import { busyboxLayout, debianLayout, sh } from "./images.mjs";
 import { freePort, SCALE, time, timeShell } from "./lib.mjs";
 
 const repoRoot = join(import.meta.dirname, "..");
-const bin = join(repoRoot, "packages", "cli", "dist", "bin.js");
+// The package's bin, as users run it (bin/molt: the bundle; as root, one process exec'ed through unshare).
+const bin = join(repoRoot, "packages", "cli", "bin", "molt");
 const ROUNDS = SCALE < 1 ? 1 : 3;
 /** MOLT_BENCH_CACHE_PARTS=scenarios,copy,probe (default all) runs only those parts. */
 const PARTS = new Set((process.env.MOLT_BENCH_CACHE_PARTS ?? "scenarios,copy,probe").split(","));
@@ -68,9 +69,8 @@ function moltBuild(ctx, dest, cacheRepo, work) {
   sh("sync");
   const t0 = process.hrtime.bigint();
   const r = spawnSync(
-    process.execPath,
+    bin,
     [
-      bin,
       "build",
       "-c",
       ctx,
@@ -146,7 +146,7 @@ async function main() {
         const tmp = mkdtempSync(join(work, "tmp-"));
         t.push(
           await time(async () => {
-            const r2 = spawnSync(process.execPath, [bin, "build", "-c", ctx, "--no-push"], {
+            const r2 = spawnSync(bin, ["build", "-c", ctx, "--no-push"], {
               env: { ...process.env, TMPDIR: tmp },
             });
             if (r2.status !== 0) throw new Error("molt build FROM scratch failed");

@@ -13,7 +13,7 @@ import { busyboxLayout, sh } from "./images.mjs";
 import { startRegistry } from "./lib.mjs";
 
 const RUNS = Number(process.env.MOLT_BENCH_RUNS ?? "3") || 3;
-const MOLT = join(import.meta.dirname, "..", "packages", "cli", "dist", "bin.js");
+const MOLT = join(import.meta.dirname, "..", "packages", "cli", "dist", "bundle", "bin.js");
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function timed(cmd, args, opts = {}) {

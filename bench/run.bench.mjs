@@ -12,7 +12,7 @@ import { busyboxLayout } from "./images.mjs";
 import { best, report, SCALE, startRegistry, time, timeShell } from "./lib.mjs";
 
 const repoRoot = join(import.meta.dirname, "..");
-const bin = join(repoRoot, "packages", "cli", "dist", "bin.js");
+const bin = join(repoRoot, "packages", "cli", "dist", "bundle", "bin.js");
 const runnerDist = join(repoRoot, "packages", "core", "dist", "runner", "index.js");
 const STEPS = Math.max(5, Math.round(20 * SCALE));
 const REPEAT = SCALE < 1 ? 1 : 3;

@@ -1,12 +1,23 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { run } from "../harness/exec.js";
 import { startFaultProxy } from "../harness/fault-proxy.js";
 import { pushHandMadeImage } from "../harness/hand-image.js";
-import { MOLT_BIN, molt } from "../harness/molt-cli.js";
+import { MOLT_BIN, MOLT_LAUNCHER, molt } from "../harness/molt-cli.js";
 
 /*
  * kill -9 of `molt build` at each phase: afterwards the host's mount table holds nothing of the
@@ -71,18 +82,32 @@ async function killDuring(
   dockerfile: string,
   args: string[],
   ready: (tmp: string) => Promise<boolean>,
+  via: "node" | "bin" = "node",
 ): Promise<void> {
   const tmp = await mkdtemp(join(dir, `tmp-${phase}-`));
   const ctx = join(dir, `ctx-${phase}`);
   await mkdir(ctx);
   await writeFile(join(ctx, "Dockerfile"), dockerfile);
-  const child = spawn(process.execPath, [MOLT_BIN, "build", "-c", ctx, "--insecure-pull", ...args], {
-    env: { ...process.env, TMPDIR: tmp },
-    stdio: "ignore",
-  });
+  const argv = ["build", "-c", ctx, "--insecure-pull", ...args];
+  const child =
+    via === "bin"
+      ? spawn(MOLT_LAUNCHER, argv, { env: { ...process.env, TMPDIR: tmp }, stdio: "ignore" })
+      : spawn(process.execPath, [MOLT_BIN, ...argv], {
+          env: { ...process.env, TMPDIR: tmp },
+          stdio: "ignore",
+        });
   const exited = new Promise((r) => child.once("exit", r));
   try {
     await until(phase, () => ready(tmp), child);
+    if (via === "bin") {
+      // bin/molt exec'ed the build through unshare: the process we started is the build, in a
+      // mount namespace other than ours.
+      expect(await readFile(`/proc/${child.pid}/cmdline`, "latin1")).toContain("bundle/bin.js");
+      const [theirs, ours] = await Promise.all(
+        [`/proc/${child.pid}/ns/mnt`, "/proc/self/ns/mnt"].map((p) => readlink(p)),
+      );
+      expect(theirs).not.toBe(ours);
+    }
   } finally {
     child.kill("SIGKILL");
     await exited;
@@ -127,6 +152,16 @@ describe.skipIf(process.getuid?.() !== 0)(
         `FROM ${registry}/sigkill/bb:1\nRUN touch /started && sleep 60\n`,
         ["--no-push", "--tar-path", join(dir, "x.tar")],
         async (tmp) => (await find(tmp, "started")).some((p) => p.includes("/upper/")),
+      );
+    });
+
+    test("during a RUN, started by the package's bin (which execs the build through unshare)", async () => {
+      await killDuring(
+        "run-bin",
+        `FROM ${registry}/sigkill/bb:1\nRUN touch /started && sleep 60\n`,
+        ["--no-push", "--tar-path", join(dir, "x.tar")],
+        async (tmp) => (await find(tmp, "started")).some((p) => p.includes("/upper/")),
+        "bin",
       );
     });
 

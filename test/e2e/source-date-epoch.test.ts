@@ -23,7 +23,7 @@ test("the library takes sourceDateEpoch from its options only; the CLI passes SO
     else process.env.SOURCE_DATE_EPOCH = saved;
   }
   // The CLI reads the variable and passes it on (skopeo reads the config, not our code).
-  const bin = join(import.meta.dirname, "..", "..", "packages", "cli", "dist", "bin.js");
+  const bin = join(import.meta.dirname, "..", "..", "packages", "cli", "dist", "bundle", "bin.js");
   await run(
     process.execPath,
     [bin, "build", "-c", dir, "-f", "-", "--no-push", "--oci-layout-path", join(dir, "c")],

@@ -1,8 +1,11 @@
 import { join } from "node:path";
 import { type RunResult, run } from "./exec.js";
 
-/** The built CLI entry point (`pnpm build` first; `pnpm test` does). */
-export const MOLT_BIN = join(import.meta.dirname, "..", "..", "packages", "cli", "dist", "bin.js");
+/** The built CLI as installed: the bundle `pnpm build` makes (packages/cli/scripts/bundle.mjs; `pnpm test` builds it). */
+export const MOLT_BIN = join(import.meta.dirname, "..", "..", "packages", "cli", "dist", "bundle", "bin.js");
+
+/** The package's `bin` (packages/cli/bin/molt, a shell script that runs {@link MOLT_BIN} with node). */
+export const MOLT_LAUNCHER = join(import.meta.dirname, "..", "..", "packages", "cli", "bin", "molt");
 
 /** Runs the built `molt` CLI; never throws on a non-zero exit. */
 export function molt(

@@ -8,6 +8,9 @@ const debug = createDebug("molt:cli");
 /** Set in the re-executed build: its private mount namespace is held; the value is the wrapper's pid. */
 export const HELD_ENV = "MOLT_MOUNT_NAMESPACE_HELD_BY";
 
+/** {@link HELD_ENV}'s value when bin/molt exec'ed the build through `unshare` (one process, no wrapper). */
+export const HELD_BY_EXEC = "exec";
+
 /**
  * As root, `molt build` runs in a private mount namespace of its own, so the kernel removes every
  * mount it makes (the overlay of each RUN step) when it dies, even by SIGKILL: this process
@@ -20,6 +23,8 @@ export const HELD_ENV = "MOLT_MOUNT_NAMESPACE_HELD_BY";
 export async function runInPrivateMountNamespace(argv: string[]): Promise<number | undefined> {
   const held = process.env[HELD_ENV];
   if (held !== undefined) {
+    // bin/molt exec'ed this process into its own namespace: no wrapper to outlive.
+    if (held === HELD_BY_EXEC) return undefined;
     // The wrapper could have died before setpriv armed the death signal: then stop now.
     if (String(process.ppid) !== held) process.exit(137);
     return undefined;

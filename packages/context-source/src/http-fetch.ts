@@ -2,7 +2,7 @@ import { createHash, type Hash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { Agent, type Dispatcher, request } from "undici";
+import type { Dispatcher } from "undici";
 import { ContextFetchError, ContextTooLargeError } from "./errors.js";
 import type { ContextProgressEvent } from "./source.js";
 
@@ -30,6 +30,8 @@ export async function openHttp(
   url: string,
   options: FetchOptions,
 ): Promise<{ body: Readable; total?: number; url: string }> {
+  // undici is loaded on the first download only: most builds fetch nothing over HTTP.
+  const { Agent, request } = await import("undici");
   const ownAgent =
     options.dispatcher === undefined && options.ca !== undefined
       ? new Agent({ connect: { ca: options.ca as string | Buffer | (string | Buffer)[] } })

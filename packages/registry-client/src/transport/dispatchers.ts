@@ -1,5 +1,5 @@
 import { rootCertificates } from "node:tls";
-import { Agent, type Dispatcher, ProxyAgent } from "undici";
+import type { Dispatcher } from "undici";
 import type {
   ProxyOptions,
   RegistryClientOptions,
@@ -7,6 +7,7 @@ import type {
   RegistryTlsOptions,
 } from "../options.js";
 import { proxyFor, proxyFromEnv } from "./proxy.js";
+import { Agent, ProxyAgent } from "./undici-parts.js";
 
 /**
  * Keeps one keep-alive connection pool per TLS profile (and per proxy), and answers which
