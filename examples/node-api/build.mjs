@@ -65,7 +65,7 @@ const result = await build({
   destinations: destination ? [destination] : [],
   ociLayoutPath: layout,
   ...(destination ? {} : { noPush: true }),
-  ...(process.env.MOLT_INSECURE ? { insecure: true } : {}),
+  ...(process.env.MOLT_INSECURE ? { registries: { "*": { push: { insecure: true } } } } : {}),
   signal: AbortSignal.timeout(5 * 60_000),
   onProgress(e) {
     // One event union: steps start and finish with ids; `index`/`of` count a stage's steps, FROM included.

@@ -43,7 +43,7 @@ const result = await build({
   context,
   noPush: true,
   ociLayoutPath: layout,
-  insecurePull: rest.includes("--insecure-pull"),
+  ...(rest.includes("--insecure-pull") ? { registries: { "*": { pull: { insecure: true } } } } : {}),
   onProgress(e) {
     switch (e.type) {
       case "molt:step:start":

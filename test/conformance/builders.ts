@@ -105,7 +105,7 @@ export async function buildWithMolt(k: Case, ctx: string, work: string, tmp: str
       context: ctx,
       noPush: true,
       ociLayoutPath: layout,
-      insecurePull: true,
+      registries: { "*": { pull: { insecure: true } } },
       tmpDir: tmp,
       ...(k.buildArgs ? { buildArgs: k.buildArgs } : {}),
       ...(k.target ? { target: k.target } : {}),

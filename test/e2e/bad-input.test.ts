@@ -122,7 +122,7 @@ test("an aborted build rejects with MOLT_ABORTED and leaves no temporary directo
     context: ctx,
     noPush: true,
     ociLayoutPath: join(dir, "abort-layout"),
-    insecurePull: true,
+    registries: { "*": { pull: { insecure: true } } },
     tmpDir: tmp,
     signal: controller.signal,
     onProgress: (e) => {

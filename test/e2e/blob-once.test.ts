@@ -36,7 +36,7 @@ test("two stages on the same base download its layer once, and the image still h
     ].join("\n"),
     noPush: true,
     ociLayoutPath: layout,
-    insecurePull: true,
+    registries: { "*": { pull: { insecure: true } } },
     tmpDir: dir,
   });
   const layerGets = registry

@@ -44,7 +44,7 @@ async function hits(opts: { secret: string; stageV?: string }): Promise<Record<s
     context: ctx,
     noPush: true,
     ociLayoutPath: join(dir, "layout"),
-    insecurePull: true,
+    registries: { "*": { pull: { insecure: true } } },
     cacheDir: join(dir, "layer-cache"),
     cacheMountDir: join(dir, "cache-mounts"),
     secrets: { tok: { value: opts.secret } },

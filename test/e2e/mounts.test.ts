@@ -32,7 +32,7 @@ async function buildUnpack(
     context: ctx,
     noPush: true,
     ociLayoutPath: layout,
-    insecurePull: true,
+    registries: { "*": { pull: { insecure: true } } },
     cacheMountDir: join(dir, "cache-mounts"),
     onProgress: (e) => {
       if (e.type === "molt:step:log") log.push(e.line);

@@ -35,8 +35,7 @@ test("one build emits the whole picture: every step framed by start and one end,
   const result = await build({
     context: ctx,
     destinations: [destination],
-    insecure: true,
-    insecurePull: true,
+    registries: { "*": { insecure: true } },
     onProgress: (e) => events.push(e),
   });
   const types = events.map((e) => e.type);
@@ -158,7 +157,13 @@ test("a rebuild from the cache: the cached steps say so (hit, key, store) and en
   const cacheDir = join(dir, "cache");
   const first: BuildProgressEvent[] = [];
   const again: BuildProgressEvent[] = [];
-  const opts = { context: ctx, noPush: true, insecurePull: true, cacheDir, reproducible: true } as const;
+  const opts = {
+    context: ctx,
+    noPush: true,
+    registries: { "*": { pull: { insecure: true } } },
+    cacheDir,
+    reproducible: true,
+  } as const;
   const a = await build({ ...opts, onProgress: (e) => first.push(e) });
   const b = await build({ ...opts, onProgress: (e) => again.push(e) });
   expect(b.digest).toBe(a.digest);
@@ -203,7 +208,7 @@ test("a failing RUN ends its step with an error naming the process and exit code
   const err = await build({
     context: fctx,
     noPush: true,
-    insecurePull: true,
+    registries: { "*": { pull: { insecure: true } } },
     onProgress: (e) => events.push(e),
   }).catch((e: unknown) => e);
   expect(err).toMatchObject({ code: "MOLT_RUN_FAILED" });

@@ -148,7 +148,7 @@ test("aborting a build mid-RUN kills the command and leaves no mount or temp dir
     context: ctx,
     noPush: true,
     ociLayoutPath: join(dir, "abort-out"),
-    insecurePull: true,
+    registries: { "*": { pull: { insecure: true } } },
     tmpDir: tmp,
     signal: controller.signal,
     onProgress: (e) => {

@@ -11,6 +11,8 @@
  */
 
 export {
+  CONTEXT_ERROR_CODES,
+  type ContextErrorCode,
   type ContextSource,
   type OpenContextOptions,
   openContext,
@@ -18,4 +20,15 @@ export {
   registerContextScheme,
 } from "@molt/context-source";
 export * from "@molt/core";
+export { LAYER_ERROR_CODES, type LayerErrorCode } from "@molt/layer-writer";
+export { MoltError, OCI_ERROR_CODES, type OciErrorCode } from "@molt/oci";
+export { PARSER_ERROR_CODES, type ParserErrorCode } from "@molt/parser";
+export {
+  REGISTRY_ERROR_CODES,
+  RegistryClient,
+  type RegistryClientOptions,
+  type RegistryErrorCode,
+} from "@molt/registry-client";
+export { SNAPSHOT_ERROR_CODES, type SnapshotErrorCode } from "@molt/snapshotter";
+export { CLI_ERROR_CODES, type CliErrorCode, MOLT_ERROR_CODES, type MoltErrorCode } from "./error-codes.js";
 export { main } from "./main.js";

@@ -1,3 +1,5 @@
+import type { CliErrorCode } from "./error-codes.js";
+
 /** The streams and directory a CLI command works with (injectable for tests and embedding). */
 export interface CommandIO {
   stdout: NodeJS.WritableStream;
@@ -7,7 +9,7 @@ export interface CommandIO {
 
 /** A usage error: bad flags or arguments. The CLI prints it with a usage line and exits 2. */
 export class UsageError extends Error {
-  readonly code = "MOLT_USAGE";
+  readonly code: CliErrorCode = "MOLT_USAGE";
   constructor(
     message: string,
     readonly usage: string,

@@ -35,8 +35,7 @@ describe("molt build takes kaniko's flag names", () => {
       destinations: ["reg.example/app:1", "reg.example/app:latest"],
       labels: { a: "1", b: "x=y" },
       buildArgs: { V: "2" },
-      insecure: true,
-      insecurePull: true,
+      registries: { "*": { push: { insecure: true }, pull: { insecure: true } } },
       digestFile: "out/d",
       target: "final",
       platform: "linux/arm64",
@@ -91,9 +90,11 @@ describe("molt build takes kaniko's flag names", () => {
       ],
       "/",
     );
-    expect(options.registryCertificates).toEqual({ "reg.example": "ca.pem" });
-    expect(options.registryClientCerts).toEqual({ "reg.example": { cert: "c.pem", key: "k.pem" } });
-    expect(options.skipTlsVerifyRegistries).toEqual(["other.example"]);
+    // kaniko's per-flag settings become per-host settings (files are read by build())
+    expect(options.registries).toEqual({
+      "reg.example": { caFile: "ca.pem", certFile: "c.pem", keyFile: "k.pem" },
+      "other.example": { skipTlsVerify: true },
+    });
     expect(options.registryMirrors).toEqual(["mirror.example"]);
     expect(options.registryRetries).toBe(7);
   });

@@ -1,7 +1,8 @@
 import { MoltError } from "@molt/oci";
+import type { ContextErrorCode } from "./error-codes.js";
 
 /** The context (directory, tarball, object or repository) or a path inside it does not exist. */
-export class ContextNotFoundError extends MoltError {
+export class ContextNotFoundError extends MoltError<ContextErrorCode> {
   /** The path or URL that was looked for. */
   readonly path: string;
   constructor(path: string, what = "context path", options?: { cause?: unknown; message?: string }) {
@@ -11,7 +12,7 @@ export class ContextNotFoundError extends MoltError {
 }
 
 /** A path would resolve outside the context root (`..`, a link pointing out, a hostile tar entry). */
-export class ContextEscapeError extends MoltError {
+export class ContextEscapeError extends MoltError<ContextErrorCode> {
   /** The offending path as given. */
   readonly path: string;
   constructor(path: string, reason = "resolves outside the build context") {
@@ -21,7 +22,7 @@ export class ContextEscapeError extends MoltError {
 }
 
 /** No context source is registered for the URL scheme of a context spec. */
-export class UnknownContextSchemeError extends MoltError {
+export class UnknownContextSchemeError extends MoltError<ContextErrorCode> {
   /** The scheme, e.g. `s3`. */
   readonly scheme: string;
   constructor(scheme: string, spec: string) {
@@ -31,7 +32,7 @@ export class UnknownContextSchemeError extends MoltError {
 }
 
 /** A `.dockerignore` pattern (or a COPY source pattern) is malformed (Go `filepath.ErrBadPattern`). */
-export class BadPatternError extends MoltError {
+export class BadPatternError extends MoltError<ContextErrorCode> {
   /** The pattern as written. */
   readonly pattern: string;
   constructor(pattern: string, where = "pattern") {
@@ -41,7 +42,7 @@ export class BadPatternError extends MoltError {
 }
 
 /** A context tarball is unreadable or holds an entry that is not allowed (traversal, link out, bomb). */
-export class ContextArchiveError extends MoltError {
+export class ContextArchiveError extends MoltError<ContextErrorCode> {
   /** The entry name concerned, when one is. */
   readonly entry: string | undefined;
   constructor(message: string, entry?: string, options?: { cause?: unknown }) {
@@ -51,7 +52,7 @@ export class ContextArchiveError extends MoltError {
 }
 
 /** Fetching a remote context (https, gs://, git) failed. */
-export class ContextFetchError extends MoltError {
+export class ContextFetchError extends MoltError<ContextErrorCode> {
   /** The URL being fetched. */
   readonly url: string;
   /** HTTP status when there was one. */
@@ -64,7 +65,7 @@ export class ContextFetchError extends MoltError {
 }
 
 /** A remote context exceeded the configured size limit. */
-export class ContextTooLargeError extends MoltError {
+export class ContextTooLargeError extends MoltError<ContextErrorCode> {
   /** The limit in bytes. */
   readonly limit: number;
   constructor(what: string, limit: number) {
@@ -74,11 +75,21 @@ export class ContextTooLargeError extends MoltError {
 }
 
 /** The path is not a regular file where one was required (e.g. {@link ContextSource.open} of a directory). */
-export class NotAFileError extends MoltError {
+export class NotAFileError extends MoltError<ContextErrorCode> {
   /** The context-relative path. */
   readonly path: string;
   constructor(path: string) {
     super("MOLT_CONTEXT_NOT_A_FILE", `not a regular file in the build context: ${path}`);
+    this.path = path;
+  }
+}
+
+/** Resolving a path of the context met too many symbolic links (a loop). */
+export class ContextSymlinkLoopError extends MoltError<ContextErrorCode> {
+  /** The path as given. */
+  readonly path: string;
+  constructor(path: string) {
+    super("MOLT_CONTEXT_SYMLINK_LOOP", `too many levels of symbolic links resolving "${path}"`);
     this.path = path;
   }
 }

@@ -1,4 +1,5 @@
-import { asyncDiskLookup, MoltError, PathResolveError, resolvePathAsync } from "@molt/oci";
+import { asyncDiskLookup, PathResolveError, resolvePathAsync } from "@molt/oci";
+import { ContextSymlinkLoopError } from "./errors.js";
 
 /**
  * Resolves a cleaned context-relative path to the real context-relative path it names, following
@@ -17,10 +18,7 @@ export async function resolveInRoot(root: string, path: string, followFinal = fa
     return r.path;
   } catch (e) {
     if (e instanceof PathResolveError && e.code === "MOLT_PATH_LOOP") {
-      throw new MoltError(
-        "MOLT_CONTEXT_SYMLINK_LOOP",
-        `too many levels of symbolic links resolving "${path}"`,
-      );
+      throw new ContextSymlinkLoopError(path);
     }
     throw e;
   }

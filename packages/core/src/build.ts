@@ -15,7 +15,7 @@ import {
   type Reference,
 } from "@molt/oci";
 import { type PlannedStage, PROXY_ARGS, parseDockerfile, planBuild, predefinedArgs } from "@molt/parser";
-import { RegistryClient } from "@molt/registry-client";
+import { type Registry, RegistryClient } from "@molt/registry-client";
 import createDebug from "debug";
 import { openBuildCache } from "./cache/open.js";
 import type { StepCache } from "./cache/step-cache.js";
@@ -231,8 +231,8 @@ async function buildInContext(
   }
   failOnCheckWarnings(dockerfile);
   const work = makeWorkDir(options.tmpDir);
-  const ownClient = !options.registryClient;
-  let client: RegistryClient | undefined = options.registryClient;
+  let ownClient: RegistryClient | undefined;
+  let client: Registry | undefined = options.registry;
   const filesystems: BuildSession["filesystems"] = [];
   const closers: (() => Promise<void>)[] = [];
   let cache: StepCache | undefined;
@@ -244,7 +244,7 @@ async function buildInContext(
       ...st.externalImages,
     ]);
     const cacheRepo = options.cacheRepo ? parseReference(options.cacheRepo) : undefined;
-    client ??= new RegistryClient(
+    client ??= ownClient = new RegistryClient(
       registryClientOptions(options, cacheRepo ? [...targets, cacheRepo] : targets, baseImages),
     );
     // Destinations were parsed up front; now check that each accepts a push, before any step.
@@ -370,7 +370,7 @@ async function buildInContext(
     for (const fs of filesystems)
       await fs.close().catch((e) => debug("closing a stage filesystem failed: %O", e));
     await rm(work, { recursive: true, force: true });
-    if (ownClient) await client?.close();
+    await ownClient?.close();
   }
 }
 

@@ -1,4 +1,5 @@
 import { MoltError } from "@molt/oci";
+import type { CoreErrorCode } from "./error-codes.js";
 
 /** Where in a Dockerfile an error happened. */
 export interface ErrorLocation {
@@ -8,10 +9,10 @@ export interface ErrorLocation {
 }
 
 /** A build step failed; names the Dockerfile location of the instruction. */
-export class BuildStepError extends MoltError {
+export class BuildStepError extends MoltError<CoreErrorCode> {
   /** The instruction's location, when known. */
   readonly location: ErrorLocation | undefined;
-  constructor(code: string, message: string, location?: ErrorLocation, options?: { cause?: unknown }) {
+  constructor(code: CoreErrorCode, message: string, location?: ErrorLocation, options?: { cause?: unknown }) {
     super(
       code,
       location ? `${location.file}:${location.line}:${location.column}: ${message}` : message,
@@ -32,14 +33,14 @@ export class SourceNotFoundError extends BuildStepError {
 }
 
 /** The build options are inconsistent (e.g. no output at all). */
-export class InvalidBuildOptionsError extends MoltError {
+export class InvalidBuildOptionsError extends MoltError<CoreErrorCode> {
   constructor(message: string) {
     super("MOLT_INVALID_OPTIONS", message);
   }
 }
 
 /** The build was aborted through its AbortSignal. */
-export class BuildAbortedError extends MoltError {
+export class BuildAbortedError extends MoltError<CoreErrorCode> {
   constructor(options?: { cause?: unknown }) {
     super("MOLT_ABORTED", "build aborted", options);
   }

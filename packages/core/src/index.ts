@@ -6,6 +6,14 @@
  */
 
 export type { GitContextOptions } from "@molt/context-source";
+export type { ManifestHead, PushBlobOptions, Registry } from "@molt/registry-client";
+export {
+  createSnapshotter,
+  type Snapshotter,
+  type SnapshotterFactory,
+  type SnapshotterOptions,
+  type Step as SnapshotStep,
+} from "@molt/snapshotter";
 export {
   type BuildResult,
   build,
@@ -28,9 +36,11 @@ export { DEFAULT_CACHE_TTL_MS, defaultCacheRepo } from "./cache/open.js";
 export { type CachePruneResult, pruneCache } from "./cache/prune.js";
 export { RegistryLayerCache, type RegistryLayerCacheOptions } from "./cache/registry-cache.js";
 export { TieredLayerCache } from "./cache/tiered-cache.js";
+export { CORE_ERROR_CODES, type CoreErrorCode } from "./error-codes.js";
 export * from "./errors.js";
 export * from "./events.js";
 export * from "./mounts/index.js";
 export type { BuildOptions, BuildOutput } from "./options.js";
+export type { RegistriesSettings, RegistrySettings, RegistryTransportSettings } from "./registry/settings.js";
 export * from "./runner/index.js";
 export type { StepReport } from "./stage/run-stage.js";

@@ -1,9 +1,10 @@
 import type { ContextSource, GitContextOptions } from "@molt/context-source";
-import type { RegistryClient, RegistryClientOptions } from "@molt/registry-client";
-import type { ExtractLimits } from "@molt/snapshotter";
+import type { Registry, RegistryClientOptions } from "@molt/registry-client";
+import type { ExtractLimits, SnapshotterFactory } from "@molt/snapshotter";
 import type { LayerCache } from "./cache/layer-cache.js";
 import type { BuildProgressEvent } from "./events.js";
 import type { SecretSource } from "./mounts/secrets.js";
+import type { RegistriesSettings } from "./registry/settings.js";
 import type { Runner } from "./runner/index.js";
 
 /** One place the image goes (`BuildOptions.outputs`). */
@@ -46,12 +47,6 @@ export interface BuildOptions {
   ociLayoutPath?: string;
   /** Write the manifest digest of the image to this file (`--digest-file`). */
   digestFile?: string;
-  /** Push to destination registries over plain HTTP (`--insecure`). */
-  insecure?: boolean;
-  /** Pull base images over plain HTTP (`--insecure-pull`). */
-  insecurePull?: boolean;
-  /** Registries (host[:port]) reached over plain HTTP for both pull and push (`--insecure-registry`). */
-  insecureRegistries?: string[];
   /** Labels added to the image after the Dockerfile's own (`--label`). */
   labels?: Record<string, string>;
   /** Values for ARGs (`--build-arg`). */
@@ -91,16 +86,19 @@ export interface BuildOptions {
   imageNameTagWithDigestFile?: string;
   /** A directory inside the context to use as its root (`--context-sub-path`). */
   contextSubPath?: string;
-  /** Do not verify TLS certificates of destination registries (`--skip-tls-verify`). */
-  skipTlsVerify?: boolean;
-  /** Do not verify TLS certificates of base-image registries (`--skip-tls-verify-pull`). */
-  skipTlsVerifyPull?: boolean;
-  /** Registries whose TLS certificates are not verified (`--skip-tls-verify-registry`). */
-  skipTlsVerifyRegistries?: string[];
-  /** Extra CA certificate files by registry (`--registry-certificate host=path`). */
-  registryCertificates?: Record<string, string>;
-  /** Client certificate and key files by registry (`--registry-client-cert host=cert,key`). */
-  registryClientCerts?: Record<string, { cert: string; key: string }>;
+  /**
+   * Registry settings by host and direction: plain HTTP, TLS verification, CAs and client
+   * certificates (`"*"`: every registry the build pulls from or pushes to). Nothing is weakened
+   * unless named here. The CLI translates kaniko's `--insecure`, `--insecure-pull`,
+   * `--insecure-registry`, `--skip-tls-verify*`, `--registry-certificate` and
+   * `--registry-client-cert` into this.
+   *
+   * @example
+   * ```ts
+   * await build({ context: ".", destinations: ["127.0.0.1:5000/app:1"], registries: { "127.0.0.1:5000": { insecure: true } } });
+   * ```
+   */
+  registries?: RegistriesSettings;
   /** Docker Hub mirrors tried before docker.io (`--registry-mirror`). */
   registryMirrors?: string[];
   /** Retries of a failed registry request (`--push-retry` / `--image-download-retry`); default 4. */
@@ -122,6 +120,12 @@ export interface BuildOptions {
   ignorePaths?: string[];
   /** How RUN's changes are found: `auto` (overlay where mounting works, else walk), `walk` or `overlay`. */
   snapshotMode?: "auto" | "walk" | "overlay";
+  /**
+   * Makes the snapshotter that diffs a stage's root after each RUN (and for `singleSnapshot`),
+   * once molt has extracted the layers into it; default `createSnapshotter`. Receives
+   * `snapshotMode` as `options.mode`.
+   */
+  snapshotter?: SnapshotterFactory;
   /**
    * Build secrets for `RUN --mount=type=secret` by id (`--secret id=x,src=FILE|env=VAR`). Values
    * never reach a layer, the config, history, a cache key, an event, an error or debug output.
@@ -186,8 +190,12 @@ export interface BuildOptions {
   cacheNormalizeModes?: boolean;
   /** A local `cacheDir` is pruned (oldest entries first) to at most this many bytes; default 20 GiB. */
   cacheMaxBytes?: number;
-  /** A registry client to use instead of one built from these options. */
-  registryClient?: RegistryClient;
+  /**
+   * The registry every pull and push goes through, instead of a `RegistryClient` built from these
+   * options (whose registry settings then do not apply): your own {@link Registry}, e.g. a wrapper
+   * around a `RegistryClient` that records or redirects calls. The caller closes it.
+   */
+  registry?: Registry;
   /**
    * Caps on what extracting one stage's image (or one ADD archive) may write, against layer
    * bombs (`--max-extract-size`, `--max-extract-file-size`, `--max-extract-entries`); fields left

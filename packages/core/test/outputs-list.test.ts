@@ -51,7 +51,7 @@ describe("outputs as a list", () => {
     const ref = `${registry}/core/outputs-list:1`;
     const result = await build({
       context: dir,
-      insecure: true,
+      registries: { "*": { push: { insecure: true } } },
       outputs: [
         { type: "registry", ref },
         { type: "oci-layout", path: layout },

@@ -1,7 +1,8 @@
 import { MoltError } from "@molt/oci";
+import type { LayerErrorCode } from "./error-codes.js";
 
 /** A change cannot be written: bad path, missing data source, dangling hardlink, … */
-export class InvalidEntryError extends MoltError {
+export class InvalidEntryError extends MoltError<LayerErrorCode> {
   /** The in-image path of the offending entry. */
   readonly path: string;
   constructor(path: string, reason: string, options?: { cause?: unknown }) {
@@ -11,7 +12,7 @@ export class InvalidEntryError extends MoltError {
 }
 
 /** A file's size or type changed between the moment it was listed and the moment it was read. */
-export class FileChangedError extends MoltError {
+export class FileChangedError extends MoltError<LayerErrorCode> {
   /** The in-image path of the file. */
   readonly path: string;
   /** Where the bytes were read from, when a file on disk. */
@@ -24,7 +25,7 @@ export class FileChangedError extends MoltError {
 }
 
 /** The requested compression is not available on this machine (e.g. zstd without the `zstd` CLI). */
-export class CompressionUnavailableError extends MoltError {
+export class CompressionUnavailableError extends MoltError<LayerErrorCode> {
   /** The compression that was asked for. */
   readonly compression: string;
   constructor(compression: string, reason: string, options?: { cause?: unknown }) {
@@ -34,14 +35,14 @@ export class CompressionUnavailableError extends MoltError {
 }
 
 /** A compressor failed while a layer was being written. */
-export class CompressionError extends MoltError {
+export class CompressionError extends MoltError<LayerErrorCode> {
   constructor(reason: string, options?: { cause?: unknown }) {
     super("MOLT_COMPRESSION_FAILED", `compression failed: ${reason}`, options);
   }
 }
 
 /** The blob store has no blob with this digest. */
-export class BlobNotFoundError extends MoltError {
+export class BlobNotFoundError extends MoltError<LayerErrorCode> {
   /** The digest that was asked for. */
   readonly digest: string;
   constructor(digest: string, options?: { cause?: unknown }) {

@@ -12,6 +12,7 @@ export {
   parallelGzip,
   zstdCompressor,
 } from "./compress.js";
+export { LAYER_ERROR_CODES, type LayerErrorCode } from "./error-codes.js";
 export {
   BlobNotFoundError,
   CompressionError,

@@ -3,7 +3,13 @@ import { PassThrough, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import type { Descriptor } from "./descriptor.js";
 import type { Digest } from "./digest.js";
-import { InvalidDocumentError, MoltError } from "./errors.js";
+import type { OciErrorCode } from "./error-codes.js";
+import {
+  DecompressionFailedError,
+  DecompressorUnavailableError,
+  InvalidDocumentError,
+  MoltError,
+} from "./errors.js";
 import { type AnyManifest, isIndex, parseManifest } from "./manifest.js";
 import { isIndexType, layerCompression } from "./media-types.js";
 
@@ -16,7 +22,7 @@ export interface BlobSource {
 }
 
 /** A blob could not be read from a {@link BlobSource}. */
-export class BlobReadError extends MoltError {
+export class BlobReadError extends MoltError<OciErrorCode> {
   /** The digest that was read. */
   readonly digest: string;
   constructor(digest: string, options?: { cause?: unknown }) {
@@ -97,9 +103,7 @@ export function decompressLayer(mediaType: string, compressed: Readable): Readab
     const child = spawn("zstd", ["-q", "-d", "-c"], { stdio: ["pipe", "pipe", "pipe"] });
     const err: Buffer[] = [];
     child.stderr.on("data", (d: Buffer) => err.push(d));
-    child.on("error", (e) =>
-      out.destroy(new MoltError("MOLT_COMPRESSION_UNAVAILABLE", "zstd cannot run", { cause: e })),
-    );
+    child.on("error", (e) => out.destroy(new DecompressorUnavailableError("zstd", { cause: e })));
     compressed.on("error", (e) => {
       child.kill();
       out.destroy(e);
@@ -109,10 +113,7 @@ export function decompressLayer(mediaType: string, compressed: Readable): Readab
     child.stdout.pipe(out, { end: false });
     child.on("close", (code) => {
       if (code === 0) out.end();
-      else
-        out.destroy(
-          new MoltError("MOLT_DECOMPRESSION_FAILED", `zstd -d exited ${code}: ${Buffer.concat(err)}`),
-        );
+      else out.destroy(new DecompressionFailedError(`zstd -d exited ${code}: ${Buffer.concat(err)}`));
     });
     return out;
   }

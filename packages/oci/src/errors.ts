@@ -1,17 +1,23 @@
+import type { OciErrorCode } from "./error-codes.js";
+
 /**
  * The base class of every error molt throws. Each subclass names one condition and carries a
  * stable `code` (`MOLT_…`) that callers can switch on; the original error stays in `cause`.
+ * Abstract: an error is always made as the class of its condition.
  *
  * @example
  * ```ts
  * try { await build(opts) } catch (e) { if (e instanceof MoltError) console.error(e.code, e.message) }
  * ```
  */
-export class MoltError extends Error {
-  /** Stable machine-readable code, e.g. `MOLT_DIGEST_MISMATCH`. */
-  readonly code: string;
+export abstract class MoltError<C extends string = string> extends Error {
+  /**
+   * Stable machine-readable code, e.g. `MOLT_DIGEST_MISMATCH`: one of its package's union
+   * (`OciErrorCode`, `CoreErrorCode`, …; `MoltErrorCode` in `molt` is all of them).
+   */
+  readonly code: C;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: C, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
@@ -19,7 +25,7 @@ export class MoltError extends Error {
 }
 
 /** A digest string is malformed or uses an unsupported algorithm. */
-export class InvalidDigestError extends MoltError {
+export class InvalidDigestError extends MoltError<OciErrorCode> {
   /** The text that failed to parse. */
   readonly value: string;
   constructor(value: string) {
@@ -29,7 +35,7 @@ export class InvalidDigestError extends MoltError {
 }
 
 /** Content did not hash to the digest it was announced with. */
-export class DigestMismatchError extends MoltError {
+export class DigestMismatchError extends MoltError<OciErrorCode> {
   /** The digest the content was expected to have. */
   readonly expected: string;
   /** The digest the content actually has. */
@@ -45,7 +51,7 @@ export class DigestMismatchError extends MoltError {
  * A blob's byte count differs from the size its descriptor announces (the digest was then not
  * even computed): the source sent more bytes than announced, or ended early.
  */
-export class BlobSizeMismatchError extends MoltError {
+export class BlobSizeMismatchError extends MoltError<OciErrorCode> {
   /** The digest of the blob, as its descriptor names it. */
   readonly digest: string;
   /** The size the descriptor announces. */
@@ -65,7 +71,7 @@ export class BlobSizeMismatchError extends MoltError {
 }
 
 /** An image reference (`name[:tag][@digest]`) is not valid. */
-export class InvalidReferenceError extends MoltError {
+export class InvalidReferenceError extends MoltError<OciErrorCode> {
   /** The reference text as given. */
   readonly reference: string;
   constructor(reference: string, reason: string) {
@@ -75,8 +81,29 @@ export class InvalidReferenceError extends MoltError {
 }
 
 /** A JSON document (manifest, config, index) does not have the shape the spec requires. */
-export class InvalidDocumentError extends MoltError {
+export class InvalidDocumentError extends MoltError<OciErrorCode> {
   constructor(what: string, reason: string) {
     super("MOLT_INVALID_DOCUMENT", `invalid ${what}: ${reason}`);
+  }
+}
+
+/** A compressed blob's decompressor cannot run (e.g. zstd layers without the `zstd` program). */
+export class DecompressorUnavailableError extends MoltError<OciErrorCode> {
+  constructor(program: string, options?: { cause?: unknown }) {
+    super("MOLT_COMPRESSION_UNAVAILABLE", `${program} cannot run`, options);
+  }
+}
+
+/** A compressed blob could not be decompressed (the decompressor failed). */
+export class DecompressionFailedError extends MoltError<OciErrorCode> {
+  constructor(message: string) {
+    super("MOLT_DECOMPRESSION_FAILED", message);
+  }
+}
+
+/** A file written into a tar had another size than its header says. */
+export class TarEntrySizeError extends MoltError<OciErrorCode> {
+  constructor(name: string, got: number, expected: number) {
+    super("MOLT_SIZE_MISMATCH", `${name}: got ${got} bytes, expected ${expected}`);
   }
 }

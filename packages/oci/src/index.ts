@@ -12,6 +12,7 @@ export * from "./descriptor.js";
 export * from "./digest.js";
 export * from "./digest-files.js";
 export * from "./docker-archive.js";
+export { OCI_ERROR_CODES, type OciErrorCode } from "./error-codes.js";
 export * from "./errors.js";
 export * from "./layout.js";
 export * from "./manifest.js";

@@ -1,5 +1,6 @@
 import { lstatSync, readlinkSync } from "node:fs";
 import { lstat, readlink } from "node:fs/promises";
+import type { OciErrorCode } from "./error-codes.js";
 import { MoltError } from "./errors.js";
 
 /**
@@ -52,7 +53,7 @@ export interface ResolvedPath {
 }
 
 /** A path cannot be resolved inside the root. */
-export class PathResolveError extends MoltError {
+export class PathResolveError extends MoltError<OciErrorCode> {
   /** The path as given. */
   readonly path: string;
   /** Why, without the path. */

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { type FileHandle, open, rename, rm } from "node:fs/promises";
-import { MoltError } from "./errors.js";
+import { TarEntrySizeError } from "./errors.js";
 import { encodeTarHeader, TAR_END, tarPadding } from "./tar-header.js";
 
 /**
@@ -64,7 +64,7 @@ export class TarFileWriter {
     }
     if (n !== size) {
       stream.destroy?.();
-      throw new MoltError("MOLT_SIZE_MISMATCH", `${name}: got ${n} bytes, expected ${size}`);
+      throw new TarEntrySizeError(name, n, size);
     }
     await this.#write(Buffer.alloc(tarPadding(size)));
   }

@@ -3,6 +3,7 @@ import { type BlobSource, decompressLayer, readBlob } from "./blob-source.js";
 import type { ImageConfig } from "./config.js";
 import type { Descriptor } from "./descriptor.js";
 import { type Digest, Digester, sha256 } from "./digest.js";
+import type { OciErrorCode } from "./error-codes.js";
 import { MoltError } from "./errors.js";
 import { isIndex, parseManifest } from "./manifest.js";
 import { MediaType } from "./media-types.js";
@@ -23,7 +24,7 @@ export interface ValidationReport {
 }
 
 /** An image failed validation; `problems` lists every inconsistency found. */
-export class ImageValidationError extends MoltError {
+export class ImageValidationError extends MoltError<OciErrorCode> {
   /** One line per problem, each naming the blob concerned. */
   readonly problems: string[];
   constructor(root: string, problems: string[]) {

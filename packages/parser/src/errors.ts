@@ -1,4 +1,5 @@
 import { MoltError } from "@molt/oci";
+import type { ParserErrorCode } from "./error-codes.js";
 import type { SourceLocation } from "./location.js";
 
 /** Stable codes of {@link DockerfileError}. */
@@ -26,7 +27,7 @@ export type DockerfileErrorCode =
  * }
  * ```
  */
-export class DockerfileError extends MoltError {
+export class DockerfileError extends MoltError<ParserErrorCode> {
   /** File name as given to the parser. */
   readonly file: string;
   /** 1-based line of the offending text. */

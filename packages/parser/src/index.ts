@@ -17,6 +17,7 @@ export {
   parseDockerfile,
   type Stage,
 } from "./dockerfile.js";
+export { PARSER_ERROR_CODES, type ParserErrorCode } from "./error-codes.js";
 export { DockerfileError, type DockerfileErrorCode, renderExcerpt } from "./errors.js";
 export { expandInstruction } from "./instructions/expand.js";
 export { FLAG_SPECS, type FlagType } from "./instructions/flag-spec.js";

@@ -35,6 +35,7 @@ import {
 } from "./manifests.js";
 import type { RegistryClientOptions } from "./options.js";
 import type { RegistryProgressHandler } from "./progress.js";
+import type { Registry } from "./registry.js";
 import { DEFAULT_IDLE_TIMEOUT_MS, Dispatchers } from "./transport/dispatchers.js";
 import { RegistryHttp } from "./transport/http.js";
 import { retryPolicy } from "./transport/retry.js";
@@ -90,7 +91,7 @@ export interface ResolvedImage {
  * await client.close();
  * ```
  */
-export class RegistryClient {
+export class RegistryClient implements Registry {
   readonly #http: RegistryHttp;
   readonly #dispatchers: Dispatchers;
   readonly #limiters = new Map<string, Limiter>();

@@ -1,4 +1,5 @@
 import { MoltError } from "@molt/oci";
+import type { RegistryErrorCode } from "./error-codes.js";
 
 /** Where a registry error happened: the registry host, and the repository when one was involved. */
 export interface RegistryErrorContext {
@@ -29,7 +30,7 @@ export interface RegistryErrorContext {
  * catch (e) { if (e instanceof RegistryError && e.registryCode === "MANIFEST_UNKNOWN") … }
  * ```
  */
-export class RegistryError extends MoltError {
+export class RegistryError extends MoltError<RegistryErrorCode> {
   /** The registry's diagnostic code (`MANIFEST_UNKNOWN`, `BLOB_UNKNOWN`, `UNAUTHORIZED`, …). */
   readonly registryCode?: string;
   /** HTTP status of the failing response, when there was one. */
@@ -43,7 +44,7 @@ export class RegistryError extends MoltError {
   /** How long the registry asked to wait before retrying (`Retry-After`), in ms. */
   readonly retryAfterMs?: number;
 
-  constructor(code: string, message: string, ctx: RegistryErrorContext) {
+  constructor(code: RegistryErrorCode, message: string, ctx: RegistryErrorContext) {
     super(code, message, ctx.cause === undefined ? undefined : { cause: ctx.cause });
     this.registry = ctx.registry;
     if (ctx.repository !== undefined) this.repository = ctx.repository;
@@ -123,7 +124,7 @@ export class PlatformNotFoundError extends RegistryError {
 }
 
 /** A credential helper (`docker-credential-NAME`) failed in a way other than "credentials not found". */
-export class CredentialHelperError extends MoltError {
+export class CredentialHelperError extends MoltError<RegistryErrorCode> {
   /** The helper program name. */
   readonly helper: string;
   constructor(helper: string, message: string, options?: { cause?: unknown }) {
@@ -133,7 +134,7 @@ export class CredentialHelperError extends MoltError {
 }
 
 /** A docker/podman credentials file exists but cannot be parsed. */
-export class CredentialConfigError extends MoltError {
+export class CredentialConfigError extends MoltError<RegistryErrorCode> {
   /** The file that failed. */
   readonly file: string;
   constructor(file: string, message: string, options?: { cause?: unknown }) {

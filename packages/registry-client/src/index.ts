@@ -19,8 +19,10 @@ export {
 export { dockerConfigPath, podmanAuthPaths, resolveCredential } from "./credentials/chain.js";
 export { runCredentialHelper } from "./credentials/helper.js";
 export type { Credential, CredentialProvider } from "./credentials/types.js";
+export { REGISTRY_ERROR_CODES, type RegistryErrorCode } from "./error-codes.js";
 export * from "./errors.js";
 export { copyImage, type ImageCopyOptions, pullOciLayout, pushOciLayout } from "./images.js";
 export { DEFAULT_MANIFEST_ACCEPT, selectPlatform } from "./manifests.js";
 export type * from "./options.js";
 export type * from "./progress.js";
+export type { ManifestHead, PushBlobOptions, Registry } from "./registry.js";

@@ -7,6 +7,7 @@
  */
 export { Baseline, type BaselineEntry, type NodeType } from "./baseline.js";
 export { type Compression, detectCompression } from "./decompress.js";
+export { SNAPSHOT_ERROR_CODES, type SnapshotErrorCode } from "./error-codes.js";
 export {
   AbortedError,
   DiffIdMismatchError,
@@ -32,6 +33,7 @@ export {
   createSnapshotter,
   DEFAULT_IGNORE,
   type Snapshotter,
+  type SnapshotterFactory,
   type SnapshotterOptions,
   type Step,
 } from "./snapshotter.js";

@@ -69,6 +69,31 @@ export interface SnapshotterOptions {
 }
 
 /**
+ * Makes the {@link Snapshotter} that watches a stage's root once molt has extracted the image's
+ * layers into it: what a build calls to diff the root after each RUN. {@link createSnapshotter}
+ * is the default; pass your own as `build({ snapshotter })` (a wrapper that records, a
+ * snapshotter for a filesystem of your own). `options.baseline` is the tree as extracted and
+ * `options.mode` what the build asked for (`auto`, `walk`, `overlay`).
+ *
+ * @example
+ * ```ts
+ * import { build, createSnapshotter, type SnapshotterFactory } from "molt";
+ * const steps: string[] = [];
+ * const snapshotter: SnapshotterFactory = async (root, options) => {
+ *   const inner = await createSnapshotter(root, options);
+ *   return {
+ *     mode: inner.mode, root: inner.root, baseline: inner.baseline,
+ *     begin: async (o) => { steps.push(root); return inner.begin(o); },
+ *     addIgnored: (paths) => inner.addIgnored(paths),
+ *     close: () => inner.close(),
+ *   };
+ * };
+ * await build({ context: ".", noPush: true, ociLayoutPath: "out", snapshotter });
+ * ```
+ */
+export type SnapshotterFactory = (root: string, options: SnapshotterOptions) => Promise<Snapshotter>;
+
+/**
  * Creates the snapshotter of a stage root. In overlay mode every step runs in a fresh overlay
  * mount over the root, and the overlay's upper directory *is* the change set: nothing unchanged
  * is walked. In walk mode (no mount privilege) the root is walked and compared with the

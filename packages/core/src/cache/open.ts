@@ -1,5 +1,5 @@
 import { parseReference } from "@molt/oci";
-import type { RegistryClient } from "@molt/registry-client";
+import type { Registry } from "@molt/registry-client";
 import type { BuildOptions } from "../options.js";
 import { DirectoryLayerCache } from "./dir-cache.js";
 import type { LayerCache } from "./layer-cache.js";
@@ -19,7 +19,7 @@ export const DEFAULT_CACHE_MAX_BYTES = 20 * 1024 ** 3;
  */
 export async function openBuildCache(
   options: BuildOptions,
-  client: RegistryClient,
+  client: Registry,
 ): Promise<StepCache | undefined> {
   const ttlMs = options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
   const readOnly = options.noPushCache ?? false;

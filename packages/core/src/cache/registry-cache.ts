@@ -7,7 +7,7 @@ import {
   MediaType,
   type Reference,
 } from "@molt/oci";
-import { type RegistryClient, RegistryNotFoundError } from "@molt/registry-client";
+import { type Registry, RegistryNotFoundError } from "@molt/registry-client";
 import createDebug from "debug";
 import { hexOf } from "./key.js";
 import {
@@ -63,7 +63,7 @@ export class RegistryLayerCache implements LayerCache {
   #configPushed: Promise<unknown> | undefined;
 
   constructor(
-    private readonly client: RegistryClient,
+    private readonly client: Registry,
     /** The cache repository (tag and digest ignored). */
     readonly repository: Reference,
     private readonly options: RegistryLayerCacheOptions = {},

@@ -52,6 +52,7 @@ async function squash(
     const from = { client, store, ...signalOpt };
     const fs = await materialise(dir, state.layers.slice(0, baseCount), from, {
       mode: "walk",
+      factory: options.snapshotter,
       ...(options.ignorePaths ? { ignore: options.ignorePaths } : {}),
     });
     try {

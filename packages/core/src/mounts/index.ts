@@ -3,7 +3,7 @@
  * describes them. See the package README, "RUN --mount".
  */
 export { type CacheLease, CacheMountStore, defaultCacheMountDir } from "./cache-store.js";
-export { MountError } from "./errors.js";
+export { CacheMountTravelError, MountError } from "./errors.js";
 export { parseSecretFlag, readSecret, type SecretSource } from "./secrets.js";
 export { parseSshFlag, type SshSource } from "./ssh.js";
 export { type CacheMountExport, CacheMountTravel, cacheMountTag } from "./travel.js";

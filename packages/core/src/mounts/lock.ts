@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { MoltError } from "@molt/oci";
+import { BuildAbortedError } from "../errors.js";
+import { MountError } from "./errors.js";
 import { perlHelper } from "./perl-helper.js";
 
 /** A held file lock; {@link FileLock.release} lets it go (so does this process dying). */
@@ -24,14 +25,14 @@ export async function lockFile(
 ): Promise<FileLock | undefined> {
   const helper = options.via === "flock" || file.includes("\n") ? undefined : await perlHelper();
   if (!helper) return flockChild(file, mode, options);
-  if (options.signal?.aborted) throw new MoltError("MOLT_ABORTED", "build aborted");
+  if (options.signal?.aborted) throw new BuildAbortedError();
   // (nobody asks for a shared lock without waiting: that one stays with flock(1))
   if (mode === "shared" && options.wait === false) return flockChild(file, mode, options);
   const op = mode === "shared" ? "s" : options.wait === false ? "n" : "x";
   const { reply, release } = await helper.lock(file, op, options.signal);
   if (reply === "ok") return { release };
   if (reply === "busy") return undefined;
-  throw new MoltError("MOLT_MOUNT_LOCK", `cannot lock ${file}: ${reply.replace(/^err /, "")}`);
+  throw new MountError("MOLT_MOUNT_LOCK", `cannot lock ${file}: ${reply.replace(/^err /, "")}`);
 }
 
 /** {@link lockFile} through a `flock … cat` child holding this one lock. */
@@ -71,15 +72,15 @@ function flockChild(
     });
     child.stdin.on("error", () => {});
     child.stdin.write("locked\n");
-    child.on("error", (e) => reject(new MoltError("MOLT_MOUNT_LOCK", `cannot run flock: ${e.message}`)));
+    child.on("error", (e) => reject(new MountError("MOLT_MOUNT_LOCK", `cannot run flock: ${e.message}`)));
     child.on("close", (code) => {
       options.signal?.removeEventListener("abort", onAbort);
       if (held) return;
-      if (options.signal?.aborted) reject(new MoltError("MOLT_ABORTED", "build aborted"));
+      if (options.signal?.aborted) reject(new BuildAbortedError());
       else if (code === BUSY) resolve(undefined);
       else
         reject(
-          new MoltError("MOLT_MOUNT_LOCK", `cannot lock ${file}: ${err.trim() || `flock exited ${code}`}`),
+          new MountError("MOLT_MOUNT_LOCK", `cannot lock ${file}: ${err.trim() || `flock exited ${code}`}`),
         );
     });
   });

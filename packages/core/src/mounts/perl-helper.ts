@@ -1,7 +1,8 @@
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
-import { MoltError } from "@molt/oci";
 import createDebug from "debug";
+import { BuildAbortedError } from "../errors.js";
+import { MountError } from "./errors.js";
 
 const debug = createDebug("molt:mounts");
 
@@ -79,7 +80,7 @@ class LockHelper {
     child.stdout.on("data", (d: string) => this.#data(d));
     child.stdin.on("error", () => {});
     child.once("close", (code, sig) => {
-      this.#dead = new MoltError("MOLT_MOUNT_LOCK", `the lock helper exited (${sig ?? code})`);
+      this.#dead = new MountError("MOLT_MOUNT_LOCK", `the lock helper exited (${sig ?? code})`);
       debug("lock helper exited (%s): its locks are gone", sig ?? code);
       for (const w of this.#waiting.values()) w(`err ${this.#dead.message}`);
       this.#waiting.clear();
@@ -181,7 +182,7 @@ class LockHelper {
       // Stop waiting (or give back what arrived meanwhile): `u` covers both.
       this.#waiting.delete(id);
       this.child.stdin.write(`${id} u\n`);
-      throw new MoltError("MOLT_ABORTED", "build aborted");
+      throw new BuildAbortedError();
     }
     return { reply: r, release };
   }

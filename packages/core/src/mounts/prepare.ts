@@ -3,7 +3,7 @@ import { access, chmod, chown, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ContextSource } from "@molt/context-source";
 import type { Mount } from "@molt/parser";
-import type { RegistryClient } from "@molt/registry-client";
+import type { Registry } from "@molt/registry-client";
 import type { ErrorLocation } from "../errors.js";
 import { containerToHostId, type IdMap } from "../runner/index.js";
 import type { StageRuntime } from "../stage/runtime.js";
@@ -46,7 +46,7 @@ export function cacheStoreFor(dir: string | undefined): CacheMountStore {
  */
 export function startCacheMountTravel(
   options: { cacheMountRepo?: string; cacheMountDir?: string },
-  client: RegistryClient,
+  client: Registry,
 ): CacheMountTravel | undefined {
   if (!options.cacheMountRepo) return undefined;
   const travel = new CacheMountTravel(client, options.cacheMountRepo, cacheStoreFor(options.cacheMountDir));

@@ -4,10 +4,11 @@ import { lstat, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { type Descriptor, type Digest, MoltError, parseReference, type Reference } from "@molt/oci";
-import type { RegistryClient } from "@molt/registry-client";
+import { type Descriptor, type Digest, parseReference, type Reference } from "@molt/oci";
+import type { Registry } from "@molt/registry-client";
 import createDebug from "debug";
 import type { CacheMountStore } from "./cache-store.js";
+import { CacheMountTravelError } from "./errors.js";
 import { lockFile } from "./lock.js";
 
 const debug = createDebug("molt:mounts");
@@ -50,9 +51,7 @@ function tool(file: string, args: string[], stdin: "pipe" | "ignore") {
   const done = new Promise<void>((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code) =>
-      code === 0
-        ? resolve()
-        : reject(new MoltError("MOLT_CACHE_MOUNT_TRAVEL", `${file} failed: ${err.trim() || code}`)),
+      code === 0 ? resolve() : reject(new CacheMountTravelError(`${file} failed: ${err.trim() || code}`)),
     );
   });
   return { child, done };
@@ -80,7 +79,7 @@ export class CacheMountTravel {
   readonly #seen = new Map<string, Promise<string | undefined>>();
 
   constructor(
-    private readonly client: RegistryClient,
+    private readonly client: Registry,
     repo: string,
     private readonly store: CacheMountStore,
   ) {

@@ -1,5 +1,5 @@
 import { type Digest, formatReference, type Reference } from "@molt/oci";
-import { type RegistryClient, RegistryError } from "@molt/registry-client";
+import { type Registry, RegistryError } from "@molt/registry-client";
 import type { AssembledImage } from "../image/assemble.js";
 import type { BuildOptions } from "../options.js";
 import { putImageManifest } from "./push.js";
@@ -22,7 +22,7 @@ export function isImmutableTagError(e: unknown): boolean {
  * tag becomes a warning event and `undefined` (kaniko's `--push-ignore-immutable-tag-errors`).
  */
 export async function putManifestOrWarn(
-  client: RegistryClient,
+  client: Registry,
   ref: Reference,
   image: AssembledImage,
   options: Pick<BuildOptions, "pushIgnoreImmutableTagErrors" | "signal" | "onProgress">,

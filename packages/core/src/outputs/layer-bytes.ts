@@ -1,12 +1,12 @@
 import type { Readable } from "node:stream";
 import type { BlobStore } from "@molt/layer-writer";
-import type { RegistryClient, RegistryProgressHandler } from "@molt/registry-client";
+import type { Registry, RegistryProgressHandler } from "@molt/registry-client";
 import type { LayerRef } from "../stage/image-state.js";
 import { keepWhileReading } from "./keep-blob.js";
 
 /** Where outputs read layer bytes from. */
 export interface LayerBytes {
-  client: RegistryClient;
+  client: Registry;
   store: BlobStore;
   signal?: AbortSignal;
   /** Byte progress of layers streamed from a registry. */

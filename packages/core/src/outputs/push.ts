@@ -1,5 +1,5 @@
 import { type Digest, DigestMismatchError, formatReference, type Reference } from "@molt/oci";
-import type { RegistryClient } from "@molt/registry-client";
+import type { Registry } from "@molt/registry-client";
 import type { AssembledImage } from "../image/assemble.js";
 import type { LayerRef } from "../stage/image-state.js";
 import { type LayerBytes, openLayer } from "./layer-bytes.js";
@@ -11,7 +11,7 @@ import { type LayerBytes, openLayer } from "./layer-bytes.js";
  * others before the error is thrown.
  */
 export async function pushBlobs(
-  client: RegistryClient,
+  client: Registry,
   reference: Reference,
   image: AssembledImage,
   layers: readonly LayerRef[],
@@ -48,7 +48,7 @@ export async function pushBlobs(
 
 /** Puts the manifest under the destination's tag: the last step of a push. */
 export async function putImageManifest(
-  client: RegistryClient,
+  client: Registry,
   reference: Reference,
   image: AssembledImage,
   signal?: AbortSignal,

@@ -1,5 +1,5 @@
 import { formatReference, type Reference } from "@molt/oci";
-import type { RegistryClient } from "@molt/registry-client";
+import type { Registry } from "@molt/registry-client";
 
 /**
  * Checks, before the first step, that every destination repository accepts a push (kaniko does
@@ -8,7 +8,7 @@ import type { RegistryClient } from "@molt/registry-client";
  * (`check push permission to reg/app: …`), so a build never runs only to fail at its push.
  */
 export async function checkPushPermissions(
-  client: RegistryClient,
+  client: Registry,
   destinations: readonly Reference[],
   options: { signal?: AbortSignal } = {},
 ): Promise<void> {

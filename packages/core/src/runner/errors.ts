@@ -1,4 +1,5 @@
 import { MoltError } from "@molt/oci";
+import type { CoreErrorCode } from "../error-codes.js";
 import { BuildStepError, type ErrorLocation } from "../errors.js";
 
 /**
@@ -36,7 +37,7 @@ export class RunFailedError extends BuildStepError {
 }
 
 /** `USER` names a user the image's `/etc/passwd` does not have. */
-export class UnknownUserError extends MoltError {
+export class UnknownUserError extends MoltError<CoreErrorCode> {
   /** The user name as given. */
   readonly user: string;
   constructor(user: string, reason = "no such user in the image's /etc/passwd") {
@@ -46,7 +47,7 @@ export class UnknownUserError extends MoltError {
 }
 
 /** `USER x:group` names a group the image's `/etc/group` does not have. */
-export class UnknownGroupError extends MoltError {
+export class UnknownGroupError extends MoltError<CoreErrorCode> {
   /** The group name as given. */
   readonly group: string;
   constructor(group: string, reason = "no such group in the image's /etc/group") {
@@ -56,7 +57,7 @@ export class UnknownGroupError extends MoltError {
 }
 
 /** No runner (or not the requested one) can work on this host; `reasons` says why. */
-export class RunnerUnavailableError extends MoltError {
+export class RunnerUnavailableError extends MoltError<CoreErrorCode> {
   /** What was tried and why it failed. */
   readonly reasons: string[];
   constructor(message: string, reasons: string[] = []) {
@@ -66,7 +67,7 @@ export class RunnerUnavailableError extends MoltError {
 }
 
 /** The in-place runner was asked for without the explicit opt-in. */
-export class InPlaceRefusedError extends MoltError {
+export class InPlaceRefusedError extends MoltError<CoreErrorCode> {
   constructor() {
     super(
       "MOLT_IN_PLACE_REFUSED",
@@ -76,21 +77,21 @@ export class InPlaceRefusedError extends MoltError {
 }
 
 /** The spec asks for something this runner cannot do here (e.g. a second uid without newuidmap). */
-export class RunUnsupportedError extends MoltError {
+export class RunUnsupportedError extends MoltError<CoreErrorCode> {
   constructor(message: string) {
     super("MOLT_RUN_UNSUPPORTED", message);
   }
 }
 
 /** The runner could not prepare the root (mounts, working directory, tools). */
-export class RunnerSetupError extends MoltError {
+export class RunnerSetupError extends MoltError<CoreErrorCode> {
   constructor(message: string, options?: { cause?: unknown }) {
     super("MOLT_RUNNER_SETUP", message, options);
   }
 }
 
 /** The command ran longer than `timeoutMs` and was killed. */
-export class RunTimeoutError extends MoltError {
+export class RunTimeoutError extends MoltError<CoreErrorCode> {
   /** The limit that was exceeded. */
   readonly timeoutMs: number;
   constructor(timeoutMs: number) {
@@ -100,7 +101,7 @@ export class RunTimeoutError extends MoltError {
 }
 
 /** The run was aborted through its AbortSignal (the process tree was killed). */
-export class RunAbortedError extends MoltError {
+export class RunAbortedError extends MoltError<CoreErrorCode> {
   constructor(options?: { cause?: unknown }) {
     super("MOLT_ABORTED", "RUN aborted", options);
   }

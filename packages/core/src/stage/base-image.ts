@@ -8,14 +8,15 @@ import {
   parseReference,
   type Reference,
 } from "@molt/oci";
-import type { RegistryClient } from "@molt/registry-client";
+import type { Registry } from "@molt/registry-client";
 import { digestOf, SCRATCH_KEY } from "../cache/key.js";
+import type { CoreErrorCode } from "../error-codes.js";
 import type { StepId } from "../events.js";
 import type { BuildEvents } from "../step-events.js";
 import type { ImageState } from "./image-state.js";
 
 /** The base image's manifest and config disagree on the number of layers. */
-export class InconsistentBaseImageError extends MoltError {
+export class InconsistentBaseImageError extends MoltError<CoreErrorCode> {
   constructor(reference: string, layers: number, diffIds: number) {
     super(
       "MOLT_BASE_IMAGE_INCONSISTENT",
@@ -48,7 +49,7 @@ export function scratchState(platform: Platform): ImageState {
  * downloaded here; layers are streamed (or mounted) only when an output needs them.
  */
 export async function pullBaseState(
-  client: RegistryClient,
+  client: Registry,
   image: string,
   platform: Platform,
   options: { signal?: AbortSignal; events?: BuildEvents; step?: StepId },

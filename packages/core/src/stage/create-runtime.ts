@@ -94,6 +94,7 @@ export function createRuntime(
           { client: session.client, store, ...(signal ? { signal } : {}), onProgress },
           {
             mode: options.snapshotMode ?? "auto",
+            factory: options.snapshotter,
             limits: extractLimits(options),
             ...(options.ignorePaths ? { ignore: options.ignorePaths } : {}),
             onProgress,

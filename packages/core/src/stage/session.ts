@@ -1,6 +1,6 @@
 import type { ContextSource } from "@molt/context-source";
 import type { BlobStore } from "@molt/layer-writer";
-import type { RegistryClient } from "@molt/registry-client";
+import type { Registry } from "@molt/registry-client";
 import type { StepCache } from "../cache/step-cache.js";
 import type { StepId } from "../events.js";
 import type { BuildOptions } from "../options.js";
@@ -15,7 +15,7 @@ export interface BuildSession {
   readonly events: BuildEvents;
   readonly context: ContextSource;
   readonly store: BlobStore;
-  readonly client: RegistryClient;
+  readonly client: Registry;
   /** The build's private temporary directory (removed at the end). */
   readonly work: string;
   /** ISO timestamp for config and history (`SOURCE_DATE_EPOCH` when set). */

@@ -6,6 +6,7 @@ import {
   type ExtractProgressEvent,
   extract,
   type Snapshotter,
+  type SnapshotterFactory,
 } from "@molt/snapshotter";
 import createDebug from "debug";
 import { type LayerBytes, openLayer } from "../outputs/layer-bytes.js";
@@ -34,6 +35,8 @@ export async function materialise(
   from: LayerBytes,
   options: {
     mode?: "auto" | "walk" | "overlay";
+    /** Makes the snapshotter (default {@link createSnapshotter}): `BuildOptions.snapshotter`. */
+    factory?: SnapshotterFactory | undefined;
     ignore?: string[];
     limits?: ExtractLimits | undefined;
     /** Progress of extracting the layers (not of later `apply` calls). */
@@ -58,7 +61,7 @@ export async function materialise(
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   debug("materialised %d layers into %s in %d ms", layers.length, root, Date.now() - t0);
-  const snapshotter = await createSnapshotter(root, {
+  const snapshotter = await (options.factory ?? createSnapshotter)(root, {
     baseline,
     workDir: join(dir, "snapshot"),
     mode: options.mode ?? "auto",

@@ -1,4 +1,5 @@
 import { MoltError } from "@molt/oci";
+import type { ParserErrorCode } from "../error-codes.js";
 
 /** Stable codes of {@link ShellExpansionError}. */
 export type ShellExpansionErrorCode =
@@ -13,7 +14,7 @@ export type ShellExpansionErrorCode =
  * unsupported modifier, or a `${V:?message}` whose variable is unset or empty.
  * `offset` is the 0-based index in the word where the problem was found.
  */
-export class ShellExpansionError extends MoltError {
+export class ShellExpansionError extends MoltError<ParserErrorCode> {
   /** 0-based offset in the expanded word where the problem was found. */
   readonly offset: number;
   constructor(code: ShellExpansionErrorCode, message: string, offset: number) {

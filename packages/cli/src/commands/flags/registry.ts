@@ -1,4 +1,5 @@
 import { kanikoCredentialHelpers } from "../../credential-helpers.js";
+import { registrySettings, setTransport } from "./registry-settings.js";
 import type { FlagRow } from "./types.js";
 import { bool, int, keyValues, list, str, usage } from "./values.js";
 
@@ -12,7 +13,7 @@ export const REGISTRY_FLAGS: FlagRow[] = [
     group,
     help: "plain HTTP for destination registries",
     apply: (v, t) => {
-      t.options.insecure = bool(v);
+      setTransport(t, "*", "push", "insecure", bool(v));
     },
   },
   {
@@ -21,7 +22,7 @@ export const REGISTRY_FLAGS: FlagRow[] = [
     group,
     help: "plain HTTP for base-image registries",
     apply: (v, t) => {
-      t.options.insecurePull = bool(v);
+      setTransport(t, "*", "pull", "insecure", bool(v));
     },
   },
   {
@@ -32,7 +33,7 @@ export const REGISTRY_FLAGS: FlagRow[] = [
     arg: "HOST",
     help: "plain HTTP for HOST, push and pull; repeatable",
     apply: (v, t) => {
-      t.options.insecureRegistries = list(v);
+      for (const host of list(v)) setTransport(t, host, undefined, "insecure", true);
     },
   },
   {
@@ -41,7 +42,7 @@ export const REGISTRY_FLAGS: FlagRow[] = [
     group,
     help: "do not verify TLS certificates of destination registries",
     apply: (v, t) => {
-      t.options.skipTlsVerify = bool(v);
+      setTransport(t, "*", "push", "skipTlsVerify", bool(v));
     },
   },
   {
@@ -50,7 +51,7 @@ export const REGISTRY_FLAGS: FlagRow[] = [
     group,
     help: "do not verify TLS certificates of base-image registries",
     apply: (v, t) => {
-      t.options.skipTlsVerifyPull = bool(v);
+      setTransport(t, "*", "pull", "skipTlsVerify", bool(v));
     },
   },
   {
@@ -61,7 +62,7 @@ export const REGISTRY_FLAGS: FlagRow[] = [
     arg: "HOST",
     help: "do not verify HOST's TLS certificate; repeatable",
     apply: (v, t) => {
-      t.options.skipTlsVerifyRegistries = list(v);
+      for (const host of list(v)) setTransport(t, host, undefined, "skipTlsVerify", true);
     },
   },
   {
@@ -72,7 +73,8 @@ export const REGISTRY_FLAGS: FlagRow[] = [
     arg: "HOST=CA.pem",
     help: "trust this CA for HOST; repeatable",
     apply: (v, t) => {
-      t.options.registryCertificates = keyValues(list(v), "registry-certificate");
+      for (const [host, path] of Object.entries(keyValues(list(v), "registry-certificate")))
+        registrySettings(t, host).caFile = path;
     },
   },
   {
@@ -83,13 +85,11 @@ export const REGISTRY_FLAGS: FlagRow[] = [
     arg: "HOST=CERT,KEY",
     help: "mutual TLS with HOST; repeatable",
     apply: (v, t) => {
-      const certs: Record<string, { cert: string; key: string }> = {};
       for (const [host, pair] of Object.entries(keyValues(list(v), "registry-client-cert"))) {
         const [cert, key] = pair.split(",");
         if (!cert || !key) throw usage(`--registry-client-cert expects HOST=CERT,KEY, got "${host}=${pair}"`);
-        certs[host] = { cert, key };
+        Object.assign(registrySettings(t, host), { certFile: cert, keyFile: key });
       }
-      t.options.registryClientCerts = certs;
     },
   },
   {

@@ -1,0 +1,42 @@
+/**
+ * Every `code` an error of `@molt/core` can carry (`test/e2e/error-codes.test.ts` checks the
+ * source against this list both ways).
+ */
+export const CORE_ERROR_CODES = [
+  "MOLT_ABORTED",
+  "MOLT_ADD_CHECKSUM",
+  "MOLT_ADD_CHECKSUM_LOCAL",
+  "MOLT_ADD_DOWNLOAD",
+  "MOLT_ADD_GIT_FAILED",
+  "MOLT_BASE_IMAGE_INCONSISTENT",
+  "MOLT_CACHE_MOUNT_TRAVEL",
+  "MOLT_CHECK_FAILED",
+  "MOLT_COPY_DEST_NOT_DIR",
+  "MOLT_COPY_FROM_STAGE",
+  "MOLT_COPY_SOURCE_NOT_FOUND",
+  "MOLT_INVALID_CHMOD",
+  "MOLT_INVALID_OPTIONS",
+  "MOLT_INVALID_PORT",
+  "MOLT_INVALID_SIGNAL",
+  "MOLT_IN_PLACE_REFUSED",
+  "MOLT_MOUNT_LOCK",
+  "MOLT_MOUNT_SECRET_NOT_FOUND",
+  "MOLT_MOUNT_SOURCE_NOT_FOUND",
+  "MOLT_MOUNT_SSH",
+  "MOLT_MOUNT_SSH_NOT_FOUND",
+  "MOLT_RUNNER_SETUP",
+  "MOLT_RUNNER_UNAVAILABLE",
+  "MOLT_RUN_FAILED",
+  "MOLT_RUN_NUL_BYTE",
+  "MOLT_RUN_TIMEOUT",
+  "MOLT_RUN_TOO_LONG",
+  "MOLT_RUN_UNSUPPORTED",
+  "MOLT_STAGE_GRAPH",
+  "MOLT_UNKNOWN_GROUP",
+  "MOLT_UNKNOWN_USER",
+  "MOLT_UNSUPPORTED",
+  "MOLT_UNSUPPORTED_INSTRUCTION",
+] as const;
+
+/** A `code` of an error thrown by `@molt/core`: switch on it. */
+export type CoreErrorCode = (typeof CORE_ERROR_CODES)[number];
