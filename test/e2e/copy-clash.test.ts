@@ -37,7 +37,7 @@ async function outcome(
       context: ctx,
       noPush: true,
       ociLayoutPath: join(dir, `l${n}`),
-      insecurePull: true,
+      registries: { "*": { pull: { insecure: true } } },
       tmpDir: tmp,
     });
     return { code: "ok", message: "" };
