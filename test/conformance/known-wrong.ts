@@ -19,13 +19,6 @@ const many = (finding: string, cases: string[], match: RegExp, refs?: KnownWrong
 
 /** Known molt bugs (each also in the findings file). */
 export const MOLT_WRONG: KnownWrong[] = [
-  {
-    case: "run-user-root-back",
-    refs: ["buildah"],
-    match: /^~id size: /,
-    finding:
-      "F7 issue 14 #3: RUN under USER root lacks its primary group among its groups (buildah: groups=0(root))",
-  },
   ...many(
     "F18 COPY drops a source file's extended attributes and capabilities (unverified against current BuildKit; Docker 20.10 drops them too)",
     ["copy-xattrs", "copy-capabilities"],

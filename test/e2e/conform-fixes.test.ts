@@ -87,6 +87,24 @@ RUN id > /out/uid
     // A numeric uid with a passwd entry is that user, groups included.
     expect(parseId(await readFile(join(b.root, "out", "uid"), "utf8"))).toEqual(name);
   });
+
+  test("USER root after another USER: root's primary group is among its groups (groups=0(root))", async () => {
+    // Same rule for root (finding F7): containerd's WithAdditionalGIDs puts the gid first in the
+    // additional gids and adds every /etc/group entry listing the user; buildah shows the same.
+    // busybox `id` prints groups= only from getgroups(), so an empty list would print none.
+    const b = await built(`FROM ${BASE}
+RUN mkdir -m 1777 /out
+USER user
+RUN id > /out/user
+USER root
+RUN id > /out/root
+`);
+    expect(parseId(await readFile(join(b.root, "out", "root"), "utf8"))).toEqual({
+      uid: "0(root)",
+      gid: "0(root)",
+      groups: ["0(root)"],
+    });
+  });
 });
 
 describe("bug 4: WORKDIR and COPY --chown owners follow BuildKit's file-op rules", () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { RunnerSetupError } from "./errors.js";
 import type { HostTools } from "./host-tools.js";
 import type { RunSpec, RunUser } from "./types.js";
@@ -59,9 +60,28 @@ export function needsUserSwitch(user: RunUser): boolean {
   const uid = process.geteuid?.();
   const gid = process.getegid?.();
   if (uid !== user.uid || gid !== user.gid) return true;
-  const have = new Set(process.getgroups?.() ?? []);
+  const have = new Set(supplementaryGroups());
   const want = new Set([user.gid, ...user.groups]);
   return have.size !== want.size || [...want].some((g) => !have.has(g));
+}
+
+let ownGroups: number[] | undefined;
+
+/**
+ * This process's supplementary groups as the kernel has them (`Groups:` of /proc/self/status).
+ * Not `process.getgroups()`: Node always adds the effective gid to that list, so a root process
+ * without supplementary groups would look as if it had group 0, and a RUN under USER root
+ * would run without it (busybox `id` then prints no groups=). Read once.
+ */
+function supplementaryGroups(): number[] {
+  if (ownGroups) return ownGroups;
+  try {
+    const line = /^Groups:(.*)$/m.exec(readFileSync("/proc/self/status", "utf8"));
+    if (line) return (ownGroups = line[1]!.trim().split(/\s+/).filter(Boolean).map(Number));
+  } catch {
+    // no procfs: fall back to what Node reports
+  }
+  return (ownGroups = process.getgroups?.() ?? []);
 }
 
 /** Checks the parts of a spec every runner relies on. */
