@@ -72,6 +72,14 @@ export interface BuildOptions {
    */
   subsecondMtimes?: boolean;
   /**
+   * COPY, ADD and WORKDIR onto a base image read what they need (does the destination exist,
+   * its parents' modes and owners, `/etc/passwd` for `--chown` names) from an index of the
+   * layers instead of extracting them (default true). The index is made by streaming each layer
+   * once, or read from the cache (`--cache-dir`, `--cache-repo`), where it is kept by diff_id.
+   * `false` extracts the base first, as a RUN does. The image is the same either way.
+   */
+  baseIndex?: boolean;
+  /**
    * Seconds since the epoch used for every timestamp in layers, config and history (what
    * `SOURCE_DATE_EPOCH` means to the CLI). Wins over `reproducible`'s 0.
    */

@@ -27,7 +27,18 @@ export {
   flatten,
   type LayerSource,
 } from "./extract.js";
+export {
+  type IndexEntry,
+  type IndexEntryType,
+  type IndexLayerOptions,
+  indexLayer,
+  type LayerIndex,
+  LayerIndexFormatError,
+  parseLayerIndex,
+  serializeLayerIndex,
+} from "./layer-index.js";
 export { cleanPath, resolveInRoot } from "./paths.js";
+export { type IndexNode, RootIndex } from "./root-index.js";
 export { scanTree } from "./scan.js";
 export {
   createSnapshotter,

@@ -4,8 +4,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "../../../test/harness/registry.js";
-import { extract, flatten } from "../src/index.js";
+import {
+  extract,
+  flatten,
+  indexLayer,
+  parseLayerIndex,
+  RootIndex,
+  serializeLayerIndex,
+} from "../src/index.js";
 import { exec as run } from "./exec.js";
+import { indexDifferences } from "./index-compare.js";
 import { layoutLayers } from "./layout.js";
 import { describeTree, diffTrees, expectBaselineMatchesDisk } from "./tree.js";
 
@@ -152,5 +160,25 @@ describe("extract against umoci unpack", () => {
     await writeFile(join(dir, "x"), "");
     await expect(flatten([], dir)).rejects.toMatchObject({ code: "MOLT_EXTRACT_FAILED" });
     expect(await readFile(join(dir, "x"), "utf8")).toBe("");
+  });
+
+  test("the layer index (no extraction) says what extraction makes: every path, type, mode, owner, link, size, time", async () => {
+    const layers = await layoutLayers(layout, "t");
+    const baseline = await extract(layers, join(tmp, "ours-for-index"));
+    const index = new RootIndex();
+    for (const l of await layoutLayers(layout, "t")) {
+      const li = await indexLayer(l, { keepContent: (p) => p === "etc/passwd" });
+      // stored and read back, as a cache does
+      index.apply(parseLayerIndex(serializeLayerIndex(li)));
+    }
+    expect(indexDifferences(baseline, index)).toEqual([]);
+    expect(index.get("etc/passwd")?.content?.toString()).toBe("seven");
+    expect(index.get("a/f1")?.content).toBeUndefined();
+    // hand-written: what the corpus's whiteouts and opaque markers hide
+    expect(index.get("d2/fresh")).toBeUndefined();
+    expect(index.get("a/b/f2")).toBeUndefined();
+    expect(index.get("real-dir")).toMatchObject({ type: "symlink", linkTarget: "/etc" });
+    expect(index.get("sticky")?.mode).toBe(0o1777);
+    expect(index.get("suid")).toMatchObject({ type: "file", mode: 0o4755, uid: 1000, gid: 1000 });
   });
 });

@@ -1,4 +1,5 @@
 import { BuildStepError, type ErrorLocation } from "../errors.js";
+import type { RootView } from "../stage/root-view.js";
 import { compileSymbolicMode } from "./chmod-symbolic.js";
 import { type FileOwner, resolveFileOwner } from "./file-owner.js";
 
@@ -9,7 +10,7 @@ import { type FileOwner, resolveFileOwner } from "./file-owner.js";
  */
 export async function resolveChown(
   value: string | undefined,
-  root: string | undefined,
+  root: RootView | undefined,
   _location?: ErrorLocation,
 ): Promise<FileOwner | undefined> {
   if (value === undefined || value === "") return undefined;

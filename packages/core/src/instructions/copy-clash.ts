@@ -1,7 +1,6 @@
-import { lstat } from "node:fs/promises";
-import { join } from "node:path";
 import type { EntryType, FileEntry } from "@molt/oci";
 import { BuildStepError, type ErrorLocation } from "../errors.js";
+import type { RootView } from "../stage/root-view.js";
 
 type Kind = "directory" | "other" | undefined;
 
@@ -17,11 +16,11 @@ export class CopyTargetCheck {
   readonly #absent = new Set<string>();
 
   /**
-   * @param root the stage's root directory
+   * @param root a view of the stage's root (the materialised directory or the layers' index)
    * @param written what this copy has put so far (layer path → entry)
    */
   constructor(
-    private readonly root: string,
+    private readonly root: RootView,
     private readonly written: ReadonlyMap<string, FileEntry>,
     private readonly keyword: string,
     private readonly location: ErrorLocation,
@@ -63,10 +62,7 @@ export class CopyTargetCheck {
     if (w) return w.type === "directory" ? "directory" : "other";
     const i = path.lastIndexOf("/");
     if (this.#absent.has(i < 0 ? "" : path.slice(0, i))) return undefined;
-    try {
-      return (await lstat(join(this.root, path))).isDirectory() ? "directory" : "other";
-    } catch {
-      return undefined;
-    }
+    const node = await this.root.lstat(path);
+    return node === undefined ? undefined : node.type === "directory" ? "directory" : "other";
   }
 }

@@ -1,10 +1,7 @@
-import { lstat, stat } from "node:fs/promises";
-import { relative } from "node:path";
 import type { Change, FileEntry } from "@molt/oci";
-import { resolveInRoot } from "@molt/snapshotter";
 import { BuildStepError, type ErrorLocation, throwIfAborted } from "../errors.js";
-import { parentsFromRoot } from "../stage/parent-dirs.js";
 import { resolveContainerPath, toLayerPath } from "../stage/paths.js";
+import { existsIn, followIn, isDirectoryIn, parentsIn } from "../stage/root-view.js";
 import type { StageRuntime } from "../stage/runtime.js";
 import { chmodApplier, resolveChown } from "./chown-chmod.js";
 import { CopyTargetCheck } from "./copy-clash.js";
@@ -66,13 +63,15 @@ export interface CopyRequest {
  */
 export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRequest): Promise<void> {
   const loc = req.location;
-  const fs = rt.state.layers.length > 0 ? await rt.filesystem() : undefined;
-  const owner = (await resolveChown(req.chown, fs?.root, loc)) ?? { uid: 0, gid: 0 };
+  // What the base holds is read through a view: the layers' index unless the root is (or is
+  // about to be) extracted, so COPY onto a base image needs no extraction.
+  const view = await rt.rootView();
+  const owner = (await resolveChown(req.chown, view, loc)) ?? { uid: 0, gid: 0 };
   const chmod = chmodApplier(req.chmod, loc);
   const cfg = rt.state.config.config ?? {};
   const written = toLayerPath(resolveContainerPath(cfg.WorkingDir, req.dest));
   const endsWithSlash = req.dest.endsWith("/") || req.dest === "." || req.dest.endsWith("/.");
-  const destIsExistingDir = written !== "" && fs !== undefined && (await isDirectoryInRoot(fs.root, written));
+  const destIsExistingDir = written !== "" && view !== undefined && (await isDirectoryIn(view, written));
   const multiple =
     endsWithSlash ||
     destIsExistingDir ||
@@ -82,7 +81,7 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
   // The destination directory is resolved inside the root with symlinks followed, dangling ones
   // too (BuildKit's copy resolves the destination with RootPath): after `ln -s target /link`,
   // `COPY a /link/sub/` writes /target/sub/a and leaves the link alone.
-  const dest = fs ? await followInRoot(fs.root, written) : written;
+  const dest = view ? await followIn(view, written) : written;
   if ((req.sourceCount > 1 || items.length > 1) && !endsWithSlash) {
     throw new BuildStepError(
       "MOLT_COPY_DEST_NOT_DIR",
@@ -115,15 +114,15 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
   const destDir = multiple ? dest : parentOf(dest);
   // What the image has where the copy writes: a directory may not land on a file or symlink,
   // nor a file on a directory (BuildKit's copy refuses both, see CopyTargetCheck).
-  const check = fs ? new CopyTargetCheck(fs.root, entries, req.keyword, loc) : undefined;
+  const check = view ? new CopyTargetCheck(view, entries, req.keyword, loc) : undefined;
   // Missing parents are made 0755, owned by the --chown owner (root without one), as BuildKit's
   // copy makes them; existing ones (seen through the stage's root, symlinks followed as the
   // container would) keep what the image gives them; a file there fails the copy (MkdirAll).
   const ensureDir = async (a: string) => {
     if (a === "" || entries.has(a)) return;
-    if (fs && check) {
-      if (await isDirectoryInRoot(fs.root, a)) return;
-      if (await existsInRoot(fs.root, a)) check.notDirectory(a);
+    if (view && check) {
+      if (await isDirectoryIn(view, a)) return;
+      if (await existsIn(view, a)) check.notDirectory(a);
       check.markAbsent(a);
     }
     entries.set(a, newDir(a, owner.uid, owner.gid));
@@ -179,7 +178,7 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
     }
     rt.events.emit({ type: "molt:context:transfer", step: rt.stepId, files, bytes });
   }
-  await rt.addLayer(changes, req.createdBy, fs ? { parents: parentsFromRoot(fs.root) } : {});
+  await rt.addLayer(changes, req.createdBy, view ? { parents: parentsIn(view) } : {});
 }
 
 /**
@@ -206,41 +205,6 @@ function relink(e: FileEntry, dest: string): Partial<FileEntry> {
   return e.type === "hardlink" && e.linkTarget !== undefined
     ? { linkTarget: posixJoin(dest, e.linkTarget) }
     : {};
-}
-
-/**
- * `path` (a layer path) with its symlinks resolved inside `root`, dangling ones and the last
- * component included (BuildKit resolves the destination with RootPath, so `COPY a /ln` writes
- * through a link `/ln`); missing components are kept, so the result can be created.
- */
-async function followInRoot(root: string, path: string): Promise<string> {
-  if (path === "") return path;
-  let real: string;
-  try {
-    real = toLayerPath(relative(root, await resolveInRoot(root, path, { followLast: true })));
-  } catch {
-    return path; // e.g. a component is a file: left to the layer as before
-  }
-  return real.startsWith("..") ? path : real;
-}
-
-/** True when `path` (a layer path) names anything in the stage root, symlinks followed inside it. */
-async function existsInRoot(root: string, path: string): Promise<boolean> {
-  try {
-    await lstat(await resolveInRoot(root, path, { followLast: true }));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** True when `path` (a layer path) is a directory in the stage root, symlinks followed inside it. */
-export async function isDirectoryInRoot(root: string, path: string): Promise<boolean> {
-  try {
-    return (await stat(await resolveInRoot(root, path, { followLast: true }))).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 function parentOf(path: string): string {

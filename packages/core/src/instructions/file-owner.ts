@@ -1,4 +1,4 @@
-import { readImageAccounts } from "../runner/index.js";
+import { accountsIn, type RootView } from "../stage/root-view.js";
 
 /** A numeric owner for files an instruction writes. */
 export interface FileOwner {
@@ -23,9 +23,10 @@ function idOf(s: string): number | undefined {
  *   passwd, as on `scratch`) the owner is 0:0, without error;
  * - a group (`root`, a number, or a name from `/etc/group`) sets the gid; an unknown group name
  *   keeps the user's gid; an empty group (`app:`) is gid 0.
- * `root` is the stage's root directory, or undefined when the stage has no files yet.
+ * `root` is a view of the stage's root, or undefined when the stage has no files yet; it is read
+ * only when a name must be looked up.
  */
-export async function resolveFileOwner(root: string | undefined, spec: string): Promise<FileOwner> {
+export async function resolveFileOwner(root: RootView | undefined, spec: string): Promise<FileOwner> {
   const colon = spec.indexOf(":");
   const userPart = colon < 0 ? spec : spec.slice(0, colon);
   const groupPart = colon < 0 ? undefined : spec.slice(colon + 1);
@@ -34,9 +35,7 @@ export async function resolveFileOwner(root: string | undefined, spec: string): 
   const needUsers = uidNum === undefined;
   const needGroups = groupPart !== undefined && gidNum === undefined;
   const accounts =
-    root !== undefined && (needUsers || needGroups)
-      ? await readImageAccounts(root)
-      : { users: [], groups: [] };
+    root !== undefined && (needUsers || needGroups) ? await accountsIn(root) : { users: [], groups: [] };
   let owner: FileOwner = { uid: 0, gid: 0 };
   if (uidNum !== undefined) owner = { uid: uidNum, gid: uidNum };
   else {

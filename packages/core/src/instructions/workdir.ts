@@ -3,8 +3,8 @@ import type { FileEntry } from "@molt/oci";
 import type { Instruction } from "@molt/parser";
 import { shownInput } from "../cache/key.js";
 import { resolveContainerPath, toLayerPath } from "../stage/paths.js";
+import { isDirectoryIn, type RootView } from "../stage/root-view.js";
 import type { StageRuntime } from "../stage/runtime.js";
-import { isDirectoryInRoot } from "./copy-core.js";
 import { ancestors } from "./copy-paths.js";
 import { type FileOwner, resolveFileOwner } from "./file-owner.js";
 import type { InstructionStep } from "./step.js";
@@ -44,15 +44,14 @@ async function createWorkdir(rt: StageRuntime): Promise<void> {
     rt.addEmptyHistory(createdBy);
     return;
   }
-  const fs = rt.state.layers.length > 0 ? await rt.filesystem() : undefined;
+  const view = await rt.rootView();
   const missing: string[] = [];
-  for (const p of [...ancestors(path), path])
-    if (!(fs && (await isDirectoryInRoot(fs.root, p)))) missing.push(p);
+  for (const p of [...ancestors(path), path]) if (!(view && (await isDirectoryIn(view, p)))) missing.push(p);
   if (missing.length === 0) {
     rt.addEmptyHistory(createdBy);
     return;
   }
-  const owner = await ownerOf(cfg.User, fs?.root);
+  const owner = await ownerOf(cfg.User, view);
   const mtimeNs = BigInt(Date.now()) * 1_000_000n;
   const entries: FileEntry[] = missing.map((p) => ({
     path: p,
@@ -68,7 +67,7 @@ async function createWorkdir(rt: StageRuntime): Promise<void> {
   );
 }
 
-async function ownerOf(user: string | undefined, root: string | undefined): Promise<FileOwner> {
+async function ownerOf(user: string | undefined, root: RootView | undefined): Promise<FileOwner> {
   // BuildKit makes the directory with a file operation owned by USER, resolved with the file
   // operations' rules (not RUN's): see resolveFileOwner.
   return user ? resolveFileOwner(root, user) : { uid: 0, gid: 0 };

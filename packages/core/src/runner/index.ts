@@ -32,4 +32,4 @@ export type {
   RunUser,
   TransientFile,
 } from "./types.js";
-export { type ImageAccounts, readImageAccounts, resolveUser } from "./user.js";
+export { type ImageAccounts, parseImageAccounts, readImageAccounts, resolveUser } from "./user.js";

@@ -71,10 +71,12 @@ export interface ImageAccounts {
 
 /** Reads `/etc/passwd` and `/etc/group` inside `rootfs` (symlinks resolved inside it); missing files give empty lists. */
 export async function readImageAccounts(rootfs: string): Promise<ImageAccounts> {
-  return {
-    users: parsePasswd(await readInRoot(rootfs, "/etc/passwd")),
-    groups: parseGroup(await readInRoot(rootfs, "/etc/group")),
-  };
+  return parseImageAccounts(await readInRoot(rootfs, "/etc/passwd"), await readInRoot(rootfs, "/etc/group"));
+}
+
+/** Parses the text of an image's `/etc/passwd` and `/etc/group` (undefined: the file is missing). */
+export function parseImageAccounts(passwd: string | undefined, group: string | undefined): ImageAccounts {
+  return { users: parsePasswd(passwd), groups: parseGroup(group) };
 }
 
 function checkId(n: number, what: string, text: string): void {

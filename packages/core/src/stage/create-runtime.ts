@@ -1,13 +1,19 @@
 import { mkdtemp } from "node:fs/promises";
 import { join } from "node:path";
 import { writeLayer } from "@molt/layer-writer";
+import type { RootIndex } from "@molt/snapshotter";
+import createDebug from "debug";
 import { layerMediaType } from "../image/assemble.js";
+import { layerIndexes } from "./base-index.js";
 import { extractLimits } from "./extract-limits.js";
 import type { ImageState, LayerRef } from "./image-state.js";
 import { parentsFromRoot } from "./parent-dirs.js";
+import { directoryView, indexView, type RootView } from "./root-view.js";
 import type { StageRuntime } from "./runtime.js";
 import type { BuildSession } from "./session.js";
 import { materialise, type StageFs } from "./stage-fs.js";
+
+const debug = createDebug("molt:stage");
 
 /** Creates the runtime a stage's instructions run against, starting from `state`. */
 export function createRuntime(
@@ -21,6 +27,8 @@ export function createRuntime(
   const signal = options.signal;
   const history = (state.config.history ??= []);
   let fs: Promise<StageFs> | undefined;
+  let index: Promise<RootIndex> | undefined;
+  let indexFailed = false;
   const events = session.events;
   const rt: StageRuntime = {
     stage,
@@ -36,6 +44,7 @@ export function createRuntime(
     options,
     created,
     cmdSetInStage: false,
+    rootNeededLater: false,
     addEmptyHistory(createdBy) {
       history.push({ created, created_by: createdBy, empty_layer: true });
     },
@@ -104,6 +113,24 @@ export function createRuntime(
         return made;
       })();
       return fs;
+    },
+    async rootView(): Promise<RootView | undefined> {
+      if (state.layers.length === 0) return undefined;
+      const materialised = async () => directoryView((await rt.filesystem()).root);
+      if (options.baseIndex === false || fs || rt.rootNeededLater || indexFailed) return materialised();
+      // The index grows with the image: the layers added since it was last asked are merged in.
+      const step = rt.stepId;
+      const prev = index;
+      index = (async () => layerIndexes(session).merge(state.layers, step, prev ? await prev : undefined))();
+      try {
+        return indexView(await index, materialised);
+      } catch (e) {
+        if (signal?.aborted) throw e;
+        // Extraction reports what is wrong with a layer (or copes with it): never guess.
+        debug("layer index failed, extracting the root instead: %O", e);
+        indexFailed = true;
+        return materialised();
+      }
     },
     runner: () => session.runner(),
     fromSource: (ref, location) => session.fromSource(ref, stage, location, rt.stepId),

@@ -136,6 +136,10 @@ export async function runStage(
       }
       const handler = stepFor(instr);
       handler.configure?.(instr, rt);
+      // A later RUN that no cache can skip materialises the root anyway: COPY then uses it too.
+      rt.rootNeededLater =
+        instructions.slice(step).some((i) => i.kind === "RUN") &&
+        (cache?.use("run", { index: rt.stage, name: mode.stageName }) ?? "off") !== "probe";
       const report: StepReport = {
         stage: rt.stage,
         step,

@@ -8,6 +8,7 @@ import type { Runner } from "../runner/index.js";
 import type { BuildEvents } from "../step-events.js";
 import { getEnv } from "./env.js";
 import type { ImageState, LayerRef } from "./image-state.js";
+import type { RootView } from "./root-view.js";
 import type { StageFs } from "./stage-fs.js";
 
 /** Everything an instruction handler may read or change while a stage runs. */
@@ -54,6 +55,17 @@ export interface StageRuntime {
   addEmptyHistory(createdBy: string): void;
   /** The stage's root filesystem, materialised on first use (only RUN needs it). */
   filesystem(): Promise<StageFs>;
+  /**
+   * A read-only view of the stage's root for COPY, ADD and WORKDIR (undefined while the image has
+   * no layers): the materialised root when there is one, else the layers' index, so that copying
+   * onto a base image extracts nothing (see `stage/base-index.ts`).
+   */
+  rootView(): Promise<RootView | undefined>;
+  /**
+   * Set by the stage loop before each step: a later step of the stage is sure to materialise the
+   * root (a RUN, with no cache that could skip it), so reading an index first would be wasted.
+   */
+  rootNeededLater: boolean;
   /** A new empty directory inside the build's private temporary directory (removed with it). */
   scratchDir(name: string): Promise<string>;
   /** The cache key input of `--from=<ref>`: an earlier stage's final key or an image's digest. */
