@@ -54,8 +54,7 @@ async function buildAndCount(
   const result = await build({
     context: ctx,
     destinations: [`${registry.host}/out/${tag}:latest`],
-    insecure: true,
-    insecurePull: true,
+    registries: { [registry.host]: { insecure: true } },
     tmpDir: dir,
     sourceDateEpoch: EPOCH,
     onProgress: (e) => events.push(e.type),

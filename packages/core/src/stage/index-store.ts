@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type Descriptor, type Digest, MediaType, parseReference, type Reference } from "@molt/oci";
-import { type RegistryClient, RegistryNotFoundError } from "@molt/registry-client";
+import { type Registry, RegistryNotFoundError } from "@molt/registry-client";
 import type { BuildOptions } from "../options.js";
 
 /** The media type of a stored layer index (gzip'd JSON, see `serializeLayerIndex`). */
@@ -67,7 +67,7 @@ export class RegistryIndexStore implements LayerIndexStore {
   readonly description: string;
   readonly repository: Reference;
   constructor(
-    private readonly client: RegistryClient,
+    private readonly client: Registry,
     repository: Reference,
     private readonly readOnly = false,
   ) {
@@ -127,7 +127,7 @@ export class RegistryIndexStore implements LayerIndexStore {
 }
 
 /** The build's index stores: `--cache-dir`, then `--cache-repo` (both written; `--no-push-cache` writes neither). */
-export function indexStores(options: BuildOptions, client: RegistryClient): LayerIndexStore[] {
+export function indexStores(options: BuildOptions, client: Registry): LayerIndexStore[] {
   const readOnly = options.noPushCache ?? false;
   const out: LayerIndexStore[] = [];
   if (options.cacheDir) out.push(new DirectoryIndexStore(options.cacheDir, readOnly));
