@@ -1,11 +1,22 @@
-import { constants } from "node:fs";
-import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, symlink } from "node:fs/promises";
+import {
+  chmodSync,
+  constants,
+  copyFileSync,
+  lchownSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  symlinkSync,
+} from "node:fs";
 import { join } from "node:path";
 import { RunnerSetupError } from "../runner/errors.js";
 import { run as exec } from "../runner/exec.js";
 
-/** Trees up to this many entries are copied in this process; bigger ones by `cp -a`. */
+/** Trees up to this many entries and bytes are copied in this process; bigger ones by `cp -a`. */
 const SMALL = 64;
+const SMALL_BYTES = 1 << 20;
 
 interface Entry {
   rel: string;
@@ -18,10 +29,11 @@ interface Entry {
 }
 
 /** The entries of a small tree of directories, single-linked files and symlinks; else undefined. */
-async function smallTree(from: string): Promise<Entry[] | undefined> {
+function smallTree(from: string): Entry[] | undefined {
   const out: Entry[] = [];
-  const visit = async (rel: string): Promise<boolean> => {
-    const st = await lstat(rel ? join(from, rel) : from);
+  let bytes = 0;
+  const visit = (rel: string): boolean => {
+    const st = lstatSync(rel ? join(from, rel) : from);
     const kind = st.isDirectory() ? "dir" : st.isSymbolicLink() ? "link" : st.isFile() ? "file" : undefined;
     // Hard links, devices, fifos and sockets: cp -a knows how to keep them.
     if (!kind || (kind === "file" && st.nlink > 1)) return false;
@@ -34,23 +46,30 @@ async function smallTree(from: string): Promise<Entry[] | undefined> {
       atimeMs: st.atimeMs,
       mtimeMs: st.mtimeMs,
     });
-    if (out.length > SMALL) return false;
+    bytes += kind === "file" ? st.size : 0;
+    if (out.length > SMALL || bytes > SMALL_BYTES) return false;
     if (kind !== "dir") return true;
-    for (const n of await readdir(rel ? join(from, rel) : from))
-      if (!(await visit(rel ? `${rel}/${n}` : n))) return false;
+    for (const n of readdirSync(rel ? join(from, rel) : from))
+      if (!visit(rel ? `${rel}/${n}` : n)) return false;
     return true;
   };
-  return (await visit("")) ? out : undefined;
+  return visit("") ? out : undefined;
 }
 
 /**
  * `cp -a from to` (owners, modes, times and links kept; `to` must not exist). A small tree (up to
- * 64 directories, files and symlinks, no hard links or special files) is copied by this process,
- * which saves starting a program per mount and step; its times are kept to the microsecond and
- * extended attributes are not copied. Anything else goes to `cp -a`.
+ * 64 directories, files and symlinks and 1 MiB, no hard links or special files) is copied by this
+ * process with synchronous calls, which saves starting a program (and thread-pool round trips)
+ * per mount and step; its times are kept to the microsecond and extended attributes are not
+ * copied. Anything else goes to `cp -a`.
  */
 export async function copyTree(from: string, to: string): Promise<void> {
-  const entries = await smallTree(from).catch(() => undefined);
+  let entries: Entry[] | undefined;
+  try {
+    entries = smallTree(from);
+  } catch {
+    entries = undefined; // let cp -a say what is wrong
+  }
   if (!entries) {
     const r = await exec("cp", ["-a", "--", from, to], { env: { PATH: "/usr/bin:/bin", LC_ALL: "C" } });
     if (r.code !== 0) throw new RunnerSetupError(`cannot copy mount content: ${r.stderr.trim()}`);
@@ -60,18 +79,21 @@ export async function copyTree(from: string, to: string): Promise<void> {
   for (const e of entries) {
     const src = e.rel ? join(from, e.rel) : from;
     const dst = e.rel ? join(to, e.rel) : to;
-    if (e.kind === "dir") await mkdir(dst, { mode: 0o700 });
-    else if (e.kind === "link") await symlink(await readlink(src), dst);
-    else await copyFile(src, dst, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
-    await lchown(dst, e.uid, e.gid).catch((err: NodeJS.ErrnoException) => {
+    if (e.kind === "dir") mkdirSync(dst, { mode: 0o700 });
+    else if (e.kind === "link") symlinkSync(readlinkSync(src), dst);
+    else copyFileSync(src, dst, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    try {
+      lchownSync(dst, e.uid, e.gid);
+    } catch (err) {
       // as cp -a: not being allowed to give a file away is an error only for root
-      if (asRoot || (err.code !== "EPERM" && err.code !== "EINVAL")) throw err;
-    });
-    if (e.kind !== "link") await chmod(dst, e.mode);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (asRoot || (code !== "EPERM" && code !== "EINVAL")) throw err;
+    }
+    if (e.kind !== "link") chmodSync(dst, e.mode);
   }
   // Times last, deepest first, so creating entries does not move their directories' mtimes.
   for (const e of [...entries].reverse()) {
     const dst = e.rel ? join(to, e.rel) : to;
-    await lutimes(dst, e.atimeMs / 1000, e.mtimeMs / 1000);
+    lutimesSync(dst, e.atimeMs / 1000, e.mtimeMs / 1000);
   }
 }

@@ -10,7 +10,7 @@ import type { StageRuntime } from "../stage/runtime.js";
 import { CacheMountStore, defaultCacheMountDir } from "./cache-store.js";
 import { MountError } from "./errors.js";
 import { readSecret } from "./secrets.js";
-import { cleanSource, copyFromContext, pathInRoot, writableCopy } from "./sources.js";
+import { cleanSource, copyFromContext, directContextPath, pathInRoot, writableCopy } from "./sources.js";
 import { type SshAgent, startSshAgent } from "./ssh.js";
 import { CacheMountTravel, cacheMountTravel, setCacheMountTravel } from "./travel.js";
 import type { RunMount } from "./types.js";
@@ -204,7 +204,11 @@ export async function prepareRunMounts(
   return { mounts: out, secretEnv, env, release };
 }
 
-/** The host path a bind (or a cache seed) reads: the context (copied once per build and source), a stage or an image. */
+/**
+ * The host path a bind (or a cache seed) reads: the context (the context directory itself when
+ * that shows what a copy would, see {@link directContextPath}, else copied once per build and
+ * source), a stage or an image.
+ */
 async function bindSource(
   from: string | undefined,
   source: string,
@@ -220,9 +224,11 @@ async function bindSource(
     let p = copies.get(source);
     if (!p) {
       const signal = rt.options.signal;
-      p = rt
-        .scratchDir("context-bind")
-        .then((dir) => copyFromContext(rt.context, source, dir, location, signal));
+      p = directContextPath(rt.context, source, signal).then(
+        async (direct) =>
+          direct ??
+          copyFromContext(rt.context, source, await rt.scratchDir("context-bind"), location, signal),
+      );
       copies.set(source, p);
       p.catch(() => copies.delete(source));
     }

@@ -1,8 +1,8 @@
 import { constants, createWriteStream } from "node:fs";
-import { chmod, copyFile, lstat, mkdir, mkdtemp, symlink, utimes } from "node:fs/promises";
-import { join } from "node:path";
+import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, symlink, utimes } from "node:fs/promises";
+import { join, relative } from "node:path";
 import { pipeline } from "node:stream/promises";
-import type { ContextSource } from "@molt/context-source";
+import { type ContextSource, DirectoryContext } from "@molt/context-source";
 import { cleanRootPath, type FileEntry } from "@molt/oci";
 import type { ErrorLocation } from "../errors.js";
 import { resolveInRoot } from "../runner/root-path.js";
@@ -32,6 +32,42 @@ async function writeEntry(ctx: ContextSource, e: FileEntry, dest: string): Promi
   await chmod(dest, e.mode);
   const s = Number(e.mtimeNs / 1_000_000_000n);
   await utimes(dest, s, s);
+}
+
+/**
+ * The context's own host path for `source` when binding it directly shows exactly what a copy
+ * would: a local directory context, and under `source` (and on the way to it) nothing
+ * `.dockerignore` excludes, only directories, files and symlinks, all owned by this process's
+ * uid and gid (a copy gives every file to molt's user: root in the image, as BuildKit resets
+ * context owners to 0:0). Else `undefined`: copy it. Costs one walk of `lstat`s, no copying.
+ */
+export async function directContextPath(
+  ctx: ContextSource,
+  source: string,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
+  if (!(ctx instanceof DirectoryContext)) return undefined;
+  const r = await resolveInRoot(ctx.root, `/${source}`);
+  if (r.missing.length > 0) return undefined;
+  const top = relative(ctx.root, r.hostPath);
+  if (top.startsWith("..")) return undefined;
+  const parts = top === "" ? [] : top.split("/");
+  for (let i = 1; i <= parts.length; i++) if (ctx.isIgnored(parts.slice(0, i).join("/"))) return undefined;
+  const uid = process.geteuid?.() ?? -1;
+  const gid = process.getegid?.() ?? -1;
+  const fits = async (rel: string): Promise<boolean> => {
+    signal?.throwIfAborted();
+    const st = await lstat(rel === "" ? ctx.root : join(ctx.root, rel));
+    if (st.uid !== uid || st.gid !== gid) return false;
+    if (st.isFile() || st.isSymbolicLink()) return true;
+    if (!st.isDirectory()) return false;
+    for (const n of await readdir(join(ctx.root, rel))) {
+      const child = rel === "" ? n : `${rel}/${n}`;
+      if (ctx.isIgnored(child) || !(await fits(child))) return false;
+    }
+    return true;
+  };
+  return (await fits(top)) ? r.hostPath : undefined;
 }
 
 /**

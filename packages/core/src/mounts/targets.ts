@@ -1,7 +1,7 @@
-import { lstat, mkdir, rmdir, stat, unlink, writeFile } from "node:fs/promises";
+import { lstatSync, mkdirSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { RunnerSetupError } from "../runner/errors.js";
 import { setMtime } from "../runner/mount-points.js";
-import { resolveInRoot } from "../runner/root-path.js";
+import { resolveInRootSync } from "../runner/root-path.js";
 import type { RunMount } from "./types.js";
 
 /** Where each mount lands on the host, and what was created in the root so it could. */
@@ -16,9 +16,11 @@ export interface MountTargets {
   inUserNamespace?: boolean;
 }
 
-async function sourceIsDir(m: RunMount): Promise<boolean> {
+// Synchronous calls throughout: a handful of metadata calls per RUN, each far cheaper than a
+// thread-pool round trip (which costs milliseconds on a loaded machine).
+function sourceIsDir(m: RunMount): boolean {
   if (m.type === "tmpfs") return true;
-  return (await stat(m.source)).isDirectory();
+  return statSync(m.source).isDirectory();
 }
 
 /**
@@ -31,8 +33,8 @@ export async function prepareTargets(root: string, mounts: readonly RunMount[]):
   const t: MountTargets = { hostTargets: new Array(mounts.length), created: [], parents: new Map() };
   const order = mounts.map((m, i) => ({ m, i })).sort((a, b) => depth(a.m.target) - depth(b.m.target));
   try {
-    for (const { m, i } of order) t.hostTargets[i] = await prepareOne(root, m, t);
-    for (const [parent, p] of t.parents) p.after = (await stat(parent, { bigint: true })).mtimeNs;
+    for (const { m, i } of order) t.hostTargets[i] = prepareOne(root, m, t);
+    for (const [parent, p] of t.parents) p.after = statSync(parent, { bigint: true }).mtimeNs;
   } catch (e) {
     await removeTargets(t, undefined);
     throw e;
@@ -40,16 +42,24 @@ export async function prepareTargets(root: string, mounts: readonly RunMount[]):
   return t;
 }
 
+function statOrNone(p: string): { mtimeNs: bigint } | undefined {
+  try {
+    return statSync(p, { bigint: true });
+  } catch {
+    return undefined;
+  }
+}
+
 function depth(p: string): number {
   return p.split("/").filter((c) => c && c !== ".").length;
 }
 
-async function prepareOne(root: string, m: RunMount, t: MountTargets): Promise<string> {
-  const dir = await sourceIsDir(m);
+function prepareOne(root: string, m: RunMount, t: MountTargets): string {
+  const dir = sourceIsDir(m);
   for (let guard = 0; guard < 4096; guard++) {
-    const r = await resolveInRoot(root, m.target);
+    const r = resolveInRootSync(root, m.target);
     if (r.missing.length === 0) {
-      const st = await lstat(r.hostPath);
+      const st = lstatSync(r.hostPath);
       if (dir !== st.isDirectory()) {
         throw new RunnerSetupError(
           `cannot mount ${dir ? "a directory" : "a file"} on ${m.target}: it is ${st.isDirectory() ? "a directory" : "not a directory"} in the image`,
@@ -62,10 +72,9 @@ async function prepareOne(root: string, m: RunMount, t: MountTargets): Promise<s
     const parent = r.hostPath;
     const next = `${parent === "/" ? "" : parent}/${name}`;
     const last = r.missing.length === 1;
-    if (!t.parents.has(parent))
-      t.parents.set(parent, { before: (await stat(parent, { bigint: true })).mtimeNs });
-    if (last && !dir) await writeFile(next, "", { mode: 0o644, flag: "wx" });
-    else await mkdir(next, { mode: 0o755 });
+    if (!t.parents.has(parent)) t.parents.set(parent, { before: statSync(parent, { bigint: true }).mtimeNs });
+    if (last && !dir) writeFileSync(next, "", { mode: 0o644, flag: "wx" });
+    else mkdirSync(next, { mode: 0o755 });
     t.created.push({ path: next, dir: !last || dir });
   }
   throw new RunnerSetupError(`cannot create the mount target ${m.target}`);
@@ -80,13 +89,13 @@ export async function removeTargets(t: MountTargets, touch: string | undefined):
   if (t.created.length === 0) return;
   const now = new Map<string, bigint>();
   for (const parent of t.parents.keys()) {
-    const st = await stat(parent, { bigint: true }).catch(() => undefined);
+    const st = statOrNone(parent);
     if (st) now.set(parent, st.mtimeNs);
   }
   for (const c of [...t.created].reverse()) {
     try {
-      if (c.dir) await rmdir(c.path);
-      else if ((await lstat(c.path)).size === 0) await unlink(c.path);
+      if (c.dir) rmdirSync(c.path);
+      else if (lstatSync(c.path).size === 0) unlinkSync(c.path);
     } catch {
       // not empty (the command wrote there) or already gone: keep what the command made
     }
@@ -94,8 +103,7 @@ export async function removeTargets(t: MountTargets, touch: string | undefined):
   for (const [parent, p] of t.parents) {
     const current = now.get(parent);
     if (current === undefined) continue;
-    const st = await stat(parent, { bigint: true }).catch(() => undefined);
-    if (!st) continue;
+    if (!statOrNone(parent)) continue;
     // A parent the command changed keeps the command's mtime; one changed only by our
     // creations and removals gets its original back.
     await setMtime(parent, current === p.after ? p.before : current, touch).catch(() => {});

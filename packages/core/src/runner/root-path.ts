@@ -1,5 +1,12 @@
 import { chown, lstat, mkdir } from "node:fs/promises";
-import { asyncDiskLookup, inRoot, PathResolveError, resolvePathAsync } from "@molt/oci";
+import {
+  asyncDiskLookup,
+  diskLookup,
+  inRoot,
+  PathResolveError,
+  resolvePath,
+  resolvePathAsync,
+} from "@molt/oci";
 import { RunnerSetupError } from "./errors.js";
 
 /** Where a container path lands on the host, resolved without ever leaving the root. */
@@ -27,6 +34,30 @@ export async function resolveInRoot(
     const r = await resolvePathAsync(asyncDiskLookup(base), containerPath, {
       followLast: options.followLast ?? true,
     });
+    return { hostPath: inRoot(base, r.existing), missing: r.missing };
+  } catch (e) {
+    if (!(e instanceof PathResolveError)) throw e;
+    throw new RunnerSetupError(
+      e.code === "MOLT_PATH_LOOP"
+        ? `too many levels of symbolic links resolving ${containerPath} in the root`
+        : `${containerPath}: a component is not a directory in the root`,
+    );
+  }
+}
+
+/**
+ * {@link resolveInRoot} with synchronous `lstat`/`readlink`: for the few lookups around each RUN,
+ * where a thread-pool round trip per call costs more than the call (and much more on a loaded
+ * machine).
+ */
+export function resolveInRootSync(
+  root: string,
+  containerPath: string,
+  options: { followLast?: boolean } = {},
+): RootPath {
+  const base = root.endsWith("/") && root !== "/" ? root.slice(0, -1) : root;
+  try {
+    const r = resolvePath(diskLookup(base), containerPath, { followLast: options.followLast ?? true });
     return { hostPath: inRoot(base, r.existing), missing: r.missing };
   } catch (e) {
     if (!(e instanceof PathResolveError)) throw e;
