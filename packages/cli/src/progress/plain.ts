@@ -1,7 +1,7 @@
 import type { BuildProgressEvent } from "@molt/core";
 import { formatBytes, formatSeconds, shortDigest, stepErrorMessage } from "./format.js";
 import { atLeast } from "./levels.js";
-import { BatchedWriter, type DisplayOptions, type Output, type Renderer } from "./renderer.js";
+import { BatchedWriter, BurstClock, type DisplayOptions, type Output, type Renderer } from "./renderer.js";
 
 const COLORS = { green: "\x1b[32m", red: "\x1b[31m", blue: "\x1b[34m", yellow: "\x1b[33m", reset: "\x1b[0m" };
 
@@ -21,25 +21,34 @@ export class PlainRenderer implements Renderer {
   readonly #cached = new Set<number>();
   readonly #transfers = new Map<string, { start: number; printed: number }>();
   readonly #extracts = new Map<string, number>();
+  readonly #clock = new BurstClock();
+  readonly #info: boolean;
+  readonly #debug: boolean;
   #last: number | undefined;
   #wrote = false;
+  /** The log prefix of the step last logged (`#5 1.234 `), remade when the step or time changes. */
+  #log = { step: -1, ms: -1, prefix: "" };
 
   constructor(out: Output, opts: DisplayOptions) {
     this.#out = new BatchedWriter(out);
     this.#opts = opts;
+    this.#info = atLeast(opts.level, "info");
+    this.#debug = atLeast(opts.level, "debug");
   }
 
   event(e: BuildProgressEvent): void {
     const { level } = this.#opts;
-    const info = atLeast(level, "info");
-    const debug = atLeast(level, "debug");
+    const info = this.#info;
+    const debug = this.#debug;
+    // The hot path (a step may print 100,000 lines): one string per line, its prefix reused.
+    if (e.type === "molt:step:log") {
+      if (info) this.#logLine(e.step, e.line);
+      return;
+    }
     switch (e.type) {
       case "molt:step:start":
         this.#started.set(e.step, Date.now());
         if (info) this.#line(e.step, e.name);
-        return;
-      case "molt:step:log":
-        if (info) this.#line(e.step, `${this.#elapsed(e.step, 3)} ${e.line}`);
         return;
       case "molt:step:cache":
         if (e.hit) {
@@ -201,6 +210,24 @@ export class PlainRenderer implements Renderer {
     return this.#opts.color ? `${COLORS[color]}${text}${COLORS.reset}` : text;
   }
 
+  /** `#5 1.234 line`: the same text as `#line(step, `${elapsed} ${line}`)`. */
+  #logLine(step: number, line: string): void {
+    if (this.#opts.timestamps) {
+      this.#line(step, `${this.#elapsed(step, 3)} ${line}`);
+      return;
+    }
+    if (this.#wrote && this.#last !== step) this.#out.write("\n");
+    this.#last = step;
+    this.#wrote = true;
+    const ms = this.#clock.ms();
+    const log = this.#log;
+    if (log.step !== step || log.ms !== ms) {
+      const start = this.#started.get(step) ?? ms;
+      this.#log = { step, ms, prefix: `#${step} ${((ms - start) / 1000).toFixed(3)} ` };
+    }
+    this.#out.write(`${this.#log.prefix}${line}\n`);
+  }
+
   #line(step: number, text: string): void {
     if (this.#wrote && this.#last !== step) this.#out.write("\n");
     this.#last = step;
@@ -216,6 +243,6 @@ export class PlainRenderer implements Renderer {
   }
 
   #stamp(): string {
-    return this.#opts.timestamps ? `${new Date().toISOString()} ` : "";
+    return this.#opts.timestamps ? `${this.#clock.iso()} ` : "";
   }
 }

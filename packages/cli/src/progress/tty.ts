@@ -44,6 +44,12 @@ export class TtyRenderer implements Renderer {
   }
 
   event(e: BuildProgressEvent): void {
+    if (e.type === "molt:step:log") {
+      // The hot path: a line is only kept; the next frame shows it.
+      this.#steps.get(e.step)?.logs.push(e.line);
+      this.#dirty = true;
+      return;
+    }
     const info = atLeast(this.#opts.level, "info");
     switch (e.type) {
       case "molt:step:start":
@@ -57,9 +63,6 @@ export class TtyRenderer implements Renderer {
         });
         this.#running.add(e.step);
         this.#ensureTimer();
-        break;
-      case "molt:step:log":
-        this.#steps.get(e.step)?.logs.push(e.line);
         break;
       case "molt:step:cache":
         if (e.hit) this.#finish(e.step, "cached");

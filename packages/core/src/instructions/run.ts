@@ -124,14 +124,13 @@ export async function applyRun(instr: RunInstruction, rt: StageRuntime): Promise
       user,
       ...(instr.network ? { network: instr.network } : {}),
       ...(signal ? { signal } : {}),
+      // One small object per line (a step may print 100,000): no spread on this path.
       onOutput: (stream, line, partial) =>
-        rt.events.emit({
-          type: "molt:step:log",
-          step: rt.stepId,
-          stream,
-          line,
-          ...(partial ? { partial } : {}),
-        }),
+        rt.events.emit(
+          partial
+            ? { type: "molt:step:log", step: rt.stepId, stream, line, partial }
+            : { type: "molt:step:log", step: rt.stepId, stream, line },
+        ),
     });
     throwIfAborted(signal);
     if (outcome.exitCode !== 0) {

@@ -35,21 +35,26 @@ export class LineSplitter {
   }
 
   private push(text: string): void {
-    let s = this.pending + text;
-    for (;;) {
-      const nl = s.indexOf("\n");
-      if (nl < 0) break;
-      this.emitLine(s.slice(0, nl));
-      s = s.slice(nl + 1);
+    const s = this.pending === "" ? text : this.pending + text;
+    // Lines are cut out by index: no intermediate rest-of-chunk strings per line.
+    let from = 0;
+    for (let nl = s.indexOf("\n"); nl >= 0; nl = s.indexOf("\n", from)) {
+      this.emitLine(s.slice(from, nl));
+      from = nl + 1;
     }
-    while (s.length > MAX_OUTPUT_CHUNK) {
-      this.listener!(this.stream, s.slice(0, MAX_OUTPUT_CHUNK), true);
-      s = s.slice(MAX_OUTPUT_CHUNK);
+    let rest = from === 0 ? s : s.slice(from);
+    while (rest.length > MAX_OUTPUT_CHUNK) {
+      this.listener!(this.stream, rest.slice(0, MAX_OUTPUT_CHUNK), true);
+      rest = rest.slice(MAX_OUTPUT_CHUNK);
     }
-    this.pending = s;
+    this.pending = rest;
   }
 
   private emitLine(line: string): void {
+    if (line.length <= MAX_OUTPUT_CHUNK) {
+      this.listener!(this.stream, line);
+      return;
+    }
     let rest = line;
     while (rest.length > MAX_OUTPUT_CHUNK) {
       this.listener!(this.stream, rest.slice(0, MAX_OUTPUT_CHUNK), true);

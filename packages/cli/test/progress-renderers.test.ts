@@ -1,0 +1,115 @@
+import type { BuildProgressEvent } from "@molt/core";
+import { describe, expect, test } from "vitest";
+import { JsonRenderer, PlainRenderer } from "../src/progress/index.js";
+
+/** A renderer's output, collected; `drain` waits for its batched writes. */
+function sink() {
+  const chunks: string[] = [];
+  return {
+    out: { write: (s: string) => chunks.push(s) },
+    text: () => chunks.join(""),
+    writes: () => chunks.length,
+  };
+}
+
+const start: BuildProgressEvent = {
+  type: "molt:step:start",
+  step: 3,
+  kind: "instruction",
+  name: "[2/2] RUN seq 3",
+  stage: 0,
+  index: 2,
+  of: 2,
+  instruction: "RUN seq 3",
+};
+const log = (step: number, line: string, partial?: boolean): BuildProgressEvent =>
+  partial
+    ? { type: "molt:step:log", step, stream: "stdout", line, partial }
+    : { type: "molt:step:log", step, stream: "stderr", line };
+
+describe("JsonRenderer", () => {
+  test("every event is one line: v, time, then the event's fields in order; log lines too, quoting intact", () => {
+    const s = sink();
+    const r = new JsonRenderer(s.out, { level: "info" });
+    r.event(start);
+    r.event(log(3, 'say "hi"\t\\ \u0001 €'));
+    r.event(log(3, "long piece", true));
+    r.event({ type: "molt:step:done", step: 3, durationMs: 12.5 });
+    r.end({});
+    const lines = s.text().split("\n");
+    expect(lines.at(-1)).toBe("");
+    const parsed = lines.slice(0, -1).map((l) => JSON.parse(l) as Record<string, unknown>);
+    for (const p of parsed) {
+      expect(Object.keys(p).slice(0, 3)).toEqual(["v", "time", "type"]);
+      expect(p.v).toBe(1);
+      expect(p.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    }
+    const strip = (p: Record<string, unknown>) => {
+      const { v: _v, time: _t, ...rest } = p;
+      return rest;
+    };
+    expect(parsed.map(strip)).toEqual([
+      { ...start },
+      { type: "molt:step:log", step: 3, stream: "stderr", line: 'say "hi"\t\\ \u0001 €' },
+      { type: "molt:step:log", step: 3, stream: "stdout", line: "long piece", partial: true },
+      { type: "molt:step:done", step: 3, durationMs: 12.5 },
+    ]);
+    expect(Object.keys(parsed[2]!)).toEqual(["v", "time", "type", "step", "stream", "line", "partial"]);
+  });
+
+  test("-v error shows no log lines, only errors and warnings", () => {
+    const s = sink();
+    const r = new JsonRenderer(s.out, { level: "error" });
+    r.event(start);
+    r.event(log(3, "hidden"));
+    r.event({ type: "molt:step:error", step: 3, durationMs: 1, message: "boom" });
+    r.end({});
+    expect(
+      s
+        .text()
+        .trim()
+        .split("\n")
+        .map((l) => (JSON.parse(l) as { type: string }).type),
+    ).toEqual(["molt:step:error"]);
+  });
+});
+
+describe("PlainRenderer", () => {
+  test("log lines carry the step id and elapsed seconds; a blank line when the step changes", () => {
+    const s = sink();
+    const r = new PlainRenderer(s.out, { level: "info" });
+    r.event(start);
+    r.event(log(3, "one"));
+    r.event({ ...start, step: 4, name: "[b 2/2] RUN x" });
+    r.event(log(4, "b-one"));
+    r.event(log(3, "two"));
+    r.end({});
+    const masked = s.text().replace(/ \d+\.\d{3} /g, " T ");
+    expect(masked).toBe(
+      ["#3 [2/2] RUN seq 3", "#3 T one", "", "#4 [b 2/2] RUN x", "#4 T b-one", "", "#3 T two", ""].join("\n"),
+    );
+  });
+
+  test("100,000 log lines are all written, in order, in a few batched writes", async () => {
+    const s = sink();
+    const r = new PlainRenderer(s.out, { level: "info" });
+    r.event(start);
+    for (let i = 1; i <= 100_000; i++) r.event(log(3, String(i)));
+    await new Promise((res) => setImmediate(res));
+    r.end({});
+    const lines = s.text().split("\n");
+    expect(lines).toHaveLength(100_002); // the step line, 100,000 log lines, and the final ""
+    expect(lines[1]).toMatch(/^#3 \d+\.\d{3} 1$/);
+    expect(lines[100_000]).toMatch(/^#3 \d+\.\d{3} 100000$/);
+    expect(s.writes()).toBeLessThan(100);
+  });
+
+  test("--log-timestamp prefixes every line, log lines included, with an ISO time", () => {
+    const s = sink();
+    const r = new PlainRenderer(s.out, { level: "info", timestamps: true });
+    r.event(start);
+    r.event(log(3, "one"));
+    r.end({});
+    expect(s.text()).toMatch(/^\S+Z #3 \[2\/2\] RUN seq 3\n\S+Z #3 \d+\.\d{3} one\n$/);
+  });
+});
