@@ -1,6 +1,6 @@
 import type { BuildProgressEvent } from "@molt/core";
 import { describe, expect, test } from "vitest";
-import { JsonRenderer, PlainRenderer } from "../src/progress/index.js";
+import { JsonRenderer, PlainRenderer, type Renderer } from "../src/progress/index.js";
 
 /** A renderer's output, collected; `drain` waits for its batched writes. */
 function sink() {
@@ -77,7 +77,7 @@ describe("JsonRenderer", () => {
 describe("PlainRenderer", () => {
   test("log lines carry the step id and elapsed seconds; a blank line when the step changes", () => {
     const s = sink();
-    const r = new PlainRenderer(s.out, { level: "info" });
+    const r: Renderer = new PlainRenderer(s.out, { level: "info" });
     r.event(start);
     r.event(log(3, "one"));
     r.event({ ...start, step: 4, name: "[b 2/2] RUN x" });
@@ -92,7 +92,7 @@ describe("PlainRenderer", () => {
 
   test("100,000 log lines are all written, in order, in a few batched writes", async () => {
     const s = sink();
-    const r = new PlainRenderer(s.out, { level: "info" });
+    const r: Renderer = new PlainRenderer(s.out, { level: "info" });
     r.event(start);
     for (let i = 1; i <= 100_000; i++) r.event(log(3, String(i)));
     await new Promise((res) => setImmediate(res));
@@ -106,7 +106,7 @@ describe("PlainRenderer", () => {
 
   test("--log-timestamp prefixes every line, log lines included, with an ISO time", () => {
     const s = sink();
-    const r = new PlainRenderer(s.out, { level: "info", timestamps: true });
+    const r: Renderer = new PlainRenderer(s.out, { level: "info", timestamps: true });
     r.event(start);
     r.event(log(3, "one"));
     r.end({});
