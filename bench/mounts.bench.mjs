@@ -146,7 +146,6 @@ async function contextBindCost(dir) {
     median(direct),
     "copied once per build",
     median(copy),
-    1,
   );
 }
 
