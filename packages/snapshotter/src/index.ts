@@ -48,3 +48,4 @@ export {
   type SnapshotterOptions,
   type Step,
 } from "./snapshotter.js";
+export { readXattrs, xattrToolsAvailable } from "./xattrs.js";

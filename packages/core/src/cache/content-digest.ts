@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import type { ContextSource } from "@molt/context-source";
 import type { FileEntry } from "@molt/oci";
+import { capabilitiesOf } from "../instructions/copy-capabilities.js";
 import type { KeyInput } from "./key.js";
 
 /** How COPY/ADD sources are hashed for a key. */
@@ -24,7 +25,7 @@ const MAX_FILE_INPUTS = 200;
  * Key inputs for the sources a COPY/ADD reads from the build context (already filtered by
  * `.dockerignore`): for each source, one `src:<path>` input over every entry it copies (relative
  * path, type, mode, uid:gid, symlink target, content digest, the earlier name a hard link
- * shares its inode with; never mtime), and while the step
+ * shares its inode with, file capabilities; never mtime), and while the step
  * copies few entries, one `file:<path>` input per entry so a miss can name the file that changed.
  */
 export async function sourceInputs(
@@ -58,6 +59,8 @@ export async function sourceInputs(
   const contents = await mapLimit(all, 32, ({ e }) =>
     e.type === "file" ? fileDigest(context, e, options.signal) : Promise.resolve(""),
   );
+  // File capabilities are copied into the layer (copy-capabilities.ts), so they are input too.
+  const caps = await capabilitiesOf(all.map((x) => x.e));
   const files: KeyInput[] = [];
   const tops: KeyInput[] = [];
   let total = 0;
@@ -77,7 +80,9 @@ export async function sourceInputs(
         if (first === undefined) inodes.set(e.inode, e.path);
         else link = `\0link:${first}`;
       }
-      const text = `${rel}\0${e.type}\0${mode.toString(8)}\0${e.uid}:${e.gid}\0${e.linkTarget ?? ""}\0${content}${link}`;
+      const cap = e.type === "file" && e.source !== undefined ? caps.get(e.source) : undefined;
+      const capText = cap ? `\0cap:${cap.toString("hex")}` : "";
+      const text = `${rel}\0${e.type}\0${mode.toString(8)}\0${e.uid}:${e.gid}\0${e.linkTarget ?? ""}\0${content}${link}${capText}`;
       h.update(`${text}\n`);
       if (e.type !== "directory" && ++total <= MAX_FILE_INPUTS)
         files.push({ name: `file:${e.path}`, digest: digestText(text) });

@@ -4,6 +4,7 @@ import { resolveContainerPath, toLayerPath } from "../stage/paths.js";
 import { existsIn, followIn, isDirectoryIn, parentsIn } from "../stage/root-view.js";
 import type { StageRuntime } from "../stage/runtime.js";
 import { chmodApplier, resolveChown } from "./chown-chmod.js";
+import { CAPABILITY_XATTR, capabilitiesOf } from "./copy-capabilities.js";
 import { CopyTargetCheck } from "./copy-clash.js";
 import { ancestors, baseName, posixJoin } from "./copy-paths.js";
 
@@ -167,6 +168,12 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
     }
   }
   keepHardLinks(entries, scopes);
+  // A file's capabilities go with it (the one xattr BuildKit's layers carry).
+  const caps = await capabilitiesOf(entries.values());
+  for (const [path, e] of caps.size > 0 ? entries : []) {
+    const cap = e.type === "file" && e.source !== undefined ? caps.get(e.source) : undefined;
+    if (cap) entries.set(path, { ...e, xattrs: { ...e.xattrs, [CAPABILITY_XATTR]: cap } });
+  }
   const changes: Change[] = [...entries.values()].map((entry) => ({ kind: "add", entry }));
   if (req.fromContext && rt.events.listening) {
     let files = 0;
