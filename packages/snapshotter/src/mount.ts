@@ -9,7 +9,8 @@ const debug = createDebug("molt:snapshot");
 
 /**
  * Runs a command, through `helper` when given (a long-lived {@link ShellHelper}, so the cost does
- * not grow with Node's heap), else with a direct spawn.
+ * not grow with Node's heap), else with a direct spawn. A helper that holds a private mount
+ * namespace is never replaced by a direct spawn: that would act on this process's namespace.
  */
 async function exec(
   cmd: string,
@@ -21,6 +22,7 @@ async function exec(
       const r = await helper.run([cmd, ...args]);
       return { code: r.code, err: r.out.trim() };
     } catch (e) {
+      if (helper.mountNamespacePid !== undefined) return { code: -1, err: (e as Error).message };
       debug("shell helper failed (%s): spawning directly", (e as Error).message);
     }
   }
@@ -92,6 +94,7 @@ export async function unmountAndDumpXattrs(
     try {
       r = await helper.run(["sh", "-c", script, "sh", merged, upper], "2>/dev/null");
     } catch (e) {
+      if (helper.mountNamespacePid !== undefined) throw e;
       debug("shell helper failed (%s): spawning directly", (e as Error).message);
     }
     if (r && r.code !== 0) throw new Error(`cannot unmount ${merged} (exit ${r.code})`);
@@ -122,8 +125,11 @@ export async function unmount(dir: string, helper?: ShellHelper): Promise<void> 
   if (l.code !== 0) throw new Error(`cannot unmount ${dir}: ${l.err || r.err}`);
 }
 
-/** Whether an overlay can be mounted here, tried for real in a scratch directory under `workDir`. */
-export async function canMountOverlay(workDir: string): Promise<string | null> {
+/**
+ * Whether an overlay can be mounted here (through `helper` when given), tried for real in a
+ * scratch directory under `workDir`.
+ */
+export async function canMountOverlay(workDir: string, helper?: ShellHelper): Promise<string | null> {
   await mkdir(workDir, { recursive: true });
   const dir = await mkdtemp(join(workDir, "probe-"));
   try {
@@ -133,9 +139,10 @@ export async function canMountOverlay(workDir: string): Promise<string | null> {
       join(dir, "upper"),
       join(dir, "work"),
       join(dir, "merged"),
+      helper,
     );
     if (err) return err;
-    await unmount(join(dir, "merged"));
+    await unmount(join(dir, "merged"), helper);
     return null;
   } catch (e) {
     return (e as Error).message;
@@ -148,21 +155,26 @@ function unescapeMount(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
 }
 
-/** Mount points strictly below `root` (relative paths), read from `/proc/self/mountinfo`. */
-export function mountsBelow(root: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync("/proc/self/mountinfo", "utf8");
-  } catch {
-    return [];
+/**
+ * Mount points strictly below `root` (relative paths), read from `/proc/self/mountinfo` and, when
+ * given, from the mount table of process `pid` (a {@link ShellHelper}'s private namespace).
+ */
+export function mountsBelow(root: string, pid?: number): string[] {
+  let text = "";
+  for (const who of pid === undefined ? ["self"] : ["self", String(pid)]) {
+    try {
+      text += `${readFileSync(`/proc/${who}/mountinfo`, "utf8")}\n`;
+    } catch {
+      // gone: nothing mounted there any more
+    }
   }
-  const out: string[] = [];
+  const out = new Set<string>();
   const prefix = root === "" ? "/" : `${root}/`;
   for (const line of text.split("\n")) {
     const f = line.split(" ");
     if (f.length < 5) continue;
     const mp = unescapeMount(f[4]!);
-    if (mp.startsWith(prefix) && mp.length > prefix.length) out.push(mp.slice(prefix.length));
+    if (mp.startsWith(prefix) && mp.length > prefix.length) out.add(mp.slice(prefix.length));
   }
-  return out;
+  return [...out];
 }

@@ -18,8 +18,35 @@ const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
  * process, which gets slower as the heap grows (a 200k-entry baseline makes it several times
  * slower); the helper forks only itself, so `mount`, `umount` and `getfattr` cost the same
  * whatever the root's size. Commands run one at a time, in order.
+ *
+ * Started with {@link ShellHelper.start} `{ privateMounts: true }` (as root), the shell runs in a
+ * private mount namespace of its own (`unshare --mount --propagation private`) and dies with this
+ * process (`setpriv --pdeathsig KILL`; its stdin also closes then): every mount it makes lives in
+ * that namespace only, so the kernel removes them when this process dies, even by SIGKILL, and
+ * the host's mount table never shows them. This process reaches a path of that namespace as
+ * `/proc/<pid>/root/<path>` ({@link ShellHelper.view}).
  */
 export class ShellHelper {
+  /**
+   * Starts a helper; with `privateMounts` (and root), in a private mount namespace when this host
+   * allows one (else, with a debug line, a plain shell in this namespace).
+   */
+  static async start(options: { privateMounts?: boolean } = {}): Promise<ShellHelper> {
+    if (options.privateMounts && process.getuid?.() === 0) {
+      const held = new ShellHelper(true);
+      const ok = await held.script(":").then(
+        (r) => r.code === 0,
+        () => false,
+      );
+      if (ok) return held;
+      held.close();
+      debug("no private mount namespace for the helper (unshare/setpriv failed): mounting in this one");
+    }
+    return new ShellHelper(false);
+  }
+
+  /** The helper's pid when it holds a private mount namespace (mounts made through it live there). */
+  readonly mountNamespacePid: number | undefined;
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #token = randomBytes(8).toString("hex");
   #seq = 0;
@@ -27,8 +54,16 @@ export class ShellHelper {
   #queue: Array<{ marker: string; resolve: (r: ShellResult) => void; reject: (e: Error) => void }> = [];
   #dead: Error | undefined;
 
-  constructor() {
-    this.#child = spawn("sh", [], { stdio: ["pipe", "pipe", "pipe"] });
+  /** A plain shell in this mount namespace; see {@link ShellHelper.start} for the other kind. */
+  constructor(privateMounts = false) {
+    this.#child = privateMounts
+      ? spawn(
+          "unshare",
+          ["--mount", "--propagation", "private", "--", "setpriv", "--pdeathsig", "KILL", "--", "sh"],
+          { stdio: ["pipe", "pipe", "pipe"] },
+        )
+      : spawn("sh", [], { stdio: ["pipe", "pipe", "pipe"] });
+    this.mountNamespacePid = privateMounts ? this.#child.pid : undefined;
     this.#child.stdout.setEncoding("latin1");
     this.#child.stdout.on("data", (d: string) => this.#onData(d));
     this.#child.stderr.resume();
@@ -71,6 +106,16 @@ export class ShellHelper {
       // The marker goes on its own line even when the output does not end with a newline.
       this.#child.stdin.write(`{ ${fragment}\n} </dev/null; printf '\\n%s %d\\n' ${marker} $?\n`);
     });
+  }
+
+  /**
+   * The path through which this process sees `path` of the helper's mount namespace
+   * (`/proc/<pid>/root<path>`); `path` itself for a helper without a namespace of its own.
+   * Never pass such a path to `realpath`: the kernel follows `/proc/<pid>/root` into the other
+   * namespace, but a realpath in user space reads it as the link text `/`.
+   */
+  view(path: string): string {
+    return this.mountNamespacePid === undefined ? path : `/proc/${this.mountNamespacePid}/root${path}`;
   }
 
   /** Ends the helper. */

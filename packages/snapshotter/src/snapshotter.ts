@@ -24,8 +24,17 @@ export const DEFAULT_IGNORE: readonly string[] = ["proc", "sys", "dev"];
 
 /** One step (one instruction) in progress. */
 export interface Step {
-  /** The directory the step must run in: the root itself (walk) or the overlay's merged directory. */
+  /**
+   * The directory the step must run in: the root itself (walk) or the overlay's merged directory.
+   * When {@link Step.mountNamespacePid} is set, the overlay is mounted in that process's private
+   * mount namespace only and this is the path through which this process sees it,
+   * `/proc/<pid>/root/<merged>`: fine for reading and writing (never through `realpath`, which
+   * reads `/proc/<pid>/root` as `/`), while a command that mounts over it must enter that
+   * namespace (`nsenter -t <pid> -m`) and use the path without the `/proc/<pid>/root` prefix.
+   */
   readonly rootfs: string;
+  /** The pid of the process whose private mount namespace holds this step's overlay, if any. */
+  readonly mountNamespacePid?: number;
   /**
    * Ends the step and returns what it changed, sorted by path (parents first; for one path a
    * `delete`/`opaque` precedes its `add`). The changes are already applied to the snapshotter's
@@ -66,6 +75,13 @@ export interface SnapshotterOptions {
    * merging is a rename. Default: the root's parent directory.
    */
   workDir?: string;
+  /**
+   * Overlay mode as root: mount each step's overlay in a private mount namespace held by a helper
+   * process that dies with this one (default `true`), so a SIGKILL of this process leaves no
+   * mount behind and the host's mount table never shows the step. `false` mounts in this
+   * process's namespace (what happens anyway where no namespace can be made).
+   */
+  privateMountNamespace?: boolean;
 }
 
 /**
@@ -120,10 +136,13 @@ export async function createSnapshotter(
   const workDir = await mkdtemp(join(parentDir, `.${basename(rootAbs) || "root"}.molt-snapshot-`));
   const wanted = options.mode ?? "auto";
   // One long-lived shell runs mount/umount/getfattr for this snapshotter (see ShellHelper).
-  const helper = wanted === "walk" ? undefined : new ShellHelper();
+  let helper =
+    wanted === "walk"
+      ? undefined
+      : await ShellHelper.start({ privateMounts: options.privateMountNamespace ?? true });
   let mode: "walk" | "overlay" = "walk";
   if (wanted !== "walk") {
-    const err = await canMountOverlay(workDir);
+    const err = await canMountOverlay(workDir, helper);
     if (err === null) mode = "overlay";
     else if (wanted === "overlay") {
       helper?.close();
@@ -131,6 +150,12 @@ export async function createSnapshotter(
       throw new SnapshotError(`cannot mount overlayfs: ${err}`);
     } else debug("overlay not possible here (%s): falling back to walk mode", err);
   }
+  if (mode === "walk" && helper) {
+    // Walk mode mounts nothing: no helper (nor namespace) is kept for it.
+    helper.close();
+    helper = undefined;
+  }
+  const nsPid = helper?.mountNamespacePid;
   const ignore = new Set<string>(DEFAULT_IGNORE);
   const addIgnored = (paths: string[]) => {
     for (const p of paths) {
@@ -141,7 +166,7 @@ export async function createSnapshotter(
   addIgnored(options.ignore ?? []);
   const currentIgnore = () => {
     const s = new Set(ignore);
-    for (const m of mountsBelow(rootAbs)) s.add(m);
+    for (const m of mountsBelow(rootAbs, nsPid)) s.add(m);
     return s;
   };
   const baseline = options.baseline ?? (await scanTree(rootAbs, { ignore: currentIgnore() }));
@@ -193,6 +218,8 @@ export async function createSnapshotter(
       await rm(dir, { recursive: true, force: true });
       throw new SnapshotError(`cannot mount the step's overlay: ${err}`);
     }
+    const pid = nsPid;
+    const view = helper ? helper.view(merged) : merged;
     let done = false;
     const end = async () => {
       done = true;
@@ -204,13 +231,14 @@ export async function createSnapshotter(
       }
     };
     const step: Step = {
-      rootfs: merged,
+      rootfs: view,
+      ...(pid !== undefined ? { mountNamespacePid: pid } : {}),
       async finish(o) {
         if (done) throw new SnapshotError("step already finished");
         throwIfAborted(o?.signal);
         done = true;
         try {
-          const visible = readMergedListings(upper, merged);
+          const visible = readMergedListings(upper, view);
           const dump = await unmountAndDumpXattrs(merged, upper, helper);
           return await overlayChanges(upper, rootAbs, baseline, currentIgnore(), dump, visible);
         } catch (e) {

@@ -117,6 +117,7 @@ export async function applyRun(instr: RunInstruction, rt: StageRuntime): Promise
       ...(mounted && mounted.mounts.length > 0 ? { mounts: mounted.mounts } : {}),
       ...(mounted && Object.keys(mounted.secretEnv).length > 0 ? { secretEnv: mounted.secretEnv } : {}),
       rootfs: step.rootfs,
+      ...(step.mountNamespacePid !== undefined ? { mountNamespacePid: step.mountNamespacePid } : {}),
       argv: command.argv,
       ...(command.transientFiles.length > 0 ? { transientFiles: command.transientFiles } : {}),
       env,

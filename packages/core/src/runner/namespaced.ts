@@ -27,6 +27,16 @@ import type { RunOutcome, RunSpec } from "./types.js";
 
 const debug = createDebug("molt:run");
 
+/**
+ * Translates this process's view of a path in process `pid`'s mount namespace
+ * (`/proc/<pid>/root/<path>`) to the path inside that namespace; identity without a pid.
+ */
+export function namespacePaths(pid: number | undefined): (path: string) => string {
+  if (pid === undefined) return (p) => p;
+  const prefix = `/proc/${pid}/root`;
+  return (p) => (p === prefix ? "/" : p.startsWith(`${prefix}/`) ? p.slice(prefix.length) : p);
+}
+
 /** The mounts a namespaced run will make, from what the probe found to work. */
 export function chooseMounts(available: ReadonlySet<MountId>): Set<MountId> {
   const want = new Set<MountId>();
@@ -95,6 +105,10 @@ export async function runNamespaced(
   }
 
   const t0 = performance.now();
+  // A root seen through /proc/<pid>/root (an overlay held in that process's private mount
+  // namespace): the command is started in that namespace, where the same tree has the path
+  // without the prefix, and every path it is given is translated so.
+  const inNs = namespacePaths(spec.mountNamespacePid);
   // Rootless: the setup script, root inside the namespace, resolves and creates the working
   // directory (molt itself may not even look into directories the image's users own).
   if (mode === "user" && (!tools.mkdir || !tools.chown || !tools.readlink)) {
@@ -111,7 +125,7 @@ export async function runNamespaced(
   try {
     const devDir = wanted.has("dev") ? makeDevDir(tmp, transient) : "";
     const lines = MOUNTS.filter((id) => wanted.has(id)).flatMap((id) =>
-      fstabLines(id, spec.rootfs, { rootless: mode === "user", devDir }),
+      fstabLines(id, inNs(spec.rootfs), { rootless: mode === "user", devDir }),
     );
     if (spec.mounts && spec.mounts.length > 0) {
       try {
@@ -122,7 +136,7 @@ export async function runNamespaced(
         if (mode !== "user" || !targetDenied(e)) throw e;
         targets = await prepareTargetsInUserNs(tools, caps.subordinateIds, spec.rootfs, spec.mounts);
       }
-      lines.push(...mountFstabLines(spec.mounts, targets.hostTargets));
+      lines.push(...mountFstabLines(spec.mounts, targets.hostTargets.map(inNs)));
     }
     const fstab = join(tmp, "fstab");
     writeFileSync(fstab, lines.length ? `${lines.join("\n")}\n` : "");
@@ -138,24 +152,30 @@ export async function runNamespaced(
       none && tools.ip ? tools.ip : "",
       `${spec.user.uid}:${spec.user.gid}`,
       mode === "user" ? spec.cwd : "",
-      spec.rootfs === "/" ? "" : spec.rootfs,
+      spec.rootfs === "/" ? "" : inNs(spec.rootfs),
       tools.readlink ?? "readlink",
       tools.mkdir ?? "mkdir",
       tools.chown ?? "chown",
       ...enterCommand(
         tools,
         spec,
-        spec.rootfs,
-        wd,
+        inNs(spec.rootfs),
+        mode === "root" ? inNs(wd) : wd,
         mode === "root" ? needsUserSwitch(spec.user) : caps.subordinateIds,
       ),
     ];
     debug("prepared in %d ms", Math.round(performance.now() - t0));
     // setpriv --pdeathsig: if molt itself dies (even by SIGKILL), unshare is killed, which kills
     // the namespace's init (--kill-child) and with it every process and mount of the command.
+    // nsenter -m (which execs, as it enters no PID namespace) first enters the namespace that
+    // holds the root's overlay, so the command's namespace is a copy of that one.
+    const enter =
+      spec.mountNamespacePid !== undefined
+        ? [tools.nsenter!, `--target=${spec.mountNamespacePid}`, "--mount", "--", tools.unshare]
+        : [tools.unshare];
     const plan = tools.setpriv
-      ? { file: tools.setpriv, args: ["--pdeathsig=KILL", "--", tools.unshare, ...args], env: hostEnv(spec) }
-      : { file: tools.unshare, args, env: hostEnv(spec) };
+      ? { file: tools.setpriv, args: ["--pdeathsig=KILL", "--", ...enter, ...args], env: hostEnv(spec) }
+      : { file: enter[0]!, args: [...enter.slice(1), ...args], env: hostEnv(spec) };
     return await runProcess(plan, spec);
   } finally {
     const t1 = performance.now();

@@ -35,6 +35,14 @@ export type OutputListener = (stream: "stdout" | "stderr", line: string, partial
 export interface RunSpec {
   /** Absolute host directory: the stage's root (or an overlay merged dir) to run in. */
   rootfs: string;
+  /**
+   * Set when `rootfs` is an overlay mounted only in the private mount namespace of process
+   * `mountNamespacePid` (the snapshotter's holder, which dies with molt): `rootfs` is then
+   * `/proc/<pid>/root/<path>`, which this process can read and write and `chroot` into, but a
+   * runner that mounts over the root (proc, dev, `RUN --mount`) must start the command in that
+   * namespace (`nsenter --target <pid> --mount`) and there use `<path>`.
+   */
+  mountNamespacePid?: number;
   /** The program and its arguments; `argv[0]` is looked up through `PATH` of `env` inside the root when it has no `/`. */
   argv: string[];
   /** The exact environment of the command, `K=V` entries; nothing of the host's leaks in. */
