@@ -83,12 +83,16 @@ async function killDuring(
   args: string[],
   ready: (tmp: string) => Promise<boolean>,
   via: "node" | "bin" = "node",
+  tarball = false,
 ): Promise<void> {
   const tmp = await mkdtemp(join(dir, `tmp-${phase}-`));
   const ctx = join(dir, `ctx-${phase}`);
   await mkdir(ctx);
   await writeFile(join(ctx, "Dockerfile"), dockerfile);
-  const argv = ["build", "-c", ctx, "--insecure-pull", ...args];
+  // A tarball context is extracted by molt into a temp dir of its own.
+  if (tarball) await run("tar", ["-cf", `${ctx}.tar`, "-C", ctx, "."]);
+  const context = tarball ? `tar://${ctx}.tar` : ctx;
+  const argv = ["build", "-c", context, "--insecure-pull", ...args];
   const child =
     via === "bin"
       ? spawn(MOLT_LAUNCHER, argv, { env: { ...process.env, TMPDIR: tmp }, stdio: "ignore" })
@@ -162,6 +166,17 @@ describe.skipIf(process.getuid?.() !== 0)(
         ["--no-push", "--tar-path", join(dir, "x.tar")],
         async (tmp) => (await find(tmp, "started")).some((p) => p.includes("/upper/")),
         "bin",
+      );
+    });
+
+    test("during a RUN of a build from a tarball context (its extracted copy is reclaimed too)", async () => {
+      await killDuring(
+        "tarball",
+        `FROM ${registry}/sigkill/bb:1\nRUN touch /started && sleep 60\n`,
+        ["--no-push", "--tar-path", join(dir, "x.tar")],
+        async (tmp) => (await find(tmp, "started")).some((p) => p.includes("/upper/")),
+        "node",
+        true,
       );
     });
 

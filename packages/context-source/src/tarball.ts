@@ -1,8 +1,9 @@
 import { createReadStream } from "node:fs";
-import { mkdtemp, stat } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import type { Readable } from "node:stream";
+import { makeOwnedTempDir } from "@molt/oci";
 import { openDirectoryContext } from "./directory.js";
 import { ContextNotFoundError } from "./errors.js";
 import { removeTree } from "./remove-tree.js";
@@ -15,6 +16,9 @@ export type TarContextOptions = OpenContextOptions;
 /**
  * Extracts a tar stream into a fresh private temp dir and opens it as a directory context whose
  * `close()` removes the dir. The temp dir is removed as well when extraction fails or is aborted.
+ * The temp dir holds the owner file (see `makeOwnedTempDir`) and the context as its `ctx`
+ * subdirectory, so the owner file is no part of the context and a later build reclaims the dir
+ * when this process was killed.
  */
 export async function openExtractedContext(
   input: Readable | (() => Promise<Readable>),
@@ -22,18 +26,20 @@ export async function openExtractedContext(
   options: TarContextOptions,
   afterExtract?: () => void | Promise<void>,
 ): Promise<ContextSource> {
-  const tmp = await mkdtemp(join(options.tmpDir ?? tmpdir(), "molt-context-"));
+  const tmp = makeOwnedTempDir(options.tmpDir ?? tmpdir(), "molt-context-");
   const cleanup = () => removeTree(tmp);
+  const root = join(tmp, "ctx");
   try {
+    await mkdir(root, { mode: 0o700 });
     const stream = typeof input === "function" ? await input() : input;
-    await extractTar(stream, tmp, {
+    await extractTar(stream, root, {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.maxExtractedBytes !== undefined ? { maxExtractedBytes: options.maxExtractedBytes } : {}),
       ...(options.maxEntries !== undefined ? { maxEntries: options.maxEntries } : {}),
     });
     await afterExtract?.();
-    return await openDirectoryContext(tmp, { ...options, description, onClose: cleanup });
+    return await openDirectoryContext(root, { ...options, description, onClose: cleanup });
   } catch (e) {
     await cleanup();
     if (options.signal?.aborted) throw options.signal.reason;
