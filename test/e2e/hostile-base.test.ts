@@ -81,6 +81,93 @@ describe("a base image whose config lies about its layers", () => {
   });
 });
 
+describe("a lying diff_id in a layer molt never extracts (no RUN: the layer only passes through)", () => {
+  let ref: string;
+  let lie: string;
+  let truth: string[];
+  beforeAll(async () => {
+    const second = join(dir, "pass-second");
+    await mkdir(second);
+    await writeFile(join(second, "hello.txt"), "hello\n");
+    ref = `${registry}/hostile/lying-diffid-pass:1`;
+    lie = `sha256:${"cd".repeat(32)}`;
+    truth = await pushHandMadeImage(ref, [{ dir: busyboxDir }, { dir: second }], {
+      diffIds: (t) => [t[0]!, lie],
+    });
+  });
+
+  const expectMismatch = (stderr: string) => {
+    const line = errorLine(stderr);
+    expect(line).toContain("[MOLT_DIFFID_MISMATCH]");
+    expect(line).toContain("layer 2 ");
+    expect(line).toContain(`diff_id ${lie} declared`);
+    expect(line).toContain(`uncompressed tar is ${truth[1]}`);
+  };
+
+  test("an OCI layout output fails and is not tagged", async () => {
+    const tmp = join(dir, "tmp-pass-layout");
+    await mkdir(tmp);
+    const layout = join(dir, "pass-layout");
+    const ctx = await context("pass-layout", `FROM ${ref}\nENV A=1\n`);
+    const r = await molt(["build", "-c", ctx, "--no-push", "--oci-layout-path", layout, "--insecure-pull"], {
+      env: { ...process.env, TMPDIR: tmp },
+    });
+    expect(r.code).toBe(1);
+    expectMismatch(r.stderr);
+    const index = await readFile(join(layout, "index.json"), "utf8").catch(() => '{"manifests":[]}');
+    expect(JSON.parse(index).manifests).toEqual([]);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  test("a push that streams the blob (another registry name) fails before its manifest", async () => {
+    const tmp = join(dir, "tmp-pass-push");
+    await mkdir(tmp);
+    // localhost:PORT is the same server under another name: molt cannot mount across, so it
+    // streams every blob through itself.
+    const other = registry.replace("127.0.0.1", "localhost");
+    const dest = `${other}/hostile/pass-pushed:1`;
+    const ctx = await context("pass-push", `FROM ${ref}\nENV A=1\n`);
+    const r = await molt(["build", "-c", ctx, "-d", dest, "--insecure", "--insecure-pull"], {
+      env: { ...process.env, TMPDIR: tmp },
+    });
+    expect(r.code).toBe(1);
+    expectMismatch(r.stderr);
+    const head = await run("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${dest}`], {
+      allowFail: true,
+    });
+    expect(head.code).not.toBe(0); // no manifest under the tag
+    // Nor the lying layer's blob: its last bytes were held back, so the upload never completed.
+    const manifest = await fetch(`http://${registry}/v2/hostile/lying-diffid-pass/manifests/1`, {
+      headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+    }).then((r) => r.json() as Promise<{ layers: { digest: string }[] }>);
+    const blob = await fetch(`http://${other}/v2/hostile/pass-pushed/blobs/${manifest.layers[1]!.digest}`, {
+      method: "HEAD",
+    });
+    expect(blob.status).toBe(404);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  test("the honest twin passes through to a layout and a streamed push", async () => {
+    const honest = `${registry}/hostile/honest-diffid-pass:1`;
+    await pushHandMadeImage(honest, [{ dir: busyboxDir }]);
+    const ctx = await context("pass-honest", `FROM ${honest}\nENV A=1\n`);
+    const other = registry.replace("127.0.0.1", "localhost");
+    const r = await molt([
+      "build",
+      "-c",
+      ctx,
+      "-d",
+      `${other}/hostile/pass-honest:1`,
+      "--insecure",
+      "--oci-layout-path",
+      join(dir, "pass-honest-layout"),
+      "--insecure-pull",
+    ]);
+    expect(r.stderr).not.toContain("molt: error");
+    expect(r.code).toBe(0);
+  });
+});
+
 describe("a layer bomb: a ~1 MB layer holding a 1 GiB file of zeros", () => {
   let ref: string;
   beforeAll(async () => {

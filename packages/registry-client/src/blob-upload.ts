@@ -240,6 +240,14 @@ export async function uploadBlob(
       const url = new URL(location);
       url.searchParams.set("digest", desc.digest);
       const body = Buffer.isBuffer(src) ? src : src.pipe(counter(progress));
+      // A source that fails mid-way (a check on the bytes refusing them) fails the PUT at once;
+      // pipe() alone would leave the body waiting for the bytes still owed.
+      let failed: Error | undefined;
+      if (!Buffer.isBuffer(src))
+        src.once("error", (e) => {
+          failed = e;
+          (body as Readable).destroy(e);
+        });
       let sent = false;
       const put = await http
         .request({
@@ -268,7 +276,7 @@ export async function uploadBlob(
         })
         .catch((e) => {
           if (!Buffer.isBuffer(src)) abandon(src);
-          throw e;
+          throw failed ?? e;
         });
       await put.body.dump().catch(() => {});
       if (Buffer.isBuffer(src)) progress(src.length);

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 export { Baseline, type BaselineEntry, type NodeType } from "./baseline.js";
-export { type Compression, detectCompression } from "./decompress.js";
+export { type Compression, detectCompression, type OpenedLayer, openDecompressed } from "./decompress.js";
 export { SNAPSHOT_ERROR_CODES, type SnapshotErrorCode } from "./error-codes.js";
 export {
   AbortedError,

@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import type { BlobStore } from "@molt/layer-writer";
 import type { Registry, RegistryProgressHandler } from "@molt/registry-client";
 import type { LayerRef } from "../stage/image-state.js";
+import { checkDiffId } from "./diff-id-check.js";
 import { keepWhileReading } from "./keep-blob.js";
 
 /** Where outputs read layer bytes from. */
@@ -28,14 +29,25 @@ const streaming = new WeakMap<BlobStore, Map<string, Promise<void>>>();
  * reader that comes while the blob is still streaming (stages running side by side) waits for
  * that stream and then reads the kept copy; it downloads the blob itself only if the copy was
  * not kept (the first stream failed).
+ *
+ * With `checkDiffIdAt` (the layer's position in the image), bytes that come from outside the
+ * build — its registry or a local image source — are checked against the layer's diff_id on the
+ * way (see {@link checkDiffId}); the stream fails instead of ending when they do not match, and a
+ * blob that fails is not kept. Bytes from the build's store were checked by their first reader
+ * (extraction checks them itself, outputs ask for this check), or are the build's own layers.
  */
-export async function openLayer(layer: LayerRef, from: LayerBytes): Promise<Readable> {
+export async function openLayer(
+  layer: LayerRef,
+  from: LayerBytes,
+  checkDiffIdAt?: number,
+): Promise<Readable> {
   const digest = layer.descriptor.digest;
+  const checked = (s: Readable) => (checkDiffIdAt === undefined ? s : checkDiffId(s, layer, checkDiffIdAt));
   if (layer.origin.kind === "store") return from.store.openRead(digest);
-  if (layer.origin.kind === "source") return layer.origin.source.open(digest);
+  if (layer.origin.kind === "source") return checked(await layer.origin.source.open(digest));
   if (!from.waitForOthers) {
     if (await from.store.has(digest)) return from.store.openRead(digest);
-    return fetchKeeping(layer, from);
+    return fetchKeeping(layer, from, checked);
   }
   let inStore = streaming.get(from.store);
   if (!inStore) streaming.set(from.store, (inStore = new Map()));
@@ -56,7 +68,7 @@ export async function openLayer(layer: LayerRef, from: LayerBytes): Promise<Read
     return from.store.openRead(digest);
   }
   try {
-    const stream = await fetchKeeping(layer, from);
+    const stream = await fetchKeeping(layer, from, checked);
     // "close" comes after the kept copy was committed (flush) or dropped.
     stream.on("close", settle);
     return stream;
@@ -81,13 +93,19 @@ function abortable(p: Promise<void>, signal: AbortSignal | undefined): Promise<v
 }
 
 /** Streams a registry layer, keeping its bytes in the store as they pass. */
-async function fetchKeeping(layer: LayerRef, from: LayerBytes): Promise<Readable> {
+async function fetchKeeping(
+  layer: LayerRef,
+  from: LayerBytes,
+  checked: (s: Readable) => Readable,
+): Promise<Readable> {
   const digest = layer.descriptor.digest;
   if (layer.origin.kind !== "registry") throw new Error(`layer ${digest} is not in a registry`);
-  const body = await from.client.fetchBlob(layer.origin.reference, layer.descriptor, {
-    ...(from.signal ? { signal: from.signal } : {}),
-    ...(from.onProgress ? { onProgress: from.onProgress } : {}),
-  });
+  const body = checked(
+    await from.client.fetchBlob(layer.origin.reference, layer.descriptor, {
+      ...(from.signal ? { signal: from.signal } : {}),
+      ...(from.onProgress ? { onProgress: from.onProgress } : {}),
+    }),
+  );
   const tee = await keepWhileReading(from.store, digest);
   body.on("error", (e) => tee.destroy(e));
   tee.on("close", () => {

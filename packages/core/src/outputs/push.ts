@@ -8,7 +8,9 @@ import { type LayerBytes, openLayer } from "./layer-bytes.js";
  * Uploads every blob of the image to one destination: the layers (skipped when present, mounted
  * from the base image's repository when it lives on the same registry) and the config. The
  * transfers run together (the client bounds them per registry); the first failure cancels the
- * others before the error is thrown.
+ * others before the error is thrown. A layer whose bytes are streamed from outside the build is
+ * checked against its diff_id on the way (the upload fails before it completes when it does not
+ * match); a mounted or already present blob is not read, so not checked.
  */
 export async function pushBlobs(
   client: Registry,
@@ -21,12 +23,12 @@ export async function pushBlobs(
   const signal = from.signal ? AbortSignal.any([from.signal, controller.signal]) : controller.signal;
   const scoped: LayerBytes = { ...from, signal };
   const uploads = [
-    ...layers.map((layer) => {
+    ...layers.map((layer, i) => {
       const mountFrom =
         layer.origin.kind === "registry" && layer.origin.reference.registry === reference.registry
           ? layer.origin.reference
           : undefined;
-      return client.pushBlob(reference, layer.descriptor, () => openLayer(layer, scoped), {
+      return client.pushBlob(reference, layer.descriptor, () => openLayer(layer, scoped, i), {
         signal,
         ...(mountFrom ? { mountFrom } : {}),
         ...(from.onProgress ? { onProgress: from.onProgress } : {}),
