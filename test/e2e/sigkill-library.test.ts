@@ -83,7 +83,7 @@ describe.skipIf(process.getuid?.() !== 0)("SIGKILL of a program calling build() 
         `  dockerfileText: ${JSON.stringify(`FROM ${registry}/sigkill-lib/bb:1\nRUN touch /started && sleep 60\n`)},`,
         "  noPush: true,",
         `  ociLayoutPath: ${JSON.stringify(join(dir, "layout"))},`,
-        "  insecurePull: true,",
+        `  registries: { "*": { pull: { insecure: true } } },`,
         "});",
         "",
       ].join("\n"),
