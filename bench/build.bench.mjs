@@ -170,7 +170,10 @@ async function main() {
           rmSync(w, { recursive: true, force: true });
         }
         if (dockerd) {
-          dockerd.cmd("builder prune -af >/dev/null; image prune -af >/dev/null");
+          // One docker subcommand per call: cmd prefixes the docker binary once, so a "; image
+          // prune" after it never ran, and BuildKit kept the base after the first round.
+          dockerd.cmd("builder prune -af");
+          dockerd.cmd("image prune -af");
           const d = timed(
             `${dockerd.docker} build -q --network host -t ${tag}-bk ${c.ctx} >/dev/null && ${dockerd.docker} push -q ${tag}-bk >/dev/null`,
             dockerd.env,
