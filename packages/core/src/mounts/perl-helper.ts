@@ -69,8 +69,8 @@ type Child = ChildProcessByStdio<Writable, Readable, null>;
 /** Child stdio pipes are sockets, which can stop keeping the event loop alive. */
 type Refable = { ref?(): void; unref?(): void };
 
-/** One running helper (see {@link SCRIPT}). */
-class LockHelper {
+/** One running helper (see {@link SCRIPT}): `lock`, and `setMtime` (true when it set it). */
+export class PerlHelper {
   #next = 0;
   #waiting = new Map<number, (r: Reply) => void>();
   #buf = "";
@@ -91,7 +91,7 @@ class LockHelper {
   }
 
   /** Starts a helper; `undefined` when perl cannot run here. */
-  static start(): Promise<LockHelper | undefined> {
+  static start(): Promise<PerlHelper | undefined> {
     return new Promise((resolve) => {
       let child: Child;
       try {
@@ -109,7 +109,7 @@ class LockHelper {
         if (!out.startsWith("ready\n")) return;
         child.stdout.off("data", onData);
         child.off("error", onError);
-        const h = new LockHelper(child);
+        const h = new PerlHelper(child);
         h.#data(out.slice("ready\n".length));
         resolve(h);
       };
@@ -123,6 +123,7 @@ class LockHelper {
     });
   }
 
+  /** False once the helper process has exited (its locks are gone). */
   get alive(): boolean {
     return this.#dead === undefined;
   }
@@ -198,16 +199,13 @@ class LockHelper {
   }
 }
 
-/** One process's helper: `lock`, and `setMtime` (true when it set it). */
-export type PerlHelper = LockHelper;
-
-let started: Promise<LockHelper | undefined> | undefined;
+let started: Promise<PerlHelper | undefined> | undefined;
 
 /** This process's helper (started on first use, again if it died); `undefined` without perl. */
-export async function perlHelper(): Promise<LockHelper | undefined> {
-  const h = await (started ??= LockHelper.start());
+export async function perlHelper(): Promise<PerlHelper | undefined> {
+  const h = await (started ??= PerlHelper.start());
   if (h && !h.alive) {
-    started = LockHelper.start();
+    started = PerlHelper.start();
     return started;
   }
   return h;
