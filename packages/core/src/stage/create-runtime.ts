@@ -93,10 +93,11 @@ export function createRuntime(
       state.layers.push(layer);
       history.push({ created, created_by: entry.createdBy });
     },
-    filesystem() {
+    filesystem(forStep) {
       fs ??= (async () => {
-        // Downloads and extraction belong to the step that first needs the root.
-        const onProgress = events.forStep(rt.stepId);
+        // Downloads and extraction belong to the step that first needs the root (a step of
+        // another stage when it is a COPY --from this one's files).
+        const onProgress = events.forStep(forStep ?? rt.stepId);
         const made = await materialise(
           join(session.work, `stage-${stage}`),
           state.layers,

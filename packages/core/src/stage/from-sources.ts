@@ -122,7 +122,8 @@ export class FromSources {
     let root: string;
     if (stage) {
       // A fully cached source stage is materialised only now, from its cached layer blobs.
-      root = (await (await this.#finished(ref, stage, current, location)).runtime.filesystem()).root;
+      // Its events belong to the step that asked (the source stage's own steps are over).
+      root = (await (await this.#finished(ref, stage, current, location)).runtime.filesystem(step)).root;
     } else {
       // Numbered before any await, so concurrent stages never share a directory.
       const dir = join(session.work, `from-${this.#dirs++}`);

@@ -53,8 +53,11 @@ export interface StageRuntime {
   useCached(hit: CacheHit): Promise<void>;
   /** Appends a history entry for a step that changes no files. */
   addEmptyHistory(createdBy: string): void;
-  /** The stage's root filesystem, materialised on first use (only RUN needs it). */
-  filesystem(): Promise<StageFs>;
+  /**
+   * The stage's root filesystem, materialised on first use (only RUN needs it). The download and
+   * extraction events go to `forStep` (default: the stage's current step).
+   */
+  filesystem(forStep?: StepId): Promise<StageFs>;
   /**
    * A read-only view of the stage's root for COPY, ADD and WORKDIR (undefined while the image has
    * no layers): the materialised root when there is one, else the layers' index, so that copying
