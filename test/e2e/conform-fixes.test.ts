@@ -196,6 +196,17 @@ describe("bug 6: wildcard sources", () => {
       "a.txt": "a\n",
     });
     expect(await readFile(join(b.root, "dst", "a.txt"), "utf8")).toBe("a\n");
+    // every source of the ADD matched nothing: docopy returns before its copy (which is what
+    // creates the destination path), so /dst2 is not made
+    await expect(lstat(join(b.root, "dst2"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  test("COPY whose every source is an empty wildcard makes no destination", async () => {
+    const b = await built(
+      `FROM ${BASE}\nCOPY nomatch* none?.txt /dst/\nCOPY --from=${BASE} /nomatch* /dst3/\n`,
+    );
+    await expect(lstat(join(b.root, "dst"))).rejects.toMatchObject({ code: "ENOENT" });
+    await expect(lstat(join(b.root, "dst3"))).rejects.toMatchObject({ code: "ENOENT" });
   });
 
   test("a missing plain source still fails", async () => {

@@ -84,6 +84,15 @@ export const copyCases: Case[] = [
     { "a.txt": "a\n" },
   ),
   c(
+    "copy-wildcard-all-empty",
+    "every source a wildcard matching nothing: nothing copied, no destination made",
+    `
+    FROM {{busybox}}
+    COPY nomatch* none?.txt /dst/
+    `,
+    { "a.txt": "a\n" },
+  ),
+  c(
     "copy-missing-source-fails",
     "a missing non-wildcard source fails the build",
     `

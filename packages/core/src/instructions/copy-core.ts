@@ -90,6 +90,12 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
       loc,
     );
   }
+  // Every source a wildcard that matched nothing: nothing is copied and no destination is made
+  // (BuildKit's file backend docopy returns before its copy creates the destination path).
+  if (items.length === 0) {
+    rt.addEmptyHistory(req.createdBy);
+    return;
+  }
 
   const nowNs = BigInt(Date.now()) * 1_000_000n;
   const entries = new Map<string, FileEntry>();
