@@ -1,4 +1,3 @@
-import { rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { type ContextSource, openContext, readDockerfile } from "@molt/context-source";
@@ -43,7 +42,7 @@ import type { StageRuntime } from "./stage/runtime.js";
 import { type StageSlot, scheduleStages } from "./stage/schedule.js";
 import type { BuildSession } from "./stage/session.js";
 import { fromStepInfo } from "./stage/step-name.js";
-import { makeWorkDir } from "./stage/work-dir.js";
+import { makeWorkDir, removeWorkDir } from "./stage/work-dir.js";
 import { BuildEvents } from "./step-events.js";
 
 const debug = createDebug("molt:build");
@@ -369,7 +368,7 @@ async function buildInContext(
     for (const close of closers) await close().catch((e) => debug("cleanup failed: %O", e));
     for (const fs of filesystems)
       await fs.close().catch((e) => debug("closing a stage filesystem failed: %O", e));
-    await rm(work, { recursive: true, force: true });
+    await removeWorkDir(work);
     await ownClient?.close();
   }
 }

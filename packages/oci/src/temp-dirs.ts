@@ -77,7 +77,8 @@ function unescapeMount(s: string): string {
 }
 
 /** Mount points at or below `dir`, deepest first, from `/proc/self/mountinfo`. */
-function mountsUnder(dir: string): string[] {
+/** Mount points at or below `dir` (from /proc/self/mountinfo), deepest first. */
+export function mountsUnder(dir: string): string[] {
   let text: string;
   try {
     text = readFileSync("/proc/self/mountinfo", "utf8");
