@@ -103,6 +103,94 @@ test("a build pushes with the stored login; molt logout removes it", async () =>
   expect(again.stderr).toMatch(/MOLT_REGISTRY_AUTH/);
 }, 90_000);
 
+// A credential helper speaking docker's protocol (docker-credential-helpers' `store`, `get`,
+// `erase`, JSON on stdin/stdout, "credentials not found" on a miss), keeping logins in a file.
+const HELPER = `#!/usr/bin/env node
+const fs = require("node:fs");
+const file = process.env.MOLT_TEST_HELPER_STORE;
+const db = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
+let input = "";
+process.stdin.on("data", (d) => (input += d));
+process.stdin.on("end", () => {
+  const action = process.argv[2];
+  fs.appendFileSync(file + ".log", action + "\\n");
+  if (action === "store") {
+    const c = JSON.parse(input);
+    db[c.ServerURL] = { Username: c.Username, Secret: c.Secret };
+  } else if (action === "get" || action === "erase") {
+    const url = input.trim();
+    if (!db[url]) { process.stdout.write("credentials not found in native keychain\\n"); process.exit(1); }
+    if (action === "get") process.stdout.write(JSON.stringify({ ServerURL: url, ...db[url] }));
+    else delete db[url];
+  } else process.exit(2);
+  fs.writeFileSync(file, JSON.stringify(db));
+});
+`;
+
+test("with a credsStore, molt login stores into the helper (config.json keeps no secret), a build gets it back, and logout erases it", async () => {
+  const home = join(dir, "helper-home");
+  const bin = join(dir, "helper-bin");
+  await mkdir(join(home, "docker"), { recursive: true });
+  await mkdir(bin, { recursive: true });
+  await writeFile(join(bin, "docker-credential-molt-test"), HELPER, { mode: 0o755 });
+  const store = join(dir, "helper-store.json");
+  const henv = {
+    ...process.env,
+    HOME: home,
+    DOCKER_CONFIG: join(home, "docker"),
+    PATH: `${bin}:${process.env.PATH}`,
+    MOLT_TEST_HELPER_STORE: store,
+  };
+  const file = join(home, "docker", "config.json");
+  await writeFile(file, JSON.stringify({ credsStore: "molt-test", psFormat: "y" }));
+
+  const ok = await molt(["login", authed.host, "-u", "alice", "--password-stdin", "--insecure"], {
+    env: henv,
+    input: `${PASSWORD}\n`,
+  });
+  expect(ok.stderr).toMatch(/Login Succeeded \(credentials stored by docker-credential-molt-test\)/);
+  expect(ok.code).toBe(0);
+  // the helper holds the login under the server, as docker login stores it
+  expect(JSON.parse(await readFile(store, "utf8"))).toEqual({
+    [authed.host]: { Username: "alice", Secret: PASSWORD },
+  });
+  // config.json names the registry with no credential in it, and keeps its other fields
+  const text = await readFile(file, "utf8");
+  expect(JSON.parse(text)).toEqual({ credsStore: "molt-test", psFormat: "y", auths: { [authed.host]: {} } });
+  expect(text).not.toContain(Buffer.from(`alice:${PASSWORD}`).toString("base64"));
+  expect(text).not.toContain(PASSWORD);
+
+  // a build pushes with it: the credential chain asks the same helper (`get`)
+  const ctx = join(dir, "ctx-helper");
+  await mkdir(ctx, { recursive: true });
+  await writeFile(join(ctx, "Dockerfile"), `FROM ${registry}/test/busybox:latest\nLABEL helper=yes\n`);
+  const dest = `${authed.host}/team/helper:1`;
+  const built = await molt(["build", "-c", ctx, "-d", dest, "--insecure", "--insecure-pull"], { env: henv });
+  expect(built.stderr).not.toMatch(/molt: error/);
+  expect(built.code).toBe(0);
+  const seen = await run("skopeo", [
+    "inspect",
+    "--tls-verify=false",
+    "--creds",
+    `alice:${PASSWORD}`,
+    `docker://${dest}`,
+  ]);
+  expect(JSON.parse(seen.stdout).Digest).toBe(built.stdout.trim());
+
+  const out = await molt(["logout", authed.host], { env: henv });
+  expect(out.code).toBe(0);
+  expect(JSON.parse(await readFile(store, "utf8"))).toEqual({});
+  expect(JSON.parse(await readFile(file, "utf8"))).toEqual({
+    credsStore: "molt-test",
+    psFormat: "y",
+    auths: {},
+  });
+  const calls = (await readFile(`${store}.log`, "utf8")).trim().split("\n");
+  expect(calls[0]).toBe("store");
+  expect(calls).toContain("get");
+  expect(calls.at(-1)).toBe("erase");
+}, 90_000);
+
 test("molt push sends an OCI layout and a docker archive to several destinations", async () => {
   const ctx = join(dir, "ctx2");
   await mkdir(ctx, { recursive: true });

@@ -17,7 +17,7 @@ export {
   type TransferOptions,
 } from "./client.js";
 export { dockerConfigPath, podmanAuthPaths, resolveCredential } from "./credentials/chain.js";
-export { runCredentialHelper } from "./credentials/helper.js";
+export { eraseCredential, runCredentialHelper, storeCredential } from "./credentials/helper.js";
 export type { Credential, CredentialProvider } from "./credentials/types.js";
 export { REGISTRY_ERROR_CODES, type RegistryErrorCode } from "./error-codes.js";
 export * from "./errors.js";
@@ -26,3 +26,4 @@ export { DEFAULT_MANIFEST_ACCEPT, selectPlatform } from "./manifests.js";
 export type * from "./options.js";
 export type * from "./progress.js";
 export type { ManifestHead, PushBlobOptions, Registry } from "./registry.js";
+export type { CredentialChainOptions } from "./credentials/chain.js";

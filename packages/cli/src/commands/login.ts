@@ -1,6 +1,6 @@
-import { RegistryClient } from "@molt/registry-client";
+import { eraseCredential, RegistryClient, storeCredential } from "@molt/registry-client";
 import { type CommandIO, UsageError } from "../io.js";
-import { authKey, configFile, readDockerConfig, writeDockerConfig } from "./docker-config.js";
+import { authKey, configFile, HUB_KEY, readDockerConfig, writeDockerConfig } from "./docker-config.js";
 
 const LOGIN_USAGE =
   "usage: molt login [REGISTRY] -u USER (--password-stdin | -p PASSWORD) [--insecure] [--skip-tls-verify]";
@@ -70,8 +70,24 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 }
 
 /**
+ * The credential helper `docker login` would store a registry's login with: the registry's
+ * `credHelpers` entry, else `credsStore`; `undefined` for the file itself.
+ */
+function helperFor(doc: Record<string, unknown>, host: string, key: string): string | undefined {
+  const helpers = doc.credHelpers;
+  if (typeof helpers === "object" && helpers !== null) {
+    const h = helpers as Record<string, unknown>;
+    const name = h[host] ?? h[key] ?? (key === HUB_KEY ? h["index.docker.io"] : undefined);
+    if (typeof name === "string" && name !== "") return name;
+  }
+  return typeof doc.credsStore === "string" && doc.credsStore !== "" ? doc.credsStore : undefined;
+}
+
+/**
  * `molt login REGISTRY -u USER --password-stdin`: checks the credentials against the registry
- * (as `docker login` does) and stores them in the docker `config.json` under `auths` (base64 of
+ * (as `docker login` does) and stores them as docker does: with the credential helper
+ * `config.json` names (`credHelpers[registry]`, else `credsStore`; the file then keeps an empty
+ * `auths` entry for the registry), or else in the file under `auths` (base64 of
  * `user:password`, file mode 0600), keeping everything else in the file. The password is never
  * printed or put in an error.
  */
@@ -114,14 +130,26 @@ export async function loginCommand(
     string,
     unknown
   >;
-  auths[authKey(args.registry)] = { auth: Buffer.from(`${args.username}:${password}`).toString("base64") };
+  const key = authKey(args.registry);
+  const helper = helperFor(doc, host, key);
+  if (helper) {
+    await storeCredential(helper, key, { username: args.username, password }, env);
+    auths[key] = {};
+  } else {
+    auths[key] = { auth: Buffer.from(`${args.username}:${password}`).toString("base64") };
+  }
   doc.auths = auths;
   await writeDockerConfig(file, doc);
-  io.stderr.write(`Login Succeeded (credentials stored in ${file})\n`);
+  io.stderr.write(
+    `Login Succeeded (credentials stored ${helper ? `by docker-credential-${helper}` : `in ${file}`})\n`,
+  );
   return 0;
 }
 
-/** `molt logout [REGISTRY]`: removes the registry's entry from the docker `config.json`. */
+/**
+ * `molt logout [REGISTRY]`: removes the registry's entry from the docker `config.json`, and its
+ * login from the credential helper that stores it (`credHelpers`/`credsStore`), as docker does.
+ */
 export async function logoutCommand(
   argv: string[],
   io: CommandIO,
@@ -139,7 +167,12 @@ export async function logoutCommand(
     io.stderr.write(`Not logged in to ${registry}\n`);
     return 0;
   }
-  for (const k of keys) delete auths[k];
+  const host = registry.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
+  for (const k of keys) {
+    const helper = helperFor(doc, host, key);
+    if (helper) await eraseCredential(helper, k, env);
+    delete auths[k];
+  }
   doc.auths = auths;
   await writeDockerConfig(file, doc);
   io.stderr.write(`Removing login credentials for ${registry}\n`);
