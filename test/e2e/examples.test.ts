@@ -3,7 +3,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
-import { parse } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
 import { parseBuildFlags } from "../../packages/cli/src/commands/build-flags.js";
 import { run } from "../harness/exec.js";
 import { type ExecutorImage, executorImage } from "../harness/executor-image.js";
@@ -83,37 +83,80 @@ describe("examples/kubernetes", () => {
     }
   });
 
-  test("runnable/build-pod.yaml runs with podman kube play: context from a ConfigMap tarball, push with the secret", async () => {
+  /** Fills in a runnable manifest's `${NAME}` placeholders as envsubst would (examples/hello's tarball, the test registry). */
+  async function runnable(file: string, dest: string): Promise<string> {
     const tarball = join(dir, "hello.tar.gz");
     await run("tar", ["-C", join(EXAMPLES, "hello"), "-czf", tarball, "."]);
-    const dest = `${authed.host}/examples/hello:kube`;
-    // The template's ${NAME} placeholders, filled in as envsubst would.
     const values: Record<string, string> = {
       CONTEXT_TAR_GZ_BASE64: (await readFile(tarball)).toString("base64"),
       EXECUTOR: image.ref,
       DESTINATION: dest,
       EXTRA_ARG: "--insecure",
     };
-    const text = (await readFile(join(EXAMPLES, "kubernetes", "runnable", "build-pod.yaml"), "utf8")).replace(
+    return (await readFile(join(EXAMPLES, "kubernetes", "runnable", file), "utf8")).replace(
       /\$\{([A-Z_0-9]+)\}/g,
       (m, k: string) => values[k] ?? m,
     );
-    await writeFile(join(dir, "pod.yaml"), text);
-    // podman 4.3 reads a Secret volume from a podman secret holding the Secret's YAML, and
-    // writes `data` values as they are (it does not base64-decode them, as Kubernetes does).
-    await writeFile(
-      join(dir, "secret.yaml"),
-      `apiVersion: v1\nkind: Secret\nmetadata:\n  name: molt-docker-config\ntype: Opaque\ndata:\n  config.json: '${await readFile(configJson, "utf8")}'\n`,
-    );
-    await podman.podman(["secret", "create", "molt-docker-config", join(dir, "secret.yaml")]);
-    await podman.podman(["kube", "play", "--tls-verify=false", join(dir, "pod.yaml")]);
-    const name = "molt-hello-molt";
-    const wait = await podman.podman(["wait", name]);
-    const logs = await podman.podman(["logs", name]);
-    expect(logs.stderr + logs.stdout).not.toMatch(/molt: error/);
-    expect(wait.stdout.trim()).toBe("0");
-    expect(logs.stdout.trim()).toBe(await digestAt(dest));
-    await podman.podman(["pod", "rm", "-f", "molt-hello"], { allowFail: true });
+  }
+
+  let secretMade = false;
+  /** Plays a Pod manifest with podman; returns the molt container's exit status and logs. */
+  async function play(
+    yamlText: string,
+    pod: string,
+  ): Promise<{ status: string; stdout: string; stderr: string }> {
+    const file = join(dir, `${pod}.yaml`);
+    await writeFile(file, yamlText);
+    if (!secretMade) {
+      // podman 4.3 reads a Secret volume from a podman secret holding the Secret's YAML, and
+      // writes `data` values as they are (it does not base64-decode them, as Kubernetes does).
+      await writeFile(
+        join(dir, "secret.yaml"),
+        `apiVersion: v1\nkind: Secret\nmetadata:\n  name: molt-docker-config\ntype: Opaque\ndata:\n  config.json: '${await readFile(configJson, "utf8")}'\n`,
+      );
+      await podman.podman(["secret", "create", "molt-docker-config", join(dir, "secret.yaml")]);
+      secretMade = true;
+    }
+    await podman.podman(["kube", "play", "--tls-verify=false", file]);
+    const name = `${pod}-molt`;
+    try {
+      const wait = await podman.podman(["wait", name]);
+      const logs = await podman.podman(["logs", name]);
+      return { status: wait.stdout.trim(), stdout: logs.stdout, stderr: logs.stderr };
+    } finally {
+      await podman.podman(["pod", "rm", "-f", pod], { allowFail: true });
+    }
+  }
+
+  test("runnable/build-pod.yaml runs with podman kube play: context from a ConfigMap tarball, push with the secret", async () => {
+    const dest = `${authed.host}/examples/hello:kube`;
+    const r = await play(await runnable("build-pod.yaml", dest), "molt-hello");
+    expect(r.stderr + r.stdout).not.toMatch(/molt: error/);
+    expect(r.status).toBe("0");
+    expect(r.stdout.trim()).toBe(await digestAt(dest));
+  }, 180_000);
+
+  test("runnable/build-job.yaml: the Job's pod template, played as the Pod a Job controller makes, pushes the image", async () => {
+    const dest = `${authed.host}/examples/hello:job`;
+    const docs = parseAllDocuments(await runnable("build-job.yaml", dest)).map((d) => d.toJS());
+    const job = docs.find((d) => d.kind === "Job");
+    expect(job).toMatchObject({ apiVersion: "batch/v1", spec: { backoffLimit: 2 } });
+    expect(job.spec.template.spec.restartPolicy).toBe("Never");
+    // podman 4.3 plays Pods, not Jobs: run spec.template as a Pod, beside the Job's ConfigMap.
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: job.metadata.name, labels: { "job-name": job.metadata.name } },
+      spec: job.spec.template.spec,
+    };
+    const others = docs.filter((d) => d.kind !== "Job");
+    expect(others.map((d) => d.kind)).toEqual(["ConfigMap"]);
+    const r = await play([...others, pod].map((d) => stringify(d)).join("---\n"), job.metadata.name);
+    expect(r.stderr + r.stdout).not.toMatch(/molt: error/);
+    expect(r.status).toBe("0");
+    // the registry holds the image; the termination-log line names it with its digest
+    const digest = await digestAt(dest);
+    expect(r.stdout.trim()).toBe(digest);
   }, 180_000);
 });
 
