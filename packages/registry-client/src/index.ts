@@ -16,6 +16,7 @@ export {
   type ResolvedImage,
   type TransferOptions,
 } from "./client.js";
+export type { CredentialChainOptions } from "./credentials/chain.js";
 export { dockerConfigPath, podmanAuthPaths, resolveCredential } from "./credentials/chain.js";
 export { eraseCredential, runCredentialHelper, storeCredential } from "./credentials/helper.js";
 export type { Credential, CredentialProvider } from "./credentials/types.js";
@@ -26,4 +27,3 @@ export { DEFAULT_MANIFEST_ACCEPT, selectPlatform } from "./manifests.js";
 export type * from "./options.js";
 export type * from "./progress.js";
 export type { ManifestHead, PushBlobOptions, Registry } from "./registry.js";
-export type { CredentialChainOptions } from "./credentials/chain.js";

@@ -101,7 +101,8 @@ export async function storeCredential(
 ): Promise<void> {
   const input = JSON.stringify({ ServerURL: serverUrl, Username: login.username, Secret: login.password });
   const { code } = await runHelper(name, "store", input, env, timeoutMs);
-  if (code !== 0) throw new CredentialHelperError(`docker-credential-${name}`, `store exited with status ${code}`);
+  if (code !== 0)
+    throw new CredentialHelperError(`docker-credential-${name}`, `store exited with status ${code}`);
 }
 
 /**
