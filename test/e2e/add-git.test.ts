@@ -54,9 +54,46 @@ describe("ADD <git URL>", () => {
     expect(await readFile(join(r.rootfs, "head", "a.txt"), "utf8")).toBe("a2\n");
   });
 
-  test("--keep-git-dir=true is refused with a clear error for now", async () => {
-    const r = await build(`FROM ${BASE}\nADD --keep-git-dir=true ${git.url("repo.git")} /src\n`);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/keep-git-dir=true is not supported yet/);
+  test("--keep-git-dir=true keeps .git: a repository at the commit, origin the remote", async () => {
+    // BuildKit's git source with KeepGitDir (dockerfile2llb sets it from --keep-git-dir): the
+    // checkout holds .git, HEAD at the fetched commit, the branch fetched into its local ref,
+    // origin set to the remote URL. Judged with the system git on the unpacked image.
+    const url = git.url("repo.git");
+    const r = await build(
+      `FROM ${BASE}\nADD --keep-git-dir=true ${url}#main /src\nADD --keep-git-dir=true ${url}#main:sub /sub\n`,
+    );
+    expect(r.stderr).not.toMatch(/molt: error/);
+    expect(r.code).toBe(0);
+    const src = join(r.rootfs, "src");
+    const g = (...args: string[]) => run("git", ["-c", `safe.directory=${src}`, "-C", src, ...args]);
+    const main = (
+      await run("git", ["--git-dir", join(git.base, "repo.git"), "rev-parse", "main"])
+    ).stdout.trim();
+    expect((await g("rev-parse", "HEAD")).stdout.trim()).toBe(main);
+    expect((await g("rev-parse", "refs/heads/main")).stdout.trim()).toBe(main);
+    expect((await g("remote", "get-url", "origin")).stdout.trim()).toBe(url);
+    expect((await g("status", "--porcelain")).stdout).toBe("");
+    expect(await readFile(join(src, "a.txt"), "utf8")).toBe("a2\n");
+    // with a subdirectory there is no .git (BuildKit keeps it only for the whole tree)
+    await expect(stat(join(r.rootfs, "sub", ".git"))).rejects.toMatchObject({ code: "ENOENT" });
+    expect(await readFile(join(r.rootfs, "sub", "b.txt"), "utf8")).toBe("b\n");
+  });
+
+  test("a git source beside other sources: each is copied into the destination directory", async () => {
+    // dockerfile2llb dispatchCopy: one copy action per source, the repository's "/" among them.
+    const ctx = join(dir, `c${++n}`);
+    await mkdir(ctx);
+    await writeFile(join(ctx, "local.txt"), "local\n");
+    await writeFile(
+      join(ctx, "Dockerfile"),
+      `FROM ${BASE}\nADD ${git.url("repo.git")}#v1 local.txt /both/\n`,
+    );
+    const r = await buildAndUnpack(ctx, join(dir, `w${n}`));
+    expect(r.stderr).not.toMatch(/molt: error/);
+    expect(r.code).toBe(0);
+    expect(await readFile(join(r.rootfs, "both", "a.txt"), "utf8")).toBe("a1\n");
+    expect(await readFile(join(r.rootfs, "both", "sub", "b.txt"), "utf8")).toBe("b\n");
+    expect(await readFile(join(r.rootfs, "both", "local.txt"), "utf8")).toBe("local\n");
+    await expect(stat(join(r.rootfs, "both", ".git"))).rejects.toMatchObject({ code: "ENOENT" });
   });
 });

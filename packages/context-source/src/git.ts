@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeOwnedTempDir } from "@molt/oci";
@@ -125,8 +125,19 @@ export async function openGitContext(spec: string, options: OpenContextOptions =
     await g(["config", "core.bare", "false"]);
     await g(["remote", "add", "origin", remote]);
     const want = ref ?? "HEAD";
+    const keepGitDir = gitOpts.keepGitDir === true && subdir === "";
+    // With .git kept, a branch or tag is also fetched into its local ref (as BuildKit's `ref:ref`).
+    const named = keepGitDir && ref !== undefined && !/^[0-9a-f]{7,64}$/i.test(ref);
     try {
-      await g(["fetch", "-q", ...depthArgs, "--no-tags", "origin", want]);
+      await g([
+        "fetch",
+        "-q",
+        ...(named ? ["-u"] : []),
+        ...depthArgs,
+        "--no-tags",
+        "origin",
+        named ? `${want}:${want}` : want,
+      ]);
     } catch (e) {
       if (signal?.aborted) throw e;
       // A commit the server will not serve by id: fall back to a full fetch, then find it.
@@ -146,7 +157,12 @@ export async function openGitContext(spec: string, options: OpenContextOptions =
     if (submodules) {
       await g(["submodule", "update", "-q", "--init", "--recursive", ...depthArgs]);
     }
-    if (submodules) await removeGitFiles(work);
+    if (submodules && !keepGitDir) await removeGitFiles(work);
+    if (keepGitDir) {
+      await g(["remote", "set-url", "origin", redactPassword(remote)]);
+      await g(["reflog", "expire", "--all", "--expire=now"]);
+      await rename(gitDir, join(work, ".git"));
+    }
     options.onProgress?.({ type: "molt:context:clone", url: remote, ...(ref ? { ref } : {}), phase: "done" });
   } catch (e) {
     await cleanup();
@@ -177,6 +193,18 @@ export async function openGitContext(spec: string, options: OpenContextOptions =
       });
     }
     throw e;
+  }
+}
+
+/** A remote URL with its password (if any) replaced by `xxxxx`, as BuildKit's RedactCredentials. */
+function redactPassword(remote: string): string {
+  try {
+    const u = new URL(remote);
+    if (!u.password) return remote;
+    u.password = "xxxxx";
+    return u.toString();
+  } catch {
+    return remote; // scp-like git@host:path has no password
   }
 }
 

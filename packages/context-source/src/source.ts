@@ -70,6 +70,12 @@ export interface GitContextOptions {
   depth?: number;
   /** Do not verify the https remote's TLS certificate (`GIT_SSL_NO_VERIFY`); only when asked. */
   insecureSkipTls?: boolean;
+  /**
+   * Keep the repository as `.git` in the tree (BuildKit's `ADD --keep-git-dir=true`): HEAD
+   * detached at the commit, the fetched branch or tag as a local ref, `origin` the remote with
+   * any password replaced by `xxxxx`, reflogs expired. Only without a `#ref:subdir`, as BuildKit.
+   */
+  keepGitDir?: boolean;
 }
 
 /**

@@ -77,23 +77,44 @@ export const addStep: InstructionStep<AddInstruction> = {
  * URL adds the repository's tree (see {@link addGit}).
  */
 export async function applyAdd(instr: AddInstruction, rt: StageRuntime): Promise<void> {
-  const loc = instr.location;
   // --exclude leaves out local sources and entries of copied directories as COPY's does (not
   // entries inside an archive ADD unpacks: BuildKit unpacks before its copy filters).
   const excluded = instr.exclude.length > 0 ? new IgnoreMatcher(instr.exclude) : undefined;
-  const git = instr.sources.find(isGit);
-  if (git) return addGit(git, instr, rt);
-  const urls = instr.sources.filter((s) => URL_SOURCE.test(s));
-  if (instr.checksum !== undefined && urls.length !== instr.sources.length) {
+  const gits = instr.sources.filter(isGit);
+  const repos: Awaited<ReturnType<typeof openGitContext>>[] = [];
+  try {
+    const items: CopyItem[] = [];
+    for (const spec of gits) {
+      const { repo, item } = await gitItem(spec, instr, rt);
+      repos.push(repo);
+      items.push(item);
+    }
+    await addSources(instr, rt, items, excluded);
+  } finally {
+    for (const repo of repos) await repo.close();
+  }
+}
+
+/** ADD of everything but git sources (whose items come first in `items`), in one layer. */
+async function addSources(
+  instr: AddInstruction,
+  rt: StageRuntime,
+  gitItems: CopyItem[],
+  excluded: IgnoreMatcher | undefined,
+): Promise<void> {
+  const loc = instr.location;
+  const sources = instr.sources.filter((s) => !isGit(s));
+  const urls = sources.filter((s) => URL_SOURCE.test(s));
+  if (instr.checksum !== undefined && (urls.length !== sources.length || gitItems.length > 0)) {
     throw new BuildStepError("MOLT_ADD_CHECKSUM_LOCAL", "ADD --checksum only applies to URL sources", loc);
   }
   const signal = rt.options.signal;
-  const items: CopyItem[] = await heredocItems(instr.heredocs, rt);
+  const items: CopyItem[] = [...gitItems, ...(await heredocItems(instr.heredocs, rt))];
   for (const url of urls) {
     const { digest: _digest, ...entry } = await downloadOnce(url, instr.checksum, rt, loc);
     items.push({ kind: "entry", entry });
   }
-  const local = instr.sources.filter((s) => !URL_SOURCE.test(s));
+  const local = sources.filter((s) => !URL_SOURCE.test(s));
   const { selected, missing } = await selectSources(rt.context, local);
   if (missing.length > 0) throw new SourceNotFoundError(missing[0]!, loc);
   for (const { entry } of selected) {
@@ -123,43 +144,41 @@ export async function applyAdd(instr: AddInstruction, rt: StageRuntime): Promise
       keepOwner: true,
     });
   }
+  // A git source alone adds the repository's tree into the destination as a directory.
+  const gitOnly = gitItems.length === 1 && instr.sources.length === 1 && instr.heredocs.length === 0;
   await copyItems(rt, items, {
-    dest: instr.dest,
+    dest: gitOnly && !instr.dest.endsWith("/") ? `${instr.dest}/` : instr.dest,
     sourceCount: instr.sources.length + instr.heredocs.length,
     chown: instr.chown,
     chmod: instr.chmod,
     createdBy: instr.original,
     location: loc,
     keyword: "ADD",
-    fromContext: urls.length === 0,
+    fromContext: urls.length === 0 && gitItems.length === 0,
   });
 }
 
 /**
- * `ADD <git URL>[#ref[:subdir]] <dest>`: the repository's tree at `ref` (the remote's HEAD when
- * none), `subdir` only when given, fetched with the system `git` (shallow) and copied into the
- * destination as a directory's contents, root-owned, without `.git` and without reading the
- * repository's `.dockerignore` (as BuildKit's git source). `--keep-git-dir=true` is not
- * supported yet (a clear error), nor several sources mixing a repository with others.
+ * One `ADD <git URL>[#ref[:subdir]]` source: the repository's tree at `ref` (the remote's HEAD
+ * when none), `subdir` only when given, fetched with the system `git` (shallow), copied as a
+ * directory's contents, root-owned, without reading the repository's `.dockerignore` (as
+ * BuildKit's git source), and without `.git` unless `--keep-git-dir=true` (then kept, as
+ * BuildKit's KeepGitDir; not with a subdir). Several sources may mix repositories with others:
+ * dockerfile2llb copies each source in turn into the destination. The caller closes `repo`.
  */
-async function addGit(spec: string, instr: AddInstruction, rt: StageRuntime): Promise<void> {
+async function gitItem(
+  spec: string,
+  instr: AddInstruction,
+  rt: StageRuntime,
+): Promise<{ repo: Awaited<ReturnType<typeof openGitContext>>; item: CopyItem }> {
   const loc = instr.location;
-  if (instr.sources.length > 1) {
-    throw new BuildStepError(
-      "MOLT_UNSUPPORTED",
-      `ADD of a git repository takes it as the only source: ${spec}`,
-      loc,
-    );
-  }
-  if (instr.keepGitDir) {
-    throw new BuildStepError("MOLT_UNSUPPORTED", "ADD --keep-git-dir=true is not supported yet", loc);
-  }
   const signal = rt.options.signal;
   let repo: Awaited<ReturnType<typeof openGitContext>>;
   try {
     repo = await openGitContext(spec, {
       tmpDir: await rt.scratchDir("git"),
       ignorePatterns: [],
+      ...(instr.keepGitDir ? { git: { keepGitDir: true } } : {}),
       ...(signal ? { signal } : {}),
     });
   } catch (e) {
@@ -167,23 +186,12 @@ async function addGit(spec: string, instr: AddInstruction, rt: StageRuntime): Pr
       cause: e,
     });
   }
-  try {
-    const top = await repo.stat("");
-    if (!top) throw new SourceNotFoundError(spec, loc);
-    const items: CopyItem[] = [{ kind: "contents", contents: () => entriesUnder(repo, top, "", signal) }];
-    await copyItems(rt, items, {
-      dest: instr.dest.endsWith("/") ? instr.dest : `${instr.dest}/`,
-      sourceCount: 1,
-      chown: instr.chown,
-      chmod: instr.chmod,
-      createdBy: instr.original,
-      location: loc,
-      keyword: "ADD",
-      fromContext: false,
-    });
-  } finally {
+  const top = await repo.stat("");
+  if (!top) {
     await repo.close();
+    throw new SourceNotFoundError(spec, loc);
   }
+  return { repo, item: { kind: "contents", contents: () => entriesUnder(repo, top, "", signal) } };
 }
 
 /**
