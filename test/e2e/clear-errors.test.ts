@@ -2,6 +2,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { build } from "@molt/core";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { writeContext } from "../harness/context-dir.js";
 import { buildAndUnpack, molt } from "../harness/molt-cli.js";
@@ -35,6 +36,35 @@ describe("inputs that used to give raw errors", () => {
     expect(r.code).toBe(1);
     expect(errorLine(r.stderr)).toBe(
       "molt: error: Dockerfile:3:9: RUN contains a NUL byte, which no command argument can hold [MOLT_RUN_NUL_BYTE]",
+    );
+  });
+
+  test.each([
+    ["ENV", "ENV A=x\0y", 8, "ENV contains a NUL byte, which no environment variable can hold"],
+    ["ARG", "ARG A=x\0y", 8, "ARG contains a NUL byte, which no build argument can hold"],
+    ["LABEL", 'LABEL a="x\0y"', 11, "LABEL contains a NUL byte, which no image label may hold"],
+  ])("a NUL byte in %s: one located line with a code, before any step", async (kind, line, col, msg) => {
+    const ctx = await context(`nul-${kind}`, `FROM ${base}\n${line}\nRUN echo "$A"\n`);
+    const r = await molt(["build", "-c", ctx, "--no-push", "--insecure-pull"]);
+    expect(r.code).toBe(1);
+    expect(errorLine(r.stderr)).toBe(`molt: error: Dockerfile:2:${col}: ${msg} [MOLT_DOCKERFILE_NUL_BYTE]`);
+    expect(r.stderr).not.toMatch(/\[\d+\/\d+\]/); // no instruction step started
+  });
+
+  test("a NUL byte in a build-arg value (library): a clear error with a code, the value not shown", async () => {
+    const ctx = await context("nul-arg", `FROM ${base}\nARG A\nRUN echo "$A"\n`);
+    const err = await build({
+      context: ctx,
+      buildArgs: { A: "secret\0value" },
+      noPush: true,
+      registries: { "*": { pull: { insecure: true } } },
+    }).then(
+      () => undefined,
+      (e: Error & { code?: string }) => e,
+    );
+    expect(err?.code).toBe("MOLT_BUILD_ARG_NUL_BYTE");
+    expect(err?.message).toBe(
+      "build arg A: its value contains a NUL byte, which no environment variable can hold",
     );
   });
 
@@ -84,5 +114,22 @@ describe("inputs that used to give raw errors", () => {
     expect(r.stderr).toContain(
       "WARNING Dockerfile:2: column 18: not valid UTF-8; the invalid bytes are read as U+FFFD [MOLT_DOCKERFILE_INVALID_UTF8]",
     );
+  });
+
+  test("invalid UTF-8: molt parse warns with file:line:col too", async () => {
+    const df = Buffer.concat([
+      Buffer.from('FROM scratch\nLABEL note="caf\u00e9 '),
+      Buffer.from([0xff]),
+      Buffer.from('"\n'),
+    ]);
+    const ctx = await context("utf8-parse", df);
+    for (const json of [false, true]) {
+      const r = await molt(["parse", "-f", join(ctx, "Dockerfile"), ...(json ? ["--json"] : [])]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe(
+        `molt parse: warning: ${join(ctx, "Dockerfile")}:2:18: not valid UTF-8; the invalid bytes are read as U+FFFD [MOLT_DOCKERFILE_INVALID_UTF8]\n`,
+      );
+      if (json) expect(JSON.parse(r.stdout).version).toBe(1);
+    }
   });
 });

@@ -33,3 +33,4 @@ export type {
 } from "./source.js";
 export { type ExtractTarOptions, extractTar } from "./tar-extract.js";
 export { openTarContext, type TarContextOptions } from "./tarball.js";
+export { decodeUtf8, type InvalidUtf8 } from "./utf8.js";

@@ -23,7 +23,7 @@ import { BuildAbortedError, InvalidBuildOptionsError, throwIfAborted } from "./e
 import { EVENTS_VERSION } from "./events.js";
 import { assembleImage } from "./image/assemble.js";
 import { squashStageLayers } from "./image/single-snapshot.js";
-import { checkRunNul } from "./instructions/run-checks.js";
+import { checkBuildArgsNul, checkRunNul } from "./instructions/run-checks.js";
 import { startCacheMountTravel } from "./mounts/prepare.js";
 import type { BuildOptions } from "./options.js";
 import { withOutputs } from "./outputs/list.js";
@@ -206,7 +206,8 @@ async function buildInContext(
   }
   const buildArgs = options.buildArgs ?? {};
   const dockerfile = parseDockerfile(text, { file });
-  checkRunNul(text, dockerfile.stages);
+  checkRunNul(text, dockerfile.stages, dockerfile.metaArgs);
+  checkBuildArgsNul(buildArgs);
   const plan = planBuild(dockerfile, {
     ...(options.target ? { target: options.target } : {}),
     buildArgs,

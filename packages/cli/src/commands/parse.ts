@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import { decodeUtf8 } from "@molt/context-source";
 import { MoltError, type Platform, parsePlatform } from "@molt/oci";
 import {
   type BuildPlan,
@@ -99,11 +100,11 @@ function parseFlags(argv: string[]): ParseFlags {
   return flags;
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream)
     chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
 /**
@@ -133,9 +134,18 @@ export async function parseCommand(
   const displayName = fromStdin ? "<stdin>" : flags.file;
   let text: string;
   try {
-    text = fromStdin
+    const bytes = fromStdin
       ? await readAll(io.stdin ?? process.stdin)
-      : await readFile(resolve(io.cwd, flags.file), "utf8");
+      : await readFile(resolve(io.cwd, flags.file));
+    const decoded = decodeUtf8(bytes);
+    text = decoded.text;
+    // As `molt build` does: invalid UTF-8 is read as U+FFFD, never silently.
+    if (decoded.invalid) {
+      const { line, column } = decoded.invalid;
+      io.stderr.write(
+        `molt parse: warning: ${displayName}:${line}:${column}: not valid UTF-8; the invalid bytes are read as U+FFFD [MOLT_DOCKERFILE_INVALID_UTF8]\n`,
+      );
+    }
   } catch (e) {
     io.stderr.write(`molt parse: cannot read ${displayName}: ${(e as Error).message}\n`);
     return 1;

@@ -19,30 +19,65 @@ function locate(text: string, at: number, loc: ErrorLocation): ErrorLocation {
   return { ...loc, line: loc.line + lines, column: nl < 0 ? loc.column + at : at - nl };
 }
 
+/** What a NUL byte in each kind of instruction could never be (the error's wording). */
+const NUL_HOLDER: Record<string, string> = {
+  ENV: "no environment variable can hold",
+  ARG: "no build argument can hold",
+  LABEL: "no image label may hold",
+};
+
 /**
- * The first NUL byte of the Dockerfile `text` that sits inside a RUN instruction, as a located
- * `MOLT_RUN_NUL_BYTE` (checked before the build starts; no command argument can hold one).
+ * The first NUL byte of the Dockerfile `text` that sits inside an instruction, as a located
+ * error (checked before the build starts): `MOLT_RUN_NUL_BYTE` in a RUN (no command argument can
+ * hold one), `MOLT_DOCKERFILE_NUL_BYTE` in any other instruction (an ENV/ARG value, a label, a
+ * path). NUL bytes in comments and blank lines are left alone.
  */
 export function checkRunNul(
   text: string,
   stages: readonly {
     instructions: readonly { kind: string; location: ErrorLocation & { endLine: number } }[];
   }[],
+  preamble: readonly { kind: string; location: ErrorLocation & { endLine: number } }[] = [],
 ): void {
-  const at = text.indexOf("\0");
-  if (at < 0) return;
-  const before = text.slice(0, at);
-  const line = before.split("\n").length;
-  const column = at - before.lastIndexOf("\n");
-  for (const stage of stages) {
-    for (const i of stage.instructions) {
-      if (i.kind !== "RUN" || line < i.location.line || line > i.location.endLine) continue;
+  const all = [...preamble, ...stages.flatMap((s) => s.instructions)];
+  for (let at = text.indexOf("\0"); at >= 0; at = text.indexOf("\0", at + 1)) {
+    const before = text.slice(0, at);
+    const line = before.split("\n").length;
+    const column = at - before.lastIndexOf("\n");
+    const i = all.find((i) => line >= i.location.line && line <= i.location.endLine);
+    if (!i) continue;
+    const where = { file: i.location.file, line, column };
+    if (i.kind === "RUN")
       throw new BuildStepError(
         "MOLT_RUN_NUL_BYTE",
         "RUN contains a NUL byte, which no command argument can hold",
-        { file: i.location.file, line, column },
+        where,
       );
-    }
+    throw new BuildStepError(
+      "MOLT_DOCKERFILE_NUL_BYTE",
+      `${i.kind} contains a NUL byte, which ${NUL_HOLDER[i.kind] ?? "no path or argument can hold"}`,
+      where,
+    );
+  }
+}
+
+/**
+ * Build args (`--build-arg`, `buildArgs`) reach commands as environment variables, which cannot
+ * hold a NUL byte: such a name or value is `MOLT_BUILD_ARG_NUL_BYTE` before the build starts.
+ * The value is never shown.
+ */
+export function checkBuildArgsNul(args: Readonly<Record<string, string>>): void {
+  for (const [k, v] of Object.entries(args)) {
+    if (k.includes("\0"))
+      throw new BuildStepError(
+        "MOLT_BUILD_ARG_NUL_BYTE",
+        `build arg ${JSON.stringify(k)}: its name contains a NUL byte, which no environment variable can hold`,
+      );
+    if (v.includes("\0"))
+      throw new BuildStepError(
+        "MOLT_BUILD_ARG_NUL_BYTE",
+        `build arg ${k}: its value contains a NUL byte, which no environment variable can hold`,
+      );
   }
 }
 
