@@ -109,6 +109,63 @@ describe("destinations are validated before the first step", () => {
     expect(r.stderr).not.toMatch(/COPY f \/f/);
   });
 
+  describe("the cache repositories are checked too (kaniko checks --cache-repo)", () => {
+    /** A docker config holding a wrong password for the auth registry. */
+    const wrongPassword = async () => {
+      const cfg = join(dir, "wrong-docker-config");
+      await mkdir(cfg, { recursive: true });
+      const auth = Buffer.from("dana:not-her-password").toString("base64");
+      await writeFile(join(cfg, "config.json"), JSON.stringify({ auths: { [authReg.host]: { auth } } }));
+      return { ...process.env, DOCKER_CONFIG: cfg, REGISTRY_AUTH_FILE: join(dir, "none.json") };
+    };
+
+    test.each([
+      ["--cache-repo (wrong password)", ["--cache=true", "--cache-repo"], "team/cache"],
+      ["--cache-mount-repo (wrong password)", ["--cache-mount-repo"], "team/mounts"],
+    ])("%s: fails before the first step", async (_name, flags, repo) => {
+      const r = await molt(
+        [
+          "build",
+          "-c",
+          ctx,
+          "-d",
+          `${registry}/dest/cache-ok:1`,
+          "--insecure",
+          ...flags,
+          `${authReg.host}/${repo}`,
+        ],
+        { env: await wrongPassword() },
+      );
+      expect(r.code).toBe(1);
+      expect(lastLine(r.stderr)).toMatch(
+        new RegExp(
+          `^molt: error: check push permission to ${authReg.host}/${repo}: .*authentication.*\\[MOLT_REGISTRY_AUTH\\]$`,
+        ),
+      );
+      expect(r.stderr).not.toMatch(/COPY f \/f/);
+      expect(r.stderr).not.toContain("not-her-password");
+    });
+
+    test("--skip-push-permission-check skips the cache repository's check too", async () => {
+      const r = await molt(
+        [
+          "build",
+          "-c",
+          ctx,
+          "-d",
+          `${registry}/dest/cache-skip:1`,
+          "--insecure",
+          "--cache-mount-repo",
+          `${authReg.host}/team/mounts`,
+          "--skip-push-permission-check",
+        ],
+        { env: await wrongPassword() },
+      );
+      expect(r.stderr).toMatch(/LABEL a=b/);
+      expect(r.stderr).not.toMatch(/check push permission/);
+    });
+  });
+
   test("the check starts an upload and cancels it, before any blob is pushed", async () => {
     const before = proxy.seen.length;
     const r = await molt(["build", "-c", ctx, "-d", `${proxy.host}/dest/checked:1`, "--insecure"]);

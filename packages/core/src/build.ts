@@ -29,7 +29,7 @@ import type { BuildOptions } from "./options.js";
 import { withOutputs } from "./outputs/list.js";
 import { writeOutputs } from "./outputs/write-outputs.js";
 import { registryClientOptions } from "./registry/client-options.js";
-import { checkPushPermissions } from "./registry/push-permission.js";
+import { cachePushTargets, checkPushPermissions } from "./registry/push-permission.js";
 import { type Runner, selectRunner } from "./runner/index.js";
 import { pullBaseState, scratchState } from "./stage/base-image.js";
 import { createRuntime } from "./stage/create-runtime.js";
@@ -244,12 +244,18 @@ async function buildInContext(
       ...st.externalImages,
     ]);
     const cacheRepo = options.cacheRepo ? parseReference(options.cacheRepo) : undefined;
+    const cacheTargets = cachePushTargets(options);
     client ??= ownClient = new RegistryClient(
-      registryClientOptions(options, cacheRepo ? [...targets, cacheRepo] : targets, baseImages),
+      registryClientOptions(
+        options,
+        [...targets, ...(cacheRepo ? [cacheRepo] : []), ...cacheTargets],
+        baseImages,
+      ),
     );
-    // Destinations were parsed up front; now check that each accepts a push, before any step.
+    // Destinations were parsed up front; now check that each (and each cache repository this
+    // build writes) accepts a push, before any step.
     if (!given.plan && !options.skipPushPermissionCheck)
-      await checkPushPermissions(client, targets, signalOpt);
+      await checkPushPermissions(client, [...targets, ...cacheTargets], signalOpt);
     cache = await openBuildCache(options, client);
     const sourceDateEpoch = options.sourceDateEpoch ?? (options.reproducible ? 0 : undefined);
     const created = new Date(

@@ -1,4 +1,4 @@
-import { formatReference, type Reference } from "@molt/oci";
+import { formatReference, parseReference, type Reference } from "@molt/oci";
 import type { Registry } from "@molt/registry-client";
 
 /**
@@ -18,4 +18,20 @@ export async function checkPushPermissions(
     if (!repos.has(key)) repos.set(key, d);
   }
   await Promise.all([...repos.values()].map((ref) => client.checkPushPermission(ref, options)));
+}
+
+/**
+ * The cache repositories this build will push to, checked with the destinations (kaniko checks
+ * `--cache-repo` too): the layer cache's `cacheRepo` unless `noPushCache` (then it is only
+ * read), and `cacheMountRepo`, where changed cache mounts are pushed after the build.
+ */
+export function cachePushTargets(options: {
+  cacheRepo?: string | undefined;
+  cacheMountRepo?: string | undefined;
+  noPushCache?: boolean | undefined;
+}): Reference[] {
+  const out: Reference[] = [];
+  if (options.cacheRepo && !options.noPushCache) out.push(parseReference(options.cacheRepo));
+  if (options.cacheMountRepo) out.push(parseReference(options.cacheMountRepo));
+  return out;
 }
