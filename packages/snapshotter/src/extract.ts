@@ -15,6 +15,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   unlinkSync,
@@ -116,6 +117,19 @@ async function* hashing(bytes: AsyncIterable<Buffer>, hash: Hash): AsyncGenerato
 
 const O_CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
+/**
+ * The process's umask from /proc/self/status (`Umask:` line), or `undefined` where it cannot be
+ * read: a file whose mode the umask leaves whole is then created with its mode (no fchmod).
+ */
+function currentUmask(): number | undefined {
+  try {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(readFileSync("/proc/self/status", "latin1"));
+    return m ? Number.parseInt(m[1]!, 8) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function nsToSeconds(ns: bigint): number {
   return Number(ns / 1000n) / 1e6;
 }
@@ -141,6 +155,8 @@ interface DirMeta {
 class Extractor {
   readonly lookup: Lookup;
   readonly owner: boolean;
+  readonly umask: number | undefined;
+  readonly ids: { uid: number; gid: number };
   entries = 0;
   bytes = 0;
   // Per layer:
@@ -160,12 +176,36 @@ class Extractor {
   ) {
     this.lookup = baselineLookup(baseline);
     this.owner = options.preserveOwner ?? process.getuid?.() === 0;
+    this.umask = currentUmask();
+    this.ids = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1 };
+  }
+
+  /**
+   * Fewer syscalls per file (issue 16: extraction at least as fast as `tar -xzf`): the mode a
+   * file is created with, when open's mode is already the final one (no setuid/setgid/sticky
+   * bit, none the umask clears, a parent without xattrs such as a default ACL that would mask
+   * it instead), else `undefined` (created 0600, then fchmod as before).
+   */
+  createMode(parent: string, mode: number): number | undefined {
+    if (this.umask === undefined || (mode & 0o7000) !== 0 || (mode & this.umask) !== 0) return undefined;
+    const dir = this.baseline.get(parent);
+    return dir?.type === "directory" && dir.xattrs === undefined && this.baseline.xattrsKnown
+      ? mode & 0o777
+      : undefined;
+  }
+
+  /** Whether a new file in `parent` is already owned by `uid`:`gid` (ours, and no setgid parent to pass its group on). */
+  ownedAlready(parent: string, uid: number, gid: number): boolean {
+    if (uid !== this.ids.uid || gid !== this.ids.gid) return false;
+    const dir = this.baseline.get(parent);
+    return dir !== undefined && dir.type === "directory" && (dir.mode & 0o2000) === 0;
   }
 
   async layer(index: number, source: LayerSource): Promise<void> {
     const { signal, onProgress } = this.options;
     throwIfAborted(signal);
     this.current = { index, digest: source.digest };
+    this.lastDir = undefined;
     const stream = await source.open();
     const opened = await openDecompressed(stream, source.digest?.startsWith("sha256:") ?? false);
     const onAbort = () => opened.destroy();
@@ -235,8 +275,22 @@ class Extractor {
     );
   }
 
+  /**
+   * The last directory {@link ensureDir} resolved (tar entries come a directory at a time, so
+   * most entries repeat it): its path as written and as resolved. Forgotten whenever the tree's
+   * shape may change (anything removed, a symlink or any non-file entry written).
+   */
+  lastDir: { written: string; resolved: string } | undefined;
+
   /** Resolves a directory path (following symlinks inside the root) and creates what is missing. */
   ensureDir(dirPart: string, name: string): string {
+    if (this.lastDir?.written === dirPart) return this.lastDir.resolved;
+    const resolved = this.resolveDir(dirPart, name);
+    this.lastDir = { written: dirPart, resolved };
+    return resolved;
+  }
+
+  resolveDir(dirPart: string, name: string): string {
     const rel = resolveWith(this.lookup, dirPart, true);
     if (rel === "") return "";
     let cur = "";
@@ -256,6 +310,7 @@ class Extractor {
   }
 
   remove(rel: string): void {
+    this.lastDir = undefined;
     const e = this.baseline.get(rel);
     if (!e || rel === "") return;
     const p = abs(this.root, rel);
@@ -276,6 +331,17 @@ class Extractor {
   }
 
   async apply(h: TarHeader, reader: ByteReader): Promise<void> {
+    // Only a regular file keeps the tree's shape for the next entry's directory lookup.
+    if (h.type === "file") return this.applyEntry(h, reader);
+    this.lastDir = undefined;
+    try {
+      return await this.applyEntry(h, reader);
+    } finally {
+      this.lastDir = undefined;
+    }
+  }
+
+  async applyEntry(h: TarHeader, reader: ByteReader): Promise<void> {
     const name = cleanPath(h.name);
     const skipBody = async () => {
       if (h.size > 0) await reader.skip(h.size);
@@ -326,7 +392,8 @@ class Extractor {
         if (maxBytes !== undefined && this.bytes + h.size > maxBytes)
           this.limitReached("bytes", maxBytes, h.name);
         if (existing) this.remove(rel);
-        const fd = openSync(p, O_CREATE, 0o600);
+        const createMode = this.createMode(parent, h.mode);
+        const fd = openSync(p, O_CREATE, createMode ?? 0o600);
         let st: import("node:fs").BigIntStats;
         let hash: bigint | undefined;
         try {
@@ -337,8 +404,8 @@ class Extractor {
           }
           hash = x?.digest();
           this.bytes += h.size;
-          if (this.owner) fchownSync(fd, h.uid, h.gid);
-          fchmodSync(fd, h.mode);
+          if (this.owner && !this.ownedAlready(parent, h.uid, h.gid)) fchownSync(fd, h.uid, h.gid);
+          if (createMode === undefined) fchmodSync(fd, h.mode);
           const t = nsToSeconds(h.mtimeNs);
           futimesSync(fd, t, t);
           st = fstatSync(fd, { bigint: true });
