@@ -191,6 +191,7 @@ export async function readBlob(
   desc: Descriptor,
   limit: number,
   signal?: AbortSignal,
+  onProgress?: RegistryProgressHandler,
 ): Promise<Buffer> {
   if (desc.size > limit) {
     throw new RegistryProtocolError(
@@ -198,7 +199,7 @@ export async function readBlob(
       { registry: ref.registry, repository: ref.repository },
     );
   }
-  const stream = await downloadBlob(http, ref, desc, { signal });
+  const stream = await downloadBlob(http, ref, desc, onProgress ? { signal, onProgress } : { signal });
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(c as Buffer);
   return Buffer.concat(chunks);

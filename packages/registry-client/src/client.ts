@@ -50,6 +50,11 @@ const MAX_CONFIG = 16 * 1024 * 1024;
 /** Common options of every call: cancellation. */
 export interface CallOptions {
   signal?: AbortSignal;
+  /**
+   * Receives this call's events instead of the client's `onProgress`: its retries
+   * (`molt:registry:retry`), and for a transfer its byte progress.
+   */
+  onProgress?: RegistryProgressHandler;
 }
 
 /** Options of calls that move blob bytes: cancellation and byte progress. */
@@ -218,6 +223,7 @@ export class RegistryClient implements Registry {
       followRedirects: true,
       what,
       signal: opts.signal,
+      onProgress: opts.onProgress,
     });
     const ctx = { registry: src.registry, repository: src.repository };
     const lengthHeader = Number(res.headers["content-length"] ?? 0);
@@ -309,8 +315,15 @@ export class RegistryClient implements Registry {
     const manifest = doc as Manifest;
     checkDescriptor(manifest.config, "config descriptor", ref);
     for (const l of manifest.layers) checkDescriptor(l, "layer descriptor", ref);
+    // The config's retries go to the caller too (not its byte progress: it is part of resolving).
+    const onProgress = opts.onProgress;
+    const retries: RegistryProgressHandler | undefined = onProgress
+      ? (e) => {
+          if (e.type === "molt:registry:retry") onProgress(e);
+        }
+      : undefined;
     const configBytes = await this.#withMirrors(ref, opts.signal, (src) =>
-      readBlob(this.#http, src, manifest.config, MAX_CONFIG, opts.signal),
+      readBlob(this.#http, src, manifest.config, MAX_CONFIG, opts.signal, retries),
     );
     let config: ImageConfig;
     try {

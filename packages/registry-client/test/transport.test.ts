@@ -150,6 +150,30 @@ describe("faults between client and registry", () => {
     ).toEqual([1, 2]);
   });
 
+  it("a call's own onProgress gets its retries (resolveImage: the manifest's and the config's)", async () => {
+    const call: RegistryProgressEvent[] = [];
+    const c = make({ insecure: [proxy.host], retry: fast });
+    // The first manifest GET fails once; then the config blob GET fails once.
+    let failedConfig = false;
+    proxy.setRule((req, n) => {
+      if (n === 0) return { kind: "status", status: 503 };
+      if (!failedConfig && /\/blobs\//.test(req.url ?? "")) {
+        failedConfig = true;
+        return { kind: "status", status: 502 };
+      }
+      return { kind: "forward" };
+    });
+    const img = await c.resolveImage(busybox(proxy.host), { onProgress: (e) => call.push(e) });
+    await c.close();
+    expect(img.config.architecture).toBe("amd64");
+    expect(failedConfig).toBe(true);
+    const retries = call.filter((e) => e.type === "molt:registry:retry");
+    expect(retries).toHaveLength(2);
+    expect(retries.map((e) => (e as { attempt: number }).attempt)).toEqual([1, 1]);
+    // Only retries reach the call: the config's bytes are part of resolving, not a transfer to show.
+    expect(call.every((e) => e.type === "molt:registry:retry")).toBe(true);
+  });
+
   it("gives up with a clear error when the registry never recovers", async () => {
     proxy.setRule(() => ({
       kind: "status",

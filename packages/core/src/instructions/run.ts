@@ -96,8 +96,12 @@ export const runStep: InstructionStep<RunInstruction> = {
 export async function applyRun(instr: RunInstruction, rt: StageRuntime): Promise<void> {
   const loc = instr.location;
   const signal = rt.options.signal;
+  // The runner is chosen (its probes run) while the root is materialised: both are a stage's
+  // fixed cost, paid side by side.
+  const choosing = rt.runner();
+  choosing.catch(() => {}); // awaited below; a failing root must not leave it unhandled
   const fs = await rt.filesystem();
-  const runner = await rt.runner();
+  const runner = await choosing;
   const cfg = rt.state.config.config ?? {};
   const shell = cfg.Shell && cfg.Shell.length > 0 ? cfg.Shell : DEFAULT_SHELL;
   const command = checkRunCommand(heredocRunArgv(instr, shell), shell, instr);

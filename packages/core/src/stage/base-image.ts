@@ -55,10 +55,14 @@ export async function pullBaseState(
   options: { signal?: AbortSignal; events?: BuildEvents; step?: StepId },
 ): Promise<{ state: ImageState; reference: Reference }> {
   const reference = parseReference(image);
-  const resolved = await client.resolveImage(
-    reference,
-    options.signal ? { platform, signal: options.signal } : { platform },
-  );
+  // Retries while resolving belong to the step that resolves (FROM, or a COPY --from image).
+  const onProgress =
+    options.events && options.step !== undefined ? options.events.forStep(options.step) : undefined;
+  const resolved = await client.resolveImage(reference, {
+    platform,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(onProgress ? { onProgress } : {}),
+  });
   const { manifest, config } = resolved;
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (diffIds.length !== manifest.layers.length) {

@@ -98,13 +98,15 @@ export class FromSources {
     return done;
   }
 
-  #image(ref: string): Promise<ImageState> {
+  /** The image `ref` by manifest and config, once per build; its retries go to `step` when given. */
+  #image(ref: string, step?: StepId): Promise<ImageState> {
     let p = this.#images.get(ref);
     if (!p) {
       const signal = this.session.options.signal;
-      p = pullBaseState(this.session.client, ref, this.platform, signal ? { signal } : {}).then(
-        (r) => r.state,
-      );
+      p = pullBaseState(this.session.client, ref, this.platform, {
+        ...(signal ? { signal } : {}),
+        ...(step !== undefined ? { events: this.session.events, step } : {}),
+      }).then((r) => r.state);
       this.#images.set(ref, p);
     }
     return p;
@@ -128,7 +130,7 @@ export class FromSources {
       // Numbered before any await, so concurrent stages never share a directory.
       const dir = join(session.work, `from-${this.#dirs++}`);
       const onProgress = step !== undefined ? session.events.forStep(step) : undefined;
-      const state = await this.#image(ref);
+      const state = await this.#image(ref, step);
       const fs = await materialise(
         dir,
         state.layers,
