@@ -197,6 +197,23 @@ describe("a base of several layers: modes, owners, symlinks, whiteouts", () => {
   });
 });
 
+test("an /etc/passwd the index holds no body of (a symlink to another name) is read from the extracted root, never guessed", async () => {
+  const l0 = join(dir, "hl0");
+  await run("sh", [
+    "-euc",
+    `mkdir -p ${l0}/usr/share ${l0}/etc && cd ${l0}
+     printf 'root:x:0:0::/root:/bin/sh\\nsvc:x:4321:8765::/:/bin/sh\\n' > usr/share/passwd.master
+     ln -s ../usr/share/passwd.master etc/passwd`,
+  ]);
+  const base = `${registry.host}/test/hardlinked:1`;
+  await pushHandMadeImage(base, [{ dir: l0 }]);
+  const ctx = await context("hardlinked", `FROM ${base}\nCOPY --chown=svc a.txt /opt/\n`, { "a.txt": "a\n" });
+  const built = await buildAndCount(ctx, "hl", []);
+  expect(built.events).toContain("molt:snapshot:extract-start");
+  const layer = await layerEntries("hl", built.result.manifest.layers[1]!.digest);
+  expect(pick(layer.get("opt/a.txt"))).toEqual({ type: "0", mode: 0o644, uid: 4321, gid: 8765 });
+});
+
 test("busybox: COPY --chown=user into the image's own directories, as extraction gives it", async () => {
   await pushBusybox(registry.host);
   const ctx = await context(
