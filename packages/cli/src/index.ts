@@ -13,22 +13,35 @@
 export {
   CONTEXT_ERROR_CODES,
   type ContextErrorCode,
+  ContextEscapeError,
+  ContextNotFoundError,
   type ContextSource,
+  NotAFileError,
   type OpenContextOptions,
   openContext,
   openDirectoryContext,
+  readDockerfile,
   registerContextScheme,
 } from "@molt/context-source";
 export * from "@molt/core";
 export { LAYER_ERROR_CODES, type LayerErrorCode } from "@molt/layer-writer";
-export { MoltError, OCI_ERROR_CODES, type OciErrorCode } from "@molt/oci";
+export { DigestMismatchError, MoltError, OCI_ERROR_CODES, type OciErrorCode } from "@molt/oci";
 export { PARSER_ERROR_CODES, type ParserErrorCode } from "@molt/parser";
 export {
+  PlatformNotFoundError,
   REGISTRY_ERROR_CODES,
+  RegistryAuthError,
   RegistryClient,
   type RegistryClientOptions,
+  RegistryError,
   type RegistryErrorCode,
+  RegistryNotFoundError,
+  RegistryProtocolError,
+  RegistryTimeoutError,
+  RegistryTlsError,
+  RegistryUnreachableError,
 } from "@molt/registry-client";
 export { SNAPSHOT_ERROR_CODES, type SnapshotErrorCode } from "@molt/snapshotter";
 export { CLI_ERROR_CODES, type CliErrorCode, MOLT_ERROR_CODES, type MoltErrorCode } from "./error-codes.js";
+export type { CommandIO } from "./io.js";
 export { main } from "./main.js";

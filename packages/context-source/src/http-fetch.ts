@@ -6,7 +6,7 @@ import type { Dispatcher } from "undici";
 import { ContextFetchError, ContextTooLargeError } from "./errors.js";
 import type { ContextProgressEvent } from "./source.js";
 
-/** Options of {@link downloadToFile} and {@link fetchText}. */
+/** Options of {@link downloadToFile} and `fetchText`. */
 export interface FetchOptions {
   signal?: AbortSignal;
   onProgress?: (e: ContextProgressEvent) => void;

@@ -43,4 +43,5 @@ export * from "./mounts/index.js";
 export type { BuildOptions, BuildOutput } from "./options.js";
 export type { RegistriesSettings, RegistrySettings, RegistryTransportSettings } from "./registry/settings.js";
 export * from "./runner/index.js";
+export type { LayerOrigin } from "./stage/image-state.js";
 export type { StepReport } from "./stage/run-stage.js";

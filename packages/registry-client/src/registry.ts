@@ -19,12 +19,12 @@ export interface PushBlobOptions extends TransferOptions {
 /**
  * Exactly what a build asks of a registry: manifests (resolve, get, head, put, delete), blobs
  * (exists, get, put, put while hashing, mount), tags, and the push-permission check. The real
- * {@link RegistryClient} implements it; pass your own as `build({ registry })` to stand in a
+ * `RegistryClient` implements it; pass your own as `build({ registry })` to stand in a
  * registry of your own (a cache in front of it, a recorder, an air-gapped store). A wrapper
  * around a `RegistryClient` is the usual start.
  *
  * Every call takes an `AbortSignal`; blob calls report byte progress through `onProgress`.
- * Errors should be {@link RegistryError}s (`RegistryNotFoundError` for a missing manifest or
+ * Errors should be `RegistryError`s (`RegistryNotFoundError` for a missing manifest or
  * blob), as a build reads their codes.
  *
  * @example

@@ -65,7 +65,7 @@ export interface Snapshotter {
 export interface SnapshotterOptions {
   /** `auto` (default) uses overlay when an overlay can be mounted here, walk otherwise. */
   mode?: "auto" | "walk" | "overlay";
-  /** The root's exact index (from {@link extract}); without it the root is scanned once. */
+  /** The root's exact index (from `extract`); without it the root is scanned once. */
   baseline?: Baseline;
   /** More paths to ignore, as the container sees them (`/var/run/secrets`). */
   ignore?: string[];

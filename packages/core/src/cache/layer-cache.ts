@@ -10,7 +10,7 @@ import type { KeyInput } from "./key.js";
 export interface CacheEntry {
   /** The step's chained key (`sha256:<hex>`). */
   key: Digest;
-  /** The step's slot on its chain (see {@link slotOf}): finds the nearest entry to explain a miss. */
+  /** The step's slot on its chain (see `slotOf` in the cache key module): finds the nearest entry to explain a miss. */
   slot: Digest;
   /** The instruction as written (for `molt cache ls` and messages). */
   step: string;

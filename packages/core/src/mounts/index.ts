@@ -2,6 +2,8 @@
  * `RUN --mount`: bind, cache, tmpfs, secret and ssh mounts, as the Dockerfile reference
  * describes them. See the package README, "RUN --mount".
  */
+
+export type { CacheDirSpec } from "./cache-store.js";
 export { type CacheLease, CacheMountStore, defaultCacheMountDir } from "./cache-store.js";
 export { CacheMountTravelError, MountError } from "./errors.js";
 export { parseSecretFlag, readSecret, type SecretSource } from "./secrets.js";

@@ -6,7 +6,7 @@ import { copyTree } from "./copy-tree.js";
 import { prepareTargets, removeTargets } from "./targets.js";
 import type { RunMount } from "./types.js";
 
-/** Undoes {@link materialiseMounts}. */
+/** Undoes `materialiseMounts`. */
 export interface Materialised {
   /** Writes cache content back, takes every mount's content out of the root, puts the image's back. */
   restore(): Promise<void>;

@@ -2,7 +2,7 @@
  * A mount a RUN command sees, already resolved to host paths (what `RUN --mount` becomes once
  * its source is known). Runners make it: inside the command's private mount namespace where
  * they can mount, else by putting the content in the root for the command and taking it out
- * again (see {@link materialiseMounts}).
+ * again (see `materialiseMounts`).
  */
 export type RunMount = BindRunMount | TmpfsRunMount;
 

@@ -18,6 +18,7 @@ export {
 export { DEFAULT_SHELL, heredocRunArgv, type RunCommand, type RunCommandSource } from "./heredoc.js";
 export type { HostTools } from "./host-tools.js";
 export { containerToHostId, hostToContainerId } from "./id-map.js";
+export type { MountId } from "./mount-plan.js";
 export { MAX_OUTPUT_CHUNK } from "./output-lines.js";
 export { mkdirInRoot, type RootPath, resolveInRoot } from "./root-path.js";
 export { ChrootRunner, InPlaceRunner, RootlessRunner } from "./runners.js";
