@@ -5,14 +5,19 @@ set -eu
 out="$1"
 mkdir -p "$out"
 
-# What molt spawns: runner (sh, env, unshare, nsenter, setpriv, mount, cp, touch, mknod, chown,
-# mkdir, readlink, true, ip), snapshotter (sh, mount, umount, cp, mknod, getfattr, setfattr,
-# pigz/gzip), layer compression and zstd contexts (zstd), mounts (flock, ssh-agent), git contexts
-# and ADD of git URLs (git and its https helper).
+# What molt spawns (every spawn in packages/*/src; test/e2e/executor-image.test.ts checks that the
+# image holds exactly these): the runners (sh, env, unshare, nsenter, setpriv, mount, cp, touch,
+# mknod, chown, mkdir, readlink, true, ip), the snapshotter (sh for its mount helper, mount,
+# umount, cp, mknod, getfattr, setfattr, pigz for gzip layers), the work dir's removal (rm), layer
+# compression and zstd contexts (zstd), ADD of local archives (xz, bzip2; gzip goes through
+# pigz), RUN --mount locks (flock, which runs cat while it holds a lock), --ssh (ssh-agent,
+# ssh-add), travelling cache mounts (tar), git contexts and ADD of git URLs (git and its https
+# helper). Not copied: gzip (pigz is there), perl (the lock helper falls back to flock), and
+# every other program of the Debian stage.
 programs="/bin/sh /usr/bin/env /bin/cp /bin/touch /bin/mknod /bin/chown /bin/mkdir /bin/readlink
-/bin/true /usr/bin/unshare /usr/bin/nsenter /usr/bin/setpriv /bin/mount /bin/umount /usr/bin/flock
-/bin/ip /usr/bin/pigz /bin/gzip /usr/bin/zstd /usr/bin/getfattr /usr/bin/setfattr /usr/bin/ssh-agent
-/usr/bin/git /usr/lib/git-core/git-remote-http"
+/bin/true /bin/rm /bin/cat /usr/bin/unshare /usr/bin/nsenter /usr/bin/setpriv /bin/mount /bin/umount
+/usr/bin/flock /bin/ip /usr/bin/pigz /usr/bin/zstd /usr/bin/xz /bin/bzip2 /bin/tar /usr/bin/getfattr
+/usr/bin/setfattr /usr/bin/ssh-agent /usr/bin/ssh-add /usr/bin/git /usr/lib/git-core/git-remote-http"
 
 copy() {
   # $1: a path in this stage; copied with its directory, following symlinks to the real file.
