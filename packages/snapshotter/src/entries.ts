@@ -1,13 +1,17 @@
 import type { BigIntStats } from "node:fs";
 import type { Change, EntryType, FileEntry } from "@molt/oci";
 import { nodeType } from "./baseline.js";
+import { layerXattrs } from "./xattrs.js";
 
 /** Major number of a Linux `dev_t`. */
 export const major = (rdev: number): number => ((rdev >>> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
 /** Minor number of a Linux `dev_t`. */
 export const minor = (rdev: number): number => (rdev & 0xff) | ((rdev >>> 12) & ~0xff);
 
-/** Builds the {@link FileEntry} of a changed path from its `lstat`. */
+/**
+ * Builds the {@link FileEntry} of a changed path from its `lstat`. Of `extra.xattrs`, only
+ * `security.capability` is kept ({@link layerXattrs}), as BuildKit's layers carry.
+ */
 export function fileEntry(
   rel: string,
   st: BigIntStats,
@@ -31,7 +35,9 @@ export function fileEntry(
     e.devMajor = major(Number(st.rdev));
     e.devMinor = minor(Number(st.rdev));
   }
-  if (extra.xattrs && Object.keys(extra.xattrs).length > 0) e.xattrs = extra.xattrs;
+  // Only what a layer records (security.capability); the baseline keeps every xattr.
+  const x = layerXattrs(extra.xattrs);
+  if (x) e.xattrs = x;
   return e;
 }
 

@@ -48,4 +48,4 @@ export {
   type SnapshotterOptions,
   type Step,
 } from "./snapshotter.js";
-export { readXattrs, xattrToolsAvailable } from "./xattrs.js";
+export { CAPABILITY_XATTR, layerXattrs, readXattrs, xattrToolsAvailable } from "./xattrs.js";

@@ -70,6 +70,20 @@ export async function xattrToolsAvailable(): Promise<boolean> {
   return available;
 }
 
+/** The one extended attribute a layer records (file capabilities). */
+export const CAPABILITY_XATTR = "security.capability";
+
+/**
+ * The xattrs of a changed file that go into its layer entry: only `security.capability`, as in
+ * BuildKit, whose layers are written by containerd's archive ChangeWriter (it reads that one
+ * xattr of each changed file and no other). `user.*`, `trusted.*`, `security.selinux` and the
+ * rest stay on disk for the next steps but are not in the layer. `undefined` when none is left.
+ */
+export function layerXattrs(xattrs: Record<string, Buffer> | undefined): Record<string, Buffer> | undefined {
+  const cap = xattrs?.[CAPABILITY_XATTR];
+  return cap ? { [CAPABILITY_XATTR]: cap } : undefined;
+}
+
 /**
  * overlayfs' private attributes (`trusted.overlay.*`, `user.overlay.*`). Files merged from an
  * overlay's upper directory keep them; they mean nothing outside an overlay and are never

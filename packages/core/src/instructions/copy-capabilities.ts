@@ -1,8 +1,8 @@
 import type { FileEntry } from "@molt/oci";
-import { readXattrs } from "@molt/snapshotter";
+import { CAPABILITY_XATTR, readXattrs } from "@molt/snapshotter";
 
-/** The one extended attribute a copy keeps. */
-export const CAPABILITY_XATTR = "security.capability";
+/** The one extended attribute a copy keeps (the snapshotter's, shared with RUN layers). */
+export { CAPABILITY_XATTR };
 
 /**
  * The file capabilities (`security.capability`) of regular files copied from disk, by their
