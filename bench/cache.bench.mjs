@@ -64,7 +64,7 @@ function layerBytes(logSlice, layerDigests) {
   return total;
 }
 
-function moltBuild(ctx, dest, cacheRepo, work) {
+function moltBuild(ctx, dest, cacheRepo, work, extra = []) {
   const tmp = mkdtempSync(join(work, "tmp-"));
   sh("sync");
   const t0 = process.hrtime.bigint();
@@ -81,13 +81,33 @@ function moltBuild(ctx, dest, cacheRepo, work) {
       "--cache=true",
       "--cache-repo",
       cacheRepo,
+      ...extra,
     ],
-    { encoding: "utf8", env: { ...process.env, TMPDIR: tmp } },
+    { encoding: "utf8", env: { ...process.env, TMPDIR: tmp }, maxBuffer: 64 << 20 },
   );
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   rmSync(tmp, { recursive: true, force: true });
   if (r.status !== 0) throw new Error(`molt build failed: ${r.stderr}`);
   return { s, stderr: r.stderr };
+}
+
+/**
+ * From a build's own `--progress json` events: milliseconds from the end of the (last) FROM step
+ * to the end of the last instruction step, i.e. planning every key and probing the cache for
+ * them (no step runs when all hit), and how many steps hit. Process start-up is not in it.
+ */
+function probePhase(stderr) {
+  const events = stderr
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l));
+  const at = (e) => Date.parse(e.time);
+  const done = new Map(events.filter((e) => e.type === "molt:step:done").map((e) => [e.step, e]));
+  const starts = events.filter((e) => e.type === "molt:step:start");
+  const from = starts.filter((e) => e.kind === "from").at(-1);
+  const last = starts.filter((e) => e.kind === "instruction").at(-1);
+  const hits = events.filter((e) => e.type === "molt:step:cache" && e.hit).length;
+  return { ms: at(done.get(last.step)) - at(done.get(from.step)), hits };
 }
 
 function median(xs) {
@@ -234,29 +254,37 @@ async function main() {
       );
     }
 
-    // Probe cost: 30 cached steps vs none, both warm from the registry.
+    // Probe cost of a 30-step Dockerfile, all hits, measured inside the build from its own
+    // events (end of FROM to the last step's end: planning the keys and probing them, 8 at a
+    // time), so process start-up noise stays out; a 1-step Dockerfile beside it in the same run.
     if (PARTS.has("probe")) {
       const ctx30 = join(work, "ctx-30");
-      const ctx0 = join(work, "ctx-0");
+      const ctx1 = join(work, "ctx-1");
       mkdirSync(ctx30, { recursive: true });
-      mkdirSync(ctx0, { recursive: true });
+      mkdirSync(ctx1, { recursive: true });
       writeFileSync(
         join(ctx30, "Dockerfile"),
         `FROM ${busybox}\n${Array.from({ length: 30 }, (_, k) => `RUN echo ${k} > /f${k}`).join("\n")}\n`,
       );
-      writeFileSync(join(ctx0, "Dockerfile"), `FROM ${busybox}\nENV A=1\n`);
+      writeFileSync(join(ctx1, "Dockerfile"), `FROM ${busybox}\nRUN echo 0 > /f0\n`);
       const cacheRepo = `${reg.host}/bench/probe/cache`;
       moltBuild(ctx30, `${reg.host}/bench/probe30:cold`, cacheRepo, work);
-      moltBuild(ctx0, `${reg.host}/bench/probe0:cold`, cacheRepo, work);
-      const t30 = [];
-      const t0 = [];
-      for (let r = 0; r < ROUNDS + 2; r++) {
-        t30.push(moltBuild(ctx30, `${reg.host}/bench/probe30:w${r}`, cacheRepo, work).s);
-        t0.push(moltBuild(ctx0, `${reg.host}/bench/probe0:w${r}`, cacheRepo, work).s);
+      moltBuild(ctx1, `${reg.host}/bench/probe1:cold`, cacheRepo, work);
+      const p30 = [];
+      const p1 = [];
+      const json = ["--progress", "json"];
+      for (let r = 0; r < ROUNDS + 4; r++) {
+        const a = probePhase(
+          moltBuild(ctx30, `${reg.host}/bench/probe30:w${r}`, cacheRepo, work, json).stderr,
+        );
+        const b = probePhase(moltBuild(ctx1, `${reg.host}/bench/probe1:w${r}`, cacheRepo, work, json).stderr);
+        if (a.hits !== 30 || b.hits !== 1) throw new Error(`probe builds missed (${a.hits}/30, ${b.hits}/1)`);
+        p30.push(a.ms);
+        p1.push(b.ms);
       }
-      const cost = (median(t30) - median(t0)) * 1000;
+      const cost = median(p30);
       console.log(
-        `cache probe cost of 30 cached RUN steps: ${cost.toFixed(0)}ms (warm 30 steps ${median(t30).toFixed(3)}s - warm 0 steps ${median(t0).toFixed(3)}s; target <= 150ms)${cost <= 150 ? "  OK" : "  MISSED"}`,
+        `cache probe cost of 30 cached RUN steps (in-build, from events): ${cost.toFixed(0)}ms  1 step ${median(p1).toFixed(0)}ms  (median of ${p30.length}; target 30 steps <= 150ms)${cost <= 150 ? "  OK" : "  MISSED"}`,
       );
     }
   } finally {

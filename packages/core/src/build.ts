@@ -252,10 +252,14 @@ async function buildInContext(
         baseImages,
       ),
     );
-    // Destinations were parsed up front; now check that each (and each cache repository this
-    // build writes) accepts a push, before any step.
-    if (!given.plan && !options.skipPushPermissionCheck)
-      await checkPushPermissions(client, [...targets, ...cacheTargets], signalOpt);
+    // Destinations (and each cache repository this build writes) were parsed up front; now check
+    // that each accepts a push, before any step runs (stages resolve their bases and probe the
+    // cache meanwhile). Its failure is the build's.
+    const ready =
+      !given.plan && !options.skipPushPermissionCheck
+        ? checkPushPermissions(client, [...targets, ...cacheTargets], signalOpt)
+        : undefined;
+    ready?.catch(() => {});
     cache = await openBuildCache(options, client);
     const sourceDateEpoch = options.sourceDateEpoch ?? (options.reproducible ? 0 : undefined);
     const created = new Date(
@@ -275,6 +279,7 @@ async function buildInContext(
       filesystems,
       cache,
       dryRun: given.plan,
+      ...(ready ? { ready } : {}),
       runner: () => {
         runner ??= (async () => {
           const chosen =
@@ -329,7 +334,12 @@ async function buildInContext(
         finished.set(index, done);
       },
       { jobs, signal: options.signal, onFailure: (e) => given.cancel.controller.abort(e) },
-    );
+    ).catch(async (e: unknown) => {
+      // A destination that refuses pushes is the error, even when a stage failed first.
+      await ready;
+      throw e;
+    });
+    await ready;
     for (const planned of plan.stages) {
       const done = built.get(planned.stage.index)!;
       steps.push(...done.steps);
@@ -472,6 +482,7 @@ export async function buildStage(
   };
   const steps = await runStage([...triggers, ...stage.instructions], rt, defaults, session.cache, {
     dryRun: session.dryRun,
+    ready: session.ready,
     stageName: stage.name,
     multiStage,
   });

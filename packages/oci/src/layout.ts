@@ -65,15 +65,15 @@ export class OciLayout {
 
   /**
    * Writes a blob atomically (temp file + rename), verifying its digest; an existing blob is
-   * left untouched.
+   * left untouched unless `replace` is set (its bytes are known to be wrong).
    * @throws {@link DigestMismatchError} when the content does not match `digest`.
    */
   async writeBlob(
     digest: Digest,
     content: Uint8Array | Readable,
-    options: { signal?: AbortSignal } = {},
+    options: { signal?: AbortSignal; replace?: boolean } = {},
   ): Promise<void> {
-    if (await this.hasBlob(digest)) return;
+    if (!options.replace && (await this.hasBlob(digest))) return;
     const { algorithm } = splitDigest(digest);
     await mkdir(join(this.dir, "blobs", algorithm), { recursive: true });
     const final = this.blobPath(digest);

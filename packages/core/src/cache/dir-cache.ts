@@ -154,7 +154,7 @@ export class DirectoryLayerCache implements LayerCache {
       );
       return;
     }
-    if (size === 0 || (await this.layout.hasBlob(entry.layer!.descriptor.digest)))
+    if (size === 0 || (!options.replaceLayer && (await this.layout.hasBlob(entry.layer!.descriptor.digest))))
       return this.#put(entry, layer, options);
     // Making room and filling it is one step for every build on this machine sharing the
     // directory: an exclusive flock (released when this process dies, even by SIGKILL).
@@ -174,12 +174,11 @@ export class DirectoryLayerCache implements LayerCache {
   ): Promise<void> {
     if (entry.layer && layer) {
       const d = entry.layer.descriptor;
-      if (!(await this.layout.hasBlob(d.digest)))
-        await this.layout.writeBlob(
-          d.digest,
-          await layer(),
-          options.signal ? { signal: options.signal } : {},
-        );
+      if (options.replaceLayer || !(await this.layout.hasBlob(d.digest)))
+        await this.layout.writeBlob(d.digest, await layer(), {
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.replaceLayer ? { replace: true } : {}),
+        });
     }
     const text = JSON.stringify(entry);
     await atomicWrite(this.#keyPath(entry.key), text);

@@ -46,6 +46,7 @@ function label(name: string): string {
       return `ENV ${what}`;
     case "src":
     case "file":
+    case "url":
       return what;
     case "mount":
       return `--mount ${what}`;
@@ -61,7 +62,7 @@ function describeChanged(old: KeyInput, now: KeyInput, keyword: string): string 
       : "an earlier step changed";
   }
   if (now.name === "instruction") return `${keyword} changed after expansion (a variable it uses)`;
-  if (now.name.startsWith("src:") || now.name.startsWith("file:"))
+  if (now.name.startsWith("src:") || now.name.startsWith("file:") || now.name.startsWith("url:"))
     return `${label(now.name)} content changed`;
   if (old.display !== undefined && now.display !== undefined)
     return `${label(now.name)} ${old.display} → ${now.display}`;

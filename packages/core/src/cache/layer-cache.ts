@@ -36,6 +36,12 @@ export interface CacheCallOptions {
   signal?: AbortSignal;
   /** Receives one line per cache entry that is present but unusable (missing or wrong blob). */
   onWarning?: (message: string) => void;
+  /**
+   * For `put`: the store's copy of this layer failed verification in this build; write the
+   * bytes again even where a blob of that digest is present (a store that cannot, e.g. a
+   * registry that keeps the blob it has, writes the entry as usual).
+   */
+  replaceLayer?: boolean;
 }
 
 /** One entry as `molt cache ls` shows it. */

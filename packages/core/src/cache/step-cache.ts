@@ -10,6 +10,29 @@ import { TieredLayerCache } from "./tiered-cache.js";
 
 const debug = createDebug("molt:cache");
 
+/** How many cache probes run at once. */
+export const PROBES_IN_FLIGHT = 8;
+
+/** Runs at most `n` of the functions given to it at once, in the order given. */
+function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const queue: (() => void)[] = [];
+  return (fn) =>
+    new Promise((resolve, reject) => {
+      const start = () => {
+        running++;
+        fn()
+          .then(resolve, reject)
+          .finally(() => {
+            running--;
+            queue.shift()?.();
+          });
+      };
+      if (running < n) start();
+      else queue.push(start);
+    });
+}
+
 /** The build's cache settings, from the options. */
 export interface StepCacheSettings {
   /** Rebuild every step but still write entries (`--no-cache`). */
@@ -34,6 +57,9 @@ export type CacheUse = "off" | "write" | "probe";
  */
 export class StepCache {
   readonly #pending: Promise<void>[] = [];
+  /** Lookups started ahead of their steps (see {@link StepCache.prefetch}), by key. */
+  readonly #probes = new Map<Digest, Promise<CacheHit | undefined>>();
+  readonly #limit = limiter(PROBES_IN_FLIGHT);
 
   constructor(
     readonly cache: LayerCache,
@@ -53,8 +79,46 @@ export class StepCache {
 
   #warn = (message: string) => this.settings.onProgress?.({ type: "molt:build:warning", message });
 
+  /**
+   * Starts looking up `keys` (a stage's planned keys, known before anything runs), at most
+   * {@link PROBES_IN_FLIGHT} at a time across the build; {@link StepCache.lookup} then takes the
+   * answer instead of asking again.
+   */
+  prefetch(keys: readonly Digest[]): void {
+    for (const key of keys) {
+      if (this.#probes.has(key)) continue;
+      const probe = this.#limit(() => this.#lookup(key));
+      // A probe nobody takes (the build failed first) must not be an unhandled rejection.
+      probe.catch(() => {});
+      this.#probes.set(key, probe);
+    }
+  }
+
+  /** Keys whose entries turned out unusable during this build, with why. */
+  readonly #poisoned = new Map<Digest, string>();
+
+  /** Marks `key`'s entry unusable for the rest of the build (its layer failed verification). */
+  poison(key: Digest, reason: string): void {
+    this.#poisoned.set(key, reason);
+  }
+
+  /** Why `key`'s entry was found unusable in this build, if it was. */
+  poisoned(key: Digest): string | undefined {
+    return this.#poisoned.get(key);
+  }
+
   /** The entry for `key`, or undefined (a store failure is a warning and a miss). */
-  async lookup(key: Digest): Promise<CacheHit | undefined> {
+  lookup(key: Digest): Promise<CacheHit | undefined> {
+    if (this.#poisoned.has(key)) return Promise.resolve(undefined);
+    const started = this.#probes.get(key);
+    if (started) {
+      this.#probes.delete(key);
+      return started;
+    }
+    return this.#lookup(key);
+  }
+
+  async #lookup(key: Digest): Promise<CacheHit | undefined> {
     try {
       return await this.cache.get(key, this.#opts());
     } catch (e) {
@@ -77,7 +141,8 @@ export class StepCache {
 
   /** Writes an entry in the background. */
   record(entry: CacheEntry, layer: Parameters<LayerCache["put"]>[1]): void {
-    const p = this.cache.put(entry, layer, this.#opts()).catch((e: unknown) => {
+    const replace = this.#poisoned.has(entry.key) ? { replaceLayer: true } : {};
+    const p = this.cache.put(entry, layer, { ...this.#opts(), ...replace }).catch((e: unknown) => {
       if (!this.settings.signal?.aborted)
         this.#warn(
           `writing cache entry for "${entry.step}" to ${this.cache.description} failed: ${(e as Error).message}`,

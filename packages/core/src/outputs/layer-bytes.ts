@@ -100,13 +100,21 @@ async function fetchKeeping(
 ): Promise<Readable> {
   const digest = layer.descriptor.digest;
   if (layer.origin.kind !== "registry") throw new Error(`layer ${digest} is not in a registry`);
-  const body = checked(
-    await from.client.fetchBlob(layer.origin.reference, layer.descriptor, {
-      ...(from.signal ? { signal: from.signal } : {}),
-      ...(from.onProgress ? { onProgress: from.onProgress } : {}),
-    }),
-  );
+  // The keeper first: a small blob can arrive (and fail verification) in full before an await
+  // between fetching and listening would let anyone hear its error.
   const tee = await keepWhileReading(from.store, digest);
+  let body: Readable;
+  try {
+    body = checked(
+      await from.client.fetchBlob(layer.origin.reference, layer.descriptor, {
+        ...(from.signal ? { signal: from.signal } : {}),
+        ...(from.onProgress ? { onProgress: from.onProgress } : {}),
+      }),
+    );
+  } catch (e) {
+    tee.destroy();
+    throw e;
+  }
   body.on("error", (e) => tee.destroy(e));
   tee.on("close", () => {
     if (!body.destroyed) body.destroy();

@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { writeLayer } from "@molt/layer-writer";
 import type { RootIndex } from "@molt/snapshotter";
@@ -29,6 +29,8 @@ export function createRuntime(
   let fs: Promise<StageFs> | undefined;
   let index: Promise<RootIndex> | undefined;
   let indexFailed = false;
+  /** How many times the root was materialised (a fresh directory each time). */
+  let rootsMade = 0;
   const events = session.events;
   const rt: StageRuntime = {
     stage,
@@ -93,13 +95,31 @@ export function createRuntime(
       state.layers.push(layer);
       history.push({ created, created_by: entry.createdBy });
     },
+    async discardFilesystem() {
+      const current = fs;
+      fs = undefined;
+      // The layer index describes layers the stage may no longer have.
+      index = undefined;
+      if (!current) return;
+      const made = await current.catch(() => undefined);
+      if (made) {
+        const i = session.filesystems.indexOf(made);
+        if (i >= 0) session.filesystems.splice(i, 1);
+        await made.close().catch(() => {});
+      }
+      await rm(join(session.work, `stage-${stage}${rootsMade > 1 ? `-${rootsMade}` : ""}`), {
+        recursive: true,
+        force: true,
+      }).catch(() => {});
+    },
     filesystem(forStep) {
       fs ??= (async () => {
         // Downloads and extraction belong to the step that first needs the root (a step of
         // another stage when it is a COPY --from this one's files).
         const onProgress = events.forStep(forStep ?? rt.stepId);
+        rootsMade++;
         const made = await materialise(
-          join(session.work, `stage-${stage}`),
+          join(session.work, `stage-${stage}${rootsMade > 1 ? `-${rootsMade}` : ""}`),
           state.layers,
           { client: session.client, store, ...(signal ? { signal } : {}), onProgress },
           {

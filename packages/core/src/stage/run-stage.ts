@@ -1,15 +1,27 @@
+import type { Digest } from "@molt/oci";
 import type { Instruction } from "@molt/parser";
 import { expandInstruction } from "@molt/parser";
 import createDebug from "debug";
-import { digestOf, type KeyInput, shownInput, slotOf, stepKey } from "../cache/key.js";
+import { corruptLayerOf } from "../cache/corrupt-layer.js";
+import { digestOf, type KeyInput, slotOf, stepKey } from "../cache/key.js";
 import type { CacheEntry } from "../cache/layer-cache.js";
 import type { StepCache } from "../cache/step-cache.js";
 import { throwIfAborted } from "../errors.js";
-import { downloadOnce } from "../instructions/add.js";
-import { type PlanView, stepFor } from "../instructions/index.js";
+import type { StepId } from "../events.js";
+import { stepFor } from "../instructions/index.js";
 import type { StageRuntime } from "./runtime.js";
 import { lookupIn } from "./runtime.js";
 import { oneLine, stepName } from "./step-name.js";
+import {
+  type ArgDefaults,
+  argKey,
+  declareArgs,
+  instructionText,
+  type PlannedKey,
+  planStageKeys,
+  planViewOf,
+} from "./step-plan.js";
+import { restoreStep, type StepSnapshot, snapshotStep } from "./step-rewind.js";
 
 const debug = createDebug("molt:stage");
 
@@ -30,23 +42,7 @@ export interface StepReport {
   reason?: string;
 }
 
-/** ARG values a stage resolves declarations against. */
-export interface ArgDefaults {
-  buildArgs: Record<string, string>;
-  metaArgs: Map<string, string>;
-  /** TARGETPLATFORM and friends: the value an `ARG TARGETARCH` without default takes. */
-  predefined: Record<string, string>;
-}
-
-/** The expanded instruction as key text: everything but where it was written. */
-function instructionText(instr: Instruction): string {
-  const {
-    location: _l,
-    original: _o,
-    ...rest
-  } = instr as Instruction & { location: unknown; original: unknown };
-  return JSON.stringify(rest, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
-}
+export type { ArgDefaults } from "./step-plan.js";
 
 /**
  * Runs a stage's instructions in order. Each is expanded with the variables in scope at that
@@ -65,29 +61,37 @@ export async function runStage(
     stageName?: string | undefined;
     /** Steps are named `[name 2/4] …` (multi-stage builds) rather than `[2/4] …`. */
     multiStage?: boolean;
+    /** Awaited after the keys are planned and probing started, before the first step runs. */
+    ready?: Promise<unknown> | undefined;
   } = { dryRun: false },
 ): Promise<StepReport[]> {
   const reports: StepReport[] = [];
   const keyed = cache !== undefined || mode.dryRun;
-  const view: PlanView = {
-    stage: rt.stage,
-    state: rt.state,
-    args: rt.args,
-    declaredArgs: rt.declaredArgs,
-    context: rt.context,
-    options: rt.options,
-    fromInput: async (ref, location) => {
-      const { digest, display } = await rt.fromKey(ref, location);
-      return { name: `from:${ref}`, digest, display };
-    },
-    urlDigest: async (url, location) => (await downloadOnce(url, undefined, rt, location)).digest,
-  };
-  let step = 0;
+  const view = planViewOf(rt);
+  // Keys first (they do not depend on execution), then every probe at once, a few in flight.
+  let planned = new Map<number, PlannedKey>();
+  if (cache) {
+    planned = await planStageKeys(instructions, rt, argDefaults);
+    const stage = { index: rt.stage, name: mode.stageName };
+    cache.prefetch(
+      [...planned.values()]
+        .filter((p) => p.handler && cache.use(p.handler.cache, stage) === "probe")
+        .map((p) => p.key),
+    );
+  }
+  await mode.ready;
+  let step: number;
   // BuildKit's numbering: FROM is step 1 of the stage.
   const of = instructions.length + 1;
-  for (const raw of instructions) {
-    step++;
+  // Cached layers taken so far, by digest: the step (0-based) and key that took each.
+  const taken = new Map<string, { index: number; key: Digest }>();
+  const snapshots: StepSnapshot[] = [];
+  let rewinds = 0;
+  for (let i = 0; i < instructions.length; i++) {
+    const raw = instructions[i]!;
+    step = i + 1;
     rt.step = step;
+    snapshots[i] = snapshotStep(rt, reports.length);
     throwIfAborted(rt.options.signal);
     const info = {
       kind: "instruction" as const,
@@ -105,7 +109,7 @@ export async function runStage(
       instruction: oneLine(raw.original),
       location: { file: raw.location.file, line: raw.location.line, column: raw.location.column },
     };
-    await rt.events.run(info, async (id) => {
+    const runOne = async (id: StepId): Promise<void> => {
       rt.stepId = id;
       debug("stage %d step %d (#%d): %s", rt.stage, step, id, raw.original);
       const state = rt.state;
@@ -117,16 +121,10 @@ export async function runStage(
       const slot = slotOf(state.chainSlot, raw.original);
       const instr = expandInstruction(raw, lookupIn(rt));
       if (instr.kind === "ARG") {
-        for (const a of instr.args) {
-          const value = Object.hasOwn(argDefaults.buildArgs, a.key)
-            ? argDefaults.buildArgs[a.key]
-            : (a.default ?? argDefaults.metaArgs.get(a.key) ?? argDefaults.predefined[a.key]);
-          if (value !== undefined) rt.args.set(a.key, value);
-          rt.declaredArgs.add(a.key);
-        }
+        declareArgs(instr, rt, argDefaults);
         // In the chain by name only: values reach the keys of the RUNs that see them.
         if (keyed) {
-          state.chainKey = stepKey([parent, shownInput("arg", instr.args.map((a) => a.key).join(" "))]);
+          state.chainKey = argKey(parent, instr);
           state.chainSlot = slot;
         }
         // As written in the Dockerfile: build-arg values (which may be secrets) never reach history.
@@ -153,10 +151,17 @@ export async function runStage(
         return;
       }
       // The expanded text is in the key by digest only: an expanded build-arg value is never readable.
+      const instruction = digestOf(instructionText(instr));
+      // The planned inputs, when the plan saw this step as it is now (it always should).
+      const plan = planned.get(step - 1);
+      const own =
+        plan && plan.parent === state.chainKey && plan.instruction === instruction
+          ? plan.own
+          : ((await handler.inputs?.(instr, view)) ?? []);
       const inputs: KeyInput[] = [
         parent,
-        { name: "instruction", digest: digestOf(instructionText(instr)), display: raw.original },
-        ...((await handler.inputs?.(instr, view)) ?? []),
+        { name: "instruction", digest: instruction, display: raw.original },
+        ...own,
       ];
       const key = stepKey(inputs);
       report.key = key;
@@ -172,12 +177,13 @@ export async function runStage(
             hit: true,
             store: cache!.cache.description,
           });
+          if (hit.entry.layer) taken.set(hit.entry.layer.descriptor.digest, { index: i, key });
           if (!mode.dryRun) await rt.useCached(hit);
           state.chainKey = key;
           state.chainSlot = slot;
           return;
         }
-        report.reason = await cache!.explain(slot, inputs, instr.kind);
+        report.reason = cache!.poisoned(key) ?? (await cache!.explain(slot, inputs, instr.kind));
       } else if (handler.cache !== undefined) {
         report.reason = !cache
           ? "no cache configured"
@@ -224,7 +230,32 @@ export async function runStage(
         entry,
         layer ? () => Promise.resolve(rt.store.openRead(layer.descriptor.digest)) : undefined,
       );
+    };
+    // A cached layer whose bytes fail verification when the root is materialised (or a cached
+    // layer is applied to it) is a miss: warn, and run the stage again from the step that took it.
+    let rewind: { index: number; key: Digest; digest: string } | undefined;
+    await rt.events.run(info, async (id) => {
+      try {
+        await runOne(id);
+      } catch (e) {
+        const digest = corruptLayerOf(e);
+        const by = digest !== undefined ? taken.get(digest) : undefined;
+        if (!cache || !by || rewinds >= instructions.length || rt.options.signal?.aborted) throw e;
+        rewind = { ...by, digest: digest! };
+      }
     });
+    if (rewind && cache) {
+      rewinds++;
+      const at = rewind.index;
+      const message = `cached layer ${rewind.digest} of ${oneLine(instructions[at]!.original)} in ${cache.cache.description} failed verification; rebuilding from that step`;
+      cache.poison(rewind.key, `its cached layer ${rewind.digest} failed verification`);
+      rt.events.emit({ type: "molt:build:warning", message });
+      restoreStep(rt, snapshots[at]!);
+      reports.length = snapshots[at]!.reports;
+      for (const [d, t] of taken) if (t.index >= at) taken.delete(d);
+      await rt.discardFilesystem();
+      i = at - 1;
+    }
   }
   return reports;
 }

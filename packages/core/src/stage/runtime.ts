@@ -69,6 +69,11 @@ export interface StageRuntime {
    * root (a RUN, with no cache that could skip it), so reading an index first would be wasted.
    */
   rootNeededLater: boolean;
+  /**
+   * Drops the materialised root (closed, its directory removed), so the next
+   * {@link StageRuntime.filesystem} materialises a fresh one from the layers the image then has.
+   */
+  discardFilesystem(): Promise<void>;
   /** A new empty directory inside the build's private temporary directory (removed with it). */
   scratchDir(name: string): Promise<string>;
   /** The cache key input of `--from=<ref>`: an earlier stage's final key or an image's digest. */

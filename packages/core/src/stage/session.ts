@@ -40,6 +40,11 @@ export interface BuildSession {
   readonly cache: StepCache | undefined;
   /** Plan only (`--dryrun`): keys and probes, no file-changing work. */
   readonly dryRun: boolean;
+  /**
+   * Settles once the destinations are known to accept pushes (the push-permission check, run
+   * while the stages resolve their bases and probe the cache); no step runs before it resolves.
+   */
+  readonly ready?: Promise<void>;
   /** The RUN runner, chosen once per build on first use. */
   runner(): Promise<Runner>;
 }
