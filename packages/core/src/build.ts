@@ -31,7 +31,7 @@ import { writeOutputs } from "./outputs/write-outputs.js";
 import { registryClientOptions } from "./registry/client-options.js";
 import { cachePushTargets, checkPushPermissions } from "./registry/push-permission.js";
 import { type Runner, selectRunner } from "./runner/index.js";
-import { pullBaseState, scratchState } from "./stage/base-image.js";
+import { BaseResolver, pullBaseState, scratchState } from "./stage/base-image.js";
 import { createRuntime } from "./stage/create-runtime.js";
 import { FromSources } from "./stage/from-sources.js";
 import { cloneState, type ImageState } from "./stage/image-state.js";
@@ -260,6 +260,13 @@ async function buildInContext(
         ? checkPushPermissions(client, [...targets, ...cacheTargets], signalOpt)
         : undefined;
     ready?.catch(() => {});
+    // Every stage's base is resolved now, beside that check (not when its stage starts); a base
+    // pre-warmed into --cache-dir is looked for there first, so nothing is asked ahead then.
+    const bases = new BaseResolver(client, given.cancel.signal);
+    if (!options.cacheDir)
+      for (const p of plan.stages)
+        if (p.baseImage && p.baseImage !== "scratch" && p.baseStage === undefined)
+          bases.resolve(p.baseImage, p.platform ? parsePlatform(p.platform) : platform);
     cache = await openBuildCache(options, client);
     const sourceDateEpoch = options.sourceDateEpoch ?? (options.reproducible ? 0 : undefined);
     const created = new Date(
@@ -280,6 +287,7 @@ async function buildInContext(
       cache,
       dryRun: given.plan,
       ...(ready ? { ready } : {}),
+      bases,
       runner: () => {
         runner ??= (async () => {
           const chosen =
@@ -453,6 +461,7 @@ export async function buildStage(
         (
           await pullBaseState(client, planned.baseImage, stagePlatform, {
             ...(signal ? { signal } : {}),
+            ...(session.bases ? { resolver: session.bases } : {}),
             events: session.events,
             step,
           })

@@ -8,7 +8,12 @@ import {
   parseReference,
   type Reference,
 } from "@molt/oci";
-import type { Registry } from "@molt/registry-client";
+import type {
+  Registry,
+  RegistryProgressEvent,
+  RegistryProgressHandler,
+  ResolvedImage,
+} from "@molt/registry-client";
 import { digestOf, SCRATCH_KEY } from "../cache/key.js";
 import type { CoreErrorCode } from "../error-codes.js";
 import type { StepId } from "../events.js";
@@ -45,6 +50,50 @@ export function scratchState(platform: Platform): ImageState {
 }
 
 /**
+ * One resolution per image and platform in a build: stages on the same base share it, and a
+ * build can start resolving every base at once, before the stages that need them run.
+ */
+export class BaseResolver {
+  readonly #resolved = new Map<
+    string,
+    { image: Promise<ResolvedImage>; to?: RegistryProgressHandler; early: RegistryProgressEvent[] }
+  >();
+
+  constructor(
+    private readonly client: Registry,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  /**
+   * The image's manifest and config for `platform` (asked once; later calls share the answer).
+   * The resolution's events (retries) go to the first `onProgress` given, those that came before
+   * it first (a resolution started ahead has no step yet).
+   */
+  resolve(image: string, platform: Platform, onProgress?: RegistryProgressHandler): Promise<ResolvedImage> {
+    const key = `${image}\0${platform.os}/${platform.architecture}/${platform.variant ?? ""}`;
+    let r = this.#resolved.get(key);
+    if (!r) {
+      const entry: { to?: RegistryProgressHandler; early: RegistryProgressEvent[] } = { early: [] };
+      const relay: RegistryProgressHandler = (e) => (entry.to ? entry.to(e) : entry.early.push(e));
+      const p = this.client.resolveImage(parseReference(image), {
+        platform,
+        onProgress: relay,
+        ...(this.signal ? { signal: this.signal } : {}),
+      });
+      // Started ahead: a failure belongs to the stage that awaits it.
+      p.catch(() => {});
+      r = Object.assign(entry, { image: p });
+      this.#resolved.set(key, r);
+    }
+    if (onProgress && !r.to) {
+      r.to = onProgress;
+      for (const e of r.early.splice(0)) onProgress(e);
+    }
+    return r.image;
+  }
+}
+
+/**
  * Resolves `FROM <image>` through the registry: the platform's manifest and config. No layer is
  * downloaded here; layers are streamed (or mounted) only when an output needs them.
  */
@@ -52,17 +101,19 @@ export async function pullBaseState(
   client: Registry,
   image: string,
   platform: Platform,
-  options: { signal?: AbortSignal; events?: BuildEvents; step?: StepId },
+  options: { signal?: AbortSignal; events?: BuildEvents; step?: StepId; resolver?: BaseResolver },
 ): Promise<{ state: ImageState; reference: Reference }> {
   const reference = parseReference(image);
   // Retries while resolving belong to the step that resolves (FROM, or a COPY --from image).
   const onProgress =
     options.events && options.step !== undefined ? options.events.forStep(options.step) : undefined;
-  const resolved = await client.resolveImage(reference, {
-    platform,
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(onProgress ? { onProgress } : {}),
-  });
+  const resolved = options.resolver
+    ? await options.resolver.resolve(image, platform, onProgress)
+    : await client.resolveImage(reference, {
+        platform,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(onProgress ? { onProgress } : {}),
+      });
   const { manifest, config } = resolved;
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (diffIds.length !== manifest.layers.length) {

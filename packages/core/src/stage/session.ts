@@ -6,6 +6,7 @@ import type { StepId } from "../events.js";
 import type { BuildOptions } from "../options.js";
 import type { Runner } from "../runner/index.js";
 import type { BuildEvents } from "../step-events.js";
+import type { BaseResolver } from "./base-image.js";
 import type { StageFs } from "./stage-fs.js";
 
 /** What every stage of one build shares: stores, clients, clocks, and what must be cleaned up. */
@@ -45,6 +46,8 @@ export interface BuildSession {
    * while the stages resolve their bases and probe the cache); no step runs before it resolves.
    */
   readonly ready?: Promise<void>;
+  /** Base images resolved once per build (and ahead of their stages). */
+  readonly bases?: BaseResolver;
   /** The RUN runner, chosen once per build on first use. */
   runner(): Promise<Runner>;
 }
