@@ -492,6 +492,11 @@ export async function buildStage(
   const steps = await runStage([...triggers, ...stage.instructions], rt, defaults, session.cache, {
     dryRun: session.dryRun,
     ready: session.ready,
+    fromReady: (ref) => {
+      const index = /^\d+$/.test(ref) ? Number(ref) : (ctx.stageNames ?? []).indexOf(ref.toLowerCase());
+      // An image (no such stage) is keyed by its digest: no stage to wait for.
+      return index < 0 || finished.has(index);
+    },
     stageName: stage.name,
     multiStage,
   });

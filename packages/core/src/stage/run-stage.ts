@@ -63,22 +63,31 @@ export async function runStage(
     multiStage?: boolean;
     /** Awaited after the keys are planned and probing started, before the first step runs. */
     ready?: Promise<unknown> | undefined;
+    /** Whether `--from=<ref>` is keyed without waiting for a stage (see {@link planStageKeys}). */
+    fromReady?: (ref: string) => boolean;
   } = { dryRun: false },
 ): Promise<StepReport[]> {
   const reports: StepReport[] = [];
   const keyed = cache !== undefined || mode.dryRun;
   const view = planViewOf(rt);
   // Keys first (they do not depend on execution), then every probe at once, a few in flight.
-  let planned = new Map<number, PlannedKey>();
-  if (cache) {
-    planned = await planStageKeys(instructions, rt, argDefaults);
-    const stage = { index: rt.stage, name: mode.stageName };
+  const planned = new Map<number, PlannedKey>();
+  const stageId = { index: rt.stage, name: mode.stageName };
+  /** Plans the keys from step `from` on (where the last plan stopped) and starts probing them. */
+  const plan = async (from: number) => {
+    if (!cache) return;
+    const more = await planStageKeys(instructions, rt, argDefaults, {
+      from,
+      ...(mode.fromReady ? { fromReady: mode.fromReady } : {}),
+    });
+    for (const [i, p] of more) planned.set(i, p);
     cache.prefetch(
-      [...planned.values()]
-        .filter((p) => p.handler && cache.use(p.handler.cache, stage) === "probe")
+      [...more.values()]
+        .filter((p) => p.handler && cache.use(p.handler.cache, stageId) === "probe")
         .map((p) => p.key),
     );
-  }
+  };
+  await plan(0);
   await mode.ready;
   let step: number;
   // BuildKit's numbering: FROM is step 1 of the stage.
@@ -92,6 +101,9 @@ export async function runStage(
     step = i + 1;
     rt.step = step;
     snapshots[i] = snapshotStep(rt, reports.length);
+    // Planning stopped before this step (a stage it waited for is done now, or an ADD URL was
+    // fetched): plan the rest from here.
+    if (cache && i > 0 && !planned.has(i)) await plan(i);
     throwIfAborted(rt.options.signal);
     const info = {
       kind: "instruction" as const,

@@ -97,6 +97,16 @@ export async function planStageKeys(
   instructions: readonly Instruction[],
   rt: StageRuntime,
   argDefaults: ArgDefaults,
+  options: {
+    /** The 0-based step to start at (the stage's state is the one before it). */
+    from?: number;
+    /**
+     * Whether `--from=<ref>` can be keyed without waiting: an image, or a stage already
+     * finished. Planning stops at a step that would wait for a stage (the step itself waits, and
+     * gives up its job meanwhile; the plan, running beside the stage's steps, must not).
+     */
+    fromReady?: (ref: string) => boolean;
+  } = {},
 ): Promise<Map<number, PlannedKey>> {
   const planned = new Map<number, PlannedKey>();
   const state = cloneState(rt.state);
@@ -107,8 +117,16 @@ export async function planStageKeys(
     declaredArgs: new Set(rt.declaredArgs),
     addEmptyHistory: () => {},
   };
-  const view = planViewOf(shadow, () => Promise.reject(new StopPlanning()));
-  for (const [i, raw] of instructions.entries()) {
+  const view: PlanView = {
+    ...planViewOf(shadow, () => Promise.reject(new StopPlanning())),
+    fromInput: async (ref, location) => {
+      if (options.fromReady && !options.fromReady(ref)) throw new StopPlanning();
+      const { digest, display } = await rt.fromKey(ref, location);
+      return { name: `from:${ref}`, digest, display };
+    },
+  };
+  for (let i = options.from ?? 0; i < instructions.length; i++) {
+    const raw = instructions[i]!;
     try {
       const parent: Digest = state.chainKey;
       const parentInput: KeyInput = { name: "parent", digest: parent };
