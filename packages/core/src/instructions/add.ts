@@ -95,7 +95,12 @@ export async function applyAdd(instr: AddInstruction, rt: StageRuntime): Promise
   }
 }
 
-/** ADD of everything but git sources (whose items come first in `items`), in one layer. */
+/**
+ * ADD's sources in the order written (git items given in their order among them), then the
+ * heredocs: each is one copy action of BuildKit's, applied one after another, so a later source
+ * overrides an earlier one of the same name (dockerfile2llb copies `SourcePaths` in order, then
+ * `SourceContents`).
+ */
 async function addSources(
   instr: AddInstruction,
   rt: StageRuntime,
@@ -108,42 +113,25 @@ async function addSources(
   if (instr.checksum !== undefined && (urls.length !== sources.length || gitItems.length > 0)) {
     throw new BuildStepError("MOLT_ADD_CHECKSUM_LOCAL", "ADD --checksum only applies to URL sources", loc);
   }
-  const signal = rt.options.signal;
-  const items: CopyItem[] = [...gitItems, ...(await heredocItems(instr.heredocs, rt))];
-  for (const url of urls) {
-    const { digest: _digest, ...entry } = await downloadOnce(url, instr.checksum, rt, loc);
-    items.push({ kind: "entry", entry });
-  }
   const local = sources.filter((s) => !URL_SOURCE.test(s));
-  const { selected, missing } = await selectSources(rt.context, local);
+  const { missing } = await selectSources(rt.context, local);
   if (missing.length > 0) throw new SourceNotFoundError(missing[0]!, loc);
-  for (const { entry } of selected) {
-    if (excluded?.matches(entry.path)) continue;
-    if (entry.type === "directory") {
-      const all = () => entriesUnder(rt.context, entry, "", signal);
-      items.push({ kind: "contents", contents: excluded ? () => withoutExcluded(all(), excluded) : all });
+  const items: CopyItem[] = [];
+  let nextGit = 0;
+  for (const source of instr.sources) {
+    if (isGit(source)) {
+      items.push(gitItems[nextGit++]!);
       continue;
     }
-    const onDisk = entry.type === "file" ? join(rt.context.root, entry.path) : undefined;
-    const kind = onDisk && instr.unpack !== false ? await detectArchive(onDisk) : undefined;
-    if (!onDisk || !kind) {
+    if (URL_SOURCE.test(source)) {
+      const { digest: _digest, ...entry } = await downloadOnce(source, instr.checksum, rt, loc);
       items.push({ kind: "entry", entry });
       continue;
     }
-    const dir = await rt.scratchDir("add");
-    const limits = extractLimits(rt.options);
-    await extract([{ open: () => tarStream(onDisk, kind, (p) => createReadStream(p)) }], dir, {
-      ...(signal ? { signal } : {}),
-      devices: "skip",
-      ...(limits ? { limits } : {}),
-    });
-    const unpacked = await openDirectoryContext(dir, { ignorePatterns: [] });
-    items.push({
-      kind: "contents",
-      contents: () => unpacked.walk("", signal ? { signal } : {}),
-      keepOwner: true,
-    });
+    const { selected } = await selectSources(rt.context, [source]);
+    items.push(...(await localItems(selected, instr, rt, excluded)));
   }
+  items.push(...(await heredocItems(instr.heredocs, rt)));
   // A git source alone adds the repository's tree into the destination as a directory.
   const gitOnly = gitItems.length === 1 && instr.sources.length === 1 && instr.heredocs.length === 0;
   await copyItems(rt, items, {
@@ -254,4 +242,43 @@ async function download(
     source: file,
     digest: got.digest,
   };
+}
+
+/** The items of one local ADD source's matches: directories, plain files, unpacked archives. */
+async function localItems(
+  selected: Awaited<ReturnType<typeof selectSources>>["selected"],
+  instr: AddInstruction,
+  rt: StageRuntime,
+  excluded: IgnoreMatcher | undefined,
+): Promise<CopyItem[]> {
+  const signal = rt.options.signal;
+  const items: CopyItem[] = [];
+  for (const { entry } of selected) {
+    if (excluded?.matches(entry.path)) continue;
+    if (entry.type === "directory") {
+      const all = () => entriesUnder(rt.context, entry, "", signal);
+      items.push({ kind: "contents", contents: excluded ? () => withoutExcluded(all(), excluded) : all });
+      continue;
+    }
+    const onDisk = entry.type === "file" ? join(rt.context.root, entry.path) : undefined;
+    const kind = onDisk && instr.unpack !== false ? await detectArchive(onDisk) : undefined;
+    if (!onDisk || !kind) {
+      items.push({ kind: "entry", entry });
+      continue;
+    }
+    const dir = await rt.scratchDir("add");
+    const limits = extractLimits(rt.options);
+    await extract([{ open: () => tarStream(onDisk, kind, (p) => createReadStream(p)) }], dir, {
+      ...(signal ? { signal } : {}),
+      devices: "skip",
+      ...(limits ? { limits } : {}),
+    });
+    const unpacked = await openDirectoryContext(dir, { ignorePatterns: [] });
+    items.push({
+      kind: "contents",
+      contents: () => unpacked.walk("", signal ? { signal } : {}),
+      keepOwner: true,
+    });
+  }
+  return items;
 }

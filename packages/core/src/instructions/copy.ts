@@ -58,7 +58,7 @@ export async function applyCopy(instr: CopyInstruction, rt: StageRuntime): Promi
     throw new SourceNotFoundError(missing[0]!, loc, fromOther ? `--from=${instr.from}` : undefined);
   }
   const signal = rt.options.signal;
-  const items: CopyItem[] = await heredocItems(instr.heredocs, rt);
+  const items: CopyItem[] = [];
   const excluded = instr.exclude.length > 0 ? new IgnoreMatcher(instr.exclude) : undefined;
   // Each written source is one BuildKit copy action: hard links are kept within it (its
   // wildcard matches included), not between two sources.
@@ -90,6 +90,9 @@ export async function applyCopy(instr: CopyInstruction, rt: StageRuntime): Promi
       });
     }
   }
+  // Heredocs come after the written sources, as dockerfile2llb copies SourceContents after
+  // SourcePaths: a heredoc overrides a source file of the same name.
+  items.push(...(await heredocItems(instr.heredocs, rt)));
   await copyItems(rt, items, {
     dest: instr.dest,
     sourceCount: instr.sources.length + instr.heredocs.length,
