@@ -1,4 +1,4 @@
-import { cleanRootPath, PathResolveError } from "@molt/oci";
+import { cleanLexicalPath, cleanRootPath, PathResolveError } from "@molt/oci";
 import { ContextEscapeError } from "./errors.js";
 
 /**
@@ -17,25 +17,11 @@ export function cleanContextPath(path: string): string {
 }
 
 /**
- * Go `path.Clean` for slash-separated paths (used for patterns, where `..` is kept textually).
- * Returns `"."` for an empty result.
+ * Go `path.Clean` for slash-separated paths (used for patterns, where `..` is kept textually):
+ * `cleanLexicalPath` of `@molt/oci`, the one module for paths. Returns `"."` for an empty result.
  */
 export function goClean(path: string): string {
-  if (path === "") return ".";
-  const rooted = path.startsWith("/");
-  const out: string[] = [];
-  for (const part of path.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") {
-      if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
-      else if (!rooted) out.push("..");
-      continue;
-    }
-    out.push(part);
-  }
-  const body = out.join("/");
-  if (rooted) return `/${body}`;
-  return body === "" ? "." : body;
+  return cleanLexicalPath(path);
 }
 
 /** Joins a context-relative directory and a name. */

@@ -1,4 +1,4 @@
-import type { Change, FileEntry } from "@molt/oci";
+import { type Change, cleanRootPath, type FileEntry, PathResolveError } from "@molt/oci";
 import { EntryTable, FILE_CODE, HARDLINK_CODE, isStorableType } from "./entry-table.js";
 import { InvalidEntryError } from "./errors.js";
 
@@ -50,13 +50,13 @@ function isNormal(p: string): boolean {
 export function normalizePath(p: string): string {
   if (isNormal(p)) return p;
   if (p.includes("\0")) throw new InvalidEntryError(p, "path contains a NUL byte");
-  const out: string[] = [];
-  for (const seg of p.split("/")) {
-    if (seg === "" || seg === ".") continue;
-    if (seg === "..") throw new InvalidEntryError(p, "path contains '..'");
-    out.push(seg);
+  // The slow path is the one cleaner of @molt/oci, refusing any `..` (not only one above the root).
+  try {
+    return cleanRootPath(p, { dotdot: "forbid" });
+  } catch (e) {
+    if (e instanceof PathResolveError) throw new InvalidEntryError(p, "path contains '..'");
+    throw e;
   }
-  return out.join("/");
 }
 
 function parentOf(p: string): string {

@@ -82,19 +82,55 @@ export class PathResolveError extends MoltError<OciErrorCode> {
  * ```ts
  * cleanRootPath("../../etc//./passwd"); // "etc/passwd"
  * cleanRootPath("a/../../b", { dotdot: "refuse" }); // throws MOLT_PATH_ESCAPE
+ * cleanRootPath("a/../b", { dotdot: "forbid" }); // throws MOLT_PATH_ESCAPE (any `..`, as a layer entry name)
  * ```
  */
-export function cleanRootPath(path: string, options: { dotdot?: "clamp" | "refuse" } = {}): string {
+export function cleanRootPath(
+  path: string,
+  options: { dotdot?: "clamp" | "refuse" | "forbid" } = {},
+): string {
   const out: string[] = [];
   for (const c of path.split("/")) {
     if (c === "" || c === ".") continue;
     if (c === "..") {
+      if (options.dotdot === "forbid")
+        throw new PathResolveError("MOLT_PATH_ESCAPE", path, "'..' is not allowed in this path");
       if (out.length === 0 && options.dotdot === "refuse")
         throw new PathResolveError("MOLT_PATH_ESCAPE", path, "'..' climbs above the root");
       out.pop();
     } else out.push(c);
   }
   return out.join("/");
+}
+
+/**
+ * Go's `path.Clean`, for path text that is not (yet) inside a root, such as `.dockerignore` and
+ * `COPY --exclude` patterns: drops empty and `.` components, applies `..` where it has a parent,
+ * keeps leading `..` of a relative path, drops `..` above `/` of a rooted one; `"."` for nothing.
+ *
+ * @example
+ * ```ts
+ * cleanLexicalPath("a/c/b/.."); // "a/c"
+ * cleanLexicalPath("/../a/b/../././/c"); // "/a/c"
+ * cleanLexicalPath("../a"); // "../a"
+ * ```
+ */
+export function cleanLexicalPath(path: string): string {
+  if (path === "") return ".";
+  const rooted = path.startsWith("/");
+  const out: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
+      else if (!rooted) out.push("..");
+      continue;
+    }
+    out.push(part);
+  }
+  const body = out.join("/");
+  if (rooted) return `/${body}`;
+  return body === "" ? "." : body;
 }
 
 /**

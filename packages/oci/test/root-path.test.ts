@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import {
+  cleanLexicalPath,
   cleanRootPath,
   diskLookup,
   inRoot,
@@ -228,5 +229,35 @@ describe("resolvePath options", () => {
       expect(async).toEqual(sync);
     }
     expect((await resolveInRoot(root, "/abs/g")).hostPath).toBe(join(root, "a/b/g"));
+  });
+});
+
+describe("the lexical cleaners", () => {
+  test("cleanRootPath: clamp, refuse (only above the root) and forbid (any '..')", () => {
+    expect(cleanRootPath("../../etc//./passwd")).toBe("etc/passwd");
+    expect(cleanRootPath("/a/./b/")).toBe("a/b");
+    expect(cleanRootPath("a/../b", { dotdot: "refuse" })).toBe("b");
+    expect(() => cleanRootPath("a/../../b", { dotdot: "refuse" })).toThrow(/climbs above the root/);
+    expect(cleanRootPath("./a//b/.", { dotdot: "forbid" })).toBe("a/b");
+    expect(() => cleanRootPath("a/../b", { dotdot: "forbid" })).toThrow(PathResolveError);
+    expect(() => cleanRootPath("a/b/..", { dotdot: "forbid" })).toThrow(/not allowed/);
+  });
+
+  // The examples of Go's path.Clean documentation and its rules, written from the spec.
+  test.each([
+    ["", "."],
+    ["a/c", "a/c"],
+    ["a//c", "a/c"],
+    ["a/c/.", "a/c"],
+    ["a/c/b/..", "a/c"],
+    ["/../a/c", "/a/c"],
+    ["/../a/b/../././/c", "/a/c"],
+    ["../a", "../a"],
+    ["a/../..", ".."],
+    ["../../x/../y", "../../y"],
+    ["/", "/"],
+    ["./", "."],
+  ])("cleanLexicalPath(%j) is Go's %j", (input, want) => {
+    expect(cleanLexicalPath(input)).toBe(want);
   });
 });
