@@ -73,10 +73,11 @@ describe("temp dirs with an owner", () => {
 
 describe("a killed owner not yet reaped", () => {
   test("a zombie owns nothing: its dir is reclaimed before init reaps it", async () => {
-    // sh starts `true` in the background, then becomes `sleep`, which never waits for it: `true`
-    // stays a zombie (state Z in /proc) for as long as the sleep runs.
+    // sh starts a short sleep in the background, then becomes `sleep 20`, which never waits for
+    // it: the short sleep ends after the exec (so the shell cannot have reaped it first, as dash
+    // may when the child ends before the exec) and stays a zombie (state Z in /proc).
     const { spawn } = await import("node:child_process");
-    const holder = spawn("sh", ["-c", "true & echo $!; exec sleep 20"], {
+    const holder = spawn("sh", ["-c", "sleep 0.3 & echo $!; exec sleep 20"], {
       stdio: ["ignore", "pipe", "ignore"],
     });
     try {
@@ -84,7 +85,7 @@ describe("a killed owner not yet reaped", () => {
         holder.stdout.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))),
       );
       const stateOf = () => readFileSync(`/proc/${zombie}/stat`, "latin1").split(") ")[1]?.[0];
-      for (let i = 0; i < 100 && stateOf() !== "Z"; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 250 && stateOf() !== "Z"; i++) await new Promise((r) => setTimeout(r, 20));
       expect(stateOf()).toBe("Z");
       const d = await dirOwnedBy("molt-zombie-owner", `${zombie} ?\n`);
       expect(processStartTime(zombie)).toBeUndefined();
