@@ -29,7 +29,6 @@ import { Baseline, type BaselineEntry, entryFromStat } from "./baseline.js";
 import { ByteReader } from "./byte-reader.js";
 import { type Compression, openDecompressed } from "./decompress.js";
 import {
-  AbortedError,
   DiffIdMismatchError,
   ExtractError,
   ExtractLimitError,
@@ -38,9 +37,10 @@ import {
   UnsafePathError,
 } from "./errors.js";
 import { hasher } from "./hash.js";
+import { layerStreamError } from "./layer-stream-error.js";
 import { abs, baselineLookup, cleanPath, type Lookup, resolveWith } from "./paths.js";
 import { scanTree } from "./scan.js";
-import { TarFormatError, type TarHeader, TarReader } from "./tar-reader.js";
+import { type TarHeader, TarReader } from "./tar-reader.js";
 import { writeXattrs } from "./xattrs.js";
 
 const debug = createDebug("molt:snapshot");
@@ -241,16 +241,11 @@ class Extractor {
       await this.endLayer();
     } catch (e) {
       opened.destroy();
-      if (signal?.aborted) throw new AbortedError({ cause: signal.reason });
-      if (e instanceof UnsafePathError || e instanceof ExtractLimitError || e instanceof ExtractError)
-        throw e;
-      const what =
-        e instanceof TarFormatError || e instanceof RangeError ? "corrupt layer" : "cannot apply layer";
-      throw new ExtractError(`${what}${name ? ` at "${name}"` : ""}: ${(e as Error).message}`, {
-        entry: name || undefined,
-        layer: source.digest,
-        cause: e,
-      });
+      throw layerStreamError(
+        e,
+        { verb: "apply", name, layer: source.digest, signal },
+        (x) => x instanceof UnsafePathError || x instanceof ExtractLimitError || x instanceof ExtractError,
+      );
     } finally {
       signal?.removeEventListener("abort", onAbort);
     }

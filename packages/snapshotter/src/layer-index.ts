@@ -3,16 +3,11 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { DigestMismatchError } from "@molt/oci";
 import { ByteReader } from "./byte-reader.js";
 import { openDecompressed } from "./decompress.js";
-import {
-  AbortedError,
-  DiffIdMismatchError,
-  ExtractError,
-  ExtractLimitError,
-  throwIfAborted,
-} from "./errors.js";
+import { DiffIdMismatchError, ExtractError, ExtractLimitError, throwIfAborted } from "./errors.js";
 import type { LayerSource } from "./extract.js";
+import { layerStreamError } from "./layer-stream-error.js";
 import { cleanPath } from "./paths.js";
-import { TarFormatError, TarReader } from "./tar-reader.js";
+import { TarReader } from "./tar-reader.js";
 
 /** What one tar entry of a layer is, as an index records it. */
 export type IndexEntryType =
@@ -145,15 +140,11 @@ export async function indexLayer(source: LayerSource, options: IndexLayerOptions
     await reader.drain();
   } catch (e) {
     opened.destroy();
-    if (signal?.aborted) throw new AbortedError({ cause: signal.reason });
-    if (e instanceof ExtractLimitError || e instanceof ExtractError) throw e;
-    const what =
-      e instanceof TarFormatError || e instanceof RangeError ? "corrupt layer" : "cannot read layer";
-    throw new ExtractError(`${what}${name ? ` at "${name}"` : ""}: ${(e as Error).message}`, {
-      entry: name || undefined,
-      layer: source.digest,
-      cause: e,
-    });
+    throw layerStreamError(
+      e,
+      { verb: "read", name, layer: source.digest, signal },
+      (x) => x instanceof ExtractLimitError || x instanceof ExtractError,
+    );
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
