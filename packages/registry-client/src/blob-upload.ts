@@ -24,6 +24,8 @@ export interface UploadOptions {
   /** Override the client's upload settings for this blob. */
   mode?: "monolithic" | "chunked" | undefined;
   chunkSize?: number | undefined;
+  /** Upload without the HEAD that asks whether the repository has the blob (a small, usually new blob). */
+  skipExistsCheck?: boolean | undefined;
 }
 
 const PROGRESS_STEP = 1024 * 1024;
@@ -158,20 +160,22 @@ export async function uploadBlob(
     return result;
   };
 
-  const head = await http.request({
-    registry: ref.registry,
-    repository: ref.repository,
-    method: "HEAD",
-    path: `/v2/${ref.repository}/blobs/${desc.digest}`,
-    scopes: [push],
-    expect: [200, 404],
-    followRedirects: true,
-    what: `check blob ${desc.digest} in ${name}`,
-    signal,
-    onProgress,
-  });
-  await head.body.dump().catch(() => {});
-  if (head.status === 200) return done("exists");
+  if (!options.skipExistsCheck) {
+    const head = await http.request({
+      registry: ref.registry,
+      repository: ref.repository,
+      method: "HEAD",
+      path: `/v2/${ref.repository}/blobs/${desc.digest}`,
+      scopes: [push],
+      expect: [200, 404],
+      followRedirects: true,
+      what: `check blob ${desc.digest} in ${name}`,
+      signal,
+      onProgress,
+    });
+    await head.body.dump().catch(() => {});
+    if (head.status === 200) return done("exists");
+  }
 
   const session = async (): Promise<"exists" | "mounted" | "uploaded"> => {
     let start: RegistryResponse;

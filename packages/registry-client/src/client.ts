@@ -406,6 +406,8 @@ export class RegistryClient implements Registry {
       mountFrom?: Reference;
       mode?: "monolithic" | "chunked";
       chunkSize?: number;
+      /** Upload without asking first whether the repository has the blob (a small, usually new blob). */
+      skipExistsCheck?: boolean;
     } = {},
   ): Promise<"exists" | "mounted" | "uploaded"> {
     return this.#limiter(ref.registry).run(

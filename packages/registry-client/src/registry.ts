@@ -14,6 +14,11 @@ export interface ManifestHead {
 export interface PushBlobOptions extends TransferOptions {
   /** Try a cross-repository mount from this repository (same registry) before uploading. */
   mountFrom?: Reference;
+  /**
+   * Upload without asking first whether the repository has the blob: one round trip less for a
+   * small blob that is usually new (an image config); uploading one that exists is harmless.
+   */
+  skipExistsCheck?: boolean;
 }
 
 /**

@@ -36,6 +36,7 @@ export async function pushBlobs(
     }),
     client.pushBlob(reference, image.configDescriptor, () => image.configBytes, {
       signal,
+      ...(configIsNew(image) ? { skipExistsCheck: true } : {}),
       ...(from.onProgress ? { onProgress: from.onProgress } : {}),
     }),
   ];
@@ -46,6 +47,17 @@ export async function pushBlobs(
     await Promise.allSettled(uploads);
     throw e;
   }
+}
+
+/**
+ * Whether the image's config was made just now (its `created` is this build's time), so no
+ * registry can hold it yet: its upload then skips the HEAD that asks (one round trip less on the
+ * way to the manifest). A reproducible build's config (a fixed `created`) may well be there
+ * already, so it is asked for first.
+ */
+export function configIsNew(image: AssembledImage, now = Date.now()): boolean {
+  const created = image.config.created ? Date.parse(image.config.created) : Number.NaN;
+  return !Number.isNaN(created) && Math.abs(now - created) < 10 * 60 * 1000;
 }
 
 /** Puts the manifest under the destination's tag: the last step of a push. */
