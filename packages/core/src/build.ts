@@ -41,6 +41,7 @@ import { type ArgDefaults, runStage, type StepReport } from "./stage/run-stage.j
 import type { StageRuntime } from "./stage/runtime.js";
 import { type StageSlot, scheduleStages } from "./stage/schedule.js";
 import type { BuildSession } from "./stage/session.js";
+import { SharedRoots } from "./stage/shared-roots.js";
 import { fromStepInfo } from "./stage/step-name.js";
 import { makeWorkDir, removeWorkDir } from "./stage/work-dir.js";
 import { BuildEvents } from "./step-events.js";
@@ -288,6 +289,7 @@ async function buildInContext(
       dryRun: given.plan,
       ...(ready ? { ready } : {}),
       bases,
+      roots: new SharedRoots(),
       runner: () => {
         runner ??= (async () => {
           const chosen =

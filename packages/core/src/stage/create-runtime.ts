@@ -128,6 +128,7 @@ export function createRuntime(
             limits: extractLimits(options),
             ...(options.ignorePaths ? { ignore: options.ignorePaths } : {}),
             onProgress,
+            shared: session.roots,
           },
         );
         session.filesystems.push(made);

@@ -7,6 +7,7 @@ import type { BuildOptions } from "../options.js";
 import type { Runner } from "../runner/index.js";
 import type { BuildEvents } from "../step-events.js";
 import type { BaseResolver } from "./base-image.js";
+import type { SharedRoots } from "./shared-roots.js";
 import type { StageFs } from "./stage-fs.js";
 
 /** What every stage of one build shares: stores, clients, clocks, and what must be cleaned up. */
@@ -48,6 +49,8 @@ export interface BuildSession {
   readonly ready?: Promise<void>;
   /** Base images resolved once per build (and ahead of their stages). */
   readonly bases?: BaseResolver;
+  /** Roots of one base extracted once for the stages that materialise it at the same time. */
+  readonly roots?: SharedRoots;
   /** The RUN runner, chosen once per build on first use. */
   runner(): Promise<Runner>;
 }

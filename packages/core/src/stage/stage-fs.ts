@@ -11,6 +11,7 @@ import {
 import createDebug from "debug";
 import { type LayerBytes, openLayer } from "../outputs/layer-bytes.js";
 import type { LayerRef } from "./image-state.js";
+import type { SharedRoots } from "./shared-roots.js";
 
 const debug = createDebug("molt:stage");
 
@@ -41,10 +42,12 @@ export async function materialise(
     limits?: ExtractLimits | undefined;
     /** Progress of extracting the layers (not of later `apply` calls). */
     onProgress?: ((e: ExtractProgressEvent) => void) | undefined;
+    /** Stages materialising the same layers at the same time extract them once (see {@link SharedRoots}). */
+    shared?: SharedRoots | undefined;
   } = {},
 ): Promise<StageFs> {
   const root = join(dir, "root");
-  await mkdir(root, { recursive: true });
+  await mkdir(options.shared ? dir : root, { recursive: true });
   const signalOpt = from.signal ? { signal: from.signal } : {};
   const source = (layer: LayerRef) => ({
     // Extraction reads each layer to its end: a stage on the same base as one extracting now waits for its download.
@@ -55,11 +58,21 @@ export async function materialise(
   });
   const t0 = Date.now();
   const limitsOpt = options.limits ? { limits: options.limits } : {};
-  const baseline = await extract(layers.map(source), root, {
-    ...signalOpt,
-    ...limitsOpt,
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-  });
+  const extractInto = (to: string) =>
+    extract(layers.map(source), to, {
+      ...signalOpt,
+      ...limitsOpt,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+  const baseline =
+    options.shared && layers.length > 0
+      ? await options.shared.materialise(
+          layers.map((l) => `${l.descriptor.digest} ${l.diffId}`).join(","),
+          root,
+          extractInto,
+          from.signal,
+        )
+      : await extractInto(root);
   debug("materialised %d layers into %s in %d ms", layers.length, root, Date.now() - t0);
   const snapshotter = await (options.factory ?? createSnapshotter)(root, {
     baseline,
