@@ -16,6 +16,7 @@ import {
 import { type PlannedStage, PROXY_ARGS, parseDockerfile, planBuild, predefinedArgs } from "@molt/parser";
 import { type Registry, RegistryClient } from "@molt/registry-client";
 import createDebug from "debug";
+import { KeySalt } from "./cache/key.js";
 import { openBuildCache } from "./cache/open.js";
 import type { StepCache } from "./cache/step-cache.js";
 import { failOnCheckWarnings } from "./check-directive.js";
@@ -268,7 +269,7 @@ async function buildInContext(
       for (const p of plan.stages)
         if (p.baseImage && p.baseImage !== "scratch" && p.baseStage === undefined)
           bases.resolve(p.baseImage, p.platform ? parsePlatform(p.platform) : platform);
-    cache = await openBuildCache(options, client);
+    cache = await openBuildCache(options, client, { dryRun: given.plan });
     const sourceDateEpoch = options.sourceDateEpoch ?? (options.reproducible ? 0 : undefined);
     const created = new Date(
       sourceDateEpoch !== undefined ? sourceDateEpoch * 1000 : Date.now(),
@@ -286,6 +287,7 @@ async function buildInContext(
       sourceDateEpoch,
       filesystems,
       cache,
+      keySalt: cache?.salt ?? KeySalt.random(),
       dryRun: given.plan,
       ...(ready ? { ready } : {}),
       bases,

@@ -24,13 +24,14 @@ export {
 } from "./build.js";
 export { DirectoryLayerCache, type DirectoryLayerCacheOptions, type PruneReport } from "./cache/dir-cache.js";
 export { explainMiss } from "./cache/explain.js";
-export { hiddenInput, type KeyInput, shownInput, stepKey } from "./cache/key.js";
+export { hiddenInput, type KeyInput, KeySalt, shownInput, stepKey } from "./cache/key.js";
 export type {
   CacheCallOptions,
   CacheEntry,
   CacheHit,
   CacheListing,
   LayerCache,
+  SaltOptions,
 } from "./cache/layer-cache.js";
 export { DEFAULT_CACHE_TTL_MS, defaultCacheRepo } from "./cache/open.js";
 export { type CachePruneResult, pruneCache } from "./cache/prune.js";

@@ -1,6 +1,7 @@
 import type { Digest } from "@molt/oci";
 import { describe, expect, test } from "vitest";
 import { corruptLayerOf } from "../src/cache/corrupt-layer.js";
+import { KeySalt } from "../src/cache/key.js";
 import type { CacheHit, LayerCache } from "../src/cache/layer-cache.js";
 import { PROBES_IN_FLIGHT, StepCache } from "../src/cache/step-cache.js";
 
@@ -27,7 +28,13 @@ function slowStore(ms: number) {
   return { store, seen, peak: () => peak };
 }
 
-const settings = { noCache: false, noCacheStages: new Set<string>(), runLayers: true, copyLayers: true };
+const settings = {
+  noCache: false,
+  noCacheStages: new Set<string>(),
+  runLayers: true,
+  copyLayers: true,
+  salt: KeySalt.random(),
+};
 
 describe("StepCache probes", () => {
   test("prefetch runs at most PROBES_IN_FLIGHT gets at once, and lookup takes the prefetched answer", async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { type Digest, OciLayout } from "@molt/oci";
@@ -14,6 +14,7 @@ import {
   isExpired,
   type LayerCache,
   parseEntry,
+  type SaltOptions,
 } from "./layer-cache.js";
 
 const debug = createDebug("molt:cache");
@@ -120,6 +121,38 @@ export class DirectoryLayerCache implements LayerCache {
 
   nearest(slot: Digest): Promise<CacheEntry | undefined> {
     return this.#read(this.#slotPath(slot));
+  }
+
+  /**
+   * The directory's key salt, in `molt-cache/salt` (hex). The first write is race-free: the
+   * bytes go to a temp file that is hard-linked to the name (which fails when another build got
+   * there first, whose salt is then read and returned). `replace` renames over it.
+   */
+  async salt(options: SaltOptions = {}): Promise<Uint8Array | undefined> {
+    const path = join(this.dir, "molt-cache", "salt");
+    const read = async () => {
+      const text = await readFile(path, "utf8").catch(() => undefined);
+      return text && /^[0-9a-f]{32,128}$/.test(text.trim()) ? Buffer.from(text.trim(), "hex") : undefined;
+    };
+    const { propose } = options;
+    if (!propose || this.options.readOnly) return read();
+    const hex = Buffer.from(propose).toString("hex");
+    if (options.replace) {
+      await atomicWrite(path, hex, 0o600);
+      return read();
+    }
+    const found = await read();
+    if (found) return found;
+    const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+    try {
+      await writeFile(tmp, hex, { mode: 0o600 });
+      await link(tmp, path).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== "EEXIST") throw e;
+      });
+    } finally {
+      await rm(tmp, { force: true });
+    }
+    return read();
   }
 
   /** Puts run one at a time when a size limit is set, so two of them cannot both take the room. */
@@ -298,10 +331,10 @@ export class DirectoryLayerCache implements LayerCache {
   }
 }
 
-async function atomicWrite(path: string, text: string): Promise<void> {
+async function atomicWrite(path: string, text: string, mode?: number): Promise<void> {
   const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
   try {
-    await writeFile(tmp, text);
+    await writeFile(tmp, text, mode !== undefined ? { mode } : {});
     await rename(tmp, path);
   } finally {
     await rm(tmp, { force: true });

@@ -44,6 +44,18 @@ export interface CacheCallOptions {
   replaceLayer?: boolean;
 }
 
+/** Options of {@link LayerCache.salt}. */
+export interface SaltOptions extends CacheCallOptions {
+  /**
+   * Store these bytes when the store has no salt yet (first write wins: a store that finds
+   * another salt there after writing returns that one), or, with `replace`, in place of its own.
+   * Without `propose` the call only reads.
+   */
+  propose?: Uint8Array;
+  /** Overwrite the store's salt with `propose` (a directory adopting its registry's salt). */
+  replace?: boolean;
+}
+
 /** One entry as `molt cache ls` shows it. */
 export interface CacheListing {
   key: Digest;
@@ -78,6 +90,13 @@ export interface LayerCache {
   ): Promise<void>;
   /** Lists entries (for `molt cache ls`). */
   list?(options?: CacheCallOptions): AsyncIterable<CacheListing>;
+  /**
+   * The store's key salt (see `KeySalt`): the random bytes its keys' hidden inputs are keyed
+   * with, kept by the store so every build using it computes the same keys. Returns
+   * `undefined` when the store has none (and was not asked to, or cannot, store one). Optional:
+   * a store without it is keyed with a constant salt.
+   */
+  salt?(options: SaltOptions): Promise<Uint8Array | undefined>;
   /** Removes an entry (for `molt cache prune`); returns false where the store cannot delete. */
   delete?(key: Digest, options?: CacheCallOptions): Promise<boolean>;
 }

@@ -4,6 +4,7 @@ import type { BuildOptions } from "../options.js";
 import { DirectoryLayerCache } from "./dir-cache.js";
 import type { LayerCache } from "./layer-cache.js";
 import { RegistryLayerCache } from "./registry-cache.js";
+import { buildSalt } from "./salt.js";
 import { StepCache } from "./step-cache.js";
 import { TieredLayerCache } from "./tiered-cache.js";
 
@@ -20,6 +21,7 @@ export const DEFAULT_CACHE_MAX_BYTES = 20 * 1024 ** 3;
 export async function openBuildCache(
   options: BuildOptions,
   client: Registry,
+  open: { dryRun?: boolean } = {},
 ): Promise<StepCache | undefined> {
   const ttlMs = options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
   const readOnly = options.noPushCache ?? false;
@@ -33,7 +35,14 @@ export async function openBuildCache(
     stores.push(new RegistryLayerCache(client, parseReference(options.cacheRepo), { ttlMs, readOnly }));
   if (stores.length === 0) return undefined;
   const cache = stores.length === 1 ? stores[0]! : new TieredLayerCache(stores);
+  const onWarning = (message: string) => options.onProgress?.({ type: "molt:build:warning", message });
+  const salt = await buildSalt(cache, {
+    readOnly: readOnly || (open.dryRun ?? false),
+    onWarning,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   return new StepCache(cache, {
+    salt,
     noCache: options.noCache ?? false,
     noCacheStages: new Set((options.noCacheFilter ?? []).map((s) => s.toLowerCase())),
     runLayers: options.cacheRunLayers ?? true,

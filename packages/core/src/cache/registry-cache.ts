@@ -18,12 +18,17 @@ import {
   isExpired,
   type LayerCache,
   parseEntry,
+  type SaltOptions,
 } from "./layer-cache.js";
 
 const debug = createDebug("molt:cache");
 
 /** The manifest annotation holding a cache entry's record (inputs, history, diff id). */
 export const ENTRY_ANNOTATION = "dev.molt.cache.entry";
+/** The manifest annotation holding the cache repository's key salt (hex), under tag `salt`. */
+export const SALT_ANNOTATION = "dev.molt.cache.salt";
+/** The `artifactType` of the salt manifest. */
+export const SALT_ARTIFACT_TYPE = "application/vnd.molt.cache.salt.v1";
 /** The `artifactType` of cache entry manifests. */
 export const ENTRY_ARTIFACT_TYPE = "application/vnd.molt.cache.step.v1+json";
 const EMPTY_CONFIG = Buffer.from("{}");
@@ -108,6 +113,73 @@ export class RegistryLayerCache implements LayerCache {
     return { entry, manifest };
   }
 
+  async #readSalt(options: CacheCallOptions): Promise<Uint8Array | undefined> {
+    let bytes: Buffer;
+    try {
+      bytes = (
+        await this.client.getManifest(this.#tag("salt"), {
+          accept: ACCEPT,
+          ...(options.signal ? { signal: options.signal } : {}),
+        })
+      ).bytes;
+    } catch (e) {
+      if (e instanceof RegistryNotFoundError) return undefined;
+      throw e;
+    }
+    let hex: unknown;
+    try {
+      hex = (JSON.parse(bytes.toString("utf8")) as Manifest).annotations?.[SALT_ANNOTATION];
+    } catch {}
+    if (typeof hex !== "string" || !/^[0-9a-f]{32,128}$/.test(hex)) {
+      options.onWarning?.(`the key salt in ${this.description} (tag salt) is unreadable; ignored`);
+      return undefined;
+    }
+    return Buffer.from(hex, "hex");
+  }
+
+  /**
+   * The repository's key salt: a small manifest under tag `salt`. The first write puts it and
+   * reads the tag again, adopting whatever is there (a build that wrote at the same moment may
+   * have won); a registry has no compare-and-swap on tags, so two builds racing to write the
+   * very first salt can each keep their own for that one build, which only costs misses (their
+   * keys differ), never a wrong hit. Read-only stores never write it.
+   */
+  async salt(options: SaltOptions = {}): Promise<Uint8Array | undefined> {
+    const { propose } = options;
+    if (!propose || this.options.readOnly) return this.#readSalt(options);
+    if (!options.replace) {
+      const found = await this.#readSalt(options);
+      if (found) return found;
+    }
+    const signalOpt = options.signal ? { signal: options.signal } : {};
+    await this.#pushConfig(signalOpt);
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.OciManifest,
+      artifactType: SALT_ARTIFACT_TYPE,
+      config: EMPTY_DESCRIPTOR,
+      layers: [],
+      annotations: { [SALT_ANNOTATION]: Buffer.from(propose).toString("hex") },
+    };
+    await this.client.putManifest(
+      this.#tag("salt"),
+      Buffer.from(JSON.stringify(manifest)),
+      MediaType.OciManifest,
+      signalOpt,
+    );
+    return this.#readSalt(options);
+  }
+
+  #pushConfig(signalOpt: { signal?: AbortSignal }): Promise<unknown> {
+    this.#configPushed ??= this.client.pushBlob(
+      this.repository,
+      EMPTY_DESCRIPTOR,
+      () => EMPTY_CONFIG,
+      signalOpt,
+    );
+    return this.#configPushed;
+  }
+
   async get(key: Digest, options: CacheCallOptions = {}): Promise<CacheHit | undefined> {
     const found = await this.#entryAt(hexOf(key), options);
     if (!found) return undefined;
@@ -155,13 +227,7 @@ export class RegistryLayerCache implements LayerCache {
     const signalOpt = options.signal ? { signal: options.signal } : {};
     // Blobs first: the registry refuses a manifest whose blobs it lacks, and a killed build
     // leaves at most an unreferenced blob.
-    this.#configPushed ??= this.client.pushBlob(
-      this.repository,
-      EMPTY_DESCRIPTOR,
-      () => EMPTY_CONFIG,
-      signalOpt,
-    );
-    await this.#configPushed;
+    await this.#pushConfig(signalOpt);
     const layers: Descriptor[] = [];
     if (entry.layer && layer) {
       const d = entry.layer.descriptor;

@@ -4,7 +4,7 @@ import type { BuildProgressEvent } from "../events.js";
 import type { CacheClass } from "../instructions/step.js";
 import { DirectoryLayerCache } from "./dir-cache.js";
 import { explainMiss } from "./explain.js";
-import type { KeyInput } from "./key.js";
+import type { KeyInput, KeySalt } from "./key.js";
 import type { CacheEntry, CacheHit, LayerCache } from "./layer-cache.js";
 import { TieredLayerCache } from "./tiered-cache.js";
 
@@ -43,6 +43,8 @@ export interface StepCacheSettings {
   runLayers: boolean;
   /** Cache COPY/ADD results (`--cache-copy-layers`, default true). */
   copyLayers: boolean;
+  /** The key salt of the build's stores (see `buildSalt`). */
+  salt: KeySalt;
   signal?: AbortSignal;
   onProgress?: (e: BuildProgressEvent) => void;
 }
@@ -65,6 +67,11 @@ export class StepCache {
     readonly cache: LayerCache,
     private readonly settings: StepCacheSettings,
   ) {}
+
+  /** The key salt every hidden input and expanded instruction of this build is keyed with. */
+  get salt(): KeySalt {
+    return this.settings.salt;
+  }
 
   /** Whether a step of class `cls` in stage (`index`, `name`) probes, only writes, or skips the cache. */
   use(cls: CacheClass | undefined, stage: { index: number; name?: string | undefined }): CacheUse {

@@ -32,12 +32,12 @@ export async function runInputs(instr: RunInstruction, view: PlanView): Promise<
   for (const e of cfg.Env ?? []) {
     const eq = e.indexOf("=");
     const name = eq < 0 ? e : e.slice(0, eq);
-    inputs.push(hiddenInput(`env:${name}`, eq < 0 ? "" : e.slice(eq + 1)));
+    inputs.push(hiddenInput(`env:${name}`, eq < 0 ? "" : e.slice(eq + 1), view.salt));
   }
   const env = new Set((cfg.Env ?? []).map((e) => (e.includes("=") ? e.slice(0, e.indexOf("=")) : e)));
   for (const [name, value] of [...view.args].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (env.has(name) || !view.declaredArgs.has(name)) continue; // ENV wins; undeclared proxy args change nothing
-    inputs.push(hiddenInput(`arg:${name}`, value));
+    inputs.push(hiddenInput(`arg:${name}`, value, view.salt));
   }
   inputs.push(shownInput("user", cfg.User ?? ""));
   inputs.push(shownInput("workdir", cfg.WorkingDir ?? ""));
@@ -46,7 +46,7 @@ export async function runInputs(instr: RunInstruction, view: PlanView): Promise<
   inputs.push(shownInput("security", instr.security ?? "sandbox"));
   for (const [i, m] of instr.mounts.entries()) {
     const { raw, ...spec } = m;
-    inputs.push({ ...hiddenInput(`mount:${i}`, JSON.stringify(spec)), display: raw });
+    inputs.push({ ...hiddenInput(`mount:${i}`, JSON.stringify(spec), view.salt), display: raw });
     inputs.push(...(await mountSourceInputs(m, i, view, instr.location)));
   }
   const c = view.state.config;

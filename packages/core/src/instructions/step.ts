@@ -1,6 +1,6 @@
 import type { ContextSource } from "@molt/context-source";
 import type { Instruction } from "@molt/parser";
-import type { KeyInput } from "../cache/key.js";
+import type { KeyInput, KeySalt } from "../cache/key.js";
 import type { ErrorLocation } from "../errors.js";
 import type { BuildOptions } from "../options.js";
 import type { ImageState } from "../stage/image-state.js";
@@ -21,6 +21,8 @@ export interface PlanView {
   readonly args: ReadonlyMap<string, string>;
   /** Names of the ARGs declared in this stage (or the stage it is based on). */
   readonly declaredArgs: ReadonlySet<string>;
+  /** The build's key salt: hidden inputs are keyed with it (`hiddenInput(name, value, view.salt)`). */
+  readonly salt: KeySalt;
   readonly context: ContextSource;
   readonly options: BuildOptions;
   /** The key input for `--from=<ref>`: an earlier stage's final key, or an image's manifest digest. */

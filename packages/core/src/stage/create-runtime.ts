@@ -40,6 +40,7 @@ export function createRuntime(
     state,
     args: new Map(initialArgs),
     declaredArgs: new Set(declared),
+    keySalt: session.keySalt,
     downloads: new Map(),
     context: session.context,
     store,

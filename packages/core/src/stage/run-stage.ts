@@ -3,7 +3,7 @@ import type { Instruction } from "@molt/parser";
 import { expandInstruction } from "@molt/parser";
 import createDebug from "debug";
 import { corruptLayerOf } from "../cache/corrupt-layer.js";
-import { digestOf, type KeyInput, slotOf, stepKey } from "../cache/key.js";
+import { instructionDigest, type KeyInput, slotOf, stepKey } from "../cache/key.js";
 import type { CacheEntry } from "../cache/layer-cache.js";
 import type { StepCache } from "../cache/step-cache.js";
 import { throwIfAborted } from "../errors.js";
@@ -163,7 +163,7 @@ export async function runStage(
         return;
       }
       // The expanded text is in the key by digest only: an expanded build-arg value is never readable.
-      const instruction = digestOf(instructionText(instr));
+      const instruction = instructionDigest(instructionText(instr), rt.keySalt);
       // The planned inputs, when the plan saw this step as it is now (it always should).
       const plan = planned.get(step - 1);
       const own =

@@ -1,6 +1,7 @@
 import type { ContextSource } from "@molt/context-source";
 import type { BlobStore } from "@molt/layer-writer";
 import type { Change, FileEntry } from "@molt/oci";
+import type { KeySalt } from "../cache/key.js";
 import type { CacheHit } from "../cache/layer-cache.js";
 import type { StepId } from "../events.js";
 import type { BuildOptions } from "../options.js";
@@ -27,6 +28,8 @@ export interface StageRuntime {
   readonly args: Map<string, string>;
   /** Names of ARGs declared in the stage (or inherited from its base stage): only these enter cache keys. */
   readonly declaredArgs: Set<string>;
+  /** The build's key salt: hidden key inputs and the expanded instruction are keyed with it. */
+  readonly keySalt: KeySalt;
   /** ADD URL downloads of this stage, by URL (shared by the key and the work). */
   readonly downloads: Map<string, Promise<FileEntry & { digest: string }>>;
   readonly context: ContextSource;

@@ -1,6 +1,7 @@
 import type { ContextSource } from "@molt/context-source";
 import type { BlobStore } from "@molt/layer-writer";
 import type { Registry } from "@molt/registry-client";
+import type { KeySalt } from "../cache/key.js";
 import type { StepCache } from "../cache/step-cache.js";
 import type { StepId } from "../events.js";
 import type { BuildOptions } from "../options.js";
@@ -40,6 +41,8 @@ export interface BuildSession {
   ): Promise<{ digest: string; display: string }>;
   /** The layer cache, when the build uses one. */
   readonly cache: StepCache | undefined;
+  /** The key salt of the build (the cache's, or a random one without a cache). */
+  readonly keySalt: KeySalt;
   /** Plan only (`--dryrun`): keys and probes, no file-changing work. */
   readonly dryRun: boolean;
   /**

@@ -2,7 +2,7 @@ import type { Digest } from "@molt/oci";
 import type { Instruction } from "@molt/parser";
 import { expandInstruction } from "@molt/parser";
 import createDebug from "debug";
-import { digestOf, type KeyInput, shownInput, stepKey } from "../cache/key.js";
+import { instructionDigest, type KeyInput, shownInput, stepKey } from "../cache/key.js";
 import { downloadOnce } from "../instructions/add.js";
 import { type PlanView, stepFor } from "../instructions/index.js";
 import type { InstructionStep } from "../instructions/step.js";
@@ -70,6 +70,7 @@ export function planViewOf(rt: StageRuntime, urlDigest?: PlanView["urlDigest"]):
     state: rt.state,
     args: rt.args,
     declaredArgs: rt.declaredArgs,
+    salt: rt.keySalt,
     context: rt.context,
     options: rt.options,
     fromInput: async (ref, location) => {
@@ -134,7 +135,12 @@ export async function planStageKeys(
       if (instr.kind === "ARG") {
         declareArgs(instr, shadow, argDefaults);
         const key = argKey(parentInput, instr);
-        planned.set(i, { parent, instruction: digestOf(instructionText(instr)), own: [], key });
+        planned.set(i, {
+          parent,
+          instruction: instructionDigest(instructionText(instr), rt.keySalt),
+          own: [],
+          key,
+        });
         state.chainKey = key;
         continue;
       }
@@ -142,7 +148,7 @@ export async function planStageKeys(
       // A file-changing step the cache cannot stand in for would need its work done here.
       if (handler.changesFiles && handler.cache === undefined) break;
       handler.configure?.(instr, shadow);
-      const instruction = digestOf(instructionText(instr));
+      const instruction = instructionDigest(instructionText(instr), rt.keySalt);
       const own = (await handler.inputs?.(instr, view)) ?? [];
       const key = stepKey([parentInput, { name: "instruction", digest: instruction }, ...own]);
       planned.set(i, { parent, instruction, own, key, handler });
