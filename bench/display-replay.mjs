@@ -1,6 +1,6 @@
 // The display's own cost, without the build around it: feeds the events a `RUN seq 1 100000`
-// produces (step start, 100,000 log lines, done) to one of molt's renderers writing to a file, in
-// the batches a pipe read gives (64 KiB ≈ 10,900 lines), and prints the CPU milliseconds spent
+// produces (step start, 100,000 log lines, done) to one of molt's renderers writing to a file, one
+// event per pipe read (64 KiB ≈ 10,900 lines, as core batches them since events v2), and prints the CPU milliseconds spent
 // (user + system: on a loaded machine wall time mostly measures waiting for a core). Run in a
 // fresh process each time (the renderer starts cold, as in a build).
 // Usage: node bench/display-replay.mjs plain|tty|json OUTFILE
@@ -37,7 +37,9 @@ r.event({
 });
 for (let i = 1; i <= N; ) {
   const end = Math.min(N, i + PER_READ - 1);
-  for (; i <= end; i++) r.event({ type: "molt:step:log", step: 3, stream: "stdout", line: String(i) });
+  const lines = [];
+  for (; i <= end; i++) lines.push(String(i));
+  r.event({ type: "molt:step:log", step: 3, stream: "stdout", lines });
   await new Promise((res) => setImmediate(res));
 }
 r.event({ type: "molt:step:done", step: 3, durationMs: 1000 });

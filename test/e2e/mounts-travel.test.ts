@@ -45,7 +45,7 @@ async function buildWith(
     cacheMountRepo: `${registry}/e2e/cache-mounts`,
     buildArgs: { ROUND: round },
     onProgress: (e) => {
-      if (e.type === "molt:step:log") log.push(e.line);
+      if (e.type === "molt:step:log") log.push(...e.lines);
     },
   });
   const bundle = join(dir, `${name}-bundle`);

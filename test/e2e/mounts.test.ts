@@ -35,7 +35,7 @@ async function buildUnpack(
     registries: { "*": { pull: { insecure: true } } },
     cacheMountDir: join(dir, "cache-mounts"),
     onProgress: (e) => {
-      if (e.type === "molt:step:log") log.push(e.line);
+      if (e.type === "molt:step:log") log.push(...e.lines);
     },
     ...opts,
   });

@@ -113,7 +113,7 @@ test("one build emits the whole picture: every step framed by start and one end,
   expect(copyLayer[0]!.entries).toBe(1);
 
   // RUN: its output lines by stream, the snapshot, the layer.
-  expect(of("molt:step:log", runStep).map((e) => [e.stream, e.line])).toEqual([
+  expect(of("molt:step:log", runStep).flatMap((e) => e.lines.map((l) => [e.stream, l]))).toEqual([
     ["stdout", "from-run"],
     ["stdout", "hello from the context"],
     ["stderr", "to-stderr"],

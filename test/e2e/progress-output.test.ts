@@ -192,13 +192,13 @@ describe("--progress=json: one event per line", () => {
       .split("\n")
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     for (const l of lines) {
-      expect(l.v).toBe(1);
+      expect(l.v).toBe(2);
       expect(typeof l.time === "string" && !Number.isNaN(Date.parse(l.time))).toBe(true);
       expect(l.type).toMatch(/^molt:[a-z]+:[a-z-]+$/);
     }
     expect(lines.find((l) => l.type === "molt:step:log")).toMatchObject({
       stream: "stdout",
-      line: "hi from json",
+      lines: ["hi from json"],
     });
     const starts = lines.filter((l) => l.type === "molt:step:start").map((l) => l.name);
     expect(starts).toEqual([
@@ -222,7 +222,7 @@ describe("--progress=json: one event per line", () => {
       exitCode: 4,
       code: "MOLT_RUN_FAILED",
     });
-    expect(lines.at(-1)).toMatchObject({ type: "molt:build:error", code: "MOLT_RUN_FAILED", v: 1 });
+    expect(lines.at(-1)).toMatchObject({ type: "molt:build:error", code: "MOLT_RUN_FAILED", v: 2 });
   });
 });
 

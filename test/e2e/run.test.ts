@@ -152,7 +152,7 @@ test("aborting a build mid-RUN kills the command and leaves no mount or temp dir
     tmpDir: tmp,
     signal: controller.signal,
     onProgress: (e) => {
-      if (e.type === "molt:step:log" && e.line.includes("started")) controller.abort();
+      if (e.type === "molt:step:log" && e.lines.some((l) => l.includes("started"))) controller.abort();
     },
   });
   await expect(p).rejects.toMatchObject({ code: "MOLT_ABORTED" });

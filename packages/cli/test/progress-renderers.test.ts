@@ -1,6 +1,6 @@
 import type { BuildProgressEvent } from "@molt/core";
-import { describe, expect, test } from "vitest";
-import { JsonRenderer, PlainRenderer, type Renderer } from "../src/progress/index.js";
+import { describe, expect, test, vi } from "vitest";
+import { JsonRenderer, PlainRenderer, type Renderer, TtyRenderer } from "../src/progress/index.js";
 
 /** A renderer's output, collected; `drain` waits for its batched writes. */
 function sink() {
@@ -22,17 +22,19 @@ const start: BuildProgressEvent = {
   of: 2,
   instruction: "RUN seq 3",
 };
-const log = (step: number, line: string, partial?: boolean): BuildProgressEvent =>
-  partial
-    ? { type: "molt:step:log", step, stream: "stdout", line, partial }
-    : { type: "molt:step:log", step, stream: "stderr", line };
+const log = (step: number, line: string | string[], partial?: boolean): BuildProgressEvent => {
+  const lines = typeof line === "string" ? [line] : line;
+  return partial
+    ? { type: "molt:step:log", step, stream: "stdout", lines, partial }
+    : { type: "molt:step:log", step, stream: "stderr", lines };
+};
 
 describe("JsonRenderer", () => {
   test("every event is one line: v, time, then the event's fields in order; log lines too, quoting intact", () => {
     const s = sink();
     const r = new JsonRenderer(s.out, { level: "info" });
     r.event(start);
-    r.event(log(3, 'say "hi"\t\\ \u0001 €'));
+    r.event(log(3, ['say "hi"\t\\ \u0001 €', "", "two"]));
     r.event(log(3, "long piece", true));
     r.event({ type: "molt:step:done", step: 3, durationMs: 12.5 });
     r.end({});
@@ -41,7 +43,7 @@ describe("JsonRenderer", () => {
     const parsed = lines.slice(0, -1).map((l) => JSON.parse(l) as Record<string, unknown>);
     for (const p of parsed) {
       expect(Object.keys(p).slice(0, 3)).toEqual(["v", "time", "type"]);
-      expect(p.v).toBe(1);
+      expect(p.v).toBe(2);
       expect(p.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     }
     const strip = (p: Record<string, unknown>) => {
@@ -50,11 +52,13 @@ describe("JsonRenderer", () => {
     };
     expect(parsed.map(strip)).toEqual([
       { ...start },
-      { type: "molt:step:log", step: 3, stream: "stderr", line: 'say "hi"\t\\ \u0001 €' },
-      { type: "molt:step:log", step: 3, stream: "stdout", line: "long piece", partial: true },
+      { type: "molt:step:log", step: 3, stream: "stderr", lines: ['say "hi"\t\\ \u0001 €', "", "two"] },
+      { type: "molt:step:log", step: 3, stream: "stdout", lines: ["long piece"], partial: true },
       { type: "molt:step:done", step: 3, durationMs: 12.5 },
     ]);
-    expect(Object.keys(parsed[2]!)).toEqual(["v", "time", "type", "step", "stream", "line", "partial"]);
+    expect(Object.keys(parsed[2]!)).toEqual(["v", "time", "type", "step", "stream", "lines", "partial"]);
+    // The quoting, as JSON writes it (not only as it parses back).
+    expect(lines[1]).toContain(String.raw`"lines":["say \"hi\"\t\\ \u0001 €","","two"]}`);
   });
 
   test("-v error shows no log lines, only errors and warnings", () => {
@@ -79,14 +83,25 @@ describe("PlainRenderer", () => {
     const s = sink();
     const r: Renderer = new PlainRenderer(s.out, { level: "info" });
     r.event(start);
-    r.event(log(3, "one"));
+    r.event(log(3, ["one", "", "one-b"]));
     r.event({ ...start, step: 4, name: "[b 2/2] RUN x" });
     r.event(log(4, "b-one"));
     r.event(log(3, "two"));
     r.end({});
     const masked = s.text().replace(/ \d+\.\d{3} /g, " T ");
     expect(masked).toBe(
-      ["#3 [2/2] RUN seq 3", "#3 T one", "", "#4 [b 2/2] RUN x", "#4 T b-one", "", "#3 T two", ""].join("\n"),
+      [
+        "#3 [2/2] RUN seq 3",
+        "#3 T one",
+        "#3 T ",
+        "#3 T one-b",
+        "",
+        "#4 [b 2/2] RUN x",
+        "#4 T b-one",
+        "",
+        "#3 T two",
+        "",
+      ].join("\n"),
     );
   });
 
@@ -94,13 +109,21 @@ describe("PlainRenderer", () => {
     const s = sink();
     const r: Renderer = new PlainRenderer(s.out, { level: "info" });
     r.event(start);
-    for (let i = 1; i <= 100_000; i++) r.event(log(3, String(i)));
+    // In the chunks a 64 KiB pipe read gives (about 10,900 short lines each).
+    for (let i = 1; i <= 100_000; i += 10_900)
+      r.event(
+        log(
+          3,
+          Array.from({ length: Math.min(10_900, 100_001 - i) }, (_, k) => String(i + k)),
+        ),
+      );
     await new Promise((res) => setImmediate(res));
     r.end({});
     const lines = s.text().split("\n");
     expect(lines).toHaveLength(100_002); // the step line, 100,000 log lines, and the final ""
     expect(lines[1]).toMatch(/^#3 \d+\.\d{3} 1$/);
     expect(lines[100_000]).toMatch(/^#3 \d+\.\d{3} 100000$/);
+    expect(lines.slice(1, -1).every((l, k) => l.endsWith(` ${k + 1}`))).toBe(true);
     expect(s.writes()).toBeLessThan(100);
   });
 
@@ -108,8 +131,65 @@ describe("PlainRenderer", () => {
     const s = sink();
     const r: Renderer = new PlainRenderer(s.out, { level: "info", timestamps: true });
     r.event(start);
-    r.event(log(3, "one"));
+    r.event(log(3, ["one", "two"]));
     r.end({});
-    expect(s.text()).toMatch(/^\S+Z #3 \[2\/2\] RUN seq 3\n\S+Z #3 \d+\.\d{3} one\n$/);
+    expect(s.text()).toMatch(
+      /^\S+Z #3 \[2\/2\] RUN seq 3\n\S+Z #3 \d+\.\d{3} one\n\S+Z #3 \d+\.\d{3} two\n$/,
+    );
+  });
+});
+
+describe("TtyRenderer", () => {
+  test("the view shows the last lines across chunks; a failed step's whole log, every chunk, comes after the view", () => {
+    const s = sink();
+    const r = new TtyRenderer(s.out, { level: "info", columns: 80, redrawMs: 60_000 });
+    r.event(start);
+    const all = Array.from({ length: 25 }, (_, i) => `line ${i + 1}`);
+    r.event(log(3, all.slice(0, 20)));
+    r.event(log(3, all.slice(20, 22)));
+    r.event(log(3, all.slice(22)));
+    r.event({
+      type: "molt:step:error",
+      step: 3,
+      durationMs: 5,
+      message: "boom",
+      exitCode: 2,
+      argv: ["/bin/sh", "-c", "x"],
+    });
+    r.end({ error: new Error("boom") });
+    const text = s.text();
+    const report = text.slice(text.indexOf("------\n"));
+    expect(report).toBe(
+      [
+        "------",
+        " > [2/2] RUN seq 3:",
+        ...all,
+        "------",
+        'ERROR: [2/2] RUN seq 3: process "/bin/sh -c x" did not complete successfully: exit code 2',
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("a frame shows the running step's last 6 lines, taken across chunks", () => {
+    vi.useFakeTimers();
+    try {
+      const s = sink();
+      const r = new TtyRenderer(s.out, { level: "info", columns: 80, redrawMs: 100 });
+      r.event(start);
+      r.event(log(3, ["a", "b", "c", "d"]));
+      r.event(log(3, ["e", "f"]));
+      r.event(log(3, ["g"]));
+      vi.advanceTimersByTime(100);
+      const frame = s.text();
+      const tail = frame
+        .split("\n")
+        .filter((l) => l.startsWith(" => => # "))
+        .map((l) => l.slice(9));
+      expect(tail).toEqual(["b", "c", "d", "e", "f", "g"]);
+      r.end({});
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

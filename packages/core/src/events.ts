@@ -8,8 +8,15 @@ import type { ExtractProgressEvent } from "@molt/snapshotter";
  * The version of the event model below. It goes up when a member changes shape or meaning;
  * new members and new optional fields do not change it (so switch with a default branch).
  * `molt build --progress=json` writes it into every line as `v`.
+ *
+ * Changes:
+ * - **2**: `molt:step:log` carries the lines of one output chunk, `lines: string[]`, instead of
+ *   one `line` per event (a step printing 100,000 lines made 100,000 events; now a few dozen).
+ *   `partial` now says that the last entry of `lines` is a piece of a longer line, continued
+ *   in the next `molt:step:log` of that step and stream.
+ * - **1**: the first model.
  */
-export const EVENTS_VERSION = 1;
+export const EVENTS_VERSION = 2;
 
 /**
  * A build-wide step id: every step (loading the context, each stage's `FROM` and instructions,
@@ -63,7 +70,7 @@ export interface StepStartEvent {
  * | `molt:build:runner` | the RUN runner is chosen | `name`, `limitations` |
  * | `molt:build:done` | the image is written everywhere | `digest`, `durationMs` |
  * | `molt:step:start` | a step starts | {@link StepStartEvent} |
- * | `molt:step:log` | a RUN printed a line | `step`, `stream`, `line`, `partial?` |
+ * | `molt:step:log` | a RUN printed lines (one output chunk's worth) | `step`, `stream`, `lines`, `partial?` |
  * | `molt:step:cache` | the cache was asked about the step | `step`, `hit`, `key?`, `reason?` (why it missed), `store?` |
  * | `molt:step:done` | a step finished | `step`, `durationMs` |
  * | `molt:step:error` | a step failed (the build fails with this error) | `step`, `durationMs`, `message`, `code?`, `exitCode?`, `argv?` |
@@ -107,8 +114,16 @@ export type BuildProgressEvent =
       type: "molt:step:log";
       step: StepId;
       stream: "stdout" | "stderr";
-      /** One line of output without its newline; a very long line arrives in chunks, all but the last `partial`. */
-      line: string;
+      /**
+       * The lines of one chunk of output, in order, each without its newline (never empty).
+       * Since {@link EVENTS_VERSION} 2; version 1 sent one `line` per event.
+       */
+      lines: string[];
+      /**
+       * The last entry of `lines` is a piece of a line too long for one event (64 Ki characters):
+       * the line goes on in the next `molt:step:log` of this step and stream. Concatenating the
+       * pieces gives the line back exactly.
+       */
       partial?: boolean;
     }
   | {

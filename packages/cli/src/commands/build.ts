@@ -32,6 +32,7 @@ export async function buildCommand(argv: string[], io: CommandIO, signal?: Abort
   const renderer = createRenderer(
     display,
     io.stderr as NodeJS.WritableStream & { columns?: number; isTTY?: boolean },
+    process.env.MOLT_DISPLAY_CPU_FILE,
   );
   const sourceDateEpoch = process.env.SOURCE_DATE_EPOCH;
   const options = {

@@ -10,50 +10,30 @@ const TRACE_ONLY = new Set<string>([
 ]);
 
 /**
- * `--progress=json`: one JSON object per event per line, `{"v":1,"time":"…","type":"molt:…",…}`
+ * `--progress=json`: one JSON object per event per line, `{"v":2,"time":"…","type":"molt:…",…}`
  * with the event's own fields (the union documented in `@molt/core`'s events module). `v` is
- * the version of that model; a failed build ends with a `molt:build:error` line.
+ * the version of that model; a failed build ends with a `molt:build:error` line. The log lines
+ * of one output chunk are one line, `"lines":[…]` (version 2).
  */
 export class JsonRenderer implements Renderer {
   readonly #out: BatchedWriter;
   readonly #clock = new BurstClock();
   readonly #info: boolean;
   readonly #trace: boolean;
-  /** `{"v":1,"time":"` — every line's start. */
+  /** `{"v":2,"time":"` — every line's start. */
   readonly #head = `{"v":${JSON.stringify(EVENTS_VERSION)},"time":"`;
-  /** Everything of a log line's JSON before the line itself, for the last step and stream logged. */
-  #logHead = { time: "", step: -1, stream: "", text: "" };
 
   constructor(out: Output, opts: DisplayOptions) {
-    this.#out = new BatchedWriter(out);
+    this.#out = new BatchedWriter(out, opts.meter);
     this.#info = atLeast(opts.level, "info");
     this.#trace = atLeast(opts.level, "trace");
   }
 
   event(e: BuildProgressEvent): void {
     if (!this.#info && e.type !== "molt:step:error" && e.type !== "molt:build:warning") return;
-    if (e.type === "molt:step:log") {
-      // The hot path (a step may print 100,000 lines): the text the general path writes for the
-      // event core emits (fields in the union's order); everything before the line is the same
-      // for a burst of lines of one step and stream, so only the line goes through JSON.stringify.
-      const time = this.#clock.iso();
-      const c = this.#logHead;
-      if (c.time !== time || c.step !== e.step || c.stream !== e.stream) {
-        this.#logHead = {
-          time,
-          step: e.step,
-          stream: e.stream,
-          text: `${this.#head}${time}","type":"molt:step:log","step":${e.step},"stream":${JSON.stringify(e.stream)},"line":`,
-        };
-      }
-      this.#out.write(
-        e.partial
-          ? `${this.#logHead.text}${JSON.stringify(e.line)},"partial":true}\n`
-          : `${this.#logHead.text}${JSON.stringify(e.line)}}\n`,
-      );
-      return;
-    }
     if (!this.#trace && TRACE_ONLY.has(e.type)) return;
+    // A log event holds one output chunk's lines (a few dozen events for 100,000 lines): it
+    // takes the general path too, one JSON.stringify per chunk.
     this.#write(e);
   }
 

@@ -26,11 +26,9 @@ export class PlainRenderer implements Renderer {
   readonly #debug: boolean;
   #last: number | undefined;
   #wrote = false;
-  /** The log prefix of the step last logged (`#5 1.234 `), remade when the step or time changes. */
-  #log = { step: -1, ms: -1, prefix: "" };
 
   constructor(out: Output, opts: DisplayOptions) {
-    this.#out = new BatchedWriter(out);
+    this.#out = new BatchedWriter(out, opts.meter);
     this.#opts = opts;
     this.#info = atLeast(opts.level, "info");
     this.#debug = atLeast(opts.level, "debug");
@@ -40,9 +38,10 @@ export class PlainRenderer implements Renderer {
     const { level } = this.#opts;
     const info = this.#info;
     const debug = this.#debug;
-    // The hot path (a step may print 100,000 lines): one string per line, its prefix reused.
+    // The hot path (a step may print 100,000 lines): one event per output chunk, its lines
+    // joined behind one prefix.
     if (e.type === "molt:step:log") {
-      if (info) this.#logLine(e.step, e.line);
+      if (info) this.#logLines(e.step, e.lines);
       return;
     }
     switch (e.type) {
@@ -210,22 +209,18 @@ export class PlainRenderer implements Renderer {
     return this.#opts.color ? `${COLORS[color]}${text}${COLORS.reset}` : text;
   }
 
-  /** `#5 1.234 line`: the same text as `#line(step, `${elapsed} ${line}`)`. */
-  #logLine(step: number, line: string): void {
-    if (this.#opts.timestamps) {
-      this.#line(step, `${this.#elapsed(step, 3)} ${line}`);
-      return;
-    }
+  /**
+   * `#5 1.234 line` for each line of one output chunk (the text `#line(step, `${elapsed} ${line}`)`
+   * gives per line): the prefix made once, the lines joined by the engine, one write.
+   */
+  #logLines(step: number, lines: readonly string[]): void {
     if (this.#wrote && this.#last !== step) this.#out.write("\n");
     this.#last = step;
     this.#wrote = true;
-    const ms = this.#clock.ms();
-    const log = this.#log;
-    if (log.step !== step || log.ms !== ms) {
-      const start = this.#started.get(step) ?? ms;
-      this.#log = { step, ms, prefix: `#${step} ${((ms - start) / 1000).toFixed(3)} ` };
-    }
-    this.#out.write(`${this.#log.prefix}${line}\n`);
+    const prefix = `${this.#stamp()}#${step} ${this.#elapsed(step, 3)} `;
+    this.#out.write(
+      lines.length === 1 ? `${prefix}${lines[0]}\n` : `${prefix}${lines.join(`\n${prefix}`)}\n`,
+    );
   }
 
   #line(step: number, text: string): void {

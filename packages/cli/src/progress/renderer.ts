@@ -1,5 +1,6 @@
 import type { BuildProgressEvent } from "@molt/core";
 import type { Level } from "./levels.js";
+import type { CpuMeter } from "./meter.js";
 
 /** Draws a build's events on a stream. */
 export interface Renderer {
@@ -22,6 +23,8 @@ export interface DisplayOptions {
   explainCache?: boolean;
   /** Redraw interval of the tty view in ms (default 100). */
   redrawMs?: number;
+  /** Counts the display's CPU time, its scheduled flushes and redraws included (the bench's `MOLT_DISPLAY_CPU_FILE`). */
+  meter?: CpuMeter;
 }
 
 /** A stream a renderer writes to. */
@@ -39,8 +42,13 @@ export interface Output {
 export class BatchedWriter {
   #text = "";
   #scheduled = false;
-  readonly #flush = () => this.flush();
-  constructor(private readonly out: Output) {}
+  readonly #flush: () => void;
+  constructor(
+    private readonly out: Output,
+    meter?: CpuMeter,
+  ) {
+    this.#flush = meter ? () => meter.run(() => this.flush()) : () => this.flush();
+  }
 
   write(text: string): void {
     this.#text += text;

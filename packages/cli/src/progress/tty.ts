@@ -12,8 +12,8 @@ interface StepView {
   start: number;
   end?: number;
   status: "running" | "done" | "cached" | "error" | "canceled";
-  /** Every log line (kept whole for the report of a failed step). */
-  logs: string[];
+  /** Every log line, as the output chunks brought them (kept whole for the report of a failed step). */
+  logs: (readonly string[])[];
   transfers: Map<string, { transferred: number; total?: number; start: number }>;
   error?: string;
 }
@@ -45,8 +45,8 @@ export class TtyRenderer implements Renderer {
 
   event(e: BuildProgressEvent): void {
     if (e.type === "molt:step:log") {
-      // The hot path: a line is only kept; the next frame shows it.
-      this.#steps.get(e.step)?.logs.push(e.line);
+      // The hot path: a chunk of lines is only kept; the next frame shows its tail.
+      this.#steps.get(e.step)?.logs.push(e.lines);
       this.#dirty = true;
       return;
     }
@@ -121,7 +121,9 @@ export class TtyRenderer implements Renderer {
     const out: string[] = [];
     for (const s of this.#steps.values()) {
       if (s.status !== "error") continue;
-      out.push("------", ` > ${s.name}:`, ...s.logs, "------", `ERROR: ${s.name}: ${s.error ?? "failed"}`);
+      out.push("------", ` > ${s.name}:`);
+      for (const chunk of s.logs) for (const line of chunk) out.push(line);
+      out.push("------", `ERROR: ${s.name}: ${s.error ?? "failed"}`);
     }
     if (this.#done && atLeast(this.#opts.level, "info"))
       out.push(`built ${this.#done.digest} in ${formatSeconds(this.#done.durationMs)}`);
@@ -139,7 +141,9 @@ export class TtyRenderer implements Renderer {
 
   #ensureTimer(): void {
     if (this.#timer) return;
-    this.#timer = setInterval(() => this.#draw(false), this.#opts.redrawMs ?? 100);
+    const meter = this.#opts.meter;
+    const draw = () => this.#draw(false);
+    this.#timer = setInterval(meter ? () => meter.run(draw) : draw, this.#opts.redrawMs ?? 100);
     this.#timer.unref();
   }
 
@@ -178,7 +182,7 @@ export class TtyRenderer implements Renderer {
         const size = `${formatBytes(t.transferred)}${t.total !== undefined ? ` / ${formatBytes(t.total)}` : ""}`;
         lines.push(padRight(` => => ${shortDigest(digest)} ${size}`, formatSeconds(now - t.start), width));
       }
-      for (const log of s.logs.slice(-TAIL)) lines.push(clip(` => => # ${log}`, width));
+      for (const log of tail(s.logs, TAIL)) lines.push(clip(` => => # ${log}`, width));
     }
     return lines;
   }
@@ -194,6 +198,16 @@ export class TtyRenderer implements Renderer {
             : "";
     return padRight(` => ${label}${s.name}`, formatSeconds((s.end ?? Date.now()) - s.start), this.#width());
   }
+}
+
+/** The last `n` lines of a step's log chunks, in order. */
+function tail(chunks: readonly (readonly string[])[], n: number): string[] {
+  const out: string[] = [];
+  for (let c = chunks.length - 1; c >= 0 && out.length < n; c--) {
+    const chunk = chunks[c]!;
+    for (let i = chunk.length - 1; i >= 0 && out.length < n; i--) out.push(chunk[i]!);
+  }
+  return out.reverse();
 }
 
 /** Cuts a line to the terminal width (so a frame's height is its line count); tabs and control characters become spaces. */

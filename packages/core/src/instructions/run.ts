@@ -16,6 +16,7 @@ import {
 import type { StageRuntime } from "../stage/runtime.js";
 import { selectSources } from "./copy-selection.js";
 import { checkRunCommand } from "./run-checks.js";
+import { LogBatcher } from "./run-log.js";
 import type { InstructionStep, PlanView } from "./step.js";
 
 type RunInstruction = Extract<Instruction, { kind: "RUN" }>;
@@ -114,6 +115,7 @@ export async function applyRun(instr: RunInstruction, rt: StageRuntime): Promise
           throw e;
         })
       : undefined;
+  const logs = new LogBatcher(rt.stepId, (e) => rt.events.emit(e));
   try {
     const user = await resolveUser(step.rootfs, cfg.User);
     const env = [...runEnvironment(cfg.Env ?? [], rt.args, user), ...(mounted?.env ?? [])];
@@ -129,14 +131,10 @@ export async function applyRun(instr: RunInstruction, rt: StageRuntime): Promise
       user,
       ...(instr.network ? { network: instr.network } : {}),
       ...(signal ? { signal } : {}),
-      // One small object per line (a step may print 100,000): no spread on this path.
-      onOutput: (stream, line, partial) =>
-        rt.events.emit(
-          partial
-            ? { type: "molt:step:log", step: rt.stepId, stream, line, partial }
-            : { type: "molt:step:log", step: rt.stepId, stream, line },
-        ),
+      // One event per output chunk, not per line (a step may print 100,000).
+      onOutput: (stream, line, partial) => logs.add(stream, line, partial),
     });
+    logs.flush();
     throwIfAborted(signal);
     if (outcome.exitCode !== 0) {
       throw new RunFailedError(instr.original, outcome.exitCode, loc, outcome.signal, command.argv);
