@@ -12,12 +12,16 @@ mkdir -p "$out"
 # compression and zstd contexts (zstd), ADD of local archives (xz, bzip2; gzip goes through
 # pigz), RUN --mount locks (flock, which runs cat while it holds a lock), --ssh (ssh-agent,
 # ssh-add), travelling cache mounts (tar), git contexts and ADD of git URLs (git and its https
-# helper). Not copied: gzip (pigz is there), perl (the lock helper falls back to flock), and
-# every other program of the Debian stage.
+# helper; --git recurse-submodules=true runs `git submodule`, which in git 2.39 is a shell script,
+# git-submodule with git-sh-setup and git-sh-i18n, that runs basename, sed and uname). Not copied:
+# gzip (pigz is there), perl (the lock helper falls back to flock), git's other programs (the
+# builtins molt uses are in the git binary) and every other program of the Debian stage.
 programs="/bin/sh /usr/bin/env /bin/cp /bin/touch /bin/mknod /bin/chown /bin/mkdir /bin/readlink
 /bin/true /bin/rm /bin/cat /usr/bin/unshare /usr/bin/nsenter /usr/bin/setpriv /bin/mount /bin/umount
 /usr/bin/flock /bin/ip /usr/bin/pigz /usr/bin/zstd /usr/bin/xz /bin/bzip2 /bin/tar /usr/bin/getfattr
-/usr/bin/setfattr /usr/bin/ssh-agent /usr/bin/ssh-add /usr/bin/git /usr/lib/git-core/git-remote-http"
+/usr/bin/setfattr /usr/bin/ssh-agent /usr/bin/ssh-add /usr/bin/git /usr/lib/git-core/git-remote-http
+/usr/lib/git-core/git-submodule /usr/lib/git-core/git-sh-setup /usr/lib/git-core/git-sh-i18n /bin/sed
+/usr/bin/basename /bin/uname"
 
 copy() {
   # $1: a path in this stage; copied with its directory, following symlinks to the real file.

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { run } from "../harness/exec.js";
 import { type ExecutorImage, executorImage } from "../harness/executor-image.js";
+import { startGitDaemon } from "../harness/git-daemon.js";
 import { createPodman, type Podman } from "../harness/podman.js";
 import { type RunningRegistry, requireBinary, startRegistry } from "../harness/registry.js";
 
@@ -109,7 +110,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test("the image is smaller to pull than kaniko's executor, and holds Node 20, molt and molt's tools only", async () => {
+test("the image is smaller than kaniko's executor (~80 MB) to pull and unpacked, and holds Node 20, molt and molt's tools only", async () => {
   const raw = JSON.parse(
     (await run("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${image.ref}`])).stdout,
   ) as {
@@ -130,7 +131,14 @@ test("the image is smaller to pull than kaniko's executor, and holds Node 20, mo
     `executor image: ${(compressed / 1e6).toFixed(1)} MB compressed, ${(du / 1e6).toFixed(1)} MB unpacked` +
       `${image.buildSeconds ? `; built by molt in ${image.buildSeconds.toFixed(0)} s` : " (from .cache)"}\n`,
   );
+  // Where every byte goes (deploy/executor/size-table.mjs; the README quotes this table).
+  process.stderr.write(
+    `${(await run(process.execPath, [join(REPO, "deploy", "executor", "size-table.mjs"), join(unpacked, "rootfs")])).stdout}\n`,
+  );
+  // kaniko's executor is about 80 MB (issue 17's figure; its /kaniko holds a 53 MB executor and
+  // 33 MB of credential helpers): molt's is smaller both to pull and on disk.
   expect(compressed).toBeLessThan(80e6);
+  expect(du).toBeLessThan(80e6);
   const cfg = JSON.parse(
     (await run("skopeo", ["inspect", "--config", "--tls-verify=false", `docker://${image.ref}`])).stdout,
   );
@@ -181,6 +189,10 @@ test("the image is smaller to pull than kaniko's executor, and holds Node 20, mo
       "ssh-agent",
       "ssh-add",
       "git",
+      // git's submodule script (git 2.39) runs these: --git recurse-submodules=true needs them.
+      "sed",
+      "basename",
+      "uname",
     ].sort(),
   );
   // No package manager, no busybox, no bash, no ls (the :debug variant has busybox).
@@ -291,3 +303,77 @@ test(":debug has a shell (busybox) as kaniko's :debug does", async () => {
   });
   expect(none.code).not.toBe(0);
 }, 60_000);
+
+test("a git context with a submodule (--git recurse-submodules=true) builds in the image: git's submodule script and the programs it runs are there", async () => {
+  const daemon = await startGitDaemon();
+  try {
+    const git = (cwd: string, ...args: string[]) =>
+      run(
+        "git",
+        [
+          "-c",
+          "user.name=molt",
+          "-c",
+          "user.email=molt@example.invalid",
+          "-c",
+          "init.defaultBranch=main",
+          ...args,
+        ],
+        { cwd },
+      );
+    const lib = join(dir, "git-lib");
+    await mkdir(lib);
+    await writeFile(join(lib, "lib.txt"), "from the submodule\n");
+    await git(lib, "init", "-q");
+    await git(lib, "add", "-A");
+    await git(lib, "commit", "-q", "-m", "lib");
+    await run("git", ["clone", "-q", "--bare", lib, join(daemon.base, "lib.git")]);
+    const app = join(dir, "git-app");
+    await mkdir(app);
+    await writeFile(join(app, "Dockerfile"), "FROM scratch\nCOPY vendor/lib/lib.txt /lib.txt\n");
+    await git(app, "init", "-q");
+    await git(app, "add", "-A");
+    await git(app, "commit", "-q", "-m", "app");
+    await git(app, "submodule", "add", "-q", daemon.url("lib.git"), "vendor/lib");
+    await git(app, "commit", "-q", "-m", "submodule");
+    await run("git", ["clone", "-q", "--bare", app, join(daemon.base, "app.git")]);
+
+    const dest = `${authed.host}/examples/git:1`;
+    const r = await podman.podman(
+      [
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "-v",
+        `${configJson}:/kaniko/.docker/config.json:ro`,
+        image.ref,
+        "-c",
+        daemon.url("app.git"),
+        "--git",
+        "recurse-submodules=true",
+        "-d",
+        dest,
+        "--insecure",
+      ],
+      { allowFail: true },
+    );
+    expect(r.stderr).not.toMatch(/molt: error/);
+    expect(r.code).toBe(0);
+    await run("skopeo", [
+      "copy",
+      "-q",
+      "--src-tls-verify=false",
+      "--src-creds",
+      `ci:${PASSWORD}`,
+      `docker://${dest}`,
+      `oci:${join(dir, "git-oci")}:x`,
+    ]);
+    await run("umoci", ["unpack", "--image", `${join(dir, "git-oci")}:x`, join(dir, "git-unpacked")]);
+    expect(await readFile(join(dir, "git-unpacked", "rootfs", "lib.txt"), "utf8")).toBe(
+      "from the submodule\n",
+    );
+  } finally {
+    await daemon.stop();
+  }
+}, 180_000);
