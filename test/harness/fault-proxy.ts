@@ -29,13 +29,17 @@ export type FaultAction =
    */
   | { kind: "stall"; afterBytes?: number }
   /** Forward, but send the response body `bytes` at a time, one chunk every `intervalMs`. */
-  | { kind: "trickle"; bytes: number; intervalMs: number };
+  | { kind: "trickle"; bytes: number; intervalMs: number }
+  /** Forward, but hold the registry's answer back for `ms` (a slow round trip). */
+  | { kind: "delay"; ms: number };
 
 /** A request the proxy saw: method, path (with query), and its headers. */
 export interface SeenRequest {
   method: string;
   url: string;
   headers: IncomingMessage["headers"];
+  /** When it arrived (`performance.now()` of the test process). */
+  at: number;
 }
 
 /** A running fault proxy: `host` is `127.0.0.1:PORT`. */
@@ -72,7 +76,7 @@ export async function startFaultProxy(
   const seen: SeenRequest[] = [];
   const [upHost, upPort] = upstream.split(":");
   const handler: RequestListener = (req: IncomingMessage, res: ServerResponse) => {
-    seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
+    seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, at: performance.now() });
     const action = current(req, n++);
     if (action.kind === "drop") {
       const after = action.afterRequestBytes ?? 0;
@@ -115,6 +119,15 @@ export async function startFaultProxy(
             `http://${upstream}`,
             `${options.tls ? "https" : "http"}://${req.headers.host}`,
           );
+        }
+        if (action.kind === "delay") {
+          upRes.pause();
+          const t = setTimeout(() => {
+            res.writeHead(upRes.statusCode ?? 502, outHeaders);
+            upRes.pipe(res);
+          }, action.ms);
+          res.on("close", () => clearTimeout(t));
+          return;
         }
         res.writeHead(upRes.statusCode ?? 502, outHeaders);
         if (action.kind === "truncate") {
@@ -192,7 +205,7 @@ export async function startFaultProxy(
     : createServer(handler);
   // HTTP CONNECT: act as a forward proxy (tunnels to any loopback host), recording the target.
   server.on("connect", (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    seen.push({ method: "CONNECT", url: req.url ?? "", headers: req.headers });
+    seen.push({ method: "CONNECT", url: req.url ?? "", headers: req.headers, at: performance.now() });
     const [h, p] = (req.url ?? "").split(":");
     const out = connect(Number(p), h ?? "127.0.0.1", () => {
       socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
@@ -225,7 +238,7 @@ export async function startStorageHost(
 ): Promise<{ origin: string; seen: SeenRequest[]; stop(): Promise<void> }> {
   const seen: SeenRequest[] = [];
   const server = createServer((req, res) => {
-    seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
+    seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, at: performance.now() });
     const name = (req.url ?? "").replace(/^\/blob\//, "").replace(/\?.*$/, "");
     const body = blobs.get(decodeURIComponent(name));
     if (!body) {

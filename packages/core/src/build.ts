@@ -27,11 +27,13 @@ import { squashStageLayers } from "./image/single-snapshot.js";
 import { checkBuildArgsNul, checkRunNul } from "./instructions/run-checks.js";
 import { startCacheMountTravel } from "./mounts/prepare.js";
 import type { BuildOptions } from "./options.js";
+import { EarlyPush } from "./outputs/early-push.js";
 import { withOutputs } from "./outputs/list.js";
 import { writeOutputs } from "./outputs/write-outputs.js";
 import { registryClientOptions } from "./registry/client-options.js";
 import { cachePushTargets, checkPushPermissions } from "./registry/push-permission.js";
 import { type Runner, selectRunner } from "./runner/index.js";
+import { finalLayerStages, runIsCertain, stageRunIsCertain } from "./stage/ahead.js";
 import { BaseResolver, pullBaseState, scratchState } from "./stage/base-image.js";
 import { createRuntime } from "./stage/create-runtime.js";
 import { FromSources } from "./stage/from-sources.js";
@@ -275,6 +277,21 @@ async function buildInContext(
       sourceDateEpoch !== undefined ? sourceDateEpoch * 1000 : Date.now(),
     ).toISOString();
     let runner: Promise<Runner> | undefined;
+    // The runner is chosen (host probes) at the first RUN, or at once when a RUN is sure to run.
+    let chosen: Promise<Runner> | undefined;
+    const choose = () =>
+      (chosen ??=
+        typeof options.runner === "object"
+          ? Promise.resolve(options.runner)
+          : selectRunner(options.runner ?? "auto", { allowInPlace: options.allowInPlace ?? false }));
+    if (!given.plan && runIsCertain(plan, cache)) choose().catch(() => {});
+    // Layers of the final image are uploaded as they are written, once the destinations passed the check.
+    const early =
+      !given.plan && targets.length > 0
+        ? new EarlyPush(client, targets, { client, store, signal: given.cancel.signal }, ready)
+        : undefined;
+    const finalStages = finalLayerStages(plan, options.singleSnapshot ?? false);
+    if (early) closers.push(() => early.close());
     const session: BuildSession = {
       // Stages watch the build's signal, so the first failure cancels its siblings.
       options: { ...options, signal: given.cancel.signal },
@@ -294,15 +311,13 @@ async function buildInContext(
       roots: new SharedRoots(),
       runner: () => {
         runner ??= (async () => {
-          const chosen =
-            typeof options.runner === "object"
-              ? options.runner
-              : await selectRunner(options.runner ?? "auto", { allowInPlace: options.allowInPlace ?? false });
-          events.emit({ type: "molt:build:runner", name: chosen.name, limitations: [...chosen.limitations] });
-          return chosen;
+          const r = await choose();
+          events.emit({ type: "molt:build:runner", name: r.name, limitations: [...r.limitations] });
+          return r;
         })();
         return runner;
       },
+      ...(early ? { layerWritten: (stage, layer) => finalStages.has(stage) && early.layer(layer) } : {}),
       fromSource: (ref, current, location, step) => fromSources.get(ref, current, location, step),
       fromKey: (ref, current, location) => fromSources.key(ref, current, location),
     };
@@ -381,7 +396,14 @@ async function buildInContext(
     const image = assembleImage(final, created, options.annotations);
     const from = { client, store, ...signalOpt };
 
-    const pushed = await writeOutputs(image, final.layers, { options, destRefs, targets, from, events });
+    const pushed = await writeOutputs(image, final.layers, {
+      options,
+      destRefs,
+      targets,
+      from,
+      events,
+      early,
+    });
     await flushCache(cache, options);
     await cacheMounts?.exportChanged(options.signal);
     return {
@@ -483,6 +505,8 @@ export async function buildStage(
     new Map([...argDefaults.proxyArgs, ...inherited]),
     parent ? parent.declaredArgs : [],
   );
+  // A stage sure to RUN extracts its base now, beside planning and the other stages' work.
+  if (!session.dryRun && stageRunIsCertain(stage, session.cache)) rt.materialiseAhead?.();
   const layersBefore = state.layers.length;
   // ONBUILD triggers of the base run now, a base image's and a base stage's alike (a stage's
   // config lists only its own ONBUILDs: those of its base were consumed), and are not carried

@@ -12,7 +12,11 @@ const debug = createDebug("molt:events");
 export type StepInfo = Omit<StepStartEvent, "type" | "step">;
 
 /** Any part's event before the step id is added. */
-type PartEventIn = RegistryProgressEvent | LayerProgressEvent | ExtractProgressEvent | ContextProgressEvent;
+export type PartEventIn =
+  | RegistryProgressEvent
+  | LayerProgressEvent
+  | ExtractProgressEvent
+  | ContextProgressEvent;
 
 /**
  * The emitting side of the event model: hands out build-wide step ids, wraps work in

@@ -26,6 +26,14 @@ export interface UploadOptions {
   chunkSize?: number | undefined;
   /** Upload without the HEAD that asks whether the repository has the blob (a small, usually new blob). */
   skipExistsCheck?: boolean | undefined;
+  /**
+   * The blob was just made (a layer or config the build wrote), so the repository most likely
+   * lacks it: the existence check (HEAD) runs beside the upload's first request instead of
+   * before it, saving a round trip; when the blob does exist after all, the upload session is
+   * cancelled and the result is still `exists`. Ignored with a cross-repository mount (the HEAD
+   * then comes first, so that `exists` and `mounted` keep their meaning).
+   */
+  likelyNew?: boolean | undefined;
 }
 
 const PROGRESS_STEP = 1024 * 1024;
@@ -160,7 +168,7 @@ export async function uploadBlob(
     return result;
   };
 
-  if (!options.skipExistsCheck) {
+  const checkExists = async (): Promise<boolean> => {
     const head = await http.request({
       registry: ref.registry,
       repository: ref.repository,
@@ -174,42 +182,108 @@ export async function uploadBlob(
       onProgress,
     });
     await head.body.dump().catch(() => {});
-    if (head.status === 200) return done("exists");
-  }
-
-  const session = async (): Promise<"exists" | "mounted" | "uploaded"> => {
-    let start: RegistryResponse;
-    const mountable =
-      mountFrom && mountFrom.registry === ref.registry && mountFrom.repository !== ref.repository;
-    if (mountable) {
-      const q = new URLSearchParams({ mount: desc.digest, from: mountFrom.repository });
-      start = await http.request({
+    return head.status === 200;
+  };
+  // The check in flight beside the session's first request (likelyNew), until that request is answered.
+  let pending: Promise<boolean> | undefined;
+  const mountable =
+    mountFrom && mountFrom.registry === ref.registry && mountFrom.repository !== ref.repository;
+  // Not beside a mount: a mount landing before the HEAD is answered would make it say `exists`.
+  if (options.skipExistsCheck) {
+    // Asked not to: straight to the upload.
+  } else if (options.likelyNew && !mountable) {
+    pending = checkExists();
+    pending.catch(() => {});
+  } else if (await checkExists()) return done("exists");
+  /** The HEAD that ran beside `start` (once): true when the blob was there all along. */
+  const existedAll = async (): Promise<boolean> => {
+    const p = pending;
+    pending = undefined;
+    return p ? await p : false;
+  };
+  /** Cancels an upload session that turned out not to be needed; failing to is harmless. */
+  const cancel = async (res: RegistryResponse): Promise<void> => {
+    const loc = header(res, "location");
+    if (!loc) return;
+    await http
+      .request({
         registry: ref.registry,
         repository: ref.repository,
-        method: "POST",
-        path: `/v2/${ref.repository}/blobs/uploads/?${q}`,
-        headers: { "content-length": "0" },
-        scopes: [push, repositoryScope(mountFrom.repository, "pull")],
-        expect: [201, 202],
-        what: `mount blob ${desc.digest} from ${mountFrom.repository} into ${name}`,
+        method: "DELETE",
+        path: new URL(loc, res.url).href,
+        scopes: [push],
+        expect: [200, 202, 204, 404, 405],
+        what: `cancel upload of ${desc.digest} to ${name}`,
         signal,
         retry: false,
-      });
+      })
+      .then((r) => r.body.dump().catch(() => {}))
+      .catch(() => {});
+  };
+
+  /**
+   * The session's first answer, once the HEAD beside it (if any) is in: `exists` when that HEAD
+   * found the blob (the session opened is cancelled). A HEAD that failed is the error, as it
+   * was when it ran first.
+   */
+  const started = async (request: Promise<RegistryResponse>): Promise<RegistryResponse | "exists"> => {
+    if (!pending) return request;
+    const res = await request.catch(async (e: unknown) => {
+      if (await existedAll()) return "exists" as const;
+      throw e;
+    });
+    if (res === "exists") return res;
+    let existed: boolean;
+    try {
+      existed = await existedAll();
+    } catch (e) {
+      await res.body.dump().catch(() => {});
+      if (res.status === 202) await cancel(res);
+      throw e;
+    }
+    if (!existed) return res;
+    await res.body.dump().catch(() => {});
+    if (res.status === 202) await cancel(res);
+    return "exists";
+  };
+
+  const session = async (): Promise<"exists" | "mounted" | "uploaded"> => {
+    let start: RegistryResponse | "exists";
+    if (mountable) {
+      const q = new URLSearchParams({ mount: desc.digest, from: mountFrom.repository });
+      start = await started(
+        http.request({
+          registry: ref.registry,
+          repository: ref.repository,
+          method: "POST",
+          path: `/v2/${ref.repository}/blobs/uploads/?${q}`,
+          headers: { "content-length": "0" },
+          scopes: [push, repositoryScope(mountFrom.repository, "pull")],
+          expect: [201, 202],
+          what: `mount blob ${desc.digest} from ${mountFrom.repository} into ${name}`,
+          signal,
+          retry: false,
+        }),
+      );
+      if (start === "exists") return done("exists");
       await start.body.dump().catch(() => {});
       if (start.status === 201) return done("mounted");
     } else {
-      start = await http.request({
-        registry: ref.registry,
-        repository: ref.repository,
-        method: "POST",
-        path: `/v2/${ref.repository}/blobs/uploads/`,
-        headers: { "content-length": "0" },
-        scopes: [push],
-        expect: [202],
-        what: `start upload of ${desc.digest} to ${name}`,
-        signal,
-        retry: false,
-      });
+      start = await started(
+        http.request({
+          registry: ref.registry,
+          repository: ref.repository,
+          method: "POST",
+          path: `/v2/${ref.repository}/blobs/uploads/`,
+          headers: { "content-length": "0" },
+          scopes: [push],
+          expect: [202],
+          what: `start upload of ${desc.digest} to ${name}`,
+          signal,
+          retry: false,
+        }),
+      );
+      if (start === "exists") return done("exists");
       await start.body.dump().catch(() => {});
     }
     let location = nextLocation(start, `start upload of ${desc.digest} to ${name}`, ref);

@@ -408,6 +408,7 @@ export class RegistryClient implements Registry {
       chunkSize?: number;
       /** Upload without asking first whether the repository has the blob (a small, usually new blob). */
       skipExistsCheck?: boolean;
+      likelyNew?: boolean;
     } = {},
   ): Promise<"exists" | "mounted" | "uploaded"> {
     return this.#limiter(ref.registry).run(

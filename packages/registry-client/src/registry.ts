@@ -19,6 +19,11 @@ export interface PushBlobOptions extends TransferOptions {
    * small blob that is usually new (an image config); uploading one that exists is harmless.
    */
   skipExistsCheck?: boolean;
+  /**
+   * The blob was just made, so the repository most likely lacks it: the existence check runs
+   * beside the upload's first request rather than before it (one round trip less).
+   */
+  likelyNew?: boolean;
 }
 
 /**

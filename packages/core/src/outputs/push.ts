@@ -2,6 +2,7 @@ import { type Digest, DigestMismatchError, formatReference, type Reference } fro
 import type { Registry } from "@molt/registry-client";
 import type { AssembledImage } from "../image/assemble.js";
 import type { LayerRef } from "../stage/image-state.js";
+import type { EarlyPush } from "./early-push.js";
 import { type LayerBytes, openLayer } from "./layer-bytes.js";
 
 /**
@@ -10,7 +11,8 @@ import { type LayerBytes, openLayer } from "./layer-bytes.js";
  * transfers run together (the client bounds them per registry); the first failure cancels the
  * others before the error is thrown. A layer whose bytes are streamed from outside the build is
  * checked against its diff_id on the way (the upload fails before it completes when it does not
- * match); a mounted or already present blob is not read, so not checked.
+ * match); a mounted or already present blob is not read, so not checked. A layer `early` began
+ * uploading while the build ran is awaited rather than sent again (and sent again if that failed).
  */
 export async function pushBlobs(
   client: Registry,
@@ -18,26 +20,45 @@ export async function pushBlobs(
   image: AssembledImage,
   layers: readonly LayerRef[],
   from: LayerBytes,
+  early?: EarlyPush,
 ): Promise<void> {
   const controller = new AbortController();
   const signal = from.signal ? AbortSignal.any([from.signal, controller.signal]) : controller.signal;
   const scoped: LayerBytes = { ...from, signal };
+  const push = (layer: LayerRef, i: number) => {
+    const mountFrom =
+      layer.origin.kind === "registry" && layer.origin.reference.registry === reference.registry
+        ? layer.origin.reference
+        : undefined;
+    return client.pushBlob(reference, layer.descriptor, () => openLayer(layer, scoped, i), {
+      signal,
+      ...(mountFrom ? { mountFrom } : {}),
+      ...(from.onProgress ? { onProgress: from.onProgress } : {}),
+      // A layer this build wrote is most likely new there: check for it beside the upload.
+      ...(layer.origin.kind === "store" ? { likelyNew: true } : {}),
+    });
+  };
   const uploads = [
-    ...layers.map((layer, i) => {
-      const mountFrom =
-        layer.origin.kind === "registry" && layer.origin.reference.registry === reference.registry
-          ? layer.origin.reference
-          : undefined;
-      return client.pushBlob(reference, layer.descriptor, () => openLayer(layer, scoped, i), {
-        signal,
-        ...(mountFrom ? { mountFrom } : {}),
-        ...(from.onProgress ? { onProgress: from.onProgress } : {}),
-      });
+    ...layers.map(async (layer, i) => {
+      // Started while the build ran (its events are this step's from here); one that failed is pushed again.
+      const started = early?.take(reference, layer.descriptor.digest);
+      if (started) {
+        started.claim(from.onProgress);
+        const ok = await started.result.then(
+          () => true,
+          () => false,
+        );
+        if (ok) return;
+        signal.throwIfAborted();
+      }
+      await push(layer, i);
     }),
     client.pushBlob(reference, image.configDescriptor, () => image.configBytes, {
       signal,
       ...(configIsNew(image) ? { skipExistsCheck: true } : {}),
       ...(from.onProgress ? { onProgress: from.onProgress } : {}),
+      // A new layer makes a new config; with every layer reused, the config may be there already.
+      ...(layers.some((l) => l.origin.kind === "store") ? { likelyNew: true } : {}),
     }),
   ];
   try {

@@ -10,6 +10,7 @@ import type { BuildOptions } from "../options.js";
 import type { LayerRef } from "../stage/image-state.js";
 import type { BuildEvents } from "../step-events.js";
 import { writeTarball } from "./docker-archive.js";
+import type { EarlyPush } from "./early-push.js";
 import { putManifestOrWarn } from "./immutable-tags.js";
 import type { LayerBytes } from "./layer-bytes.js";
 import { writeToOciLayout } from "./oci-layout.js";
@@ -24,6 +25,8 @@ export interface OutputTargets {
   targets: readonly Reference[];
   from: LayerBytes;
   events: BuildEvents;
+  /** Layer uploads started while the build ran (see {@link EarlyPush}). */
+  early?: EarlyPush | undefined;
 }
 
 /**
@@ -52,7 +55,7 @@ export async function writeOutputs(
   if (targets.length > 0) {
     const names = targets.map((r) => formatReference(r));
     await events.run({ kind: "output", name: `pushing ${names.join(", ")}` }, async (step) => {
-      for (const ref of targets) await pushBlobs(client, ref, image, layers, fromFor(step));
+      for (const ref of targets) await pushBlobs(client, ref, image, layers, fromFor(step), out.early);
       for (const ref of targets) {
         const acknowledged = await putManifestOrWarn(client, ref, image, options);
         if (acknowledged === undefined) continue;

@@ -129,20 +129,28 @@ export async function detectHost(options: { userNamespaces?: boolean } = {}): Pr
   if (!tools.sh || !tools.env || !tools.nsenter || !tools.true) return caps;
 
   if (euid === 0) {
-    caps.chroot =
-      (await run(tools.nsenter, ["--root=/", "--wd=/", "--", tools.true], { env: HOST_ENV })).code === 0;
+    // The probes are independent: all at once (each is a process start; one after another they
+    // were ~100 ms of a small build's critical path). A result is used only where its
+    // precondition holds (mounts only with namespaces, net mounts only with a net namespace).
+    const unshare = tools.unshare;
+    const [chroot, ns, net, mounts, mountsNet] = await Promise.all([
+      run(tools.nsenter, ["--root=/", "--wd=/", "--", tools.true], { env: HOST_ENV }),
+      unshare ? run(unshare, [...ROOT_NS, "--", tools.true], { env: HOST_ENV }) : undefined,
+      unshare ? run(unshare, ["--net", "--", tools.true], { env: HOST_ENV }) : undefined,
+      unshare ? probeMounts(tools, ROOT_NS) : undefined,
+      unshare ? probeMounts(tools, [...ROOT_NS, "--net"]) : undefined,
+    ]);
+    caps.chroot = chroot.code === 0;
     if (!caps.chroot) notes.push("chroot is not permitted (no CAP_SYS_CHROOT)");
     if (!tools.setpriv) notes.push("setpriv not found (util-linux): cannot switch users");
-    if (tools.unshare) {
-      const ns = await run(tools.unshare, [...ROOT_NS, "--", tools.true], { env: HOST_ENV });
+    if (ns) {
       caps.namespaces = ns.code === 0;
       if (!caps.namespaces)
         notes.push(`mount/PID namespaces refused (${ns.stderr.trim() || `exit ${ns.code}`})`);
       if (caps.namespaces) {
-        caps.netNamespace =
-          (await run(tools.unshare, ["--net", "--", tools.true], { env: HOST_ENV })).code === 0;
-        caps.mounts = await probeMounts(tools, ROOT_NS);
-        if (caps.netNamespace) caps.mountsNet = await probeMounts(tools, [...ROOT_NS, "--net"]);
+        caps.netNamespace = net?.code === 0;
+        caps.mounts = mounts ?? new Set();
+        if (caps.netNamespace) caps.mountsNet = mountsNet ?? new Set();
       }
     }
   }

@@ -4,6 +4,7 @@ import { writeLayer } from "@molt/layer-writer";
 import type { RootIndex } from "@molt/snapshotter";
 import createDebug from "debug";
 import { layerMediaType } from "../image/assemble.js";
+import type { PartEventIn } from "../step-events.js";
 import { layerIndexes } from "./base-index.js";
 import { extractLimits } from "./extract-limits.js";
 import type { ImageState, LayerRef } from "./image-state.js";
@@ -32,6 +33,26 @@ export function createRuntime(
   /** How many times the root was materialised (a fresh directory each time). */
   let rootsMade = 0;
   const events = session.events;
+  /** Progress of a root materialised ahead goes, from then on, to the step that asks for it first. */
+  let claimAhead: ((to: ((e: PartEventIn) => void) | undefined) => void) | undefined;
+  const makeFs = async (onProgress: ((e: PartEventIn) => void) | undefined): Promise<StageFs> => {
+    rootsMade++;
+    const made = await materialise(
+      join(session.work, `stage-${stage}${rootsMade > 1 ? `-${rootsMade}` : ""}`),
+      state.layers,
+      { client: session.client, store, ...(signal ? { signal } : {}), onProgress },
+      {
+        mode: options.snapshotMode ?? "auto",
+        factory: options.snapshotter,
+        limits: extractLimits(options),
+        ...(options.ignorePaths ? { ignore: options.ignorePaths } : {}),
+        onProgress,
+        shared: session.roots,
+      },
+    );
+    session.filesystems.push(made);
+    return made;
+  };
   const rt: StageRuntime = {
     stage,
     step: 0,
@@ -75,6 +96,7 @@ export function createRuntime(
       if (fs && !addOptions.inRoot) await (await fs).apply(layer);
       state.layers.push(layer);
       history.push({ created, created_by: createdBy });
+      session.layerWritten?.(stage, layer);
       return layer;
     },
     async useCached({ entry, origin }) {
@@ -114,28 +136,30 @@ export function createRuntime(
       }).catch(() => {});
     },
     filesystem(forStep) {
-      fs ??= (async () => {
-        // Downloads and extraction belong to the step that first needs the root (a step of
-        // another stage when it is a COPY --from this one's files).
-        const onProgress = events.forStep(forStep ?? rt.stepId);
-        rootsMade++;
-        const made = await materialise(
-          join(session.work, `stage-${stage}${rootsMade > 1 ? `-${rootsMade}` : ""}`),
-          state.layers,
-          { client: session.client, store, ...(signal ? { signal } : {}), onProgress },
-          {
-            mode: options.snapshotMode ?? "auto",
-            factory: options.snapshotter,
-            limits: extractLimits(options),
-            ...(options.ignorePaths ? { ignore: options.ignorePaths } : {}),
-            onProgress,
-            shared: session.roots,
-          },
-        );
-        session.filesystems.push(made);
-        return made;
-      })();
+      // Downloads and extraction belong to the step that first needs the root (a step of
+      // another stage when it is a COPY --from this one's files), also when they began ahead.
+      if (fs && claimAhead) {
+        claimAhead(events.forStep(forStep ?? rt.stepId));
+        claimAhead = undefined;
+      }
+      fs ??= makeFs(events.forStep(forStep ?? rt.stepId));
       return fs;
+    },
+    materialiseAhead() {
+      if (fs || state.layers.length === 0) return;
+      const held: PartEventIn[] = [];
+      let sink: ((e: PartEventIn) => void) | undefined;
+      let claimed = false;
+      claimAhead = (to) => {
+        claimed = true;
+        sink = to;
+        for (const e of held.splice(0)) to?.(e);
+      };
+      fs = makeFs((e) => {
+        if (claimed) sink?.(e);
+        else held.push(e);
+      });
+      fs.catch(() => {});
     },
     async rootView(): Promise<RootView | undefined> {
       if (state.layers.length === 0) return undefined;

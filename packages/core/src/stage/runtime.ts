@@ -62,6 +62,12 @@ export interface StageRuntime {
    */
   filesystem(forStep?: StepId): Promise<StageFs>;
   /**
+   * Starts materialising the root now (a RUN is sure to need it), beside whatever the build does
+   * meanwhile; its download and extraction events are held for the step that asks for the root
+   * first ({@link StageRuntime.filesystem}).
+   */
+  materialiseAhead?(): void;
+  /**
    * A read-only view of the stage's root for COPY, ADD and WORKDIR (undefined while the image has
    * no layers): the materialised root when there is one, else the layers' index, so that copying
    * onto a base image extracts nothing (see `stage/base-index.ts`).

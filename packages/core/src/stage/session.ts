@@ -8,6 +8,7 @@ import type { BuildOptions } from "../options.js";
 import type { Runner } from "../runner/index.js";
 import type { BuildEvents } from "../step-events.js";
 import type { BaseResolver } from "./base-image.js";
+import type { LayerRef } from "./image-state.js";
 import type { SharedRoots } from "./shared-roots.js";
 import type { StageFs } from "./stage-fs.js";
 
@@ -56,4 +57,6 @@ export interface BuildSession {
   readonly roots?: SharedRoots;
   /** The RUN runner, chosen once per build on first use. */
   runner(): Promise<Runner>;
+  /** Told of every layer a stage writes (the final image's are uploaded ahead of the push step). */
+  readonly layerWritten?: (stage: number, layer: LayerRef) => void;
 }

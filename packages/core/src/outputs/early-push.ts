@@ -1,0 +1,99 @@
+import { formatReference, type Reference } from "@molt/oci";
+import type { Registry, RegistryProgressEvent, RegistryProgressHandler } from "@molt/registry-client";
+import createDebug from "debug";
+import type { LayerRef } from "../stage/image-state.js";
+import type { LayerBytes } from "./layer-bytes.js";
+import { openLayer } from "./layer-bytes.js";
+
+const debug = createDebug("molt:push");
+
+/** One blob upload started ahead of the push step: its result, and its events held until claimed. */
+export interface EarlyUpload {
+  readonly result: Promise<"exists" | "mounted" | "uploaded">;
+  /** Replays the events so far to `onProgress` and forwards the later ones there. */
+  claim(onProgress: RegistryProgressHandler | undefined): void;
+}
+
+/**
+ * Uploads the layers a build writes as soon as each is written, while later steps run, so that
+ * the push step at the end has only the config and the manifest left to send. Only layers of
+ * the stages that make up the final image are given to it (the target stage and the stages it
+ * is built `FROM`), and nothing starts before the destinations passed the push-permission check.
+ * No manifest is put here: a failed build leaves no tag, only blobs no manifest refers to. Each
+ * upload's progress events are kept until the push step claims the upload
+ * ({@link EarlyUpload.claim}), so they belong to that step as before.
+ */
+export class EarlyPush {
+  readonly #client: Registry;
+  readonly #targets: readonly Reference[];
+  readonly #ready: Promise<unknown> | undefined;
+  readonly #from: LayerBytes;
+  readonly #controller = new AbortController();
+  readonly #uploads = new Map<string, EarlyUpload>();
+
+  constructor(
+    client: Registry,
+    targets: readonly Reference[],
+    from: Omit<LayerBytes, "onProgress" | "waitForOthers">,
+    ready?: Promise<unknown>,
+  ) {
+    this.#client = client;
+    this.#targets = targets;
+    this.#ready = ready;
+    const signal = from.signal
+      ? AbortSignal.any([from.signal, this.#controller.signal])
+      : this.#controller.signal;
+    this.#from = { ...from, signal };
+  }
+
+  /** Starts uploading a layer the build just wrote (bytes in the build's store) to every destination. */
+  layer(layer: LayerRef): void {
+    if (layer.origin.kind !== "store") return;
+    for (const target of this.#targets) {
+      const key = keyOf(target, layer.descriptor.digest);
+      if (this.#uploads.has(key)) continue;
+      const held: RegistryProgressEvent[] = [];
+      let sink: RegistryProgressHandler | undefined;
+      let claimed = false;
+      const onProgress: RegistryProgressHandler = (e) => {
+        if (claimed) sink?.(e);
+        else held.push(e);
+      };
+      const signal = this.#from.signal!;
+      const result = (async () => {
+        await this.#ready;
+        signal.throwIfAborted();
+        debug("pushing %s to %s ahead of the push step", layer.descriptor.digest, formatReference(target));
+        return this.#client.pushBlob(target, layer.descriptor, () => openLayer(layer, this.#from), {
+          signal,
+          likelyNew: true,
+          onProgress,
+        });
+      })();
+      result.catch(() => {});
+      this.#uploads.set(key, {
+        result,
+        claim(to) {
+          claimed = true;
+          sink = to;
+          for (const e of held.splice(0)) to?.(e);
+        },
+      });
+    }
+  }
+
+  /** The upload started for `digest` to `target`, if one was. */
+  take(target: Reference, digest: string): EarlyUpload | undefined {
+    return this.#uploads.get(keyOf(target, digest));
+  }
+
+  /** Stops the uploads still running and waits for them (before the build's store is removed). */
+  async close(): Promise<void> {
+    this.#controller.abort(new Error("the build is over"));
+    await Promise.allSettled([...this.#uploads.values()].map((u) => u.result));
+  }
+}
+
+function keyOf(target: Reference, digest: string): string {
+  return `${target.registry}/${target.repository} ${digest}`;
+}
