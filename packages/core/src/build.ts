@@ -71,9 +71,10 @@ export interface DryRunResult {
 
 /**
  * Builds an image from a Dockerfile and writes it to the requested outputs: registry
- * destinations, an OCI layout directory, a digest file. Nothing is pushed until the whole image
- * is built, and each destination's manifest is pushed last, so a failed build or push never
- * leaves a half-pushed image under a tag. Temporary files and mounts are removed on success,
+ * destinations, an OCI layout directory, a digest file. The final image's layers are uploaded
+ * to the destinations as they are written (once the push-permission check passed), its config
+ * and each destination's manifest only when the whole image is built, so a failed build or push
+ * never leaves a half-pushed image under a tag (at most blobs that no manifest names). Temporary files and mounts are removed on success,
  * failure and abort.
  *
  * @example
