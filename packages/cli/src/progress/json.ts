@@ -31,9 +31,16 @@ export class JsonRenderer implements Renderer {
 
   event(e: BuildProgressEvent): void {
     if (!this.#info && e.type !== "molt:step:error" && e.type !== "molt:build:warning") return;
+    if (e.type === "molt:step:log") {
+      // One output chunk's lines (a few dozen events for 100,000 lines): the text the general
+      // path writes (fields in the union's order), only the lines through JSON.stringify.
+      const lines = JSON.stringify(e.lines);
+      this.#out.write(
+        `${this.#head}${this.#clock.iso()}","type":"molt:step:log","step":${e.step},"stream":"${e.stream}","lines":${lines}${e.partial ? ',"partial":true}\n' : "}\n"}`,
+      );
+      return;
+    }
     if (!this.#trace && TRACE_ONLY.has(e.type)) return;
-    // A log event holds one output chunk's lines (a few dozen events for 100,000 lines): it
-    // takes the general path too, one JSON.stringify per chunk.
     this.#write(e);
   }
 
