@@ -25,8 +25,40 @@ export {
 } from "@molt/context-source";
 export * from "@molt/core";
 export { LAYER_ERROR_CODES, type LayerErrorCode } from "@molt/layer-writer";
-export { DigestMismatchError, MoltError, OCI_ERROR_CODES, type OciErrorCode } from "@molt/oci";
-export { PARSER_ERROR_CODES, type ParserErrorCode } from "@molt/parser";
+export {
+  DigestMismatchError,
+  MoltError,
+  OCI_ERROR_CODES,
+  type OciErrorCode,
+  PathEscapeError,
+  PathLoopError,
+  PathNotDirectoryError,
+  PathResolveError,
+} from "@molt/oci";
+export {
+  DockerfileArgumentsError,
+  DockerfileCycleError,
+  DockerfileDirectiveError,
+  DockerfileError,
+  type DockerfileErrorCode,
+  DockerfileExpansionError,
+  DockerfileFlagError,
+  DockerfileHeredocError,
+  DockerfileNoStageError,
+  DockerfileStageError,
+  DockerfileSyntaxError,
+  DockerfileUnknownInstructionError,
+  DockerfileUnknownTargetError,
+  PARSER_ERROR_CODES,
+  type ParserErrorCode,
+  ShellBadSubstitutionError,
+  ShellExpansionError,
+  type ShellExpansionErrorCode,
+  ShellRequiredVariableError,
+  ShellTooDeepError,
+  ShellUnsupportedModifierError,
+  ShellUnterminatedError,
+} from "@molt/parser";
 export {
   PlatformNotFoundError,
   REGISTRY_ERROR_CODES,
@@ -37,8 +69,10 @@ export {
   type RegistryErrorCode,
   RegistryNotFoundError,
   RegistryProtocolError,
+  RegistryRequestFailedError,
   RegistryTimeoutError,
   RegistryTlsError,
+  RegistryTooManyRequestsError,
   RegistryUnreachableError,
 } from "@molt/registry-client";
 export { SNAPSHOT_ERROR_CODES, type SnapshotErrorCode } from "@molt/snapshotter";

@@ -1,8 +1,7 @@
 import { MoltError } from "@molt/oci";
-import type { ContextErrorCode } from "./error-codes.js";
 
 /** The context (directory, tarball, object or repository) or a path inside it does not exist. */
-export class ContextNotFoundError extends MoltError<ContextErrorCode> {
+export class ContextNotFoundError extends MoltError<"MOLT_CONTEXT_NOT_FOUND"> {
   /** The path or URL that was looked for. */
   readonly path: string;
   constructor(path: string, what = "context path", options?: { cause?: unknown; message?: string }) {
@@ -12,7 +11,7 @@ export class ContextNotFoundError extends MoltError<ContextErrorCode> {
 }
 
 /** A path would resolve outside the context root (`..`, a link pointing out, a hostile tar entry). */
-export class ContextEscapeError extends MoltError<ContextErrorCode> {
+export class ContextEscapeError extends MoltError<"MOLT_CONTEXT_ESCAPE"> {
   /** The offending path as given. */
   readonly path: string;
   constructor(path: string, reason = "resolves outside the build context") {
@@ -22,7 +21,7 @@ export class ContextEscapeError extends MoltError<ContextErrorCode> {
 }
 
 /** No context source is registered for the URL scheme of a context spec. */
-export class UnknownContextSchemeError extends MoltError<ContextErrorCode> {
+export class UnknownContextSchemeError extends MoltError<"MOLT_CONTEXT_UNKNOWN_SCHEME"> {
   /** The scheme, e.g. `s3`. */
   readonly scheme: string;
   constructor(scheme: string, spec: string) {
@@ -32,7 +31,7 @@ export class UnknownContextSchemeError extends MoltError<ContextErrorCode> {
 }
 
 /** A `.dockerignore` pattern (or a COPY source pattern) is malformed (Go `filepath.ErrBadPattern`). */
-export class BadPatternError extends MoltError<ContextErrorCode> {
+export class BadPatternError extends MoltError<"MOLT_BAD_PATTERN"> {
   /** The pattern as written. */
   readonly pattern: string;
   constructor(pattern: string, where = "pattern") {
@@ -42,7 +41,7 @@ export class BadPatternError extends MoltError<ContextErrorCode> {
 }
 
 /** A context tarball is unreadable or holds an entry that is not allowed (traversal, link out, bomb). */
-export class ContextArchiveError extends MoltError<ContextErrorCode> {
+export class ContextArchiveError extends MoltError<"MOLT_CONTEXT_ARCHIVE"> {
   /** The entry name concerned, when one is. */
   readonly entry: string | undefined;
   constructor(message: string, entry?: string, options?: { cause?: unknown }) {
@@ -52,7 +51,7 @@ export class ContextArchiveError extends MoltError<ContextErrorCode> {
 }
 
 /** Fetching a remote context (https, gs://, git) failed. */
-export class ContextFetchError extends MoltError<ContextErrorCode> {
+export class ContextFetchError extends MoltError<"MOLT_CONTEXT_FETCH"> {
   /** The URL being fetched. */
   readonly url: string;
   /** HTTP status when there was one. */
@@ -65,7 +64,7 @@ export class ContextFetchError extends MoltError<ContextErrorCode> {
 }
 
 /** A remote context exceeded the configured size limit. */
-export class ContextTooLargeError extends MoltError<ContextErrorCode> {
+export class ContextTooLargeError extends MoltError<"MOLT_CONTEXT_TOO_LARGE"> {
   /** The limit in bytes. */
   readonly limit: number;
   constructor(what: string, limit: number) {
@@ -75,7 +74,7 @@ export class ContextTooLargeError extends MoltError<ContextErrorCode> {
 }
 
 /** The path is not a regular file where one was required (e.g. {@link ContextSource.open} of a directory). */
-export class NotAFileError extends MoltError<ContextErrorCode> {
+export class NotAFileError extends MoltError<"MOLT_CONTEXT_NOT_A_FILE"> {
   /** The context-relative path. */
   readonly path: string;
   constructor(path: string) {
@@ -85,7 +84,7 @@ export class NotAFileError extends MoltError<ContextErrorCode> {
 }
 
 /** Resolving a path of the context met too many symbolic links (a loop). */
-export class ContextSymlinkLoopError extends MoltError<ContextErrorCode> {
+export class ContextSymlinkLoopError extends MoltError<"MOLT_CONTEXT_SYMLINK_LOOP"> {
   /** The path as given. */
   readonly path: string;
   constructor(path: string) {

@@ -1,5 +1,5 @@
 import type { Dockerfile } from "@molt/parser";
-import { BuildStepError } from "./errors.js";
+import { BuildStepError, CheckFailedError } from "./errors.js";
 
 /**
  * `# check=error=true`: a build whose Dockerfile has check warnings (those left after
@@ -10,8 +10,7 @@ export function failOnCheckWarnings(dockerfile: Dockerfile): void {
   if (!dockerfile.directives.check?.error || dockerfile.warnings.length === 0) return;
   const rules = [...new Set(dockerfile.warnings.map((w) => w.rule))];
   const first = dockerfile.warnings[0]!;
-  throw new BuildStepError(
-    "MOLT_CHECK_FAILED",
+  throw new CheckFailedError(
     `lint violation found for rules: ${rules.join(", ")} (# check=error=true): ${first.rule}: ${first.message}`,
     { file: first.location.file, line: first.location.line, column: first.location.column },
   );

@@ -1,8 +1,7 @@
 import { MoltError } from "@molt/oci";
-import type { LayerErrorCode } from "./error-codes.js";
 
 /** A change cannot be written: bad path, missing data source, dangling hardlink, … */
-export class InvalidEntryError extends MoltError<LayerErrorCode> {
+export class InvalidEntryError extends MoltError<"MOLT_INVALID_ENTRY"> {
   /** The in-image path of the offending entry. */
   readonly path: string;
   constructor(path: string, reason: string, options?: { cause?: unknown }) {
@@ -12,7 +11,7 @@ export class InvalidEntryError extends MoltError<LayerErrorCode> {
 }
 
 /** A file's size or type changed between the moment it was listed and the moment it was read. */
-export class FileChangedError extends MoltError<LayerErrorCode> {
+export class FileChangedError extends MoltError<"MOLT_FILE_CHANGED"> {
   /** The in-image path of the file. */
   readonly path: string;
   /** Where the bytes were read from, when a file on disk. */
@@ -25,7 +24,7 @@ export class FileChangedError extends MoltError<LayerErrorCode> {
 }
 
 /** The requested compression is not available on this machine (e.g. zstd without the `zstd` CLI). */
-export class CompressionUnavailableError extends MoltError<LayerErrorCode> {
+export class CompressionUnavailableError extends MoltError<"MOLT_COMPRESSION_UNAVAILABLE"> {
   /** The compression that was asked for. */
   readonly compression: string;
   constructor(compression: string, reason: string, options?: { cause?: unknown }) {
@@ -35,14 +34,14 @@ export class CompressionUnavailableError extends MoltError<LayerErrorCode> {
 }
 
 /** A compressor failed while a layer was being written. */
-export class CompressionError extends MoltError<LayerErrorCode> {
+export class CompressionError extends MoltError<"MOLT_COMPRESSION_FAILED"> {
   constructor(reason: string, options?: { cause?: unknown }) {
     super("MOLT_COMPRESSION_FAILED", `compression failed: ${reason}`, options);
   }
 }
 
 /** The blob store has no blob with this digest. */
-export class BlobNotFoundError extends MoltError<LayerErrorCode> {
+export class BlobNotFoundError extends MoltError<"MOLT_BLOB_NOT_FOUND"> {
   /** The digest that was asked for. */
   readonly digest: string;
   constructor(digest: string, options?: { cause?: unknown }) {

@@ -3,7 +3,6 @@ import { PassThrough, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import type { Descriptor } from "./descriptor.js";
 import type { Digest } from "./digest.js";
-import type { OciErrorCode } from "./error-codes.js";
 import {
   DecompressionFailedError,
   DecompressorUnavailableError,
@@ -22,7 +21,7 @@ export interface BlobSource {
 }
 
 /** A blob could not be read from a {@link BlobSource}. */
-export class BlobReadError extends MoltError<OciErrorCode> {
+export class BlobReadError extends MoltError<"MOLT_BLOB_READ"> {
   /** The digest that was read. */
   readonly digest: string;
   constructor(digest: string, options?: { cause?: unknown }) {

@@ -1,5 +1,3 @@
-import type { OciErrorCode } from "./error-codes.js";
-
 /**
  * The base class of every error molt throws. Each subclass names one condition and carries a
  * stable `code` (`MOLT_…`) that callers can switch on; the original error stays in `cause`.
@@ -25,7 +23,7 @@ export abstract class MoltError<C extends string = string> extends Error {
 }
 
 /** A digest string is malformed or uses an unsupported algorithm. */
-export class InvalidDigestError extends MoltError<OciErrorCode> {
+export class InvalidDigestError extends MoltError<"MOLT_INVALID_DIGEST"> {
   /** The text that failed to parse. */
   readonly value: string;
   constructor(value: string) {
@@ -35,7 +33,7 @@ export class InvalidDigestError extends MoltError<OciErrorCode> {
 }
 
 /** Content did not hash to the digest it was announced with. */
-export class DigestMismatchError extends MoltError<OciErrorCode> {
+export class DigestMismatchError extends MoltError<"MOLT_DIGEST_MISMATCH"> {
   /** The digest the content was expected to have. */
   readonly expected: string;
   /** The digest the content actually has. */
@@ -51,7 +49,7 @@ export class DigestMismatchError extends MoltError<OciErrorCode> {
  * A blob's byte count differs from the size its descriptor announces (the digest was then not
  * even computed): the source sent more bytes than announced, or ended early.
  */
-export class BlobSizeMismatchError extends MoltError<OciErrorCode> {
+export class BlobSizeMismatchError extends MoltError<"MOLT_BLOB_SIZE_MISMATCH"> {
   /** The digest of the blob, as its descriptor names it. */
   readonly digest: string;
   /** The size the descriptor announces. */
@@ -71,7 +69,7 @@ export class BlobSizeMismatchError extends MoltError<OciErrorCode> {
 }
 
 /** An image reference (`name[:tag][@digest]`) is not valid. */
-export class InvalidReferenceError extends MoltError<OciErrorCode> {
+export class InvalidReferenceError extends MoltError<"MOLT_INVALID_REFERENCE"> {
   /** The reference text as given. */
   readonly reference: string;
   constructor(reference: string, reason: string) {
@@ -81,28 +79,28 @@ export class InvalidReferenceError extends MoltError<OciErrorCode> {
 }
 
 /** A JSON document (manifest, config, index) does not have the shape the spec requires. */
-export class InvalidDocumentError extends MoltError<OciErrorCode> {
+export class InvalidDocumentError extends MoltError<"MOLT_INVALID_DOCUMENT"> {
   constructor(what: string, reason: string) {
     super("MOLT_INVALID_DOCUMENT", `invalid ${what}: ${reason}`);
   }
 }
 
 /** A compressed blob's decompressor cannot run (e.g. zstd layers without the `zstd` program). */
-export class DecompressorUnavailableError extends MoltError<OciErrorCode> {
+export class DecompressorUnavailableError extends MoltError<"MOLT_COMPRESSION_UNAVAILABLE"> {
   constructor(program: string, options?: { cause?: unknown }) {
     super("MOLT_COMPRESSION_UNAVAILABLE", `${program} cannot run`, options);
   }
 }
 
 /** A compressed blob could not be decompressed (the decompressor failed). */
-export class DecompressionFailedError extends MoltError<OciErrorCode> {
+export class DecompressionFailedError extends MoltError<"MOLT_DECOMPRESSION_FAILED"> {
   constructor(message: string) {
     super("MOLT_DECOMPRESSION_FAILED", message);
   }
 }
 
 /** A file written into a tar had another size than its header says. */
-export class TarEntrySizeError extends MoltError<OciErrorCode> {
+export class TarEntrySizeError extends MoltError<"MOLT_SIZE_MISMATCH"> {
   constructor(name: string, got: number, expected: number) {
     super("MOLT_SIZE_MISMATCH", `${name}: got ${got} bytes, expected ${expected}`);
   }

@@ -1,7 +1,8 @@
 import { lstatSync, readlinkSync } from "node:fs";
 import { lstat, readlink } from "node:fs/promises";
-import type { OciErrorCode } from "./error-codes.js";
-import { MoltError } from "./errors.js";
+import { PathEscapeError, PathLoopError, PathNotDirectoryError } from "./path-errors.js";
+
+export * from "./path-errors.js";
 
 /**
  * The one answer to "which path inside this root does this path name?", as a process chrooted
@@ -52,27 +53,6 @@ export interface ResolvedPath {
   passedMissing: boolean;
 }
 
-/** A path cannot be resolved inside the root. */
-export class PathResolveError extends MoltError<OciErrorCode> {
-  /** The path as given. */
-  readonly path: string;
-  /** Why, without the path. */
-  readonly reason: string;
-  /** A missing component came before the failure (where the kernel would have stopped with `ENOENT`). */
-  readonly afterMissing: boolean;
-  constructor(
-    code: "MOLT_PATH_LOOP" | "MOLT_PATH_NOT_DIRECTORY" | "MOLT_PATH_ESCAPE",
-    path: string,
-    reason: string,
-    afterMissing = false,
-  ) {
-    super(code, `cannot resolve "${path}" inside the root: ${reason}`);
-    this.path = path;
-    this.reason = reason;
-    this.afterMissing = afterMissing;
-  }
-}
-
 /**
  * Cleans a path lexically as seen from `/` of the root: drops empty and `.` components and a
  * leading `/`, applies `..` (clamped at the root, or refused). Returns a root-relative path, `""`
@@ -93,10 +73,9 @@ export function cleanRootPath(
   for (const c of path.split("/")) {
     if (c === "" || c === ".") continue;
     if (c === "..") {
-      if (options.dotdot === "forbid")
-        throw new PathResolveError("MOLT_PATH_ESCAPE", path, "'..' is not allowed in this path");
+      if (options.dotdot === "forbid") throw new PathEscapeError(path, "'..' is not allowed in this path");
       if (out.length === 0 && options.dotdot === "refuse")
-        throw new PathResolveError("MOLT_PATH_ESCAPE", path, "'..' climbs above the root");
+        throw new PathEscapeError(path, "'..' climbs above the root");
       out.pop();
     } else out.push(c);
   }
@@ -179,12 +158,7 @@ export function resolvePath(lookup: Lookup, path: string, options: ResolveOption
     if (isLast && !followLast && !dirWanted) break;
     if (node.type === "symlink") {
       if (++hops > MAX_SYMLINKS)
-        throw new PathResolveError(
-          "MOLT_PATH_LOOP",
-          path,
-          "too many levels of symbolic links",
-          passedMissing,
-        );
+        throw new PathLoopError(path, "too many levels of symbolic links", passedMissing);
       done.pop();
       const target = node.linkTarget ?? "";
       if (target.startsWith("/")) done.length = 0;
@@ -198,12 +172,7 @@ export function resolvePath(lookup: Lookup, path: string, options: ResolveOption
         passedMissing = true;
         continue;
       }
-      throw new PathResolveError(
-        "MOLT_PATH_NOT_DIRECTORY",
-        path,
-        `"${done.join("/")}" is not a directory`,
-        passedMissing,
-      );
+      throw new PathNotDirectoryError(path, `"${done.join("/")}" is not a directory`, passedMissing);
     }
   }
   const cut = missingAt < 0 ? done.length : missingAt;

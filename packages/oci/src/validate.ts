@@ -3,7 +3,6 @@ import { type BlobSource, decompressLayer, readBlob } from "./blob-source.js";
 import type { ImageConfig } from "./config.js";
 import type { Descriptor } from "./descriptor.js";
 import { type Digest, Digester, sha256 } from "./digest.js";
-import type { OciErrorCode } from "./error-codes.js";
 import { MoltError } from "./errors.js";
 import { isIndex, parseManifest } from "./manifest.js";
 import { MediaType } from "./media-types.js";
@@ -24,7 +23,7 @@ export interface ValidationReport {
 }
 
 /** An image failed validation; `problems` lists every inconsistency found. */
-export class ImageValidationError extends MoltError<OciErrorCode> {
+export class ImageValidationError extends MoltError<"MOLT_INVALID_IMAGE"> {
   /** One line per problem, each naming the blob concerned. */
   readonly problems: string[];
   constructor(root: string, problems: string[]) {

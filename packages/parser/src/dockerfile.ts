@@ -1,4 +1,9 @@
-import { DockerfileError } from "./errors.js";
+import {
+  DockerfileDirectiveError,
+  DockerfileExpansionError,
+  DockerfileNoStageError,
+  DockerfileStageError,
+} from "./errors.js";
 import { buildInstruction } from "./instructions/build.js";
 import type { ArgInstruction, FromInstruction, Instruction } from "./instructions/types.js";
 import { isPredefinedArg } from "./predefined-args.js";
@@ -78,7 +83,7 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
     if (n.name === "syntax") directives.syntax = n.value;
     if (n.name === "check") {
       const c = parseCheckDirective(n.value);
-      if (typeof c === "string") throw new DockerfileError("MOLT_DOCKERFILE_DIRECTIVE", c, n.location);
+      if (typeof c === "string") throw new DockerfileDirectiveError(c, n.location);
       directives.check = c;
     }
   }
@@ -130,11 +135,7 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
       const stage: Stage = { index: stages.length, from: instr, instructions: [] };
       if (instr.stageName !== undefined) {
         if (names.has(instr.stageName)) {
-          throw new DockerfileError(
-            "MOLT_DOCKERFILE_STAGE",
-            `duplicate stage name "${instr.stageName}"`,
-            instr.location,
-          );
+          throw new DockerfileStageError(`duplicate stage name "${instr.stageName}"`, instr.location);
         }
         stage.name = instr.stageName;
         names.set(instr.stageName, stage);
@@ -146,8 +147,7 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
     if (current) current.instructions.push(instr);
     else if (instr.kind === "ARG") metaArgs.push(instr);
     else {
-      throw new DockerfileError(
-        "MOLT_DOCKERFILE_NO_STAGE",
+      throw new DockerfileNoStageError(
         `${instr.kind} before the first FROM: only ARG may come before FROM`,
         instr.location,
       );
@@ -158,7 +158,7 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
     const at = last
       ? { ...last.location, line: last.location.endLine, column: 1 }
       : { file, line: 1, column: 1, endLine: 1, endColumn: 1 };
-    throw new DockerfileError("MOLT_DOCKERFILE_NO_STAGE", "the Dockerfile has no FROM instruction", at);
+    throw new DockerfileNoStageError("the Dockerfile has no FROM instruction", at);
   }
 
   checkStages(stages, metaArgs, sink);
@@ -180,7 +180,7 @@ function checkStages(stages: Stage[], metaArgs: ArgInstruction[], sink: WarningS
         }
       } catch (e) {
         if (!(e instanceof ShellExpansionError)) throw e;
-        throw new DockerfileError("MOLT_DOCKERFILE_EXPANSION", `FROM: ${e.message}`, from.location, {
+        throw new DockerfileExpansionError(`FROM: ${e.message}`, from.location, {
           cause: e,
         });
       }

@@ -1,8 +1,7 @@
 import { MoltError } from "@molt/oci";
-import type { ParserErrorCode } from "./error-codes.js";
 import type { SourceLocation } from "./location.js";
 
-/** Stable codes of {@link DockerfileError}. */
+/** Stable codes of {@link DockerfileError}: one per subclass. */
 export type DockerfileErrorCode =
   | "MOLT_DOCKERFILE_SYNTAX"
   | "MOLT_DOCKERFILE_DIRECTIVE"
@@ -18,7 +17,8 @@ export type DockerfileErrorCode =
 
 /**
  * A Dockerfile is not valid. Carries the file name and the 1-based line and column of the
- * offending text, and renders a BuildKit-like excerpt of the source with {@link render}.
+ * offending text, and renders a BuildKit-like excerpt of the source with {@link render}. The
+ * family of the Dockerfile errors: each condition is its own subclass with one `code`.
  *
  * @example
  * ```ts
@@ -27,7 +27,9 @@ export type DockerfileErrorCode =
  * }
  * ```
  */
-export class DockerfileError extends MoltError<ParserErrorCode> {
+export abstract class DockerfileError<
+  C extends DockerfileErrorCode = DockerfileErrorCode,
+> extends MoltError<C> {
   /** File name as given to the parser. */
   readonly file: string;
   /** 1-based line of the offending text. */
@@ -39,12 +41,7 @@ export class DockerfileError extends MoltError<ParserErrorCode> {
   /** The message without the `file:line:column` prefix. */
   readonly reason: string;
 
-  constructor(
-    code: DockerfileErrorCode,
-    reason: string,
-    location: SourceLocation,
-    options?: { cause?: unknown },
-  ) {
+  constructor(code: C, reason: string, location: SourceLocation, options?: { cause?: unknown }) {
     super(code, `${location.file}:${location.line}:${location.column}: ${reason}`, options);
     this.file = location.file;
     this.line = location.line;
@@ -62,6 +59,83 @@ export class DockerfileError extends MoltError<ParserErrorCode> {
    */
   render(text: string, context = 2): string {
     return renderExcerpt(text, this.location, this.message, context);
+  }
+}
+
+/** The Dockerfile text cannot be split into instructions (reserved: no parser path throws it today) (`MOLT_DOCKERFILE_SYNTAX`). */
+export class DockerfileSyntaxError extends DockerfileError<"MOLT_DOCKERFILE_SYNTAX"> {
+  constructor(reason: string, location: SourceLocation, options?: { cause?: unknown }) {
+    super("MOLT_DOCKERFILE_SYNTAX", reason, location, options);
+  }
+}
+
+/** A parser directive (`# syntax`, `# escape`, `# check`) is invalid or repeated (`MOLT_DOCKERFILE_DIRECTIVE`). */
+export class DockerfileDirectiveError extends DockerfileError<"MOLT_DOCKERFILE_DIRECTIVE"> {
+  constructor(reason: string, location: SourceLocation, options?: { cause?: unknown }) {
+    super("MOLT_DOCKERFILE_DIRECTIVE", reason, location, options);
+  }
+}
+
+/** A line starts with a word that is no instruction (`MOLT_DOCKERFILE_UNKNOWN_INSTRUCTION`). */
+export class DockerfileUnknownInstructionError extends DockerfileError<"MOLT_DOCKERFILE_UNKNOWN_INSTRUCTION"> {
+  constructor(reason: string, location: SourceLocation, options?: { cause?: unknown }) {
+    super("MOLT_DOCKERFILE_UNKNOWN_INSTRUCTION", reason, location, options);
+  }
+}
+
+/** An instruction has the wrong arguments (`MOLT_DOCKERFILE_ARGUMENTS`). */
+export class DockerfileArgumentsError extends DockerfileError<"MOLT_DOCKERFILE_ARGUMENTS"> {
+  constructor(reason: string, location: SourceLocation, options?: { cause?: unknown }) {
+    super("MOLT_DOCKERFILE_ARGUMENTS", reason, location, options);
+  }
+}
+
+/** An instruction's `--flag` is unknown, repeated or has a bad value (`MOLT_DOCKERFILE_FLAG`). */
+export class DockerfileFlagError extends DockerfileError<"MOLT_DOCKERFILE_FLAG"> {
+  constructor(reason: string, location: SourceLocation, options?: { cause?: unknown }) {
+    super("MOLT_DOCKERFILE_FLAG", reason, location, options);
+  }
+}
+
+/** A heredoc is not terminated (`MOLT_DOCKERFILE_HEREDOC`). */
+export class DockerfileHeredocError extends DockerfileError<"MOLT_DOCKERFILE_HEREDOC"> {
+  constructor(reason: string, location: SourceLocation, options?: { cause?: unknown }) {
+    super("MOLT_DOCKERFILE_HEREDOC", reason, location, options);
+  }
+}
+
+/** A variable in an instruction cannot be expanded (`MOLT_DOCKERFILE_EXPANSION`). */
+export class DockerfileExpansionError extends DockerfileError<"MOLT_DOCKERFILE_EXPANSION"> {
+  constructor(reason: string, location: SourceLocation, options?: { cause?: unknown }) {
+    super("MOLT_DOCKERFILE_EXPANSION", reason, location, options);
+  }
+}
+
+/** An instruction comes before the first FROM, or there is no FROM (`MOLT_DOCKERFILE_NO_STAGE`). */
+export class DockerfileNoStageError extends DockerfileError<"MOLT_DOCKERFILE_NO_STAGE"> {
+  constructor(reason: string, location: SourceLocation, options?: { cause?: unknown }) {
+    super("MOLT_DOCKERFILE_NO_STAGE", reason, location, options);
+  }
+}
+
+/** A stage name is repeated or a stage index is out of range (`MOLT_DOCKERFILE_STAGE`). */
+export class DockerfileStageError extends DockerfileError<"MOLT_DOCKERFILE_STAGE"> {
+  constructor(reason: string, location: SourceLocation, options?: { cause?: unknown }) {
+    super("MOLT_DOCKERFILE_STAGE", reason, location, options);
+  }
+}
+
+/** The target stage is not in the Dockerfile (`MOLT_DOCKERFILE_UNKNOWN_TARGET`). */
+export class DockerfileUnknownTargetError extends DockerfileError<"MOLT_DOCKERFILE_UNKNOWN_TARGET"> {
+  constructor(reason: string, location: SourceLocation, options?: { cause?: unknown }) {
+    super("MOLT_DOCKERFILE_UNKNOWN_TARGET", reason, location, options);
+  }
+}
+
+/** Stages depend on each other in a circle (`MOLT_DOCKERFILE_CYCLE`). */
+export class DockerfileCycleError extends DockerfileError<"MOLT_DOCKERFILE_CYCLE"> {
+  constructor(reason: string, location: SourceLocation, options?: { cause?: unknown }) {
+    super("MOLT_DOCKERFILE_CYCLE", reason, location, options);
   }
 }
 

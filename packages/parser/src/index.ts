@@ -18,7 +18,22 @@ export {
   type Stage,
 } from "./dockerfile.js";
 export { PARSER_ERROR_CODES, type ParserErrorCode } from "./error-codes.js";
-export { DockerfileError, type DockerfileErrorCode, renderExcerpt } from "./errors.js";
+export {
+  DockerfileArgumentsError,
+  DockerfileCycleError,
+  DockerfileDirectiveError,
+  DockerfileError,
+  type DockerfileErrorCode,
+  DockerfileExpansionError,
+  DockerfileFlagError,
+  DockerfileHeredocError,
+  DockerfileNoStageError,
+  DockerfileStageError,
+  DockerfileSyntaxError,
+  DockerfileUnknownInstructionError,
+  DockerfileUnknownTargetError,
+  renderExcerpt,
+} from "./errors.js";
 export { expandInstruction } from "./instructions/expand.js";
 export { FLAG_SPECS, type FlagType } from "./instructions/flag-spec.js";
 export * from "./instructions/types.js";
@@ -33,7 +48,15 @@ export {
 } from "./plan.js";
 export { isPredefinedArg, PLATFORM_ARGS, PROXY_ARGS, predefinedArgs } from "./predefined-args.js";
 export { type ExpandedStage, expandStages } from "./scope.js";
-export { ShellExpansionError, type ShellExpansionErrorCode } from "./shell/errors.js";
+export {
+  ShellBadSubstitutionError,
+  ShellExpansionError,
+  type ShellExpansionErrorCode,
+  ShellRequiredVariableError,
+  ShellTooDeepError,
+  ShellUnsupportedModifierError,
+  ShellUnterminatedError,
+} from "./shell/errors.js";
 export {
   type ExpansionResult,
   expandWord,

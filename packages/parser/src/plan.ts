@@ -1,6 +1,11 @@
 import { DEFAULT_PLATFORM, type Platform } from "@molt/oci";
 import type { Dockerfile, Stage } from "./dockerfile.js";
-import { DockerfileError } from "./errors.js";
+import {
+  DockerfileCycleError,
+  DockerfileExpansionError,
+  DockerfileStageError,
+  DockerfileUnknownTargetError,
+} from "./errors.js";
 import { expandInstruction } from "./instructions/expand.js";
 import { suggest } from "./instructions/suggest.js";
 import type { SourceLocation } from "./location.js";
@@ -62,8 +67,7 @@ function resolveFrom(df: Dockerfile, ref: string, location: SourceLocation): Sta
   if (/^\d+$/.test(ref)) {
     const stage = df.stages[Number(ref)];
     if (!stage) {
-      throw new DockerfileError(
-        "MOLT_DOCKERFILE_STAGE",
+      throw new DockerfileStageError(
         `invalid stage index ${ref}: the Dockerfile has ${df.stages.length} stage(s)`,
         location,
       );
@@ -112,8 +116,7 @@ export function planBuild(df: Dockerfile, options: PlanOptions = {}): BuildPlan 
   const planned: PlannedStage[] = df.stages.map((stage) => {
     const from = expandInstruction(stage.from, lookup);
     if (from.image === "") {
-      throw new DockerfileError(
-        "MOLT_DOCKERFILE_EXPANSION",
+      throw new DockerfileExpansionError(
         `base name (${stage.from.image}) should not be blank`,
         stage.from.location,
       );
@@ -133,11 +136,7 @@ export function planBuild(df: Dockerfile, options: PlanOptions = {}): BuildPlan 
       if (typeof r === "string") {
         if (!p.externalImages.includes(r)) p.externalImages.push(r);
       } else if (r.index === stage.index) {
-        throw new DockerfileError(
-          "MOLT_DOCKERFILE_CYCLE",
-          `circular dependency detected on stage: ${ref}`,
-          location,
-        );
+        throw new DockerfileCycleError(`circular dependency detected on stage: ${ref}`, location);
       } else {
         p.dependencies.push({ stage: r.index, via, location });
       }
@@ -164,8 +163,7 @@ export function planBuild(df: Dockerfile, options: PlanOptions = {}): BuildPlan 
     if (s === "done") return;
     const p = planned[index]!;
     if (s === "visiting") {
-      throw new DockerfileError(
-        "MOLT_DOCKERFILE_CYCLE",
+      throw new DockerfileCycleError(
         `circular dependency detected on stage: ${p.stage.name ?? `stage-${index}`}`,
         via?.location ?? p.stage.from.location,
       );
@@ -190,8 +188,7 @@ function selectTarget(df: Dockerfile, target: string | undefined): Stage {
   const names = df.stages.flatMap((s) => (s.name ? [s.name] : []));
   const hint = suggest(target, names);
   const first = df.stages[0]!.from.location;
-  throw new DockerfileError(
-    "MOLT_DOCKERFILE_UNKNOWN_TARGET",
+  throw new DockerfileUnknownTargetError(
     `target stage "${target}" could not be found${hint ? ` (did you mean ${hint}?)` : ""}`,
     first,
   );

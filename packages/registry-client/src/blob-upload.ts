@@ -39,7 +39,7 @@ export interface UploadOptions {
 const PROGRESS_STEP = 1024 * 1024;
 
 /** A streamed PUT must be sent again (after re-authentication): the upload starts over. */
-class RestartUpload extends RegistryError {
+class RestartUpload extends RegistryError<"MOLT_REGISTRY_ERROR"> {
   constructor(message: string, ctx: { registry: string; repository: string }) {
     super("MOLT_REGISTRY_ERROR", message, { ...ctx, retryable: true });
   }

@@ -1,11 +1,10 @@
 import { MoltError } from "@molt/oci";
-import type { SnapshotErrorCode } from "./error-codes.js";
 
 /**
  * A path would leave the root directory, loops through too many symlinks, or crosses a
  * non-directory. Nothing was written for it.
  */
-export class UnsafePathError extends MoltError<SnapshotErrorCode> {
+export class UnsafePathError extends MoltError<"MOLT_UNSAFE_PATH"> {
   /** The path as given (tar entry name, link target or caller path). */
   readonly path: string;
   constructor(path: string, reason: string, options?: { cause?: unknown }) {
@@ -15,7 +14,7 @@ export class UnsafePathError extends MoltError<SnapshotErrorCode> {
 }
 
 /** A layer could not be applied to the root (corrupt tar, unsupported entry, I/O failure). */
-export class ExtractError extends MoltError<SnapshotErrorCode> {
+export class ExtractError extends MoltError<"MOLT_EXTRACT_FAILED"> {
   /** The entry being applied when it failed, when there was one. */
   readonly entry: string | undefined;
   /** Digest of the layer, when the caller gave it. */
@@ -28,7 +27,7 @@ export class ExtractError extends MoltError<SnapshotErrorCode> {
 }
 
 /** A layer's bytes use a compression that cannot be decoded here (e.g. zstd without the `zstd` program). */
-export class UnsupportedCompressionError extends MoltError<SnapshotErrorCode> {
+export class UnsupportedCompressionError extends MoltError<"MOLT_UNSUPPORTED_COMPRESSION"> {
   /** The compression that was detected. */
   readonly compression: string;
   constructor(compression: string, reason: string) {
@@ -41,7 +40,7 @@ export class UnsupportedCompressionError extends MoltError<SnapshotErrorCode> {
  * A layer's uncompressed tar does not hash to the `diff_id` the image config gives for it: the
  * config lies about its layers (or the layer is not the one the config was written for).
  */
-export class DiffIdMismatchError extends MoltError<SnapshotErrorCode> {
+export class DiffIdMismatchError extends MoltError<"MOLT_DIFFID_MISMATCH"> {
   /** Position of the layer in the image (0 = the lowest). */
   readonly index: number;
   /** The layer's (compressed) digest, when known. */
@@ -69,7 +68,7 @@ export type ExtractLimitKind = "entries" | "bytes" | "fileBytes";
  * Extracting would exceed a limit the caller set (entry count, total bytes, or one file's size):
  * a tar bomb, or an image larger than allowed. The offending file is not written.
  */
-export class ExtractLimitError extends MoltError<SnapshotErrorCode> {
+export class ExtractLimitError extends MoltError<"MOLT_EXTRACT_LIMIT"> {
   /** Which limit: `entries`, `bytes` (total) or `fileBytes` (one file). */
   readonly limit: ExtractLimitKind;
   /** The limit's value. */
@@ -117,14 +116,14 @@ export function formatBytes(n: number): string {
 }
 
 /** The snapshotter could not take or apply a snapshot (mount failure, step already finished...). */
-export class SnapshotError extends MoltError<SnapshotErrorCode> {
+export class SnapshotError extends MoltError<"MOLT_SNAPSHOT_FAILED"> {
   constructor(message: string, options?: { cause?: unknown }) {
     super("MOLT_SNAPSHOT_FAILED", message, options);
   }
 }
 
 /** The operation was cancelled through its `AbortSignal`. */
-export class AbortedError extends MoltError<SnapshotErrorCode> {
+export class AbortedError extends MoltError<"MOLT_ABORTED"> {
   constructor(options?: { cause?: unknown }) {
     super("MOLT_ABORTED", "operation aborted", options);
   }

@@ -8,7 +8,15 @@ import type { Instruction } from "@molt/parser";
 import { extract } from "@molt/snapshotter";
 import { sourceInputs } from "../cache/content-digest.js";
 import type { KeyInput } from "../cache/key.js";
-import { BuildStepError, type ErrorLocation, SourceNotFoundError } from "../errors.js";
+import {
+  AddChecksumError,
+  AddChecksumLocalError,
+  AddDownloadError,
+  AddGitFailedError,
+  type ErrorLocation,
+  SourceNotFoundError,
+  UnsupportedUrlSchemeError,
+} from "../errors.js";
 import { extractLimits } from "../stage/extract-limits.js";
 import type { StageRuntime } from "../stage/runtime.js";
 import { detectArchive, tarStream } from "./archive.js";
@@ -111,7 +119,7 @@ async function addSources(
   const sources = instr.sources.filter((s) => !isGit(s));
   const urls = sources.filter((s) => URL_SOURCE.test(s));
   if (instr.checksum !== undefined && (urls.length !== sources.length || gitItems.length > 0)) {
-    throw new BuildStepError("MOLT_ADD_CHECKSUM_LOCAL", "ADD --checksum only applies to URL sources", loc);
+    throw new AddChecksumLocalError("ADD --checksum only applies to URL sources", loc);
   }
   const local = sources.filter((s) => !URL_SOURCE.test(s));
   const { missing } = await selectSources(rt.context, local);
@@ -170,7 +178,7 @@ async function gitItem(
       ...(signal ? { signal } : {}),
     });
   } catch (e) {
-    throw new BuildStepError("MOLT_ADD_GIT_FAILED", `ADD ${spec}: ${(e as Error).message}`, loc, {
+    throw new AddGitFailedError(`ADD ${spec}: ${(e as Error).message}`, loc, {
       cause: e,
     });
   }
@@ -199,8 +207,7 @@ export async function downloadOnce(
   }
   const got = await p;
   if (checksum !== undefined && checksum !== got.digest) {
-    throw new BuildStepError(
-      "MOLT_ADD_CHECKSUM",
+    throw new AddChecksumError(
       `ADD ${url}: checksum ${got.digest} does not match --checksum=${checksum}`,
       loc,
     );
@@ -219,7 +226,7 @@ async function download(
   loc: ErrorLocation,
 ): Promise<FileEntry & { digest: string }> {
   if (!/^https?:\/\//i.test(url))
-    throw new BuildStepError("MOLT_UNSUPPORTED", `ADD: unsupported URL scheme in ${url}`, loc);
+    throw new UnsupportedUrlSchemeError(`ADD: unsupported URL scheme in ${url}`, loc);
   const name =
     decodeURIComponent(new URL(url).pathname.split("/").filter(Boolean).at(-1) ?? "") || "index.html";
   const file = join(await rt.scratchDir("add-url"), "download");
@@ -228,7 +235,7 @@ async function download(
   try {
     got = await downloadToFile(url, file, signal ? { signal } : {});
   } catch (e) {
-    throw new BuildStepError("MOLT_ADD_DOWNLOAD", `ADD ${url}: ${(e as Error).message}`, loc, { cause: e });
+    throw new AddDownloadError(`ADD ${url}: ${(e as Error).message}`, loc, { cause: e });
   }
   const st = await stat(file, { bigint: true });
   return {

@@ -1,4 +1,4 @@
-import { BuildStepError, type ErrorLocation } from "../errors.js";
+import { type ErrorLocation, InvalidChmodError } from "../errors.js";
 import type { RootView } from "../stage/root-view.js";
 import { compileSymbolicMode } from "./chmod-symbolic.js";
 import { type FileOwner, resolveFileOwner } from "./file-owner.js";
@@ -26,8 +26,7 @@ export function parseChmod(value: string | undefined, location?: ErrorLocation):
   if (value === undefined || value === "") return undefined;
   if (/^[0-7]{3,4}$/.test(value)) return Number.parseInt(value, 8);
   if (compileSymbolicMode(value)) return undefined;
-  throw new BuildStepError(
-    "MOLT_INVALID_CHMOD",
+  throw new InvalidChmodError(
     `--chmod=${value}: expected an octal mode such as 0755 or a symbolic one such as u=rwx,g=rx,o=`,
     location,
   );

@@ -1,5 +1,5 @@
 import type { EntryType, FileEntry } from "@molt/oci";
-import { BuildStepError, type ErrorLocation } from "../errors.js";
+import { CopyOntoDirError, CopyOntoNonDirError, type ErrorLocation } from "../errors.js";
 import type { RootView } from "../stage/root-view.js";
 
 type Kind = "directory" | "other" | undefined;
@@ -35,8 +35,7 @@ export class CopyTargetCheck {
     }
     if (type === "directory" && kind !== "directory") this.notDirectory(path);
     if (type !== "directory" && kind === "directory") {
-      throw new BuildStepError(
-        "MOLT_COPY_ONTO_DIR",
+      throw new CopyOntoDirError(
         `${this.keyword}: cannot replace to directory /${path} with file (a file of the source lands on a directory)`,
         this.location,
       );
@@ -50,8 +49,7 @@ export class CopyTargetCheck {
 
   /** Throws the "cannot copy to non-directory" error for `path`. */
   notDirectory(path: string): never {
-    throw new BuildStepError(
-      "MOLT_COPY_ONTO_NON_DIR",
+    throw new CopyOntoNonDirError(
       `${this.keyword}: cannot copy to non-directory: /${path} (a directory of the copy lands on a file or symlink there)`,
       this.location,
     );

@@ -1,5 +1,5 @@
 import type { Change, FileEntry } from "@molt/oci";
-import { BuildStepError, type ErrorLocation, throwIfAborted } from "../errors.js";
+import { CopyDestNotDirError, type ErrorLocation, throwIfAborted } from "../errors.js";
 import { resolveContainerPath, toLayerPath } from "../stage/paths.js";
 import { existsIn, followIn, isDirectoryIn, parentsIn } from "../stage/root-view.js";
 import type { StageRuntime } from "../stage/runtime.js";
@@ -84,8 +84,7 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
   // `COPY a /link/sub/` writes /target/sub/a and leaves the link alone.
   const dest = view ? await followIn(view, written) : written;
   if ((req.sourceCount > 1 || items.length > 1) && !endsWithSlash) {
-    throw new BuildStepError(
-      "MOLT_COPY_DEST_NOT_DIR",
+    throw new CopyDestNotDirError(
       `${req.keyword} with more than one source needs a destination ending in "/" (got "${req.dest}")`,
       loc,
     );
@@ -167,8 +166,7 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
         : multiple
           ? posixJoin(dest, baseName(item.entry.path))
           : dest;
-      if (target === "")
-        throw new BuildStepError("MOLT_COPY_DEST_NOT_DIR", `cannot ${req.keyword} a file onto "/"`, loc);
+      if (target === "") throw new CopyDestNotDirError(`cannot ${req.keyword} a file onto "/"`, loc);
       await check?.check(target, item.entry.type);
       put({ ...item.entry, path: target }, item.keepOwner, scope);
     }

@@ -1,5 +1,5 @@
 import type { Instruction } from "@molt/parser";
-import { BuildStepError } from "../errors.js";
+import { InvalidPortError } from "../errors.js";
 import type { StageRuntime } from "../stage/runtime.js";
 
 const PORT = /^(\d{1,5})(?:-(\d{1,5}))?(?:\/(tcp|udp|sctp))?$/i;
@@ -10,12 +10,12 @@ export function applyExpose(instr: Extract<Instruction, { kind: "EXPOSE" }>, rt:
   const ports = (cfg.ExposedPorts ??= {});
   for (const p of instr.ports) {
     const m = PORT.exec(p);
-    if (!m) throw new BuildStepError("MOLT_INVALID_PORT", `EXPOSE: invalid port "${p}"`, instr.location);
+    if (!m) throw new InvalidPortError(`EXPOSE: invalid port "${p}"`, instr.location);
     const proto = (m[3] ?? "tcp").toLowerCase();
     const lo = Number(m[1]);
     const hi = m[2] ? Number(m[2]) : lo;
     if (lo > 65535 || hi > 65535 || hi < lo)
-      throw new BuildStepError("MOLT_INVALID_PORT", `EXPOSE: invalid port range "${p}"`, instr.location);
+      throw new InvalidPortError(`EXPOSE: invalid port range "${p}"`, instr.location);
     for (let n = lo; n <= hi; n++) ports[`${n}/${proto}`] = {};
   }
   rt.addEmptyHistory(`EXPOSE map[${instr.ports.join(" ")}]`);

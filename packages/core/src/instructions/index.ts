@@ -1,5 +1,5 @@
 import type { Instruction } from "@molt/parser";
-import { BuildStepError } from "../errors.js";
+import { UnsupportedInstructionError } from "../errors.js";
 import type { StageRuntime } from "../stage/runtime.js";
 import { addStep } from "./add.js";
 import { applyCmd } from "./cmd.js";
@@ -47,8 +47,7 @@ const STEPS: Partial<Record<Instruction["kind"], AnyStep>> = {
 export function stepFor(instr: Instruction): InstructionStep {
   const step = STEPS[instr.kind] as InstructionStep | undefined;
   if (!step) {
-    throw new BuildStepError(
-      "MOLT_UNSUPPORTED_INSTRUCTION",
+    throw new UnsupportedInstructionError(
       `${instr.kind} is not supported by this build of molt yet`,
       instr.location,
     );

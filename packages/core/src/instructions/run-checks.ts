@@ -1,5 +1,10 @@
 import type { ErrorLocation } from "../errors.js";
-import { BuildStepError } from "../errors.js";
+import {
+  BuildArgNulByteError,
+  InstructionNulByteError,
+  RunArgumentTooLongError,
+  RunNulByteError,
+} from "../errors.js";
 import type { RunCommand } from "../runner/heredoc.js";
 
 /** The kernel refuses a single argument longer than this (`MAX_ARG_STRLEN`, 32 pages). */
@@ -48,13 +53,8 @@ export function checkRunNul(
     if (!i) continue;
     const where = { file: i.location.file, line, column };
     if (i.kind === "RUN")
-      throw new BuildStepError(
-        "MOLT_RUN_NUL_BYTE",
-        "RUN contains a NUL byte, which no command argument can hold",
-        where,
-      );
-    throw new BuildStepError(
-      "MOLT_DOCKERFILE_NUL_BYTE",
+      throw new RunNulByteError("RUN contains a NUL byte, which no command argument can hold", where);
+    throw new InstructionNulByteError(
       `${i.kind} contains a NUL byte, which ${NUL_HOLDER[i.kind] ?? "no path or argument can hold"}`,
       where,
     );
@@ -69,13 +69,11 @@ export function checkRunNul(
 export function checkBuildArgsNul(args: Readonly<Record<string, string>>): void {
   for (const [k, v] of Object.entries(args)) {
     if (k.includes("\0"))
-      throw new BuildStepError(
-        "MOLT_BUILD_ARG_NUL_BYTE",
+      throw new BuildArgNulByteError(
         `build arg ${JSON.stringify(k)}: its name contains a NUL byte, which no environment variable can hold`,
       );
     if (v.includes("\0"))
-      throw new BuildStepError(
-        "MOLT_BUILD_ARG_NUL_BYTE",
+      throw new BuildArgNulByteError(
         `build arg ${k}: its value contains a NUL byte, which no environment variable can hold`,
       );
   }
@@ -97,11 +95,7 @@ export function checkRunCommand(
     if (!a.includes("\0")) continue;
     const at = instr.original.indexOf("\0");
     const where = at >= 0 ? locate(instr.original, at, instr.location) : instr.location;
-    throw new BuildStepError(
-      "MOLT_RUN_NUL_BYTE",
-      "RUN contains a NUL byte, which no command argument can hold",
-      where,
-    );
+    throw new RunNulByteError("RUN contains a NUL byte, which no command argument can hold", where);
   }
   const last = command.argv.at(-1) ?? "";
   const shellForm =
@@ -119,8 +113,7 @@ export function checkRunCommand(
   command.argv.forEach((a, i) => {
     const n = Buffer.byteLength(a);
     if (n >= MAX_ARG)
-      throw new BuildStepError(
-        "MOLT_RUN_TOO_LONG",
+      throw new RunArgumentTooLongError(
         `RUN argument ${i + 1} is ${n} bytes, over the kernel's ${MAX_ARG}-byte limit for one argument (the shell form or a heredoc has no such limit)`,
         instr.location,
       );

@@ -1,5 +1,5 @@
 import type { Instruction } from "@molt/parser";
-import { BuildStepError } from "../errors.js";
+import { InvalidSignalError } from "../errors.js";
 import type { StageRuntime } from "../stage/runtime.js";
 
 const SIGNAL = /^(?:SIG[A-Z0-9+-]+|[A-Z][A-Z0-9+-]*|\d+)$/;
@@ -7,11 +7,7 @@ const SIGNAL = /^(?:SIG[A-Z0-9+-]+|[A-Z][A-Z0-9+-]*|\d+)$/;
 /** STOPSIGNAL: the signal that stops the container (`SIGTERM`, `9`, `SIGRTMIN+3`). */
 export function applyStopsignal(instr: Extract<Instruction, { kind: "STOPSIGNAL" }>, rt: StageRuntime): void {
   if (!SIGNAL.test(instr.signal)) {
-    throw new BuildStepError(
-      "MOLT_INVALID_SIGNAL",
-      `STOPSIGNAL: invalid signal "${instr.signal}"`,
-      instr.location,
-    );
+    throw new InvalidSignalError(`STOPSIGNAL: invalid signal "${instr.signal}"`, instr.location);
   }
   const cfg = (rt.state.config.config ??= {});
   cfg.StopSignal = instr.signal;

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { BuildAbortedError } from "../errors.js";
-import { MountError } from "./errors.js";
+import { MountLockError } from "./errors.js";
 import { perlHelper } from "./perl-helper.js";
 
 /** A held file lock; {@link FileLock.release} lets it go (so does this process dying). */
@@ -32,7 +32,7 @@ export async function lockFile(
   const { reply, release } = await helper.lock(file, op, options.signal);
   if (reply === "ok") return { release };
   if (reply === "busy") return undefined;
-  throw new MountError("MOLT_MOUNT_LOCK", `cannot lock ${file}: ${reply.replace(/^err /, "")}`);
+  throw new MountLockError(`cannot lock ${file}: ${reply.replace(/^err /, "")}`);
 }
 
 /** {@link lockFile} through a `flock … cat` child holding this one lock. */
@@ -72,16 +72,13 @@ function flockChild(
     });
     child.stdin.on("error", () => {});
     child.stdin.write("locked\n");
-    child.on("error", (e) => reject(new MountError("MOLT_MOUNT_LOCK", `cannot run flock: ${e.message}`)));
+    child.on("error", (e) => reject(new MountLockError(`cannot run flock: ${e.message}`)));
     child.on("close", (code) => {
       options.signal?.removeEventListener("abort", onAbort);
       if (held) return;
       if (options.signal?.aborted) reject(new BuildAbortedError());
       else if (code === BUSY) resolve(undefined);
-      else
-        reject(
-          new MountError("MOLT_MOUNT_LOCK", `cannot lock ${file}: ${err.trim() || `flock exited ${code}`}`),
-        );
+      else reject(new MountLockError(`cannot lock ${file}: ${err.trim() || `flock exited ${code}`}`));
     });
   });
 }

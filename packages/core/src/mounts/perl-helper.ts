@@ -2,7 +2,7 @@ import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import createDebug from "debug";
 import { BuildAbortedError } from "../errors.js";
-import { MountError } from "./errors.js";
+import { MountLockError } from "./errors.js";
 
 const debug = createDebug("molt:mounts");
 
@@ -80,7 +80,7 @@ export class PerlHelper {
     child.stdout.on("data", (d: string) => this.#data(d));
     child.stdin.on("error", () => {});
     child.once("close", (code, sig) => {
-      this.#dead = new MountError("MOLT_MOUNT_LOCK", `the lock helper exited (${sig ?? code})`);
+      this.#dead = new MountLockError(`the lock helper exited (${sig ?? code})`);
       debug("lock helper exited (%s): its locks are gone", sig ?? code);
       for (const w of this.#waiting.values()) w(`err ${this.#dead.message}`);
       this.#waiting.clear();

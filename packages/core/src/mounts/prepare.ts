@@ -8,7 +8,7 @@ import type { ErrorLocation } from "../errors.js";
 import { containerToHostId, type IdMap } from "../runner/index.js";
 import type { StageRuntime } from "../stage/runtime.js";
 import { CacheMountStore, defaultCacheMountDir } from "./cache-store.js";
-import { MountError } from "./errors.js";
+import { MountSecretNotFoundError, MountSshError, MountSshNotFoundError } from "./errors.js";
 import { readSecret } from "./secrets.js";
 import { cleanSource, copyFromContext, directContextPath, pathInRoot, writableCopy } from "./sources.js";
 import { type SshAgent, startSshAgent } from "./ssh.js";
@@ -137,8 +137,7 @@ export async function prepareRunMounts(
           const value = await readSecret(rt.options.secrets?.[m.id]);
           if (value === undefined) {
             if (m.required)
-              throw new MountError(
-                "MOLT_MOUNT_SECRET_NOT_FOUND",
+              throw new MountSecretNotFoundError(
                 `RUN --mount=type=secret: secret "${m.id}" is required but was not given (--secret id=${m.id},src=FILE|env=VAR)`,
                 location,
               );
@@ -168,8 +167,7 @@ export async function prepareRunMounts(
           const paths = rt.options.ssh?.[m.id];
           if (!paths || paths.length === 0) {
             if (m.required)
-              throw new MountError(
-                "MOLT_MOUNT_SSH_NOT_FOUND",
+              throw new MountSshNotFoundError(
                 `RUN --mount=type=ssh: no SSH agent or key given for "${m.id}" (--ssh ${m.id}${m.id === "default" ? "" : "=PATH"})`,
                 location,
               );
@@ -183,12 +181,7 @@ export async function prepareRunMounts(
               mode: m.mode,
             });
           } catch (e) {
-            throw new MountError(
-              "MOLT_MOUNT_SSH",
-              `RUN --mount=type=ssh: ${(e as Error).message}`,
-              location,
-              { cause: e },
-            );
+            throw new MountSshError(`RUN --mount=type=ssh: ${(e as Error).message}`, location, { cause: e });
           }
           undo.push(() => agent.close());
           out.push({ type: "bind", source: agent.socket, target, readonly: false });

@@ -7,7 +7,7 @@ import { cleanRootPath, type FileEntry } from "@molt/oci";
 import type { ErrorLocation } from "../errors.js";
 import { resolveInRoot } from "../runner/root-path.js";
 import { copyTree } from "./copy-tree.js";
-import { MountError } from "./errors.js";
+import { MountSourceNotFoundError } from "./errors.js";
 
 /** `source=` of a mount as a context path: no leading `/` or `./`, no trailing `/` (`""` is the root). */
 export function cleanSource(source: string | undefined): string {
@@ -84,8 +84,7 @@ export async function copyFromContext(
 ): Promise<string> {
   const top = await ctx.stat(source);
   if (!top)
-    throw new MountError(
-      "MOLT_MOUNT_SOURCE_NOT_FOUND",
+    throw new MountSourceNotFoundError(
       `RUN --mount: "${source || "/"}" not found in the build context`,
       location,
     );
@@ -124,11 +123,7 @@ export async function pathInRoot(
 ): Promise<string> {
   const r = await resolveInRoot(root, `/${source}`);
   if (r.missing.length > 0 || !(await lstat(r.hostPath).catch(() => undefined))) {
-    throw new MountError(
-      "MOLT_MOUNT_SOURCE_NOT_FOUND",
-      `RUN --mount: "${source || "/"}" not found in ${from}`,
-      location,
-    );
+    throw new MountSourceNotFoundError(`RUN --mount: "${source || "/"}" not found in ${from}`, location);
   }
   return r.hostPath;
 }

@@ -3,7 +3,7 @@ import { chmod, chown, lstat, mkdtemp, rm } from "node:fs/promises";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { run as exec } from "../runner/exec.js";
-import { MountError } from "./errors.js";
+import { MountSshError } from "./errors.js";
 
 /**
  * Where the agent for an `--ssh` id comes from: agent sockets and/or private key files
@@ -60,7 +60,7 @@ export async function startSshAgent(
   const keys: string[] = [];
   for (const p of paths) {
     const st = await lstat(p).catch(() => undefined);
-    if (!st) throw new MountError("MOLT_MOUNT_SSH", `ssh: ${p} does not exist`);
+    if (!st) throw new MountSshError(`ssh: ${p} does not exist`);
     if (st.isSocket()) upstream ??= p;
     else keys.push(p);
   }
@@ -70,9 +70,7 @@ export async function startSshAgent(
       upstream = join(dir, "agent.sock");
       agent = spawn("ssh-agent", ["-D", "-a", upstream], { stdio: "ignore", env: { PATH: "/usr/bin:/bin" } });
       const failed = new Promise<never>((_, reject) => {
-        agent!.once("error", (e) =>
-          reject(new MountError("MOLT_MOUNT_SSH", `cannot start ssh-agent: ${e.message}`)),
-        );
+        agent!.once("error", (e) => reject(new MountSshError(`cannot start ssh-agent: ${e.message}`)));
       });
       for (let i = 0; i < 200 && !(await lstat(upstream).catch(() => undefined)); i++)
         await Promise.race([new Promise((r) => setTimeout(r, 10)), failed]);
@@ -80,7 +78,7 @@ export async function startSshAgent(
         const r = await exec("ssh-add", ["-q", k], {
           env: { PATH: "/usr/bin:/bin", SSH_AUTH_SOCK: upstream },
         });
-        if (r.code !== 0) throw new MountError("MOLT_MOUNT_SSH", `ssh-add cannot load the key ${k}`);
+        if (r.code !== 0) throw new MountSshError(`ssh-add cannot load the key ${k}`);
       }
     }
     const target = upstream;

@@ -1,5 +1,4 @@
 import { MoltError } from "@molt/oci";
-import type { CoreErrorCode } from "../error-codes.js";
 import { BuildStepError, type ErrorLocation } from "../errors.js";
 
 /**
@@ -7,7 +6,7 @@ import { BuildStepError, type ErrorLocation } from "../errors.js";
  * Dockerfile location when given. `command` may be the instruction as written (`RUN …`): a
  * leading `RUN ` is not repeated.
  */
-export class RunFailedError extends BuildStepError {
+export class RunFailedError extends BuildStepError<"MOLT_RUN_FAILED"> {
   /** The command's exit status. */
   readonly exitCode: number;
   /** The signal that killed it, when known. */
@@ -37,7 +36,7 @@ export class RunFailedError extends BuildStepError {
 }
 
 /** `USER` names a user the image's `/etc/passwd` does not have. */
-export class UnknownUserError extends MoltError<CoreErrorCode> {
+export class UnknownUserError extends MoltError<"MOLT_UNKNOWN_USER"> {
   /** The user name as given. */
   readonly user: string;
   constructor(user: string, reason = "no such user in the image's /etc/passwd") {
@@ -47,7 +46,7 @@ export class UnknownUserError extends MoltError<CoreErrorCode> {
 }
 
 /** `USER x:group` names a group the image's `/etc/group` does not have. */
-export class UnknownGroupError extends MoltError<CoreErrorCode> {
+export class UnknownGroupError extends MoltError<"MOLT_UNKNOWN_GROUP"> {
   /** The group name as given. */
   readonly group: string;
   constructor(group: string, reason = "no such group in the image's /etc/group") {
@@ -57,7 +56,7 @@ export class UnknownGroupError extends MoltError<CoreErrorCode> {
 }
 
 /** No runner (or not the requested one) can work on this host; `reasons` says why. */
-export class RunnerUnavailableError extends MoltError<CoreErrorCode> {
+export class RunnerUnavailableError extends MoltError<"MOLT_RUNNER_UNAVAILABLE"> {
   /** What was tried and why it failed. */
   readonly reasons: string[];
   constructor(message: string, reasons: string[] = []) {
@@ -67,7 +66,7 @@ export class RunnerUnavailableError extends MoltError<CoreErrorCode> {
 }
 
 /** The in-place runner was asked for without the explicit opt-in. */
-export class InPlaceRefusedError extends MoltError<CoreErrorCode> {
+export class InPlaceRefusedError extends MoltError<"MOLT_IN_PLACE_REFUSED"> {
   constructor() {
     super(
       "MOLT_IN_PLACE_REFUSED",
@@ -77,21 +76,21 @@ export class InPlaceRefusedError extends MoltError<CoreErrorCode> {
 }
 
 /** The spec asks for something this runner cannot do here (e.g. a second uid without newuidmap). */
-export class RunUnsupportedError extends MoltError<CoreErrorCode> {
+export class RunUnsupportedError extends MoltError<"MOLT_RUN_UNSUPPORTED"> {
   constructor(message: string) {
     super("MOLT_RUN_UNSUPPORTED", message);
   }
 }
 
 /** The runner could not prepare the root (mounts, working directory, tools). */
-export class RunnerSetupError extends MoltError<CoreErrorCode> {
+export class RunnerSetupError extends MoltError<"MOLT_RUNNER_SETUP"> {
   constructor(message: string, options?: { cause?: unknown }) {
     super("MOLT_RUNNER_SETUP", message, options);
   }
 }
 
 /** The command ran longer than `timeoutMs` and was killed. */
-export class RunTimeoutError extends MoltError<CoreErrorCode> {
+export class RunTimeoutError extends MoltError<"MOLT_RUN_TIMEOUT"> {
   /** The limit that was exceeded. */
   readonly timeoutMs: number;
   constructor(timeoutMs: number) {
@@ -101,7 +100,7 @@ export class RunTimeoutError extends MoltError<CoreErrorCode> {
 }
 
 /** The run was aborted through its AbortSignal (the process tree was killed). */
-export class RunAbortedError extends MoltError<CoreErrorCode> {
+export class RunAbortedError extends MoltError<"MOLT_ABORTED"> {
   constructor(options?: { cause?: unknown }) {
     super("MOLT_ABORTED", "RUN aborted", options);
   }

@@ -15,13 +15,12 @@ import type {
   ResolvedImage,
 } from "@molt/registry-client";
 import { digestOf, SCRATCH_KEY } from "../cache/key.js";
-import type { CoreErrorCode } from "../error-codes.js";
 import type { StepId } from "../events.js";
 import type { BuildEvents } from "../step-events.js";
 import type { ImageState } from "./image-state.js";
 
 /** The base image's manifest and config disagree on the number of layers. */
-export class InconsistentBaseImageError extends MoltError<CoreErrorCode> {
+export class InconsistentBaseImageError extends MoltError<"MOLT_BASE_IMAGE_INCONSISTENT"> {
   constructor(reference: string, layers: number, diffIds: number) {
     super(
       "MOLT_BASE_IMAGE_INCONSISTENT",

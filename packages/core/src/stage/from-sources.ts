@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { type ContextSource, openDirectoryContext } from "@molt/context-source";
 import type { Platform } from "@molt/oci";
 import type { Stage } from "@molt/parser";
-import { BuildStepError, type ErrorLocation } from "../errors.js";
+import { type BuildStepError, CopyFromStageError, type ErrorLocation } from "../errors.js";
 import type { StepId } from "../events.js";
 import { pullBaseState } from "./base-image.js";
 import { extractLimits } from "./extract-limits.js";
@@ -152,8 +152,7 @@ export class FromSources {
 }
 
 function notBefore(ref: string, stage: Stage, location: ErrorLocation): BuildStepError {
-  return new BuildStepError(
-    "MOLT_COPY_FROM_STAGE",
+  return new CopyFromStageError(
     `COPY --from=${ref}: stage ${stage.index} is not built before this one`,
     location,
   );

@@ -1,5 +1,4 @@
 import { MoltError } from "@molt/oci";
-import type { CoreErrorCode } from "../error-codes.js";
 
 /** A stage as the scheduler sees it: its index and the stages it needs. */
 export interface SchedulableStage {
@@ -27,7 +26,7 @@ export interface StageSlot {
 }
 
 /** The stage graph cannot be run: a dependency is not in it, or the dependencies form a cycle. */
-export class StageGraphError extends MoltError<CoreErrorCode> {
+export class StageGraphError extends MoltError<"MOLT_STAGE_GRAPH"> {
   constructor(message: string) {
     super("MOLT_STAGE_GRAPH", message);
   }

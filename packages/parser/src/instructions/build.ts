@@ -1,4 +1,9 @@
-import { DockerfileError } from "../errors.js";
+import {
+  DockerfileArgumentsError,
+  type DockerfileError,
+  DockerfileFlagError,
+  DockerfileUnknownInstructionError,
+} from "../errors.js";
 import type { SourceLocation } from "../location.js";
 import { parseHeredocWord } from "../syntax/heredoc-words.js";
 import { parseJsonArgs } from "../syntax/json-args.js";
@@ -107,7 +112,7 @@ function heredocOf(node: HeredocNode): Heredoc {
 }
 
 function argError(reason: string, at: SourceLocation): DockerfileError {
-  return new DockerfileError("MOLT_DOCKERFILE_ARGUMENTS", reason, at);
+  return new DockerfileArgumentsError(reason, at);
 }
 
 /**
@@ -216,8 +221,7 @@ function readInstruction(node: InstructionNode, ctx: BuildContext): Instruction 
   const kind = node.name as InstructionKind;
   if (!INSTRUCTION_KINDS.includes(kind)) {
     const hint = suggest(node.keyword, INSTRUCTION_KINDS);
-    throw new DockerfileError(
-      "MOLT_DOCKERFILE_UNKNOWN_INSTRUCTION",
+    throw new DockerfileUnknownInstructionError(
       `unknown instruction: ${node.keyword}${hint ? ` (did you mean ${hint}?)` : ""}`,
       node.keywordLocation,
     );
@@ -469,7 +473,7 @@ function readInstruction(node: InstructionNode, ctx: BuildContext): Instruction 
 }
 
 function flagFail(flags: ParsedFlags, name: string, reason: string, index = 0): DockerfileError {
-  return new DockerfileError("MOLT_DOCKERFILE_FLAG", reason, flags.location(name, index)!);
+  return new DockerfileFlagError(reason, flags.location(name, index)!);
 }
 
 function mountOf(raw: string, flags: ParsedFlags, index: number, strings: StringTable): Mount {

@@ -1,4 +1,4 @@
-import { DockerfileError } from "../errors.js";
+import { DockerfileArgumentsError, DockerfileExpansionError, DockerfileFlagError } from "../errors.js";
 import { ShellExpansionError } from "../shell/errors.js";
 import { expandWord, expandWords, type ShellWordOptions, type VariableLookup } from "../shell/expand.js";
 import { MountSyntaxError, parseMount } from "./mounts.js";
@@ -30,12 +30,12 @@ export function expandInstruction<T extends Instruction>(instr: T, lookup: Varia
     return expandUnchecked(instr, one, lookup, opts);
   } catch (e) {
     if (e instanceof ShellExpansionError) {
-      throw new DockerfileError("MOLT_DOCKERFILE_EXPANSION", `${instr.kind}: ${e.message}`, instr.location, {
+      throw new DockerfileExpansionError(`${instr.kind}: ${e.message}`, instr.location, {
         cause: e,
       });
     }
     if (e instanceof MountSyntaxError) {
-      throw new DockerfileError("MOLT_DOCKERFILE_FLAG", `RUN --mount: ${e.message}`, instr.location, {
+      throw new DockerfileFlagError(`RUN --mount: ${e.message}`, instr.location, {
         cause: e,
       });
     }
@@ -75,8 +75,7 @@ function expandUnchecked<T extends Instruction>(
       if (i.chmod !== undefined) {
         out.chmod = one(i.chmod);
         if (!isValidChmod(out.chmod)) {
-          throw new DockerfileError(
-            "MOLT_DOCKERFILE_FLAG",
+          throw new DockerfileFlagError(
             `${i.kind}: invalid --chmod value "${out.chmod}": expected octal or symbolic mode`,
             i.location,
           );
@@ -104,11 +103,7 @@ function expandUnchecked<T extends Instruction>(
     case "VOLUME": {
       const paths = i.paths.map(one);
       if (paths.some((p) => p.trim() === "")) {
-        throw new DockerfileError(
-          "MOLT_DOCKERFILE_ARGUMENTS",
-          "VOLUME specified can not be an empty string",
-          i.location,
-        );
+        throw new DockerfileArgumentsError("VOLUME specified can not be an empty string", i.location);
       }
       return { ...i, paths } as T;
     }

@@ -1,4 +1,4 @@
-import { DockerfileError } from "../errors.js";
+import { type DockerfileError, DockerfileFlagError } from "../errors.js";
 import type { SourceLocation } from "../location.js";
 import type { FlagNode } from "../syntax/tree.js";
 import { suggest } from "./suggest.js";
@@ -93,7 +93,7 @@ export class ParsedFlags {
 const NO_FLAGS = new ParsedFlags([]);
 
 function flagError(kind: InstructionKind, f: FlagNode, reason: string): DockerfileError {
-  return new DockerfileError("MOLT_DOCKERFILE_FLAG", `${kind}: ${reason}`, f.location);
+  return new DockerfileFlagError(`${kind}: ${reason}`, f.location);
 }
 
 const BOOLEAN = /^(true|false)$/i;

@@ -1,4 +1,11 @@
-import { ShellExpansionError } from "./errors.js";
+import {
+  ShellBadSubstitutionError,
+  ShellExpansionError,
+  ShellRequiredVariableError,
+  ShellTooDeepError,
+  ShellUnsupportedModifierError,
+  ShellUnterminatedError,
+} from "./errors.js";
 import { replacePattern, trimPrefix, trimSuffix } from "./pattern.js";
 
 /** Looks a variable up: its value, or `undefined` when it is not set. */
@@ -162,8 +169,7 @@ class Lexer {
       text += c;
     }
     if (stop !== EOF) {
-      throw new ShellExpansionError(
-        "MOLT_SHELL_UNTERMINATED",
+      throw new ShellUnterminatedError(
         stop === "}"
           ? "syntax error: missing '}'"
           : `unexpected end of statement while looking for matching ${stop}`,
@@ -180,8 +186,7 @@ class Lexer {
     for (;;) {
       const ch = this.next();
       if (ch === EOF) {
-        throw new ShellExpansionError(
-          "MOLT_SHELL_UNTERMINATED",
+        throw new ShellUnterminatedError(
           "unexpected end of statement while looking for matching single-quote",
           start,
         );
@@ -199,8 +204,7 @@ class Lexer {
     for (;;) {
       const ch = this.peek();
       if (ch === EOF) {
-        throw new ShellExpansionError(
-          "MOLT_SHELL_UNTERMINATED",
+        throw new ShellUnterminatedError(
           "unexpected end of statement while looking for matching double-quote",
           start,
         );
@@ -247,8 +251,7 @@ class Lexer {
   private dollar(): string {
     if (!this.src.startsWith("${", this.pos)) return this.dollarInner();
     if (++this.depth > MAX_NESTING) {
-      throw new ShellExpansionError(
-        "MOLT_SHELL_TOO_DEEP",
+      throw new ShellTooDeepError(
         `syntax error: \${…} nested more than ${MAX_NESTING} levels deep`,
         this.pos,
       );
@@ -272,19 +275,17 @@ class Lexer {
     }
     this.next();
     const first = this.peek();
-    if (first === EOF)
-      throw new ShellExpansionError("MOLT_SHELL_UNTERMINATED", "syntax error: missing '}'", start);
+    if (first === EOF) throw new ShellUnterminatedError("syntax error: missing '}'", start);
     if (first === "{" || first === "}" || first === ":") {
-      throw new ShellExpansionError("MOLT_SHELL_BAD_SUBSTITUTION", "syntax error: bad substitution", start);
+      throw new ShellBadSubstitutionError("syntax error: bad substitution", start);
     }
     const name = this.name();
     if (name === "") {
-      throw new ShellExpansionError("MOLT_SHELL_BAD_SUBSTITUTION", "syntax error: bad substitution", start);
+      throw new ShellBadSubstitutionError("syntax error: bad substitution", start);
     }
     let ch = this.next();
     let modifier = ch;
-    if (ch === EOF)
-      throw new ShellExpansionError("MOLT_SHELL_UNTERMINATED", "syntax error: missing '}'", start);
+    if (ch === EOF) throw new ShellUnterminatedError("syntax error: missing '}'", start);
     if (ch === "}") {
       const value = this.get(name);
       if (value === undefined && this.opts.skipUnset) return `\${${name}}`;
@@ -299,11 +300,7 @@ class Lexer {
     if (ch === "+" || ch === "-" || ch === "?" || ch === "#" || ch === "%") {
       const patternMode = ch === "#" || ch === "%";
       if (nullIsUnset && patternMode) {
-        throw new ShellExpansionError(
-          "MOLT_SHELL_UNSUPPORTED_MODIFIER",
-          `unsupported modifier (${modifier}) in substitution`,
-          start,
-        );
+        throw new ShellUnsupportedModifierError(`unsupported modifier (${modifier}) in substitution`, start);
       }
       const word = this.run("}", patternMode).text;
       const value = this.get(name);
@@ -316,18 +313,10 @@ class Lexer {
           return empty ? "" : word;
         case "?":
           if (value === undefined) {
-            throw new ShellExpansionError(
-              "MOLT_SHELL_REQUIRED_VARIABLE",
-              `${name}: ${word || "is not allowed to be unset"}`,
-              start,
-            );
+            throw new ShellRequiredVariableError(`${name}: ${word || "is not allowed to be unset"}`, start);
           }
           if (empty) {
-            throw new ShellExpansionError(
-              "MOLT_SHELL_REQUIRED_VARIABLE",
-              `${name}: ${word || "is not allowed to be empty"}`,
-              start,
-            );
+            throw new ShellRequiredVariableError(`${name}: ${word || "is not allowed to be empty"}`, start);
           }
           return value;
         default: {
@@ -352,11 +341,7 @@ class Lexer {
         pattern = this.run("/", true).text;
       } catch (e) {
         if (e instanceof ShellExpansionError && this.pos >= this.src.length) {
-          throw new ShellExpansionError(
-            "MOLT_SHELL_UNTERMINATED",
-            "syntax error: missing '/' in $" + "{}",
-            start,
-          );
+          throw new ShellUnterminatedError("syntax error: missing '/' in $" + "{}", start);
         }
         throw e;
       }
@@ -367,13 +352,8 @@ class Lexer {
       }
       return replacePattern(value ?? "", pattern, replacement, all, this.escape);
     }
-    if (ch === EOF)
-      throw new ShellExpansionError("MOLT_SHELL_UNTERMINATED", "syntax error: missing '}'", start);
-    throw new ShellExpansionError(
-      "MOLT_SHELL_UNSUPPORTED_MODIFIER",
-      `unsupported modifier (${modifier}) in substitution`,
-      start,
-    );
+    if (ch === EOF) throw new ShellUnterminatedError("syntax error: missing '}'", start);
+    throw new ShellUnsupportedModifierError(`unsupported modifier (${modifier}) in substitution`, start);
   }
 }
 

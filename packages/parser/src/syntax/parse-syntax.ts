@@ -1,4 +1,4 @@
-import { DockerfileError } from "../errors.js";
+import { DockerfileDirectiveError, DockerfileHeredocError } from "../errors.js";
 import type { SourceLocation } from "../location.js";
 import { isKeywordSeparator, skipSpace, trimEndIndex } from "./chars.js";
 import { KNOWN_DIRECTIVES, matchDirective } from "./directives.js";
@@ -225,17 +225,12 @@ export function readSyntax(input: string, options: ParseSyntaxOptions, strings: 
     if (!d || !(KNOWN_DIRECTIVES as readonly string[]).includes(d.key)) break;
     const location = cur.location(file, lead - cur.start + 1);
     if (seen.has(d.key)) {
-      throw new DockerfileError(
-        "MOLT_DOCKERFILE_DIRECTIVE",
-        `only one ${d.key} parser directive can be used`,
-        location,
-      );
+      throw new DockerfileDirectiveError(`only one ${d.key} parser directive can be used`, location);
     }
     seen.add(d.key);
     if (d.key === "escape") {
       if (d.value !== "\\" && d.value !== "`") {
-        throw new DockerfileError(
-          "MOLT_DOCKERFILE_DIRECTIVE",
+        throw new DockerfileDirectiveError(
           `invalid escape token '${d.value}' does not match \` or \\`,
           location,
         );
@@ -324,17 +319,13 @@ export function readSyntax(input: string, options: ParseSyntaxOptions, strings: 
           }
         }
         if (!terminated) {
-          throw new DockerfileError(
-            "MOLT_DOCKERFILE_HEREDOC",
-            `unterminated heredoc ${h.word}: no line "${h.name}" ends it`,
-            {
-              file,
-              line: first + 1,
-              column: lead - lineStart + 1,
-              endLine: cur.index + 1,
-              endColumn: cur.end - cur.start + 1,
-            },
-          );
+          throw new DockerfileHeredocError(`unterminated heredoc ${h.word}: no line "${h.name}" ends it`, {
+            file,
+            line: first + 1,
+            column: lead - lineStart + 1,
+            endLine: cur.index + 1,
+            endColumn: cur.end - cur.start + 1,
+          });
         }
         const heredoc: HeredocNode = {
           name: strings.share(h.name),

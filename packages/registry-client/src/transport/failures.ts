@@ -2,12 +2,14 @@ import { MoltError } from "@molt/oci";
 import type { Dispatcher } from "undici";
 import {
   RegistryAuthError,
-  RegistryError,
+  type RegistryError,
   type RegistryErrorContext,
   RegistryNotFoundError,
   RegistryProtocolError,
+  RegistryRequestFailedError,
   RegistryTimeoutError,
   RegistryTlsError,
+  RegistryTooManyRequestsError,
   RegistryUnreachableError,
 } from "../errors.js";
 import { parseRetryAfter } from "./retry.js";
@@ -212,12 +214,8 @@ export async function responseError(
     const after = parseRetryAfter(res.headers["retry-after"]);
     if (after !== undefined) full.retryAfterMs = after;
   }
-  return new RegistryError(
-    status === 429 ? "MOLT_REGISTRY_TOO_MANY_REQUESTS" : "MOLT_REGISTRY_ERROR",
-    message,
-    {
-      ...full,
-      retryable,
-    },
-  );
+  const context = { ...full, retryable };
+  return status === 429
+    ? new RegistryTooManyRequestsError(message, context)
+    : new RegistryRequestFailedError(message, context);
 }
