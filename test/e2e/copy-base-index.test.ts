@@ -161,10 +161,14 @@ describe("a base of several layers: modes, owners, symlinks, whiteouts", () => {
   test("with --cache-dir, the next build with changed files downloads no base layer", async () => {
     const cacheDir = join(dir, "cache-layered");
     const ctx = await context("layered-cached", dockerfile(), { "a.txt": "first\n" });
-    const first = await buildAndCount(ctx, "c1", baseLayers, { cacheDir });
+    const first = await buildAndCount(ctx, "c1", baseLayers, {
+      cache: { stores: [{ type: "directory", path: cacheDir }] },
+    });
     expect(first.gets).toHaveLength(baseLayers.length);
     await writeFile(join(ctx, "a.txt"), "second\n");
-    const second = await buildAndCount(ctx, "c2", baseLayers, { cacheDir });
+    const second = await buildAndCount(ctx, "c2", baseLayers, {
+      cache: { stores: [{ type: "directory", path: cacheDir }] },
+    });
     expect(second.gets).toEqual([]);
     expect(second.events).not.toContain("molt:snapshot:extract-start");
     // the push mounted the base layers from their repository
@@ -180,7 +184,9 @@ describe("a base of several layers: modes, owners, symlinks, whiteouts", () => {
   test("with --cache-repo (a CI pod with no disk of its own), the second build downloads no base layer", async () => {
     const cacheRepo = `${registry.host}/cache/layered`;
     const ctx = await context("layered-repo", dockerfile(), { "a.txt": "one\n" });
-    const first = await buildAndCount(ctx, "r1", baseLayers, { cacheRepo });
+    const first = await buildAndCount(ctx, "r1", baseLayers, {
+      cache: { stores: [{ type: "registry", repo: cacheRepo }] },
+    });
     expect(first.gets).toHaveLength(baseLayers.length);
     // the index went to the cache repository as a small artifact per layer
     const tags = (await (await fetch(`http://${registry.host}/v2/cache/layered/tags/list`)).json()) as {
@@ -189,7 +195,7 @@ describe("a base of several layers: modes, owners, symlinks, whiteouts", () => {
     expect(tags.tags.filter((t) => t.startsWith("layer-index-"))).toHaveLength(baseLayers.length);
     await writeFile(join(ctx, "a.txt"), "two\n");
     const second = await buildAndCount(ctx, "r2", baseLayers, {
-      cacheRepo,
+      cache: { stores: [{ type: "registry", repo: cacheRepo }] },
       tmpDir: await mkdtemp(join(dir, "pod-")),
     });
     expect(second.gets).toEqual([]);
@@ -253,11 +259,15 @@ test("Debian + COPY of 20 files: the 51 MB base is streamed once to index it, th
   ).json()) as { layers: { digest: string }[] };
   const baseLayers = m.layers.map((l) => l.digest);
   const cacheDir = join(dir, "cache-debian");
-  const first = await buildAndCount(ctx, "deb1", baseLayers, { cacheDir });
+  const first = await buildAndCount(ctx, "deb1", baseLayers, {
+    cache: { stores: [{ type: "directory", path: cacheDir }] },
+  });
   expect(first.gets).toHaveLength(1);
   expect(first.events).not.toContain("molt:snapshot:extract-start");
   await writeFile(join(ctx, "app/f0.txt"), "changed\n");
-  const second = await buildAndCount(ctx, "deb2", baseLayers, { cacheDir });
+  const second = await buildAndCount(ctx, "deb2", baseLayers, {
+    cache: { stores: [{ type: "directory", path: cacheDir }] },
+  });
   expect(second.gets).toEqual([]);
   const extracted = await buildAndCount(ctx, "deb3", baseLayers, { baseIndex: false });
   expect(second.result.digest).toBe(extracted.result.digest);

@@ -45,7 +45,7 @@ async function hits(opts: { secret: string; stageV?: string }): Promise<Record<s
     noPush: true,
     ociLayoutPath: join(dir, "layout"),
     registries: { "*": { pull: { insecure: true } } },
-    cacheDir: join(dir, "layer-cache"),
+    cache: { stores: [{ type: "directory", path: join(dir, "layer-cache") }] },
     cacheMountDir: join(dir, "cache-mounts"),
     secrets: { tok: { value: opts.secret } },
     buildArgs: opts.stageV ? { STAGE_V: opts.stageV } : {},

@@ -161,7 +161,7 @@ test("a rebuild from the cache: the cached steps say so (hit, key, store) and en
     context: ctx,
     noPush: true,
     registries: { "*": { pull: { insecure: true } } },
-    cacheDir,
+    cache: { stores: [{ type: "directory", path: cacheDir }] },
     reproducible: true,
   } as const;
   const a = await build({ ...opts, onProgress: (e) => first.push(e) });

@@ -94,9 +94,11 @@ describe("molt build takes kaniko's flag names", () => {
     expect(options.registries).toEqual({
       "reg.example": { caFile: "ca.pem", certFile: "c.pem", keyFile: "k.pem" },
       "other.example": { skipTlsVerify: true },
+      // --registry-mirror: Docker Hub's mirrors
+      "docker.io": { mirrors: ["mirror.example"] },
     });
-    expect(options.registryMirrors).toEqual(["mirror.example"]);
-    expect(options.registryRetries).toBe(7);
+    // --push-retry 7: seven retries after the first try
+    expect(options.retry).toEqual({ attempts: 8 });
   });
 
   test.each([

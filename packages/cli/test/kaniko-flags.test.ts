@@ -190,11 +190,11 @@ describe("every kaniko executor flag is accepted", () => {
       singleSnapshot: true,
       snapshotMode: "walk",
       annotations: { "org.opencontainers.image.source": "https://x.example/repo", k: "v=w" },
-      registryMaps: {
-        "index.docker.io": ["mirror.example/hub"],
-        "gcr.io": ["gcr-mirror.example", "second.example"],
+      // --registry-map FROM=TO: FROM's mirrors (index.docker.io is Docker Hub), no fallback
+      registries: {
+        "docker.io": { mirrors: ["mirror.example/hub"], mirrorFallback: false },
+        "gcr.io": { mirrors: ["gcr-mirror.example", "second.example"], mirrorFallback: false },
       },
-      skipDefaultRegistryFallback: true,
       git: { branch: "dev", depth: 5, recurseSubmodules: true },
       tmpDir: "/scratch",
       pushIgnoreImmutableTagErrors: true,
@@ -254,8 +254,7 @@ describe("every kaniko executor flag is accepted", () => {
     };
     expect(parseBuildFlags([], "/", env).options).toMatchObject({
       noPush: true,
-      registryMirrors: ["m.example"],
-      registryMaps: { "quay.io": ["q.example"] },
+      registries: { "docker.io": { mirrors: ["m.example"] }, "quay.io": { mirrors: ["q.example"] } },
       tmpDir: "/k",
     });
     expect(parseBuildFlags(["--kaniko-dir", "/flag"], "/", env).options.tmpDir).toBe("/flag");

@@ -16,6 +16,7 @@ import {
 import { type PlannedStage, PROXY_ARGS, parseDockerfile, planBuild, predefinedArgs } from "@molt/parser";
 import { type Registry, RegistryClient } from "@molt/registry-client";
 import createDebug from "debug";
+import { resolveCacheOptions } from "./cache/cache-options.js";
 import { KeySalt } from "./cache/key.js";
 import { openBuildCache } from "./cache/open.js";
 import type { StepCache } from "./cache/step-cache.js";
@@ -101,7 +102,7 @@ export async function build(given: BuildOptions): Promise<BuildResult> {
  *
  * @example
  * ```ts
- * const plan = await dryRun({ context: ".", noPush: true, cacheRepo: "registry.example/app/cache" });
+ * const plan = await dryRun({ context: ".", noPush: true, cache: { stores: [{ type: "registry", repo: "registry.example/app/cache" }] } });
  * for (const s of plan.steps) console.log(s.stage, s.step, s.key, s.cached ? "hit" : s.reason);
  * ```
  */
@@ -248,14 +249,10 @@ async function buildInContext(
       ...(st.baseImage ? [st.baseImage] : []),
       ...st.externalImages,
     ]);
-    const cacheRepo = options.cacheRepo ? parseReference(options.cacheRepo) : undefined;
+    const cacheRepos = resolveCacheOptions(options.cache).repos.map((r) => parseReference(r));
     const cacheTargets = cachePushTargets(options);
     client ??= ownClient = new RegistryClient(
-      registryClientOptions(
-        options,
-        [...targets, ...(cacheRepo ? [cacheRepo] : []), ...cacheTargets],
-        baseImages,
-      ),
+      registryClientOptions(options, [...targets, ...cacheRepos, ...cacheTargets], baseImages),
     );
     // Destinations (and each cache repository this build writes) were parsed up front; now check
     // that each accepts a push, before any step runs (stages resolve their bases and probe the
@@ -268,7 +265,7 @@ async function buildInContext(
     // Every stage's base is resolved now, beside that check (not when its stage starts); a base
     // pre-warmed into --cache-dir is looked for there first, so nothing is asked ahead then.
     const bases = new BaseResolver(client, given.cancel.signal);
-    if (!options.cacheDir)
+    if (warmDir(options) === undefined)
       for (const p of plan.stages)
         if (p.baseImage && p.baseImage !== "scratch" && p.baseStage === undefined)
           bases.resolve(p.baseImage, p.platform ? parsePlatform(p.platform) : platform);
@@ -480,9 +477,8 @@ export async function buildStage(
     } else {
       base = planned.baseImage;
       // A base image pre-warmed into --cache-dir (kaniko's meaning) is used without its registry.
-      const warmed = options.cacheDir
-        ? await layoutBaseState(options.cacheDir, planned.baseImage, stagePlatform)
-        : undefined;
+      const dir = warmDir(options);
+      const warmed = dir ? await layoutBaseState(dir, planned.baseImage, stagePlatform) : undefined;
       state =
         warmed ??
         (
@@ -538,7 +534,12 @@ export async function buildStage(
 async function flushCache(cache: StepCache | undefined, options: BuildOptions): Promise<void> {
   if (!cache) return;
   await cache.flush();
-  await cache.enforceLimits(options.cacheMaxBytes ?? 20 * 1024 ** 3);
+  await cache.enforceLimits();
+}
+
+/** The directory that serves pre-warmed base images: the first directory cache store. */
+function warmDir(options: BuildOptions): string | undefined {
+  return resolveCacheOptions(options.cache).dirs[0]?.path;
 }
 
 /** The platform molt itself runs on (BUILDPLATFORM). */

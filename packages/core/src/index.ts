@@ -22,6 +22,14 @@ export {
   dryRun,
   type StageBuildContext,
 } from "./build.js";
+export {
+  type CacheOptions,
+  type CacheStore,
+  DEFAULT_CACHE_MAX_BYTES,
+  DEFAULT_CACHE_TTL_MS,
+  type DirectoryCacheStore,
+  type RegistryCacheStore,
+} from "./cache/cache-options.js";
 export { DirectoryLayerCache, type DirectoryLayerCacheOptions, type PruneReport } from "./cache/dir-cache.js";
 export { explainMiss } from "./cache/explain.js";
 export { hiddenInput, type KeyInput, KeySalt, shownInput, stepKey } from "./cache/key.js";
@@ -33,7 +41,7 @@ export type {
   LayerCache,
   SaltOptions,
 } from "./cache/layer-cache.js";
-export { DEFAULT_CACHE_TTL_MS, defaultCacheRepo } from "./cache/open.js";
+export { defaultCacheRepo } from "./cache/open.js";
 export { type CachePruneResult, pruneCache } from "./cache/prune.js";
 export { RegistryLayerCache, type RegistryLayerCacheOptions } from "./cache/registry-cache.js";
 export { TieredLayerCache } from "./cache/tiered-cache.js";
@@ -43,6 +51,7 @@ export * from "./events.js";
 export * from "./mounts/index.js";
 export type { BuildOptions, BuildOutput } from "./options.js";
 export type { RegistriesSettings, RegistrySettings, RegistryTransportSettings } from "./registry/settings.js";
+export type { RetrySettings, TimeoutSettings } from "./registry/transport-settings.js";
 export * from "./runner/index.js";
 export type { LayerOrigin } from "./stage/image-state.js";
 export type { StepReport } from "./stage/run-stage.js";

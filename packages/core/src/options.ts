@@ -1,10 +1,11 @@
 import type { ContextSource, GitContextOptions } from "@molt/context-source";
 import type { Registry, RegistryClientOptions } from "@molt/registry-client";
 import type { ExtractLimits, SnapshotterFactory } from "@molt/snapshotter";
-import type { LayerCache } from "./cache/layer-cache.js";
+import type { CacheOptions } from "./cache/cache-options.js";
 import type { BuildProgressEvent } from "./events.js";
 import type { SecretSource } from "./mounts/secrets.js";
 import type { RegistriesSettings } from "./registry/settings.js";
+import type { RetrySettings, TimeoutSettings } from "./registry/transport-settings.js";
 import type { Runner } from "./runner/index.js";
 
 /** One place the image goes (`BuildOptions.outputs`). */
@@ -14,7 +15,8 @@ export type BuildOutput =
   | { type: "docker-archive"; path: string };
 
 /**
- * What to build and where to put it. Names follow kaniko's flags.
+ * What to build and where to put it, shaped for a program: the CLI translates kaniko's flags
+ * into these (the flag each option answers is named beside it).
  *
  * @example
  * ```ts
@@ -96,25 +98,26 @@ export interface BuildOptions {
   contextSubPath?: string;
   /**
    * Registry settings by host and direction: plain HTTP, TLS verification, CAs and client
-   * certificates (`"*"`: every registry the build pulls from or pushes to). Nothing is weakened
-   * unless named here. The CLI translates kaniko's `--insecure`, `--insecure-pull`,
-   * `--insecure-registry`, `--skip-tls-verify*`, `--registry-certificate` and
-   * `--registry-client-cert` into this.
+   * certificates, and mirrors to pull from first (`"*"`: every registry the build pulls from or
+   * pushes to). Nothing is weakened unless named here. The CLI translates kaniko's `--insecure`,
+   * `--insecure-pull`, `--insecure-registry`, `--skip-tls-verify*`, `--registry-certificate`,
+   * `--registry-client-cert`, `--registry-mirror`, `--registry-map` and
+   * `--skip-default-registry-fallback` into this.
    *
    * @example
    * ```ts
-   * await build({ context: ".", destinations: ["127.0.0.1:5000/app:1"], registries: { "127.0.0.1:5000": { insecure: true } } });
+   * await build({
+   *   context: ".",
+   *   destinations: ["127.0.0.1:5000/app:1"],
+   *   registries: { "127.0.0.1:5000": { insecure: true }, "docker.io": { mirrors: ["mirror.gcr.io"] } },
+   * });
    * ```
    */
   registries?: RegistriesSettings;
-  /** Docker Hub mirrors tried before docker.io (`--registry-mirror`). */
-  registryMirrors?: string[];
-  /** Retries of a failed registry request (`--push-retry` / `--image-download-retry`); default 4. */
-  registryRetries?: number;
-  /** A registry request that moves no bytes for this long fails, in ms (`--registry-idle-timeout`; default 30000, 0 = never). */
-  registryIdleTimeoutMs?: number;
-  /** Cap of one registry operation, retries included, in ms (`--registry-timeout`; default 30 min, 0 = none). */
-  registryTimeoutMs?: number;
+  /** How failed registry requests are retried (`--push-retry` / `--image-download-retry` N: `attempts` N + 1); default 5 tries. */
+  retry?: RetrySettings;
+  /** How long registry requests may take (`--registry-idle-timeout`, `--registry-timeout`). */
+  timeouts?: TimeoutSettings;
   /**
    * Do not check, before the first step, that every destination accepts a push
    * (`--skip-push-permission-check`). Destinations are always parsed up front.
@@ -161,43 +164,24 @@ export interface BuildOptions {
   pushIgnoreImmutableTagErrors?: boolean;
   /** One layer for all the target stage's changes instead of one per instruction (`--single-snapshot`). */
   singleSnapshot?: boolean;
-  /** Pull images of a registry from others first (`--registry-map FROM=TO`): registry host → hosts (with optional path prefix). */
-  registryMaps?: Record<string, string[]>;
-  /** With mirrors or maps, never fall back to the original registry (`--skip-default-registry-fallback`). */
-  skipDefaultRegistryFallback?: boolean;
   /** Credentials tried before the docker credential chain: per host, or a function asked per host. */
   credentials?: RegistryClientOptions["credentials"];
   /** How a git context is fetched (`--git branch=…,depth=…`). */
   git?: GitContextOptions;
   /**
-   * A layer cache of your own (anything implementing {@link LayerCache}, e.g. an S3 bucket),
-   * used before `cacheDir` and `cacheRepo` when those are given too.
+   * The layer cache: its stores (registry repositories, local directories, your own
+   * {@link LayerCache}s), consulted in order and all written, and what is cached. No cache
+   * without it. The CLI builds it from `--cache`, `--cache-repo`, `--cache-dir` (in that
+   * order: the directory first), `--cache-ttl`, `--cache-run-layers`, `--cache-copy-layers`,
+   * `--no-push-cache`, `--no-cache`, `--no-cache-filter`, `--cache-normalize-modes` and
+   * `--cache-max-bytes`.
+   *
+   * @example
+   * ```ts
+   * await build({ context: ".", destinations: ["reg.example/app:1"], cache: { stores: [{ type: "registry", repo: "reg.example/app/cache" }] } });
+   * ```
    */
-  cache?: LayerCache;
-  /** Registry repository for the layer cache (`--cache-repo`; the CLI defaults it to `<destination repo>/cache` with `--cache=true`). */
-  cacheRepo?: string;
-  /** Local directory layer cache, an OCI layout (`--cache-dir`); also serves pre-warmed base images. */
-  cacheDir?: string;
-  /** Cache entries older than this are misses (`--cache-ttl`); default two weeks. */
-  cacheTtlMs?: number;
-  /** Cache RUN results (`--cache-run-layers`); default true. */
-  cacheRunLayers?: boolean;
-  /** Cache COPY/ADD results by content (`--cache-copy-layers`); default true, as BuildKit does. */
-  cacheCopyLayers?: boolean;
-  /** Probe the cache but write no entries (`--no-push-cache`). */
-  noPushCache?: boolean;
-  /** Rebuild every step, still writing the cache (`--no-cache`). */
-  noCache?: boolean;
-  /** Rebuild the steps of these stages (names or indexes), still writing the cache (`--no-cache-filter`). */
-  noCacheFilter?: string[];
-  /**
-   * Hash context sources with the modes the step gives them (`--chmod` wins; otherwise group and
-   * other write bits masked), so checkouts made with different umasks share entries
-   * (`--cache-normalize-modes`). The key then no longer sees a g+w/o+w change of a source file.
-   */
-  cacheNormalizeModes?: boolean;
-  /** A local `cacheDir` is pruned (oldest entries first) to at most this many bytes; default 20 GiB. */
-  cacheMaxBytes?: number;
+  cache?: CacheOptions;
   /**
    * The registry every pull and push goes through, instead of a `RegistryClient` built from these
    * options (whose registry settings then do not apply): your own {@link Registry}, e.g. a wrapper

@@ -171,7 +171,13 @@ export class RegistryClient implements Registry {
       const prefix = slash >= 0 ? `${plain.slice(slash + 1)}/` : "";
       out.push({ ...ref, registry: host, repository: `${prefix}${ref.repository}` });
     }
-    if (!this.#options.skipDefaultRegistryFallback) out.push(ref);
+    const skip = this.#options.skipDefaultRegistryFallback;
+    const skipped =
+      skip === true ||
+      (Array.isArray(skip) &&
+        (skip.includes(ref.registry) ||
+          (hubAliases.includes(ref.registry) && skip.some((h) => hubAliases.includes(h)))));
+    if (!skipped) out.push(ref);
     return out;
   }
 

@@ -75,8 +75,11 @@ export interface RegistryClientOptions {
    * `gcr.io`) → replacement hosts, each `host[:port]` with an optional path prefix, tried in order.
    */
   registryMaps?: Record<string, string[]>;
-  /** With `mirrors` or `registryMaps`, never fall back to the original registry. */
-  skipDefaultRegistryFallback?: boolean;
+  /**
+   * With `mirrors` or `registryMaps`, never fall back to the original registry: `true` for
+   * every registry, or the hosts (keys of `registryMaps`, `docker.io` for `mirrors`) that never do.
+   */
+  skipDefaultRegistryFallback?: boolean | readonly string[];
   /** Retry policy for connection errors, 429 and 5xx. */
   retry?: RetryOptions;
   /** Most blob transfers in flight per registry (default 6). */

@@ -6,7 +6,7 @@ import { KANIKO_FLAGS } from "./flags/kaniko.js";
 import { LOGGING_FLAGS } from "./flags/logging.js";
 import { MOUNT_FLAG_ROWS } from "./flags/mounts.js";
 import { OUTPUT_FLAGS } from "./flags/outputs.js";
-import { REGISTRY_FLAGS } from "./flags/registry.js";
+import { finishRegistryMirrors, REGISTRY_FLAGS } from "./flags/registry.js";
 import { REGISTRY_TIMEOUT_ROWS } from "./flags/registry-timeouts.js";
 import { RUN_FLAGS } from "./flags/run.js";
 import {
@@ -107,6 +107,7 @@ export function parseBuildFlags(
     }
   }
   finishCacheFlags(target);
+  finishRegistryMirrors(target);
   const { options, cli } = target;
   if (
     !options.noPush &&

@@ -53,7 +53,7 @@ export interface PruneReport {
  * @example
  * ```ts
  * const cache = await DirectoryLayerCache.open("/var/cache/molt");
- * await build({ context: ".", noPush: true, ociLayoutPath: "out", cache });
+ * await build({ context: ".", noPush: true, ociLayoutPath: "out", cache: { stores: [cache] } });
  * ```
  */
 export class DirectoryLayerCache implements LayerCache {
@@ -65,6 +65,11 @@ export class DirectoryLayerCache implements LayerCache {
     private readonly options: DirectoryLayerCacheOptions,
   ) {
     this.description = `directory ${dir}`;
+  }
+
+  /** The size limit the cache was opened with (its `maxBytes`), if any. */
+  get maxBytes(): number | undefined {
+    return this.options.maxBytes;
   }
 
   /** Opens (creating if needed) the cache directory. */

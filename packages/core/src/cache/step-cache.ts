@@ -163,13 +163,13 @@ export class StepCache {
     await Promise.all(this.#pending);
   }
 
-  /** Prunes local cache directories (oldest entries first) to at most `maxBytes` of layers. */
-  async enforceLimits(maxBytes: number): Promise<void> {
+  /** Prunes local cache directories (oldest entries first) to at most their `maxBytes` of layers. */
+  async enforceLimits(): Promise<void> {
     const stores = this.cache instanceof TieredLayerCache ? this.cache.stores : [this.cache];
     for (const s of stores) {
-      if (!(s instanceof DirectoryLayerCache)) continue;
+      if (!(s instanceof DirectoryLayerCache) || s.maxBytes === undefined) continue;
       try {
-        const report = await s.prune({ keepBytes: maxBytes });
+        const report = await s.prune({ keepBytes: s.maxBytes });
         if (report.removed.length > 0)
           debug(
             "pruned %d entries from %s (kept %d bytes)",

@@ -60,7 +60,7 @@ export async function addInputs(instr: AddInstruction, view: PlanView): Promise<
       selected.map((s) => s.entry).filter((e) => !excluded?.matches(e.path)),
       {
         chmod: parseChmod(instr.chmod, instr.location),
-        normalizeModes: view.options.cacheNormalizeModes ?? false,
+        normalizeModes: view.options.cache?.normalizeModes ?? false,
         ...(excluded ? { exclude: (rel: string) => excluded.matches(rel) } : {}),
         ...(signal ? { signal } : {}),
       },

@@ -29,7 +29,7 @@ export async function copyInputs(instr: CopyInstruction, view: PlanView): Promis
   const signal = view.options.signal;
   return sourceInputs(view.context, entries, {
     chmod: parseChmod(instr.chmod, instr.location),
-    normalizeModes: view.options.cacheNormalizeModes ?? false,
+    normalizeModes: view.options.cache?.normalizeModes ?? false,
     ...(excluded ? { exclude: (rel: string) => excluded.matches(rel) } : {}),
     ...(signal ? { signal } : {}),
   });

@@ -1,8 +1,10 @@
 import { readFileSync } from "node:fs";
 import { parseReference, type Reference } from "@molt/oci";
-import type { RegistryClientOptions, RegistryTlsOptions } from "@molt/registry-client";
+import type { RegistryClientOptions, RegistryTlsOptions, RetryOptions } from "@molt/registry-client";
+import { InvalidBuildOptionsError } from "../errors.js";
 import type { BuildOptions } from "../options.js";
 import type { RegistrySettings, RegistryTransportSettings } from "./settings.js";
+import type { RetrySettings } from "./transport-settings.js";
 
 /**
  * Turns `BuildOptions.registries` (and the other registry options) into registry client
@@ -48,14 +50,38 @@ export function registryClientOptions(
     push: { insecure: [...push.insecure], skipTlsVerify: [...push.skipTlsVerify] },
   };
   if (Object.keys(tls).length > 0) out.tls = tls;
-  if (options.registryMirrors?.length) out.mirrors = options.registryMirrors;
-  if (options.registryMaps && Object.keys(options.registryMaps).length > 0)
-    out.registryMaps = options.registryMaps;
-  if (options.skipDefaultRegistryFallback) out.skipDefaultRegistryFallback = true;
+  const maps: Record<string, string[]> = {};
+  const noFallback: string[] = [];
+  for (const [host, s] of Object.entries(options.registries ?? {})) {
+    if (!s.mirrors?.length) continue;
+    if (host === "*")
+      throw new InvalidBuildOptionsError('registries["*"] cannot have mirrors: name the host they mirror');
+    maps[host] = [...s.mirrors];
+    if (s.mirrorFallback === false) noFallback.push(host);
+  }
+  if (Object.keys(maps).length > 0) out.registryMaps = maps;
+  if (noFallback.length > 0) out.skipDefaultRegistryFallback = noFallback;
   if (options.credentials) out.credentials = options.credentials;
-  if (options.registryRetries !== undefined) out.retry = { retries: options.registryRetries };
-  if (options.registryIdleTimeoutMs !== undefined) out.idleTimeoutMs = options.registryIdleTimeoutMs;
-  if (options.registryTimeoutMs !== undefined) out.operationTimeoutMs = options.registryTimeoutMs;
+  const retry = retryOptions(options.retry);
+  if (retry) out.retry = retry;
+  if (options.timeouts?.idleMs !== undefined) out.idleTimeoutMs = options.timeouts.idleMs;
+  if (options.timeouts?.operationMs !== undefined) out.operationTimeoutMs = options.timeouts.operationMs;
+  return out;
+}
+
+/** `BuildOptions.retry` as the client's retry options (`attempts` counts the first try). */
+function retryOptions(retry: RetrySettings | undefined): RetryOptions | undefined {
+  if (!retry) return undefined;
+  const out: RetryOptions = {};
+  if (retry.attempts !== undefined) {
+    if (!Number.isInteger(retry.attempts) || retry.attempts < 1)
+      throw new InvalidBuildOptionsError(
+        `retry.attempts must be a whole number of tries, at least 1 (got ${retry.attempts})`,
+      );
+    out.retries = retry.attempts - 1;
+  }
+  if (retry.minDelayMs !== undefined) out.minDelayMs = retry.minDelayMs;
+  if (retry.maxDelayMs !== undefined) out.maxDelayMs = retry.maxDelayMs;
   return out;
 }
 

@@ -1,5 +1,6 @@
 import { formatReference, parseReference, type Reference } from "@molt/oci";
 import type { Registry } from "@molt/registry-client";
+import { type CacheOptions, resolveCacheOptions } from "../cache/cache-options.js";
 
 /**
  * Checks, before the first step, that every destination repository accepts a push (kaniko does
@@ -22,16 +23,16 @@ export async function checkPushPermissions(
 
 /**
  * The cache repositories this build will push to, checked with the destinations (kaniko checks
- * `--cache-repo` too): the layer cache's `cacheRepo` unless `noPushCache` (then it is only
- * read), and `cacheMountRepo`, where changed cache mounts are pushed after the build.
+ * `--cache-repo` too): the layer cache's registry stores unless `cache.push` is false (then they
+ * are only read), and `cacheMountRepo`, where changed cache mounts are pushed after the build.
  */
 export function cachePushTargets(options: {
-  cacheRepo?: string | undefined;
+  cache?: CacheOptions | undefined;
   cacheMountRepo?: string | undefined;
-  noPushCache?: boolean | undefined;
 }): Reference[] {
+  const c = resolveCacheOptions(options.cache);
   const out: Reference[] = [];
-  if (options.cacheRepo && !options.noPushCache) out.push(parseReference(options.cacheRepo));
+  if (!c.readOnly) for (const repo of c.repos) out.push(parseReference(repo));
   if (options.cacheMountRepo) out.push(parseReference(options.cacheMountRepo));
   return out;
 }

@@ -46,6 +46,18 @@ export interface RegistrySettings extends RegistryTransportSettings {
   certFile?: string;
   /** See `certFile`. */
   keyFile?: string;
+  /**
+   * Registries to pull this host's images from first, tried in order (`host[:port]`, an optional
+   * path prefix, `http://` for plain HTTP): `mirror.gcr.io` for `docker.io`, or
+   * `mirror.example/ghcr` for `ghcr.io`. Only pulls use them. Not allowed on `"*"`. (The CLI puts
+   * kaniko's `--registry-mirror` here for `docker.io`, and `--registry-map FROM=TO` for `FROM`.)
+   */
+  mirrors?: string[];
+  /**
+   * With `mirrors`: after every mirror failed, pull from this host itself (default true). `false`
+   * never asks the host (kaniko's `--skip-default-registry-fallback`).
+   */
+  mirrorFallback?: boolean;
 }
 
 /**

@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type Descriptor, type Digest, MediaType, parseReference, type Reference } from "@molt/oci";
 import { type Registry, RegistryNotFoundError } from "@molt/registry-client";
+import { isStoreSpec, resolveCacheOptions } from "../cache/cache-options.js";
 import type { BuildOptions } from "../options.js";
 
 /** The media type of a stored layer index (gzip'd JSON, see `serializeLayerIndex`). */
@@ -126,12 +127,17 @@ export class RegistryIndexStore implements LayerIndexStore {
   }
 }
 
-/** The build's index stores: `--cache-dir`, then `--cache-repo` (both written; `--no-push-cache` writes neither). */
+/**
+ * The build's index stores: its directory and registry cache stores, in their order (all
+ * written; `cache.push: false` writes none).
+ */
 export function indexStores(options: BuildOptions, client: Registry): LayerIndexStore[] {
-  const readOnly = options.noPushCache ?? false;
+  const c = resolveCacheOptions(options.cache);
   const out: LayerIndexStore[] = [];
-  if (options.cacheDir) out.push(new DirectoryIndexStore(options.cacheDir, readOnly));
-  if (options.cacheRepo)
-    out.push(new RegistryIndexStore(client, parseReference(options.cacheRepo), readOnly));
+  for (const s of c.stores) {
+    if (!isStoreSpec(s)) continue;
+    if (s.type === "directory") out.push(new DirectoryIndexStore(s.path, c.readOnly));
+    else out.push(new RegistryIndexStore(client, parseReference(s.repo), c.readOnly));
+  }
   return out;
 }

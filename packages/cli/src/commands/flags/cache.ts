@@ -1,9 +1,15 @@
 import { resolve } from "node:path";
-import { defaultCacheRepo } from "@molt/core";
+import { type CacheOptions, type CacheStore, defaultCacheRepo } from "@molt/core";
 import type { FlagRow, FlagTarget } from "./types.js";
 import { bool, list, str, usage } from "./values.js";
 
 const group = "cache" as const;
+
+/** `BuildOptions.cache`, made when a cache flag first needs it (its stores are added at the end). */
+function cache(t: FlagTarget): CacheOptions {
+  t.options.cache ??= { stores: [] };
+  return t.options.cache;
+}
 
 /** Parses a Go-style duration (`336h`, `6h30m`, `90s`) or days (`14d`) into milliseconds. */
 export function parseDuration(text: string, flag: string): number {
@@ -60,7 +66,7 @@ export const CACHE_FLAGS: FlagRow[] = [
     arg: "DIR",
     help: "local cache directory (an OCI layout; also serves pre-warmed base images)",
     apply: (v, t) => {
-      t.options.cacheDir = resolve(t.cwd, str(v));
+      t.cli.cacheDir = resolve(t.cwd, str(v));
     },
   },
   {
@@ -70,7 +76,7 @@ export const CACHE_FLAGS: FlagRow[] = [
     arg: "DURATION",
     help: "entries older than this are misses (default 336h; 14d accepted)",
     apply: (v, t) => {
-      t.options.cacheTtlMs = parseDuration(str(v), "cache-ttl");
+      cache(t).ttlMs = parseDuration(str(v), "cache-ttl");
     },
   },
   {
@@ -79,7 +85,8 @@ export const CACHE_FLAGS: FlagRow[] = [
     group,
     help: "cache COPY/ADD results by content (default true, as BuildKit)",
     apply: (v, t) => {
-      t.options.cacheCopyLayers = bool(v);
+      const c = cache(t);
+      c.layers = { ...c.layers, copy: bool(v) };
     },
   },
   {
@@ -88,7 +95,8 @@ export const CACHE_FLAGS: FlagRow[] = [
     group,
     help: "cache RUN results (default true)",
     apply: (v, t) => {
-      t.options.cacheRunLayers = bool(v);
+      const c = cache(t);
+      c.layers = { ...c.layers, run: bool(v) };
     },
   },
   {
@@ -97,7 +105,7 @@ export const CACHE_FLAGS: FlagRow[] = [
     group,
     help: "read the cache, write no entries",
     apply: (v, t) => {
-      if (bool(v)) t.options.noPushCache = true;
+      if (bool(v)) cache(t).push = false;
     },
   },
   {
@@ -113,7 +121,7 @@ export const CACHE_FLAGS: FlagRow[] = [
     group,
     help: "rebuild every step (entries are still written)",
     apply: (v, t) => {
-      if (bool(v)) t.options.noCache = true;
+      if (bool(v)) cache(t).rebuild = true;
     },
   },
   {
@@ -124,10 +132,12 @@ export const CACHE_FLAGS: FlagRow[] = [
     arg: "STAGE[,STAGE]",
     help: "rebuild only these stages' steps (entries are still written)",
     apply: (v, t) => {
-      t.options.noCacheFilter = list(v)
+      const stages = list(v)
         .flatMap((s) => s.split(","))
         .map((s) => s.trim())
         .filter(Boolean);
+      const c = cache(t);
+      if (c.rebuild !== true) c.rebuild = stages;
     },
   },
   {
@@ -136,7 +146,7 @@ export const CACHE_FLAGS: FlagRow[] = [
     group,
     help: "hash sources with the modes COPY gives them (umask-independent keys)",
     apply: (v, t) => {
-      if (bool(v)) t.options.cacheNormalizeModes = true;
+      if (bool(v)) cache(t).normalizeModes = true;
     },
   },
   {
@@ -146,7 +156,7 @@ export const CACHE_FLAGS: FlagRow[] = [
     arg: "N",
     help: "keep --cache-dir under N bytes, oldest entries first (default 20GiB)",
     apply: (v, t) => {
-      t.options.cacheMaxBytes = parseBytes(str(v), "cache-max-bytes");
+      t.cli.cacheMaxBytes = parseBytes(str(v), "cache-max-bytes");
     },
   },
   {
@@ -169,14 +179,25 @@ export const CACHE_FLAGS: FlagRow[] = [
   },
 ];
 
-/** After every row applied: resolve the cache repository (kaniko's default needs the destinations). */
+function addStore(t: FlagTarget, store: CacheStore): void {
+  const c = cache(t);
+  c.stores = [...c.stores, store];
+}
+
+/**
+ * After every row applied: the cache stores, `--cache-dir` first and then the registry
+ * repository (kaniko's default needs the destinations); `--cache-repo oci:DIR` is a directory.
+ */
 export function finishCacheFlags(t: FlagTarget): void {
   const repo = t.cli.cacheRepo;
-  if (repo?.startsWith("oci:")) {
-    t.options.cacheDir ??= resolve(t.cwd, repo.slice(4));
-    return;
-  }
-  if (!t.cli.cache) return;
+  const dir = t.cli.cacheDir ?? (repo?.startsWith("oci:") ? resolve(t.cwd, repo.slice(4)) : undefined);
+  if (dir)
+    addStore(t, {
+      type: "directory",
+      path: dir,
+      ...(t.cli.cacheMaxBytes === undefined ? {} : { maxBytes: t.cli.cacheMaxBytes }),
+    });
+  if (repo?.startsWith("oci:") || !t.cli.cache) return;
   const chosen =
     repo ?? (t.options.destinations?.[0] ? defaultCacheRepo(t.options.destinations[0]) : undefined);
   if (!chosen) {
@@ -185,5 +206,5 @@ export function finishCacheFlags(t: FlagTarget): void {
     );
     return;
   }
-  t.options.cacheRepo = chosen;
+  addStore(t, { type: "registry", repo: chosen });
 }

@@ -28,7 +28,7 @@ export const REGISTRY_TIMEOUT_ROWS: FlagRow[] = [
     arg: "DUR",
     help: "fail a registry request that sends and receives nothing for DUR (default 30s; 0 = never)",
     apply: (v, t) => {
-      t.options.registryIdleTimeoutMs = duration("registry-idle-timeout", str(v));
+      t.options.timeouts = { ...t.options.timeouts, idleMs: duration("registry-idle-timeout", str(v)) };
     },
   },
   {
@@ -38,7 +38,7 @@ export const REGISTRY_TIMEOUT_ROWS: FlagRow[] = [
     arg: "DUR",
     help: "cap one registry operation, retries included (default 30m; 0 = no cap)",
     apply: (v, t) => {
-      t.options.registryTimeoutMs = duration("registry-timeout", str(v));
+      t.options.timeouts = { ...t.options.timeouts, operationMs: duration("registry-timeout", str(v)) };
     },
   },
 ];

@@ -1,6 +1,6 @@
 import { kanikoCredentialHelpers } from "../../credential-helpers.js";
 import { registrySettings, setTransport } from "./registry-settings.js";
-import type { FlagRow } from "./types.js";
+import type { FlagRow, FlagTarget } from "./types.js";
 import { bool, int, keyValues, list, str, usage } from "./values.js";
 
 const group = "registries" as const;
@@ -100,7 +100,7 @@ export const REGISTRY_FLAGS: FlagRow[] = [
     arg: "HOST",
     help: "Docker Hub mirror tried before docker.io; repeatable (also KANIKO_REGISTRY_MIRROR)",
     apply: (v, t) => {
-      t.options.registryMirrors = list(v);
+      t.cli.registryMirrors = list(v);
     },
   },
   {
@@ -111,7 +111,7 @@ export const REGISTRY_FLAGS: FlagRow[] = [
     arg: "FROM=TO[;FROM=TO]",
     help: "pull images of registry FROM from TO instead (tried in order, then FROM); repeatable (also KANIKO_REGISTRY_MAP)",
     apply: (v, t) => {
-      t.options.registryMaps = parseRegistryMap(list(v));
+      t.cli.registryMaps = parseRegistryMap(list(v));
     },
   },
   {
@@ -120,7 +120,7 @@ export const REGISTRY_FLAGS: FlagRow[] = [
     group,
     help: "when mirrors or maps are given, never fall back to the original registry",
     apply: (v, t) => {
-      t.options.skipDefaultRegistryFallback = bool(v);
+      t.cli.skipDefaultRegistryFallback = bool(v);
     },
   },
   {
@@ -130,8 +130,7 @@ export const REGISTRY_FLAGS: FlagRow[] = [
     arg: "N",
     help: "retries of failed registry requests (default 4; the larger of this and --image-download-retry)",
     apply: (v, t) => {
-      const n = int(str(v), "push-retry", 0, 100, "a number of retries");
-      t.options.registryRetries = Math.max(t.options.registryRetries ?? 0, n);
+      retries(t, int(str(v), "push-retry", 0, 100, "a number of retries"));
     },
   },
   {
@@ -141,8 +140,7 @@ export const REGISTRY_FLAGS: FlagRow[] = [
     arg: "N",
     help: "retries of failed registry requests (see --push-retry)",
     apply: (v, t) => {
-      const n = int(str(v), "image-download-retry", 0, 100, "a number of retries");
-      t.options.registryRetries = Math.max(t.options.registryRetries ?? 0, n);
+      retries(t, int(str(v), "image-download-retry", 0, 100, "a number of retries"));
     },
   },
   {
@@ -171,6 +169,35 @@ export const REGISTRY_FLAGS: FlagRow[] = [
 ];
 
 /** kaniko's `--registry-map` values: `a=b;c=d`, one registry may map to several. */
+/** kaniko's N retries (the larger of `--push-retry` and `--image-download-retry`) are N + 1 tries. */
+function retries(t: FlagTarget, n: number): void {
+  t.options.retry = { ...t.options.retry, attempts: Math.max(t.options.retry?.attempts ?? 1, n + 1) };
+}
+
+/** Docker Hub's names in kaniko's `--registry-map` (all of them mean `docker.io`). */
+const HUB_ALIASES = ["docker.io", "index.docker.io", "registry-1.docker.io"];
+
+/**
+ * After every row applied: `--registry-map FROM=TO` and `--registry-mirror` become
+ * `registries[host].mirrors` (Docker Hub's maps first, then its mirrors, as kaniko tries them),
+ * and `--skip-default-registry-fallback` sets `mirrorFallback: false` on each of those hosts.
+ */
+export function finishRegistryMirrors(t: FlagTarget): void {
+  const mirrors = new Map<string, string[]>();
+  const add = (host: string, list: readonly string[]) => {
+    if (list.length > 0) mirrors.set(host, [...(mirrors.get(host) ?? []), ...list]);
+  };
+  const maps = t.cli.registryMaps ?? {};
+  for (const alias of HUB_ALIASES) add("docker.io", maps[alias] ?? []);
+  for (const [from, to] of Object.entries(maps)) if (!HUB_ALIASES.includes(from)) add(from, to as string[]);
+  add("docker.io", t.cli.registryMirrors ?? []);
+  for (const [host, list] of mirrors) {
+    const s = registrySettings(t, host);
+    s.mirrors = list;
+    if (t.cli.skipDefaultRegistryFallback) s.mirrorFallback = false;
+  }
+}
+
 export function parseRegistryMap(items: string[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const item of items) {

@@ -33,6 +33,16 @@ export interface CliSettings {
   cache?: boolean;
   /** `--cache-repo` as given. */
   cacheRepo?: string;
+  /** `--cache-dir` as given (resolved): the first cache store. */
+  cacheDir?: string;
+  /** `--cache-max-bytes`: the size limit of the `--cache-dir` store. */
+  cacheMaxBytes?: number;
+  /** `--registry-mirror`s, in order (they become `registries["docker.io"].mirrors`). */
+  registryMirrors?: string[];
+  /** `--registry-map`s by source host, in order (they become `registries[FROM].mirrors`). */
+  registryMaps?: Record<string, string[]>;
+  /** `--skip-default-registry-fallback` (becomes `mirrorFallback: false` on mapped hosts). */
+  skipDefaultRegistryFallback?: boolean;
   /** `--explain-cache`: print hits as well as misses. */
   explainCache?: boolean;
   /** `-h/--help`. */
