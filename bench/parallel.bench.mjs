@@ -153,9 +153,8 @@ async function stages(base, moltBuild) {
  * The display's cost on a build whose RUN prints 100,000 lines, as the build sees it: the real
  * CLI with --progress plain / tty / json (stderr to a file) counts its renderer's own CPU time
  * in the build process (MOLT_DISPLAY_CPU_FILE: every call into the renderer and every flush or
- * redraw it scheduled; per call the smaller of process CPU and wall time, so never below the
- * truth), taken as a share of
- * that run's whole CPU time (user + system of molt and its RUN processes, /usr/bin/time). The
+ * redraw it scheduled, on the main thread's own CPU clock, /proc/thread-self/schedstat), taken
+ * as a share of that run's whole CPU time (user + system of molt and its RUN processes, /usr/bin/time). The
  * cross-check: the whole build's CPU against the same build with -v error (the display drawing
  * nothing), medians of interleaved rounds; on a loaded machine its noise is larger than the
  * target, the in-process count is not.
@@ -182,6 +181,7 @@ function display(base) {
   const meterFile = join(dir, "display-cpu.json");
   let sections = 0;
   let overheadNs = 0;
+  let clock = "";
   for (let i = 0; i < rounds; i++) {
     // Interleaved, the order turned each round so no mode always runs first.
     for (let j = 0; j < keys.length; j++) {
@@ -218,6 +218,7 @@ function display(base) {
       if (k === "--progress plain") {
         sections = m.runs;
         overheadNs = m.overheadNs;
+        clock = m.clock;
       }
       if (i === 0 && (k === "--progress plain" || k === "--progress json")) checkComplete(sink, k);
     }
@@ -229,7 +230,7 @@ function display(base) {
     `display cost, a RUN printing 100,000 lines (stderr to a file), median of ${rounds}, load ${load()}:`,
   );
   console.log(
-    `  (renderer: its own CPU inside the build process, ${sections} metered calls, ${(overheadNs / 1000).toFixed(0)} µs clock cost each taken off, as a share of that run's CPU; whole build: CPU against -v error, whose CPU spread is ${(q(cpu["-v error (nothing drawn)"], 0.25) / 1000).toFixed(2)}–${(q(cpu["-v error (nothing drawn)"], 0.75) / 1000).toFixed(2)} s)`,
+    `  (renderer: its own CPU inside the build process, ${clock} clock, ${sections} metered calls, ${(overheadNs / 1000).toFixed(0)} µs clock cost each taken off, as a share of that run's CPU; whole build: CPU against -v error, whose CPU spread is ${(q(cpu["-v error (nothing drawn)"], 0.25) / 1000).toFixed(2)}–${(q(cpu["-v error (nothing drawn)"], 0.75) / 1000).toFixed(2)} s)`,
   );
   for (const k of keys) {
     const line = `  ${k.padEnd(26)} ${(median(wall[k]) / 1000).toFixed(2)} s wall, ${(median(cpu[k]) / 1000).toFixed(2)} s CPU, renderer ${median(own[k]).toFixed(1)} ms`;

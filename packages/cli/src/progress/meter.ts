@@ -1,9 +1,25 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import type { BuildProgressEvent } from "@molt/core";
 import type { Renderer } from "./renderer.js";
 
-/** The process's CPU time (user + system) in nanoseconds, to the microsecond. */
-function cpuNs(): number {
+/**
+ * This thread's CPU time in ns, exact: asking for the process's CPU time makes Linux bring the
+ * calling thread's run time up to date (`thread_group_cputime`), which
+ * `/proc/thread-self/schedstat` then gives to the nanosecond. Other threads (the libuv pool,
+ * V8's helpers) are not in it. `undefined` where there is no such file.
+ */
+function threadCpuNs(): number | undefined {
+  process.cpuUsage();
+  try {
+    const s = readFileSync("/proc/thread-self/schedstat", "latin1");
+    return Number(s.slice(0, s.indexOf(" ")));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The process's CPU time (user + system) in ns, to the microsecond. */
+function processCpuNs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) * 1000;
 }
@@ -11,58 +27,61 @@ function cpuNs(): number {
 /**
  * Adds up the CPU time the display spends inside a build: every call into the renderer and
  * every callback it scheduled (its batched flushes, the tty view's redraws) runs through
- * {@link run}. Nested runs count once.
- *
- * Node 20 has no clock of one thread's CPU time, so a run counts the smaller of two readings
- * that both hold the main thread's CPU time in it, and more: the process's CPU time (the calling
- * thread is brought up to date by Linux on each reading, but threads running beside it, the
- * libuv pool and V8's compiler and GC helpers, count as of their last tick, so a run may be
- * charged their time) and the wall time (which holds the time the thread waited for a core).
- * The count errs on the high side, never the low. The cost of the readings themselves,
- * measured at the start, is taken off each run.
+ * {@link run}. Nested runs count once. The clock is the main thread's own CPU time (exact, see
+ * {@link threadCpuNs}: garbage collection done on this thread during a run counts, V8's helper
+ * threads do not). Without `/proc/thread-self/schedstat` a run counts the smaller of the
+ * process's CPU time and the wall time, both of which hold the thread's time and more (other
+ * threads, waiting for a core): then the count errs on the high side. The cost of the readings
+ * themselves, measured at the start, is taken off each run.
  */
 export class CpuMeter {
   #ns = 0;
   #runs = 0;
   #depth = 0;
+  readonly #exact = threadCpuNs() !== undefined;
   /** What the readings of one run cost, in ns (the median of 51 empty runs). */
   readonly overheadNs: number;
 
   constructor() {
     const empty: number[] = [];
-    for (let i = 0; i < 51; i++) {
-      const w0 = process.hrtime.bigint();
-      const c0 = cpuNs();
-      empty.push(used(w0, c0));
-    }
+    for (let i = 0; i < 51; i++) empty.push(this.#since(this.#reading()));
     empty.sort((a, b) => a - b);
     this.overheadNs = empty[25]!;
+  }
+
+  /** Which clock counts: `thread` (exact) or `process-or-wall` (the high side). */
+  get clock(): "thread" | "process-or-wall" {
+    return this.#exact ? "thread" : "process-or-wall";
   }
 
   /** Runs `fn`, its CPU time counted. */
   run<T>(fn: () => T): T {
     if (this.#depth > 0) return fn();
     this.#depth++;
-    const w0 = process.hrtime.bigint();
-    const c0 = cpuNs();
+    const start = this.#reading();
     try {
       return fn();
     } finally {
-      this.#ns += Math.max(0, used(w0, c0) - this.overheadNs);
+      this.#ns += Math.max(0, this.#since(start) - this.overheadNs);
       this.#runs++;
       this.#depth--;
     }
   }
 
-  /** The total so far: CPU ns spent in runs, how many runs there were, what a run's readings cost. */
-  total(): { ns: number; runs: number; overheadNs: number } {
-    return { ns: this.#ns, runs: this.#runs, overheadNs: this.overheadNs };
+  /** The total so far: CPU ns spent in runs, how many runs there were, what a run's readings cost, the clock. */
+  total(): { ns: number; runs: number; overheadNs: number; clock: string } {
+    return { ns: this.#ns, runs: this.#runs, overheadNs: this.overheadNs, clock: this.clock };
   }
-}
 
-/** Since the readings `w0` (wall) and `c0` (CPU): the smaller of the CPU and the wall time, in ns. */
-function used(w0: bigint, c0: number): number {
-  return Math.min(cpuNs() - c0, Number(process.hrtime.bigint() - w0));
+  #reading(): { thread: number; wall: bigint; cpu: number } {
+    if (this.#exact) return { thread: threadCpuNs() ?? 0, wall: 0n, cpu: 0 };
+    return { thread: 0, wall: process.hrtime.bigint(), cpu: processCpuNs() };
+  }
+
+  #since(r: { thread: number; wall: bigint; cpu: number }): number {
+    if (this.#exact) return (threadCpuNs() ?? r.thread) - r.thread;
+    return Math.min(processCpuNs() - r.cpu, Number(process.hrtime.bigint() - r.wall));
+  }
 }
 
 /**
