@@ -197,4 +197,60 @@ describe("a present cache blob whose bytes fail verification", () => {
     expect(again.cached).toEqual(["0/1", "0/2", "0/3"]);
     expect(again.warnings).toEqual([]);
   });
+  test("--cache-dir, every step a hit (bytes never otherwise read): the bad blob is found at the stage's end, that step reruns, the image is right", async () => {
+    const ctx = await context({ Dockerfile: FIRST(), f: "all hits\n" });
+    const cacheDir = join(dir, "cache-dir-hits");
+    const cold = await build(ctx, join(dir, "out-h1"), ["--cache-dir", cacheDir]);
+    expect(cold.code, cold.stderr).toBe(0);
+    const copyLayer = (await layoutLayers(join(dir, "out-h1"))).at(-2)!;
+    const warm = await build(ctx, join(dir, "out-h2"), ["--cache-dir", cacheDir]);
+    expect(warm.cached).toEqual(["0/1", "0/2"]);
+    expect(warm.warnings).toEqual([]);
+    await corrupt(join(cacheDir, "blobs", "sha256", copyLayer.slice(7)));
+
+    const out = join(dir, "out-h3");
+    const after = await build(ctx, out, ["--cache-dir", cacheDir]);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.warnings.join("\n")).toMatch(
+      new RegExp(
+        `cached layer ${copyLayer} of COPY f /f in directory .* failed verification; rebuilding from that step`,
+      ),
+    );
+    expect(after.missed.get("0/1")).toBe(`its cached layer ${copyLayer} failed verification`);
+    expect(await sha256(join(out, "blobs", "sha256", copyLayer.slice(7)))).toBe(copyLayer);
+    const tree = await unpackLayout(out);
+    expect(tree.get("g")?.content).toBe(hexOf("all hits\n"));
+    expect(await sha256(join(cacheDir, "blobs", "sha256", copyLayer.slice(7)))).toBe(copyLayer);
+  });
+
+  test("--cache-dir: a fully cached COPY --from source stage whose cached blob is bad is rebuilt; the copying step gets the right file", async () => {
+    const src = () => `FROM ${BASE()} AS src\nCOPY f /f\nRUN cat /f > /g\n`;
+    const one = () => `${src()}FROM ${BASE()}\nCOPY --from=src /g /g\n`;
+    const two = () => `${src()}FROM ${BASE()}\nENV CHANGED=1\nCOPY --from=src /g /g\n`;
+    const ctx = await context({ Dockerfile: one(), f: "source stage\n" });
+    const cacheDir = join(dir, "cache-dir-from");
+    const cold = await build(ctx, join(dir, "out-f1"), ["--cache-dir", cacheDir]);
+    expect(cold.code, cold.stderr).toBe(0);
+    // The source stage's RUN layer (what COPY --from reads): the cache record of that step.
+    const records = await run("sh", ["-c", `cat ${cacheDir}/molt-cache/keys/*.json`]);
+    const runLayer = records.stdout
+      .split(/(?<=\})(?=\{)/)
+      .map((t) => JSON.parse(t) as { step: string; layer?: { descriptor: { digest: string } } })
+      .find((e) => e.step === "RUN cat /f > /g")!.layer!.descriptor.digest;
+    await corrupt(join(cacheDir, "blobs", "sha256", runLayer.slice(7)));
+
+    await writeFile(join(ctx, "Dockerfile"), two());
+    const out = join(dir, "out-f2");
+    const after = await build(ctx, out, ["--cache-dir", cacheDir]);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.warnings.join("\n")).toMatch(
+      new RegExp(
+        `cached layer ${runLayer} of RUN cat /f > /g in directory .* failed verification; rebuilding from that step`,
+      ),
+    );
+    expect(after.missed.get("0/2")).toBe(`its cached layer ${runLayer} failed verification`);
+    expect(after.stderr).not.toMatch(/MOLT_DIGEST_MISMATCH|MOLT_EXTRACT_FAILED|Unhandled/);
+    const tree = await unpackLayout(out);
+    expect(tree.get("g")?.content).toBe(hexOf("source stage\n"));
+  });
 });

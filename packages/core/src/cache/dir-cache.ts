@@ -5,6 +5,7 @@ import type { Readable } from "node:stream";
 import { type Digest, OciLayout } from "@molt/oci";
 import createDebug from "debug";
 import { lockFile } from "../mounts/lock.js";
+import { BlobStamps } from "./blob-stamp.js";
 import { hexOf } from "./key.js";
 import {
   type CacheCallOptions,
@@ -58,6 +59,7 @@ export interface PruneReport {
  */
 export class DirectoryLayerCache implements LayerCache {
   readonly description: string;
+  readonly #stamps: BlobStamps;
 
   private constructor(
     readonly dir: string,
@@ -65,6 +67,7 @@ export class DirectoryLayerCache implements LayerCache {
     private readonly options: DirectoryLayerCacheOptions,
   ) {
     this.description = `directory ${dir}`;
+    this.#stamps = new BlobStamps(dir, (d) => layout.blobPath(d));
   }
 
   /** The size limit the cache was opened with (its `maxBytes`), if any. */
@@ -114,8 +117,10 @@ export class DirectoryLayerCache implements LayerCache {
       return undefined;
     }
     const layout = this.layout;
+    const stamps = this.#stamps;
     return {
       entry,
+      verify: (signal) => stamps.verify(d.digest, d.size, signal),
       origin: {
         kind: "source",
         description: this.description,
@@ -212,11 +217,14 @@ export class DirectoryLayerCache implements LayerCache {
   ): Promise<void> {
     if (entry.layer && layer) {
       const d = entry.layer.descriptor;
-      if (options.replaceLayer || !(await this.layout.hasBlob(d.digest)))
+      if (options.replaceLayer || !(await this.layout.hasBlob(d.digest))) {
         await this.layout.writeBlob(d.digest, await layer(), {
           ...(options.signal ? { signal: options.signal } : {}),
           ...(options.replaceLayer ? { replace: true } : {}),
         });
+        // Written and checked against its digest just now: a later build need not hash it.
+        await this.#stamps.remember(d.digest);
+      }
     }
     const text = JSON.stringify(entry);
     await atomicWrite(this.#keyPath(entry.key), text);

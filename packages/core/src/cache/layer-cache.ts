@@ -29,6 +29,12 @@ export interface CacheHit {
   entry: CacheEntry;
   /** Where the layer's blob is read (or mounted) from, when the entry has a layer. */
   origin?: LayerOrigin;
+  /**
+   * Checks the layer's stored bytes against its digest without the build reading them
+   * otherwise (a store that can do so cheaply, e.g. a directory remembering the blob files it
+   * has verified): false when they fail. Absent where a check would cost a download.
+   */
+  verify?: (signal?: AbortSignal) => Promise<boolean>;
 }
 
 /** Per-call options of a {@link LayerCache}. */

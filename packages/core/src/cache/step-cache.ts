@@ -104,6 +104,18 @@ export class StepCache {
   /** Keys whose entries turned out unusable during this build, with why. */
   readonly #poisoned = new Map<Digest, string>();
 
+  readonly #verified = new Set<string>();
+
+  /** Whether the layer blob `digest` was checked against its digest in this build. */
+  verified(digest: string): boolean {
+    return this.#verified.has(digest);
+  }
+
+  /** Records that the layer blob `digest` was checked in this build. */
+  markVerified(digest: string): void {
+    this.#verified.add(digest);
+  }
+
   /** Marks `key`'s entry unusable for the rest of the build (its layer failed verification). */
   poison(key: Digest, reason: string): void {
     this.#poisoned.set(key, reason);

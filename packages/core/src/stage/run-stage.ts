@@ -93,181 +93,222 @@ export async function runStage(
   // BuildKit's numbering: FROM is step 1 of the stage.
   const of = instructions.length + 1;
   // Cached layers taken so far, by digest: the step (0-based) and key that took each.
-  const taken = new Map<string, { index: number; key: Digest }>();
+  const taken = new Map<
+    string,
+    { index: number; key: Digest; verify?: (signal?: AbortSignal) => Promise<boolean> }
+  >();
   const snapshots: StepSnapshot[] = [];
   let rewinds = 0;
-  for (let i = 0; i < instructions.length; i++) {
-    const raw = instructions[i]!;
-    step = i + 1;
-    rt.step = step;
-    snapshots[i] = snapshotStep(rt, reports.length);
-    // Planning stopped before this step (a stage it waited for is done now, or an ADD URL was
-    // fetched): plan the rest from here.
-    if (cache && i > 0 && !planned.has(i)) await plan(i);
-    throwIfAborted(rt.options.signal);
-    const info = {
-      kind: "instruction" as const,
-      name: stepName(
-        { index: rt.stage, name: mode.stageName },
-        mode.multiStage ?? false,
-        step + 1,
-        of,
-        raw.original,
-      ),
-      stage: rt.stage,
-      ...(mode.stageName ? { stageName: mode.stageName } : {}),
-      index: step + 1,
-      of,
-      instruction: oneLine(raw.original),
-      location: { file: raw.location.file, line: raw.location.line, column: raw.location.column },
-    };
-    const runOne = async (id: StepId): Promise<void> => {
-      rt.stepId = id;
-      debug("stage %d step %d (#%d): %s", rt.stage, step, id, raw.original);
-      const state = rt.state;
-      const parent: KeyInput = {
-        name: "parent",
-        digest: state.chainKey,
-        display: step === 1 ? state.chainBase : `step ${step - 1}`,
-      };
-      const slot = slotOf(state.chainSlot, raw.original);
-      const instr = expandInstruction(raw, lookupIn(rt));
-      if (instr.kind === "ARG") {
-        declareArgs(instr, rt, argDefaults);
-        // In the chain by name only: values reach the keys of the RUNs that see them.
-        if (keyed) {
-          state.chainKey = argKey(parent, instr);
-          state.chainSlot = slot;
-        }
-        // As written in the Dockerfile: build-arg values (which may be secrets) never reach history.
-        rt.addEmptyHistory(raw.original);
-        reports.push({ stage: rt.stage, step, instruction: raw.original, cacheable: false, cached: false });
-        return;
-      }
-      const handler = stepFor(instr);
-      handler.configure?.(instr, rt);
-      // A later RUN that no cache can skip materialises the root anyway: COPY then uses it too.
-      rt.rootNeededLater =
-        instructions.slice(step).some((i) => i.kind === "RUN") &&
-        (cache?.use("run", { index: rt.stage, name: mode.stageName }) ?? "off") !== "probe";
-      const report: StepReport = {
+  /** Puts the stage back to before the step that took a cached layer whose bytes failed verification. */
+  const rewindTo = (r: { index: number; key: Digest; digest: string }): number => {
+    rewinds++;
+    const at = r.index;
+    const message = `cached layer ${r.digest} of ${oneLine(instructions[at]!.original)} in ${cache!.cache.description} failed verification; rebuilding from that step`;
+    cache!.poison(r.key, `its cached layer ${r.digest} failed verification`);
+    rt.events.emit({ type: "molt:build:warning", message });
+    restoreStep(rt, snapshots[at]!);
+    reports.length = snapshots[at]!.reports;
+    for (const [d, t] of taken) if (t.index >= at) taken.delete(d);
+    return at;
+  };
+  let start = 0;
+  for (;;) {
+    for (let i = start; i < instructions.length; i++) {
+      const raw = instructions[i]!;
+      step = i + 1;
+      rt.step = step;
+      snapshots[i] = snapshotStep(rt, reports.length);
+      // Planning stopped before this step (a stage it waited for is done now, or an ADD URL was
+      // fetched): plan the rest from here.
+      if (cache && i > 0 && !planned.has(i)) await plan(i);
+      throwIfAborted(rt.options.signal);
+      const info = {
+        kind: "instruction" as const,
+        name: stepName(
+          { index: rt.stage, name: mode.stageName },
+          mode.multiStage ?? false,
+          step + 1,
+          of,
+          raw.original,
+        ),
         stage: rt.stage,
-        step,
-        instruction: raw.original,
-        cacheable: handler.cache !== undefined,
-        cached: false,
+        ...(mode.stageName ? { stageName: mode.stageName } : {}),
+        index: step + 1,
+        of,
+        instruction: oneLine(raw.original),
+        location: { file: raw.location.file, line: raw.location.line, column: raw.location.column },
       };
-      reports.push(report);
-      if (!keyed) {
-        await handler.apply(instr, rt);
-        return;
-      }
-      // The expanded text is in the key by digest only: an expanded build-arg value is never readable.
-      const instruction = instructionDigest(instructionText(instr), rt.keySalt);
-      // The planned inputs, when the plan saw this step as it is now (it always should).
-      const plan = planned.get(step - 1);
-      const own =
-        plan && plan.parent === state.chainKey && plan.instruction === instruction
-          ? plan.own
-          : ((await handler.inputs?.(instr, view)) ?? []);
-      const inputs: KeyInput[] = [
-        parent,
-        { name: "instruction", digest: instruction, display: raw.original },
-        ...own,
-      ];
-      const key = stepKey(inputs);
-      report.key = key;
-      const use = cache?.use(handler.cache, { index: rt.stage, name: mode.stageName }) ?? "off";
-      if (use === "probe") {
-        const hit = await cache!.lookup(key);
-        if (hit) {
-          report.cached = true;
+      const runOne = async (id: StepId): Promise<void> => {
+        rt.stepId = id;
+        debug("stage %d step %d (#%d): %s", rt.stage, step, id, raw.original);
+        const state = rt.state;
+        const parent: KeyInput = {
+          name: "parent",
+          digest: state.chainKey,
+          display: step === 1 ? state.chainBase : `step ${step - 1}`,
+        };
+        const slot = slotOf(state.chainSlot, raw.original);
+        const instr = expandInstruction(raw, lookupIn(rt));
+        if (instr.kind === "ARG") {
+          declareArgs(instr, rt, argDefaults);
+          // In the chain by name only: values reach the keys of the RUNs that see them.
+          if (keyed) {
+            state.chainKey = argKey(parent, instr);
+            state.chainSlot = slot;
+          }
+          // As written in the Dockerfile: build-arg values (which may be secrets) never reach history.
+          rt.addEmptyHistory(raw.original);
+          reports.push({ stage: rt.stage, step, instruction: raw.original, cacheable: false, cached: false });
+          return;
+        }
+        const handler = stepFor(instr);
+        handler.configure?.(instr, rt);
+        // A later RUN that no cache can skip materialises the root anyway: COPY then uses it too.
+        rt.rootNeededLater =
+          instructions.slice(step).some((i) => i.kind === "RUN") &&
+          (cache?.use("run", { index: rt.stage, name: mode.stageName }) ?? "off") !== "probe";
+        const report: StepReport = {
+          stage: rt.stage,
+          step,
+          instruction: raw.original,
+          cacheable: handler.cache !== undefined,
+          cached: false,
+        };
+        reports.push(report);
+        if (!keyed) {
+          await handler.apply(instr, rt);
+          return;
+        }
+        // The expanded text is in the key by digest only: an expanded build-arg value is never readable.
+        const instruction = instructionDigest(instructionText(instr), rt.keySalt);
+        // The planned inputs, when the plan saw this step as it is now (it always should).
+        const plan = planned.get(step - 1);
+        const own =
+          plan && plan.parent === state.chainKey && plan.instruction === instruction
+            ? plan.own
+            : ((await handler.inputs?.(instr, view)) ?? []);
+        const inputs: KeyInput[] = [
+          parent,
+          { name: "instruction", digest: instruction, display: raw.original },
+          ...own,
+        ];
+        const key = stepKey(inputs);
+        report.key = key;
+        const use = cache?.use(handler.cache, { index: rt.stage, name: mode.stageName }) ?? "off";
+        if (use === "probe") {
+          const hit = await cache!.lookup(key);
+          if (hit) {
+            report.cached = true;
+            rt.events.emit({
+              type: "molt:step:cache",
+              step: rt.stepId,
+              key,
+              hit: true,
+              store: cache!.cache.description,
+            });
+            if (hit.entry.layer)
+              taken.set(hit.entry.layer.descriptor.digest, {
+                index: i,
+                key,
+                ...(hit.verify ? { verify: hit.verify } : {}),
+              });
+            if (!mode.dryRun) await rt.useCached(hit);
+            state.chainKey = key;
+            state.chainSlot = slot;
+            return;
+          }
+          report.reason = cache!.poisoned(key) ?? (await cache!.explain(slot, inputs, instr.kind));
+        } else if (handler.cache !== undefined) {
+          report.reason = !cache
+            ? "no cache configured"
+            : use === "write"
+              ? "rebuilt on request (--no-cache / --no-cache-filter)"
+              : `not cached (--cache-${handler.cache === "run" ? "run" : "copy"}-layers=false)`;
+        }
+        if (handler.cache !== undefined)
           rt.events.emit({
             type: "molt:step:cache",
             step: rt.stepId,
             key,
-            hit: true,
-            store: cache!.cache.description,
+            hit: false,
+            reason: report.reason ?? "no entry in cache",
+            ...(cache ? { store: cache.cache.description } : {}),
           });
-          if (hit.entry.layer) taken.set(hit.entry.layer.descriptor.digest, { index: i, key });
-          if (!mode.dryRun) await rt.useCached(hit);
+        if (mode.dryRun && handler.cache !== undefined) {
           state.chainKey = key;
           state.chainSlot = slot;
           return;
         }
-        report.reason = cache!.poisoned(key) ?? (await cache!.explain(slot, inputs, instr.kind));
-      } else if (handler.cache !== undefined) {
-        report.reason = !cache
-          ? "no cache configured"
-          : use === "write"
-            ? "rebuilt on request (--no-cache / --no-cache-filter)"
-            : `not cached (--cache-${handler.cache === "run" ? "run" : "copy"}-layers=false)`;
-      }
-      if (handler.cache !== undefined)
-        rt.events.emit({
-          type: "molt:step:cache",
-          step: rt.stepId,
-          key,
-          hit: false,
-          reason: report.reason ?? "no entry in cache",
-          ...(cache ? { store: cache.cache.description } : {}),
-        });
-      if (mode.dryRun && handler.cache !== undefined) {
+        const layersBefore = state.layers.length;
+        const history = (state.config.history ??= []);
+        const historyBefore = history.length;
+        await handler.apply(instr, rt);
         state.chainKey = key;
         state.chainSlot = slot;
-        return;
-      }
-      const layersBefore = state.layers.length;
-      const history = (state.config.history ??= []);
-      const historyBefore = history.length;
-      await handler.apply(instr, rt);
-      state.chainKey = key;
-      state.chainSlot = slot;
-      if (use === "off" || !cache) return;
-      const added = state.layers.slice(layersBefore);
-      const written = history.slice(historyBefore);
-      const layer = added[0];
-      // Only a shape an entry describes: one history entry, at most one layer, and its bytes at hand.
-      if (added.length > 1 || written.length !== 1 || (layer && layer.origin.kind !== "store")) return;
-      const entry: CacheEntry = {
-        key,
-        slot,
-        step: raw.original,
-        createdBy: written[0]!.created_by ?? raw.original,
-        inputs,
-        created: new Date().toISOString(),
-        ...(layer ? { layer: { descriptor: { ...layer.descriptor }, diffId: layer.diffId } } : {}),
+        if (use === "off" || !cache) return;
+        const added = state.layers.slice(layersBefore);
+        const written = history.slice(historyBefore);
+        const layer = added[0];
+        // Only a shape an entry describes: one history entry, at most one layer, and its bytes at hand.
+        if (added.length > 1 || written.length !== 1 || (layer && layer.origin.kind !== "store")) return;
+        const entry: CacheEntry = {
+          key,
+          slot,
+          step: raw.original,
+          createdBy: written[0]!.created_by ?? raw.original,
+          inputs,
+          created: new Date().toISOString(),
+          ...(layer ? { layer: { descriptor: { ...layer.descriptor }, diffId: layer.diffId } } : {}),
+        };
+        cache.record(
+          entry,
+          layer ? () => Promise.resolve(rt.store.openRead(layer.descriptor.digest)) : undefined,
+        );
       };
-      cache.record(
-        entry,
-        layer ? () => Promise.resolve(rt.store.openRead(layer.descriptor.digest)) : undefined,
-      );
-    };
-    // A cached layer whose bytes fail verification when the root is materialised (or a cached
-    // layer is applied to it) is a miss: warn, and run the stage again from the step that took it.
-    let rewind: { index: number; key: Digest; digest: string } | undefined;
-    await rt.events.run(info, async (id) => {
-      try {
-        await runOne(id);
-      } catch (e) {
-        const digest = corruptLayerOf(e);
-        const by = digest !== undefined ? taken.get(digest) : undefined;
-        if (!cache || !by || rewinds >= instructions.length || rt.options.signal?.aborted) throw e;
-        rewind = { ...by, digest: digest! };
+      // A cached layer whose bytes fail verification when the root is materialised (or a cached
+      // layer is applied to it) is a miss: warn, and run the stage again from the step that took it.
+      let rewind: { index: number; key: Digest; digest: string } | undefined;
+      await rt.events.run(info, async (id) => {
+        try {
+          await runOne(id);
+        } catch (e) {
+          const digest = corruptLayerOf(e);
+          const by = digest !== undefined ? taken.get(digest) : undefined;
+          if (!cache || !by || rewinds >= instructions.length || rt.options.signal?.aborted) throw e;
+          rewind = { ...by, digest: digest! };
+        }
+      });
+      if (rewind && cache) {
+        const at = rewindTo(rewind);
+        await rt.discardFilesystem();
+        i = at - 1;
       }
-    });
-    if (rewind && cache) {
-      rewinds++;
-      const at = rewind.index;
-      const message = `cached layer ${rewind.digest} of ${oneLine(instructions[at]!.original)} in ${cache.cache.description} failed verification; rebuilding from that step`;
-      cache.poison(rewind.key, `its cached layer ${rewind.digest} failed verification`);
-      rt.events.emit({ type: "molt:build:warning", message });
-      restoreStep(rt, snapshots[at]!);
-      reports.length = snapshots[at]!.reports;
-      for (const [d, t] of taken) if (t.index >= at) taken.delete(d);
-      await rt.discardFilesystem();
-      i = at - 1;
     }
+    // The stage is done. Cached layers it took whose bytes it never read (every step hit: the
+    // image is descriptors) are checked where the store can do so cheaply, before anything
+    // (a destination, a COPY --from) references them; one that fails is a miss like any other.
+    const bad = cache && !mode.dryRun ? await unverifiedLayer(taken, cache, rt.options.signal) : undefined;
+    if (!bad || rewinds >= instructions.length) break;
+    start = rewindTo(bad);
+    await rt.discardFilesystem();
   }
   return reports;
+}
+
+/** The first layer (by step) of `taken` whose store's check of its bytes fails, if any. */
+async function unverifiedLayer(
+  taken: ReadonlyMap<
+    string,
+    { index: number; key: Digest; verify?: (signal?: AbortSignal) => Promise<boolean> }
+  >,
+  cache: StepCache,
+  signal: AbortSignal | undefined,
+): Promise<{ index: number; key: Digest; digest: string } | undefined> {
+  const order = [...taken].sort(([, a], [, b]) => a.index - b.index);
+  for (const [digest, t] of order) {
+    if (!t.verify || cache.verified(digest)) continue;
+    if (await t.verify(signal)) cache.markVerified(digest);
+    else return { index: t.index, key: t.key, digest };
+  }
+  return undefined;
 }
