@@ -95,8 +95,10 @@ test("a build that fails after a layer went up leaves no tag", async () => {
 test("the base and intermediate stages' layers are not sent ahead, only the final image's", async () => {
   const dest = `${proxy.host}/early/multi:1`;
   const from = proxy.seen.length;
+  const events: BuildProgressEvent[] = [];
   const result = await build({
     ...opts(),
+    onProgress: (e) => events.push(e),
     dockerfileText: [
       `FROM ${registry.host}/test/busybox:latest AS build`,
       "RUN echo built > /built",
@@ -116,4 +118,13 @@ test("the base and intermediate stages' layers are not sent ahead, only the fina
   const image = result.manifest.layers.map((l) => l.digest);
   expect(image).toHaveLength(3);
   expect(pushedDigests.sort()).toEqual([...image, result.manifest.config.digest].sort());
+  // Without a cache, the build stage's layer is only read back by this build: written as plain
+  // tar (no gzip); the final image's own layers are gzip as asked.
+  const written = events.flatMap((e) => (e.type === "molt:layer:written" ? [e] : []));
+  expect(written).toHaveLength(3);
+  const own = new Set(image);
+  const intermediate = written.filter((w) => !own.has(w.digest));
+  expect(intermediate.map((w) => w.mediaType)).toEqual(["application/vnd.oci.image.layer.v1.tar"]);
+  expect(intermediate[0]!.digest).toBe(intermediate[0]!.diffId);
+  for (const w of written.filter((w) => own.has(w.digest))) expect(w.mediaType).toMatch(/gzip$/);
 }, 120_000);

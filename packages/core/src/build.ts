@@ -316,6 +316,14 @@ async function buildInContext(
         return runner;
       },
       ...(early ? { layerWritten: (stage, layer) => finalStages.has(stage) && early.layer(layer) } : {}),
+      // Without a cache, an intermediate stage's layers are read back only by this build's steps.
+      ...(!cache && !options.singleSnapshot
+        ? {
+            scratchLayerStages: new Set(
+              plan.stages.map((p) => p.stage.index).filter((i) => !finalStages.has(i)),
+            ),
+          }
+        : {}),
       fromSource: (ref, current, location, step) => fromSources.get(ref, current, location, step),
       fromKey: (ref, current, location) => fromSources.key(ref, current, location),
     };

@@ -75,8 +75,12 @@ export function createRuntime(
     async addLayer(changes, createdBy, addOptions = {}) {
       const root = addOptions.inRoot && fs ? (await fs).root : undefined;
       const result = await writeLayer(changes, store, {
-        compression: options.compression ?? "gzip",
-        ...(options.compressionLevel !== undefined ? { level: options.compressionLevel } : {}),
+        ...(session.scratchLayerStages?.has(stage)
+          ? { compression: "none" as const }
+          : {
+              compression: options.compression ?? "gzip",
+              ...(options.compressionLevel !== undefined ? { level: options.compressionLevel } : {}),
+            }),
         ...(root ? { parents: parentsFromRoot(root), detectHardlinks: true } : {}),
         ...(addOptions.parents ? { parents: addOptions.parents } : {}),
         ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),

@@ -57,6 +57,11 @@ export interface BuildSession {
   readonly roots?: SharedRoots;
   /** The RUN runner, chosen once per build on first use. */
   runner(): Promise<Runner>;
+  /**
+   * Stages whose layers no output and no cache will hold (not in the final image's chain, no
+   * cache): written uncompressed, as only this build's own steps read them back.
+   */
+  readonly scratchLayerStages?: ReadonlySet<number>;
   /** Told of every layer a stage writes (the final image's are uploaded ahead of the push step). */
   readonly layerWritten?: (stage: number, layer: LayerRef) => void;
 }
