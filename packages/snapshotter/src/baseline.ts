@@ -1,4 +1,5 @@
 import type { BigIntStats } from "node:fs";
+import { Columns, HAS_HASH, HAS_RDEV, TYPE_CODE, TYPES } from "./baseline-columns.js";
 
 /** The kind of an entry on disk (a hardlink is just another name of a `file`). */
 export type NodeType = "file" | "directory" | "symlink" | "char" | "block" | "fifo" | "socket";
@@ -81,6 +82,11 @@ const parentOf = (p: string): string => {
  * `""` for the root itself) → {@link BaselineEntry}, with a children index so a subtree can be
  * listed or dropped without scanning every path.
  *
+ * Stored in columns (typed arrays, one slot per path, the path strings shared by the lookup
+ * map and the slot table): {@link get} builds a fresh {@link BaselineEntry} on every call, so
+ * entries are values — compare them by field, or use {@link stamp} to tell whether a path was
+ * written again.
+ *
  * @example
  * ```ts
  * const baseline = await extract(layers, "/tmp/root");
@@ -88,52 +94,140 @@ const parentOf = (p: string): string => {
  * ```
  */
 export class Baseline {
-  readonly #entries = new Map<string, BaselineEntry>();
-  /** Directory path → (child name → entry): walks look children up by short name. */
-  readonly #children = new Map<string, Map<string, BaselineEntry>>();
+  /** Path → slot. */
+  #slots = new Map<string, number>();
+  /** Slot → path (undefined when free). */
+  #paths: Array<string | undefined> = [];
+  /** Directory path → slots of its recorded children. */
+  #children = new Map<string, Set<number>>();
+  #free: number[] = [];
+  #cols = new Columns(64);
+  #used = 0;
+  #stamp = 0;
+  #linkTargets = new Map<number, string>();
+  #xattrs = new Map<number, Record<string, Buffer>>();
   /** Whether xattrs were recorded for every entry (true when built by extraction or a scan that read them). */
   xattrsKnown = true;
 
   /** Number of paths recorded (the root included). */
   get size(): number {
-    return this.#entries.size;
+    return this.#slots.size;
   }
 
-  /** The entry at `path`, if recorded. */
+  /** The entry at `path`, if recorded (a new object on every call). */
   get(path: string): BaselineEntry | undefined {
-    return this.#entries.get(path);
+    const slot = this.#slots.get(path);
+    return slot === undefined ? undefined : this.#entry(slot);
+  }
+
+  /** The type of the entry at `path`, without building the entry. */
+  typeOf(path: string): NodeType | undefined {
+    const slot = this.#slots.get(path);
+    return slot === undefined ? undefined : TYPES[this.#cols.type[slot]!];
+  }
+
+  /** The permission bits of the entry at `path`, without building the entry. */
+  modeOf(path: string): number | undefined {
+    const slot = this.#slots.get(path);
+    return slot === undefined ? undefined : this.#cols.mode[slot];
+  }
+
+  /** The symlink target recorded at `path`, if any. */
+  linkTargetOf(path: string): string | undefined {
+    const slot = this.#slots.get(path);
+    return slot === undefined ? undefined : this.#linkTargets.get(slot);
+  }
+
+  /** Whether non-empty xattrs are recorded at `path`. */
+  hasXattrs(path: string): boolean {
+    const slot = this.#slots.get(path);
+    return slot !== undefined && this.#xattrs.has(slot);
+  }
+
+  /**
+   * A number that changes whenever `path` is written again ({@link set}), `undefined` when it is
+   * not recorded: tells "the entry I saw" from "one that replaced it".
+   */
+  stamp(path: string): number | undefined {
+    const slot = this.#slots.get(path);
+    return slot === undefined ? undefined : this.#cols.stamp[slot];
   }
 
   /** Whether `path` is recorded. */
   has(path: string): boolean {
-    return this.#entries.has(path);
+    return this.#slots.has(path);
   }
 
   /** Records `entry` at `path` (its parent directory's child list is updated). */
   set(path: string, entry: BaselineEntry): void {
-    if (path !== "") {
-      const parent = parentOf(path);
-      let kids = this.#children.get(parent);
-      if (!kids) {
-        kids = new Map();
-        this.#children.set(parent, kids);
+    let slot = this.#slots.get(path);
+    if (slot === undefined) {
+      slot = this.#alloc(path);
+      if (path !== "") {
+        const parent = parentOf(path);
+        let kids = this.#children.get(parent);
+        if (!kids) {
+          kids = new Set();
+          this.#children.set(parent, kids);
+        }
+        kids.add(slot);
       }
-      kids.set(path.slice(parent === "" ? 0 : parent.length + 1), entry);
     }
-    this.#entries.set(path, entry);
+    const c = this.#cols;
+    c.type[slot] = TYPE_CODE[entry.type];
+    c.mode[slot] = entry.mode;
+    c.uid[slot] = entry.uid;
+    c.gid[slot] = entry.gid;
+    c.nlink[slot] = entry.nlink;
+    c.size[slot] = entry.size;
+    c.ctimeMs[slot] = entry.ctimeMs;
+    c.mtimeNs[slot] = entry.mtimeNs;
+    c.ctimeNs[slot] = entry.ctimeNs;
+    c.ino[slot] = entry.ino;
+    c.stamp[slot] = ++this.#stamp;
+    let flags = 0;
+    if (entry.hash !== undefined) {
+      flags |= HAS_HASH;
+      c.hash[slot] = entry.hash;
+    }
+    if (entry.rdev !== undefined) {
+      flags |= HAS_RDEV;
+      c.rdev[slot] = entry.rdev;
+    }
+    c.flags[slot] = flags;
+    if (entry.linkTarget !== undefined) this.#linkTargets.set(slot, entry.linkTarget);
+    else this.#linkTargets.delete(slot);
+    if (entry.xattrs !== undefined) this.#xattrs.set(slot, entry.xattrs);
+    else this.#xattrs.delete(slot);
     if (entry.type !== "directory") this.#dropChildren(path);
   }
 
-  /** The recorded children of directory `path`: name → entry. */
+  /** The recorded children of directory `path`: name → entry (built on each call). */
   children(path: string): ReadonlyMap<string, BaselineEntry> {
-    return this.#children.get(path) ?? EMPTY;
+    const kids = this.#children.get(path);
+    if (!kids) return EMPTY;
+    const out = new Map<string, BaselineEntry>();
+    const cut = path === "" ? 0 : path.length + 1;
+    for (const slot of kids) out.set(this.#paths[slot]!.slice(cut), this.#entry(slot));
+    return out;
+  }
+
+  /** The names of the recorded children of directory `path`. */
+  childNames(path: string): string[] {
+    const kids = this.#children.get(path);
+    if (!kids) return [];
+    const cut = path === "" ? 0 : path.length + 1;
+    const out: string[] = [];
+    for (const slot of kids) out.push(this.#paths[slot]!.slice(cut));
+    return out;
   }
 
   /** Removes `path` and everything recorded below it. */
   delete(path: string): void {
-    if (!this.#entries.delete(path)) return;
-    const parent = parentOf(path);
-    this.#children.get(parent)?.delete(path.slice(parent === "" ? 0 : parent.length + 1));
+    const slot = this.#slots.get(path);
+    if (slot === undefined) return;
+    this.#release(path, slot);
+    if (path !== "") this.#children.get(parentOf(path))?.delete(slot);
     this.#dropChildren(path);
   }
 
@@ -141,23 +235,73 @@ export class Baseline {
     const kids = this.#children.get(path);
     if (!kids) return;
     this.#children.delete(path);
-    for (const name of kids.keys()) {
-      const child = path === "" ? name : `${path}/${name}`;
-      this.#entries.delete(child);
+    for (const slot of kids) {
+      const child = this.#paths[slot]!;
+      this.#release(child, slot);
       this.#dropChildren(child);
     }
   }
 
-  /** Every `[path, entry]` pair, in insertion order. */
-  entries(): IterableIterator<[string, BaselineEntry]> {
-    return this.#entries.entries();
+  #alloc(path: string): number {
+    let slot = this.#free.pop();
+    if (slot === undefined) {
+      slot = this.#used++;
+      if (slot >= this.#cols.capacity) this.#cols = this.#cols.copy(this.#cols.capacity * 2, slot);
+    }
+    this.#slots.set(path, slot);
+    this.#paths[slot] = path;
+    return slot;
   }
 
-  /** A deep-enough copy (entries are replaced, never mutated, so they are shared). */
+  #release(path: string, slot: number): void {
+    this.#slots.delete(path);
+    this.#paths[slot] = undefined;
+    this.#linkTargets.delete(slot);
+    this.#xattrs.delete(slot);
+    this.#free.push(slot);
+  }
+
+  #entry(slot: number): BaselineEntry {
+    const c = this.#cols;
+    const e: BaselineEntry = {
+      type: TYPES[c.type[slot]!]!,
+      mode: c.mode[slot]!,
+      uid: c.uid[slot]!,
+      gid: c.gid[slot]!,
+      size: c.size[slot]!,
+      mtimeNs: c.mtimeNs[slot]!,
+      ctimeNs: c.ctimeNs[slot]!,
+      ctimeMs: c.ctimeMs[slot]!,
+      ino: c.ino[slot]!,
+      nlink: c.nlink[slot]!,
+    };
+    const flags = c.flags[slot]!;
+    if (flags & HAS_RDEV) e.rdev = c.rdev[slot]!;
+    if (flags & HAS_HASH) e.hash = c.hash[slot]!;
+    const link = this.#linkTargets.get(slot);
+    if (link !== undefined) e.linkTarget = link;
+    const x = this.#xattrs.get(slot);
+    if (x !== undefined) e.xattrs = x;
+    return e;
+  }
+
+  /** Every `[path, entry]` pair (entries built as they are reached). */
+  *entries(): IterableIterator<[string, BaselineEntry]> {
+    for (const [p, slot] of this.#slots) yield [p, this.#entry(slot)];
+  }
+
+  /** An independent copy. */
   clone(): Baseline {
     const b = new Baseline();
-    for (const [p, e] of this.#entries) b.#entries.set(p, e);
-    for (const [p, k] of this.#children) b.#children.set(p, new Map(k));
+    b.#slots = new Map(this.#slots);
+    b.#paths = [...this.#paths];
+    for (const [p, k] of this.#children) b.#children.set(p, new Set(k));
+    b.#free = [...this.#free];
+    b.#cols = this.#cols.copy(this.#cols.capacity, this.#used);
+    b.#used = this.#used;
+    b.#stamp = this.#stamp;
+    b.#linkTargets = new Map(this.#linkTargets);
+    b.#xattrs = new Map(this.#xattrs);
     b.xattrsKnown = this.xattrsKnown;
     return b;
   }

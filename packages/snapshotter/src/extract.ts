@@ -25,7 +25,7 @@ import type { Readable } from "node:stream";
 import { DigestMismatchError } from "@molt/oci";
 import createDebug from "debug";
 import type { XXHashAPI } from "xxhash-wasm";
-import { Baseline, type BaselineEntry, entryFromStat } from "./baseline.js";
+import { Baseline, entryFromStat } from "./baseline.js";
 import { ByteReader } from "./byte-reader.js";
 import { type Compression, openDecompressed } from "./decompress.js";
 import {
@@ -162,7 +162,7 @@ class Extractor {
   // Per layer:
   layerSet = new Set<string>();
   dirMeta = new Map<string, DirMeta>();
-  pendingXattrs = new Map<string, { entry: BaselineEntry; xattrs: Record<string, Buffer> }>();
+  pendingXattrs = new Map<string, { stamp: number; xattrs: Record<string, Buffer> }>();
   touchedDirs = new Set<string>();
   linked = new Set<string>();
   /** The layer being applied (for limit errors). */
@@ -188,8 +188,9 @@ class Extractor {
    */
   createMode(parent: string, mode: number): number | undefined {
     if (this.umask === undefined || (mode & 0o7000) !== 0 || (mode & this.umask) !== 0) return undefined;
-    const dir = this.baseline.get(parent);
-    return dir?.type === "directory" && dir.xattrs === undefined && this.baseline.xattrsKnown
+    return this.baseline.typeOf(parent) === "directory" &&
+      !this.baseline.hasXattrs(parent) &&
+      this.baseline.xattrsKnown
       ? mode & 0o777
       : undefined;
   }
@@ -197,8 +198,7 @@ class Extractor {
   /** Whether a new file in `parent` is already owned by `uid`:`gid` (ours, and no setgid parent to pass its group on). */
   ownedAlready(parent: string, uid: number, gid: number): boolean {
     if (uid !== this.ids.uid || gid !== this.ids.gid) return false;
-    const dir = this.baseline.get(parent);
-    return dir !== undefined && dir.type === "directory" && (dir.mode & 0o2000) === 0;
+    return this.baseline.typeOf(parent) === "directory" && (this.baseline.modeOf(parent)! & 0o2000) === 0;
   }
 
   async layer(index: number, source: LayerSource): Promise<void> {
@@ -291,13 +291,13 @@ class Extractor {
     let cur = "";
     for (const c of rel.split("/")) {
       cur = cur === "" ? c : `${cur}/${c}`;
-      const e = this.baseline.get(cur);
+      const e = this.baseline.typeOf(cur);
       if (e === undefined) {
         mkdirSync(abs(this.root, cur), 0o755);
         this.touchedDirs.add(parentRel(cur));
         this.touchedDirs.add(cur);
         this.baseline.set(cur, entryFromStat(lstatSync(abs(this.root, cur), { bigint: true })));
-      } else if (e.type !== "directory") {
+      } else if (e !== "directory") {
         throw new UnsafePathError(name, `parent "${cur}" is not a directory`);
       }
     }
@@ -306,22 +306,21 @@ class Extractor {
 
   remove(rel: string): void {
     this.lastDir = undefined;
-    const e = this.baseline.get(rel);
-    if (!e || rel === "") return;
+    const e = this.baseline.typeOf(rel);
+    if (e === undefined || rel === "") return;
     const p = abs(this.root, rel);
-    if (e.type === "directory") rmSync(p, { recursive: true, force: true });
+    if (e === "directory") rmSync(p, { recursive: true, force: true });
     else unlinkSync(p);
     this.baseline.delete(rel);
     this.touchedDirs.add(parentRel(rel));
   }
 
   opaque(dir: string): void {
-    const e = this.baseline.get(dir);
-    if (e?.type !== "directory") return;
-    for (const name of [...this.baseline.children(dir).keys()]) {
+    if (this.baseline.typeOf(dir) !== "directory") return;
+    for (const name of this.baseline.childNames(dir)) {
       const child = dir === "" ? name : `${dir}/${name}`;
       if (!this.layerSet.has(child)) this.remove(child);
-      else if (this.baseline.get(child)?.type === "directory") this.opaque(child);
+      else if (this.baseline.typeOf(child) === "directory") this.opaque(child);
     }
   }
 
@@ -355,20 +354,20 @@ class Extractor {
         this.opaque(dir);
       } else {
         const target = dir === "" ? base.slice(4) : `${dir}/${base.slice(4)}`;
-        if (!this.layerSet.has(target) && this.baseline.get(dir)?.type === "directory") this.remove(target);
+        if (!this.layerSet.has(target) && this.baseline.typeOf(dir) === "directory") this.remove(target);
       }
       return;
     }
     const parent = this.ensureDir(dirPart, h.name);
     const rel = parent === "" ? base : `${parent}/${base}`;
     const p = abs(this.root, rel);
-    const existing = this.baseline.get(rel);
+    const existing = this.baseline.typeOf(rel);
     this.touchedDirs.add(parent);
     this.layerSet.add(rel);
     switch (h.type) {
       case "directory": {
         await skipBody();
-        if (existing?.type !== "directory") {
+        if (existing !== "directory") {
           if (existing) this.remove(rel);
           mkdirSync(p, 0o700);
           this.baseline.set(rel, entryFromStat(lstatSync(p, { bigint: true })));
@@ -376,7 +375,7 @@ class Extractor {
         this.touchedDirs.add(rel);
         this.dirMeta.set(rel, h);
         if (Object.keys(h.xattrs).length > 0) {
-          this.pendingXattrs.set(rel, { entry: this.baseline.get(rel)!, xattrs: h.xattrs });
+          this.pendingXattrs.set(rel, { stamp: this.baseline.stamp(rel)!, xattrs: h.xattrs });
         }
         return;
       }
@@ -409,7 +408,7 @@ class Extractor {
         }
         const entry = entryFromStat(st, { xattrs: h.xattrs, hash });
         this.baseline.set(rel, entry);
-        if (entry.xattrs) this.pendingXattrs.set(rel, { entry, xattrs: h.xattrs });
+        if (entry.xattrs) this.pendingXattrs.set(rel, { stamp: this.baseline.stamp(rel)!, xattrs: h.xattrs });
         return;
       }
       case "symlink": {
@@ -487,7 +486,7 @@ class Extractor {
     // Directory metadata last (children changed their mtimes), deepest first.
     const dirs = [...this.dirMeta.keys()].sort((a, b) => b.length - a.length);
     for (const rel of dirs) {
-      if (this.baseline.get(rel)?.type !== "directory") continue; // replaced later in the layer
+      if (this.baseline.typeOf(rel) !== "directory") continue; // replaced later in the layer
       const m = this.dirMeta.get(rel)!;
       const p = abs(this.root, rel);
       if (this.owner) lchownSync(p, m.uid, m.gid);
@@ -496,8 +495,8 @@ class Extractor {
       lutimesSync(p, t, t);
     }
     const items: Array<{ path: string; xattrs: Record<string, Buffer> }> = [];
-    for (const [rel, { entry, xattrs }] of this.pendingXattrs) {
-      if (this.baseline.get(rel) !== entry) continue; // replaced or removed since
+    for (const [rel, { stamp, xattrs }] of this.pendingXattrs) {
+      if (this.baseline.stamp(rel) !== stamp) continue; // replaced or removed since
       items.push({ path: abs(this.root, rel), xattrs });
     }
     await writeXattrs(items);

@@ -64,7 +64,10 @@ export function diskLookup(root: string): Lookup {
 
 /** A {@link Lookup} backed by a {@link Baseline} that is known to describe the root exactly. */
 export function baselineLookup(baseline: Baseline): Lookup {
-  return (rel) => baseline.get(rel);
+  return (rel) => {
+    const type = baseline.typeOf(rel);
+    return type === undefined ? undefined : { type, linkTarget: baseline.linkTargetOf(rel) };
+  };
 }
 
 /**
