@@ -46,6 +46,7 @@ import type { StageRuntime } from "./stage/runtime.js";
 import { type StageSlot, scheduleStages } from "./stage/schedule.js";
 import type { BuildSession } from "./stage/session.js";
 import { SharedRoots } from "./stage/shared-roots.js";
+import { snapshotStoreOf } from "./stage/snapshot-root.js";
 import { fromStepInfo } from "./stage/step-name.js";
 import { makeWorkDir, removeWorkDir } from "./stage/work-dir.js";
 import { BuildEvents } from "./step-events.js";
@@ -290,6 +291,7 @@ async function buildInContext(
         : undefined;
     const finalStages = finalLayerStages(plan, options.singleSnapshot ?? false);
     if (early) closers.push(() => early.close());
+    const snapshots = snapshotStoreOf(options);
     const session: BuildSession = {
       // Stages watch the build's signal, so the first failure cancels its siblings.
       options: { ...options, signal: given.cancel.signal },
@@ -307,6 +309,7 @@ async function buildInContext(
       ...(ready ? { ready } : {}),
       bases,
       roots: new SharedRoots(),
+      ...(snapshots ? { snapshots } : {}),
       runner: () => {
         runner ??= (async () => {
           const r = await choose();

@@ -37,6 +37,7 @@ export {
   parseLayerIndex,
   serializeLayerIndex,
 } from "./layer-index.js";
+export { canMountOverlay, mountOverlay, unmount } from "./mount.js";
 export { cleanPath, type Lookup, resolveInRoot } from "./paths.js";
 export { type IndexNode, RootIndex } from "./root-index.js";
 export { scanTree } from "./scan.js";

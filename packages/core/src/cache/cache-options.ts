@@ -21,6 +21,15 @@ export interface DirectoryCacheStore {
   path: string;
   /** Pruned (oldest entries first) to at most this many bytes of layers; default 20 GiB. */
   maxBytes?: number;
+  /**
+   * Keep extracted stage roots here too (`<path>/molt-snapshots/`, `--cache-snapshots`; default
+   * true), so a rebuild starts a stage's first RUN from the last build's files and writes only
+   * what changed (see `SnapshotStore`). Used as root in the `molt` command's private mount
+   * namespace, where overlayfs can be mounted; elsewhere the layers are extracted as before.
+   */
+  snapshots?: boolean;
+  /** The snapshots keep at most this many bytes of files, least recently used go first (`--cache-snapshot-max-bytes`); default 10 GiB. */
+  snapshotMaxBytes?: number;
 }
 
 /**

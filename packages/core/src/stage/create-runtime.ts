@@ -12,6 +12,7 @@ import { parentsFromRoot } from "./parent-dirs.js";
 import { directoryView, indexView, type RootView } from "./root-view.js";
 import type { StageRuntime } from "./runtime.js";
 import type { BuildSession } from "./session.js";
+import { materialiseFromSnapshots } from "./snapshot-root.js";
 import { materialise, type StageFs } from "./stage-fs.js";
 
 const debug = createDebug("molt:stage");
@@ -37,19 +38,22 @@ export function createRuntime(
   let claimAhead: ((to: ((e: PartEventIn) => void) | undefined) => void) | undefined;
   const makeFs = async (onProgress: ((e: PartEventIn) => void) | undefined): Promise<StageFs> => {
     rootsMade++;
-    const made = await materialise(
-      join(session.work, `stage-${stage}${rootsMade > 1 ? `-${rootsMade}` : ""}`),
-      state.layers,
-      { client: session.client, store, ...(signal ? { signal } : {}), onProgress },
-      {
-        mode: options.snapshotMode ?? "auto",
-        factory: options.snapshotter,
-        limits: extractLimits(options),
-        ...(options.ignorePaths ? { ignore: options.ignorePaths } : {}),
-        onProgress,
-        shared: session.roots,
-      },
-    );
+    const dir = join(session.work, `stage-${stage}${rootsMade > 1 ? `-${rootsMade}` : ""}`);
+    const from = { client: session.client, store, ...(signal ? { signal } : {}), onProgress };
+    const how = {
+      mode: options.snapshotMode ?? "auto",
+      factory: options.snapshotter,
+      limits: extractLimits(options),
+      ...(options.ignorePaths ? { ignore: options.ignorePaths } : {}),
+      onProgress,
+      shared: session.roots,
+    } as const;
+    // With --cache-dir: from the last build's extracted root of this chain slot, when there is one.
+    const snapshots = session.snapshots && state.layers.length > 0 ? await session.snapshots() : undefined;
+    const made =
+      (snapshots &&
+        (await materialiseFromSnapshots(dir, state.layers, from, snapshots, state.chainSlot, how))) ||
+      (await materialise(dir, state.layers, from, how));
     session.filesystems.push(made);
     return made;
   };

@@ -2,6 +2,7 @@ import type { ContextSource } from "@molt/context-source";
 import type { BlobStore } from "@molt/layer-writer";
 import type { Registry } from "@molt/registry-client";
 import type { KeySalt } from "../cache/key.js";
+import type { SnapshotStore } from "../cache/snapshot-store.js";
 import type { StepCache } from "../cache/step-cache.js";
 import type { StepId } from "../events.js";
 import type { BuildOptions } from "../options.js";
@@ -55,6 +56,11 @@ export interface BuildSession {
   readonly bases?: BaseResolver;
   /** Roots of one base extracted once for the stages that materialise it at the same time. */
   readonly roots?: SharedRoots;
+  /**
+   * The persistent store of extracted roots (`--cache-dir`, see `cache/snapshot-store.ts`), opened
+   * on first use; absent when the build keeps none.
+   */
+  snapshots?: (() => Promise<SnapshotStore | undefined>) | undefined;
   /** The RUN runner, chosen once per build on first use. */
   runner(): Promise<Runner>;
   /**

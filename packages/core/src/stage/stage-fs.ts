@@ -24,6 +24,19 @@ export interface StageFs {
   close(): Promise<void>;
 }
 
+/** How {@link materialise} prepares a root and its snapshotter. */
+export interface MaterialiseOptions {
+  mode?: "auto" | "walk" | "overlay";
+  /** Makes the snapshotter (default {@link createSnapshotter}): `BuildOptions.snapshotter`. */
+  factory?: SnapshotterFactory | undefined;
+  ignore?: string[];
+  limits?: ExtractLimits | undefined;
+  /** Progress of extracting the layers (not of later `apply` calls). */
+  onProgress?: ((e: ExtractProgressEvent) => void) | undefined;
+  /** Stages materialising the same layers at the same time extract them once (see {@link SharedRoots}). */
+  shared?: SharedRoots | undefined;
+}
+
 /**
  * Materialises a stage's root: extracts every layer the image has so far (base layers streamed
  * from their registry, ours from the blob store) into `dir/root`, recording the baseline while
@@ -34,17 +47,7 @@ export async function materialise(
   dir: string,
   layers: readonly LayerRef[],
   from: LayerBytes,
-  options: {
-    mode?: "auto" | "walk" | "overlay";
-    /** Makes the snapshotter (default {@link createSnapshotter}): `BuildOptions.snapshotter`. */
-    factory?: SnapshotterFactory | undefined;
-    ignore?: string[];
-    limits?: ExtractLimits | undefined;
-    /** Progress of extracting the layers (not of later `apply` calls). */
-    onProgress?: ((e: ExtractProgressEvent) => void) | undefined;
-    /** Stages materialising the same layers at the same time extract them once (see {@link SharedRoots}). */
-    shared?: SharedRoots | undefined;
-  } = {},
+  options: MaterialiseOptions = {},
 ): Promise<StageFs> {
   const root = join(dir, "root");
   await mkdir(options.shared ? dir : root, { recursive: true });

@@ -1,0 +1,242 @@
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import {
+  type Baseline,
+  canMountOverlay,
+  createSnapshotter,
+  extract,
+  type LayerSource,
+  mountOverlay,
+  openDecompressed,
+  scanTree,
+  unmount,
+} from "@molt/snapshotter";
+import createDebug from "debug";
+import { resolveCacheOptions } from "../cache/cache-options.js";
+import { fingerprintLayer, type LayerFingerprints, layerDelta } from "../cache/layer-delta.js";
+import { type SnapshotMeta, SnapshotStore } from "../cache/snapshot-store.js";
+import type { BuildOptions } from "../options.js";
+import { type LayerBytes, openLayer } from "../outputs/layer-bytes.js";
+import type { LayerRef } from "./image-state.js";
+import type { MaterialiseOptions, StageFs } from "./stage-fs.js";
+
+const debug = createDebug("molt:stage");
+
+/**
+ * Whether this process may mount a stage's overlay: root, in a private mount namespace of its
+ * own (the `molt` command makes one: every mount dies with it, even on SIGKILL). A library
+ * caller in the host's namespace gets no snapshots (nothing is mounted where others see it).
+ */
+export function canUseSnapshots(): boolean {
+  return process.geteuid?.() === 0 && process.env.MOLT_MOUNT_NAMESPACE_HELD_BY !== undefined;
+}
+
+/** How the held snapshot is brought to this stage's layers. */
+type Plan =
+  | { kind: "exact"; rest: readonly LayerRef[] }
+  | { kind: "delta"; delta: Buffer; rest: readonly LayerRef[]; changed: number; removed: number };
+
+const diffIds = (layers: readonly LayerRef[]) => layers.map((l) => l.diffId as string);
+const samePrefix = (a: readonly string[], b: readonly string[], n: number) => {
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
+
+/**
+ * Materialises a stage's root from the persistent snapshot store (`--cache-dir`): the snapshot of
+ * the same chain slot is taken for this build alone and mounted as the read-only lower layer of
+ * an overlay at `dir/root`; what differs from it is applied through the overlay — the layers
+ * added after it, or, when the last layer it holds was replaced (a COPY whose sources changed),
+ * only the entries that differ ({@link layerDelta}). With no usable snapshot the layers are
+ * extracted into a new one first, which is stored when the stage is done. The snapshot's own
+ * files are never written while a build uses it. Returns undefined when no overlay can be
+ * mounted here (the caller extracts as usual).
+ */
+export async function materialiseFromSnapshots(
+  dir: string,
+  layers: readonly LayerRef[],
+  from: LayerBytes,
+  snapshots: SnapshotStore,
+  slot: string,
+  options: MaterialiseOptions,
+): Promise<StageFs | undefined> {
+  await mkdir(dir, { recursive: true });
+  const probe = await canMountOverlay(join(dir, "probe"));
+  await rm(join(dir, "probe"), { recursive: true, force: true });
+  if (probe !== null) {
+    debug("no snapshots: cannot mount an overlay here (%s)", probe);
+    return undefined;
+  }
+  const signalOpt = from.signal ? { signal: from.signal } : {};
+  const limitsOpt = options.limits ? { limits: options.limits } : {};
+  const progressOpt = options.onProgress ? { onProgress: options.onProgress } : {};
+  const source = (layer: LayerRef): LayerSource => ({
+    open: () => openLayer(layer, { ...from, waitForOthers: true }),
+    digest: layer.descriptor.digest,
+    mediaType: layer.descriptor.mediaType,
+    diffId: layer.diffId,
+  });
+  const t0 = Date.now();
+  const ids = diffIds(layers);
+  let held = await snapshots.take(slot);
+  let plan: Plan | undefined;
+  let created: SnapshotMeta | undefined;
+  let baseline: Baseline | undefined;
+  try {
+    if (held) plan = await planFor(held.meta, layers, ids, from);
+    if (held && !plan) {
+      debug("snapshot of this slot holds other layers: extracting a new one");
+      await snapshots.discard(held.dir);
+      held = undefined;
+    }
+    if (!held) {
+      const made = await snapshots.create(slot);
+      held = { ...made, meta: undefined as unknown as SnapshotMeta };
+      baseline = await extract(layers.slice(0, -1).map(source), made.root, {
+        ...signalOpt,
+        ...limitsOpt,
+        ...progressOpt,
+      });
+      const last = layers.at(-1)!;
+      const below = baseline.clone();
+      await extract([source(last)], made.root, { ...signalOpt, ...limitsOpt, ...progressOpt, baseline });
+      // Read again once extraction verified it (the bytes are in the build's store by now).
+      const fingerprints = await fingerprintsOf(last, from, (p) => below.has(p));
+      let bytes = 0;
+      for (const [, e] of baseline.entries()) bytes += e.type === "file" ? e.size : 0;
+      created = { version: 1, layers: ids, last: fingerprints, bytes, created: new Date().toISOString() };
+      plan = { kind: "exact", rest: [] };
+    }
+  } catch (e) {
+    if (held) await snapshots.discard(held.dir).catch(() => {});
+    throw e;
+  }
+  const lowerDir = held.dir;
+  const root = join(dir, "root");
+  const upper = join(dir, "upper");
+  const work = join(dir, "work");
+  for (const d of [root, upper, work]) await mkdir(d, { recursive: true });
+  const err = await mountOverlay(held.root, upper, work, root);
+  if (err) {
+    await (created ? snapshots.release(lowerDir, slot, created) : snapshots.release(lowerDir, slot));
+    debug("no snapshots: the stage overlay did not mount (%s)", err);
+    return undefined;
+  }
+  let closed = false;
+  const release = async () => {
+    if (closed) return;
+    closed = true;
+    await unmount(root).catch((e) => debug("unmounting the stage overlay failed: %O", e));
+    await (created ? snapshots.release(lowerDir, slot, created) : snapshots.release(lowerDir, slot));
+  };
+  try {
+    baseline ??= await scanTree(root, signalOpt);
+    if (plan!.kind === "delta") {
+      const bytes = plan!.delta;
+      await extract([{ open: () => Readable.from([bytes]) }], root, { ...signalOpt, baseline });
+      debug("snapshot delta: %d entries written, %d removed", plan!.changed, plan!.removed);
+    }
+    if (plan!.rest.length > 0)
+      await extract(plan!.rest.map(source), root, { ...signalOpt, ...limitsOpt, ...progressOpt, baseline });
+    debug(
+      "materialised %d layers into %s from the snapshot store (%s) in %d ms",
+      layers.length,
+      root,
+      created ? "new snapshot" : plan!.kind,
+      Date.now() - t0,
+    );
+    const snapshotter = await (options.factory ?? createSnapshotter)(root, {
+      baseline,
+      workDir: join(dir, "snapshot"),
+      mode: options.mode ?? "auto",
+      ...(options.ignore ? { ignore: options.ignore } : {}),
+    });
+    return {
+      root,
+      snapshotter,
+      async apply(layer) {
+        await extract([source(layer)], root, { ...signalOpt, baseline: snapshotter.baseline });
+      },
+      async close() {
+        try {
+          await snapshotter.close();
+        } finally {
+          await release();
+        }
+      },
+    };
+  } catch (e) {
+    await release();
+    throw e;
+  }
+}
+
+/** How a held snapshot becomes this stage's root, or undefined when it cannot. */
+async function planFor(
+  meta: SnapshotMeta,
+  layers: readonly LayerRef[],
+  ids: readonly string[],
+  from: LayerBytes,
+): Promise<Plan | undefined> {
+  const n = meta.layers.length;
+  if (n === 0 || n > ids.length) return undefined;
+  if (samePrefix(meta.layers, ids, n)) return { kind: "exact", rest: layers.slice(n) };
+  if (!meta.last || !samePrefix(meta.layers, ids, n - 1)) return undefined;
+  const layer = layers[n - 1]!;
+  // Only a layer this build wrote itself: bytes from elsewhere are verified by extracting them.
+  if (layer.origin.kind !== "store") return undefined;
+  const opened = await openDecompressed(await openLayer(layer, from), false);
+  let delta: Awaited<ReturnType<typeof layerDelta>>;
+  try {
+    delta = await layerDelta(opened.bytes, meta.last);
+  } finally {
+    opened.destroy();
+  }
+  if (!delta) return undefined;
+  // Most of the layer changed: a new snapshot serves the next build better.
+  if (delta.changed > delta.entries / 2) return undefined;
+  return {
+    kind: "delta",
+    delta: delta.tar,
+    rest: layers.slice(n),
+    changed: delta.changed,
+    removed: delta.removed,
+  };
+}
+
+async function fingerprintsOf(
+  layer: LayerRef,
+  from: LayerBytes,
+  has: (path: string) => boolean,
+): Promise<LayerFingerprints | undefined> {
+  const opened = await openDecompressed(await openLayer(layer, from), false);
+  try {
+    return await fingerprintLayer(opened.bytes, has);
+  } finally {
+    opened.destroy();
+  }
+}
+
+/**
+ * The build's snapshot store opener: in the first directory cache store, unless its `snapshots`
+ * is false or the cache is read-only (`push: false`), and only where {@link canUseSnapshots}.
+ * Opened once, on the first materialisation.
+ */
+export function snapshotStoreOf(
+  options: BuildOptions,
+): (() => Promise<SnapshotStore | undefined>) | undefined {
+  const cache = resolveCacheOptions(options.cache);
+  const dir = cache.dirs[0];
+  if (!dir || dir.snapshots === false || cache.readOnly || !canUseSnapshots()) return undefined;
+  let opened: Promise<SnapshotStore | undefined> | undefined;
+  return () => {
+    opened ??= SnapshotStore.open(dir.path, {
+      ...(dir.snapshotMaxBytes !== undefined ? { maxBytes: dir.snapshotMaxBytes } : {}),
+    }).catch((e) => {
+      debug("snapshot store unavailable: %O", e);
+      return undefined;
+    });
+    return opened;
+  };
+}

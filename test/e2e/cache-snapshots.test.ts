@@ -1,0 +1,174 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { pushBusybox } from "../harness/base-images.js";
+import { MOLT_BIN, molt } from "../harness/molt-cli.js";
+import { type RunningRegistry, startRegistry } from "../harness/registry.js";
+
+// The snapshot store of --cache-dir (packages/core/src/cache/snapshot-store.ts): a rebuild whose
+// COPY changed starts the next RUN from the last build's extracted root, writing only what
+// changed, and its image is byte-for-byte the image of a build without any cache. Needs root
+// (the `molt` command's private mount namespace, overlayfs).
+
+const root = process.geteuid?.() === 0;
+let reg: RunningRegistry;
+let dir: string;
+let n = 0;
+
+beforeAll(async () => {
+  if (!root) return;
+  reg = await startRegistry();
+  await pushBusybox(reg.host);
+  dir = await mkdtemp(join(tmpdir(), "molt-e2e-snapshots-"));
+}, 120_000);
+afterAll(async () => {
+  await reg?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const BASE = () => `${reg.host}/test/busybox:latest`;
+
+async function writeFiles(ctx: string, files: Record<string, string>): Promise<void> {
+  for (const [p, content] of Object.entries(files)) {
+    await mkdir(join(ctx, p, ".."), { recursive: true });
+    await writeFile(join(ctx, p), content);
+  }
+}
+
+/** One `molt build` in a fresh process and TMPDIR; its digest and its `molt:stage` debug lines. */
+async function build(ctx: string, dest: string, args: string[]): Promise<{ digest: string; debug: string }> {
+  const tmp = await mkdtemp(join(dir, "tmp-"));
+  const r = await molt(
+    [
+      "build",
+      "-c",
+      ctx,
+      "-d",
+      `${reg.host}/${dest}`,
+      "--insecure",
+      "--insecure-pull",
+      "--reproducible",
+      ...args,
+    ],
+    { env: { ...process.env, TMPDIR: tmp, DEBUG: "molt:stage,molt:cache:snapshot" } },
+  );
+  await rm(tmp, { recursive: true, force: true });
+  if (r.code !== 0) throw new Error(`molt build failed (${r.code}):\n${r.stderr}`);
+  return { digest: r.stdout.trim(), debug: r.stderr };
+}
+
+// What the first RUN sees of the copied tree: every path's size, mtime, mode and owner, files'
+// link counts, and every file's content (the layer would hide a wrong mtime under --reproducible).
+// Not a directory's link count: overlayfs (BuildKit's snapshots too) shows 1 for a merged one.
+const STAT =
+  "RUN (find /files -type d -exec stat -c '%n %s %Y %a %u:%g' {} + | sort && find /files ! -type d -exec stat -c '%n %s %Y %a %u:%g %h' {} + | sort && find /files -type f | sort | xargs md5sum) > /stat";
+
+const DOCKERFILE = () =>
+  `FROM ${BASE()}\nCOPY files/ /files/\n${STAT}\nRUN echo built > /built && echo more >> /files/a/f1 && rm /files/a/f7 && mkdir -p /files/b/new\nCOPY extra /extra\nRUN cat /extra >> /built && ls /files/a > /listing\n`;
+
+function filesOf(count: number): Record<string, string> {
+  const out: Record<string, string> = { extra: "extra\n" };
+  for (let k = 0; k < count; k++) out[`files/${k % 2 ? "a" : "b"}/f${k}`] = `file ${k}\n`;
+  return out;
+}
+
+describe.skipIf(!root)("--cache-dir snapshot store", () => {
+  test("one file changed, one added, one removed in a COPY: only those are written on the stored root, and the image equals a build without cache", async () => {
+    const ctx = join(dir, `ctx-${n++}`);
+    await writeFiles(ctx, { Dockerfile: DOCKERFILE(), ...filesOf(60) });
+    const cacheDir = join(dir, "cache-1");
+    const cold = await build(ctx, "snap/app:cold", ["--cache-dir", cacheDir]);
+    expect(cold.debug).toContain("from the snapshot store (new snapshot)");
+    const store = join(cacheDir, "molt-snapshots");
+    const stored = (await readdir(store)).filter((d) => !d.startsWith("."));
+    expect(stored).toHaveLength(1);
+    expect(await readdir(store)).toEqual(stored);
+
+    await writeFile(join(ctx, "files/a/f3"), "changed 3\n");
+    await writeFile(join(ctx, "files/a/added"), "added\n");
+    await rm(join(ctx, "files/a/f5"));
+    const warm = await build(ctx, "snap/app:warm", ["--cache-dir", cacheDir]);
+    expect(warm.debug).toContain("from the snapshot store (delta)");
+    // f3 and the new file; the directories above them are set again, f5 is a whiteout.
+    expect(warm.debug).toContain("snapshot delta: 2 entries written, 1 removed");
+    const reference = await build(ctx, "snap/app:reference", []);
+    expect(reference.debug).not.toContain("snapshot store");
+    expect(warm.digest).toBe(reference.digest);
+
+    // The stored root is still the first build's: the RUNs and the delta wrote only to the overlay.
+    const snap = join(store, stored[0]!, "root");
+    expect(await readFile(join(snap, "files/a/f1"), "utf8")).toBe("file 1\n");
+    expect(await readFile(join(snap, "files/a/f3"), "utf8")).toBe("file 3\n");
+    expect(existsSync(join(snap, "files/a/f7"))).toBe(true);
+    expect(existsSync(join(snap, "files/a/f5"))).toBe(true);
+    expect(existsSync(join(snap, "files/a/added"))).toBe(false);
+    expect(existsSync(join(snap, "built"))).toBe(false);
+    expect(existsSync(join(snap, "extra"))).toBe(false);
+    expect(await readdir(store)).toEqual(stored);
+
+    // A third build from the same store, more changed: still equal to a build without cache.
+    await writeFile(join(ctx, "files/b/f0"), "changed 0\n");
+    const again = await build(ctx, "snap/app:again", ["--cache-dir", cacheDir]);
+    expect(again.debug).toContain("snapshot delta: 3 entries written, 1 removed");
+    expect(again.digest).toBe((await build(ctx, "snap/app:reference2", [])).digest);
+  }, 300_000);
+
+  test("a build killed with SIGKILL while its new snapshot is half made leaves nothing a later build uses", async () => {
+    const ctx = join(dir, `ctx-${n++}`);
+    await writeFiles(ctx, {
+      Dockerfile: `FROM ${BASE()}\nCOPY files/ /files/\nARG S=0\nRUN sleep $S && echo built > /built\n`,
+      ...filesOf(20),
+    });
+    const cacheDir = join(dir, "cache-2");
+    const store = join(cacheDir, "molt-snapshots");
+    const tmp = await mkdtemp(join(dir, "tmp-"));
+    const child = spawn(
+      process.execPath,
+      [
+        MOLT_BIN,
+        "build",
+        "-c",
+        ctx,
+        "--no-push",
+        "--insecure-pull",
+        "--cache-dir",
+        cacheDir,
+        "--reproducible",
+        "--build-arg",
+        "S=60",
+      ],
+      { env: { ...process.env, TMPDIR: tmp }, stdio: "ignore" },
+    );
+    const exited = new Promise((r) => child.on("exit", r));
+    let half: string | undefined;
+    for (let i = 0; i < 600 && !half; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      half = existsSync(store) ? (await readdir(store)).find((d) => d.startsWith(".new-")) : undefined;
+    }
+    expect(half).toBeDefined();
+    child.kill("SIGKILL");
+    await exited;
+    // The build itself (the wrapper's child in its own namespace) dies with the wrapper.
+    const pid = Number(/^\.new-(\d+)-/.exec(half!)![1]);
+    for (let i = 0; i < 100; i++) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await rm(tmp, { recursive: true, force: true });
+    expect(await readdir(store)).toContain(half);
+    expect((await readdir(store)).filter((d) => !d.startsWith("."))).toEqual([]);
+
+    const next = await build(ctx, "snap/killed:1", ["--cache-dir", cacheDir]);
+    expect(next.debug).toContain("from the snapshot store (new snapshot)");
+    expect(await readdir(store)).not.toContain(half);
+    expect((await readdir(store)).filter((d) => d.startsWith("."))).toEqual([]);
+    expect(next.digest).toBe((await build(ctx, "snap/killed:reference", [])).digest);
+  }, 300_000);
+});
