@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, lstatSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import type { ContextSource } from "@molt/context-source";
 import type { FileEntry } from "@molt/oci";
 import { capabilitiesOf } from "../instructions/copy-capabilities.js";
+import { digestMemoOf } from "./digest-memo.js";
 import type { KeyInput } from "./key.js";
 
 /** How COPY/ADD sources are hashed for a key. */
@@ -99,6 +100,25 @@ async function fileDigest(
   signal: AbortSignal | undefined,
 ): Promise<string> {
   if (typeof e.source !== "string") return context.hash(e.path, signal ? { signal } : {});
+  const onDisk = { ...e, source: e.source };
+  // With --cache-dir, a file whose stat data match what it had when last hashed is not read again.
+  const memo = digestMemoOf(context);
+  if (memo) {
+    const known = memo.lookup(e.source);
+    if (known) return known;
+    const before = lstatSync(e.source, { bigint: true, throwIfNoEntry: false });
+    const digest = await readDigest(onDisk, signal);
+    if (before) memo.remember(e.source, before, digest);
+    return digest;
+  }
+  return readDigest(onDisk, signal);
+}
+
+/** sha256 of a file's bytes, read from its path on disk. */
+async function readDigest(
+  e: FileEntry & { source: string },
+  signal: AbortSignal | undefined,
+): Promise<string> {
   if (e.size <= 4 * 1024 * 1024) {
     const bytes = await readFile(e.source, signal ? { signal } : {});
     return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;

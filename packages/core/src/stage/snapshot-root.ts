@@ -131,7 +131,9 @@ export async function materialiseFromSnapshots(
     await (created ? snapshots.release(lowerDir, slot, created) : snapshots.release(lowerDir, slot));
   };
   try {
+    const t1 = Date.now();
     baseline ??= await scanTree(root, signalOpt);
+    debug("snapshot: planned in %d ms, root scanned in %d ms", t1 - t0, Date.now() - t1);
     if (plan!.kind === "delta") {
       const bytes = plan!.delta;
       await extract([{ open: () => Readable.from([bytes]) }], root, { ...signalOpt, baseline });

@@ -1,0 +1,107 @@
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openContext } from "@molt/context-source";
+import type { FileEntry } from "@molt/oci";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { sourceInputs } from "../src/cache/content-digest.js";
+import { attachDigestMemo } from "../src/cache/digest-memo.js";
+import { SnapshotStore } from "../src/cache/snapshot-store.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "molt-digest-memo-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const sha = (s: string) => `sha256:${createHash("sha256").update(s).digest("hex")}`;
+
+/** The key inputs of `COPY files/ …` in a fresh build of `ctx`, with the memo of `cacheDir`. */
+async function keyOf(
+  ctx: string,
+  cacheDir: string,
+): Promise<{ inputs: string; file: string | undefined; hits: number }> {
+  const context = await openContext(ctx);
+  const options = { context: ctx, cache: { stores: [{ type: "directory" as const, path: cacheDir }] } };
+  const memo = await attachDigestMemo(options, context);
+  const top = (await context.stat("files")) as FileEntry;
+  const inputs = await sourceInputs(context, [top]);
+  await memo?.save();
+  return {
+    inputs: JSON.stringify(inputs),
+    file: inputs.find((i) => i.name === "file:files/a")?.digest,
+    hits: memo?.hits ?? 0,
+  };
+}
+
+describe("digest memo (--cache-dir)", () => {
+  test("an unchanged file is not read again; one rewritten with its size and mtime restored is", async () => {
+    const ctx = join(dir, "ctx");
+    const cacheDir = join(dir, "cache");
+    await mkdir(join(ctx, "files"), { recursive: true });
+    await writeFile(join(ctx, "files/a"), "aaaa");
+    await writeFile(join(ctx, "files/b"), "bbbb");
+    // Old enough not to be "racy": its ctime is what the memo trusts, so wait past the window.
+    await new Promise((r) => setTimeout(r, 2100));
+    const first = await keyOf(ctx, cacheDir);
+    expect(await readdir(join(cacheDir, "molt-digests"))).toHaveLength(1);
+    const second = await keyOf(ctx, cacheDir);
+    expect(first.hits).toBe(0);
+    expect(second.hits).toBe(2);
+    expect(second.inputs).toBe(first.inputs);
+
+    // Same size, mtime put back: only the ctime tells; the key must still change.
+    const before = await stat(join(ctx, "files/a"));
+    await writeFile(join(ctx, "files/a"), "AAAA");
+    await utimes(join(ctx, "files/a"), before.atime, before.mtime);
+    const third = await keyOf(ctx, cacheDir);
+    expect(third.hits).toBe(1);
+    expect(third.inputs).not.toBe(first.inputs);
+    // The per-file input is over the entry's text, which holds the content digest of "AAAA".
+    expect(third.file).not.toBe(first.file);
+    expect(third.inputs).toBe((await keyOf(ctx, join(dir, "no-memo"))).inputs);
+    expect(sha("AAAA")).not.toBe(sha("aaaa"));
+  }, 20_000);
+
+  test("a file changed just after it was hashed (same timestamp tick) is hashed again", async () => {
+    const ctx = join(dir, "ctx");
+    const cacheDir = join(dir, "cache");
+    await mkdir(join(ctx, "files"), { recursive: true });
+    await writeFile(join(ctx, "files/a"), "aaaa");
+    const first = await keyOf(ctx, cacheDir);
+    const t = await stat(join(ctx, "files/a"));
+    await writeFile(join(ctx, "files/a"), "AAAA");
+    await utimes(join(ctx, "files/a"), t.atime, t.mtime);
+    const second = await keyOf(ctx, cacheDir);
+    expect(second.inputs).not.toBe(first.inputs);
+  });
+});
+
+describe("snapshot store", () => {
+  test("exactly one of two builds takes a snapshot; a dead build's directories are removed on open; the size bound evicts the oldest", async () => {
+    const store = await SnapshotStore.open(dir, { maxBytes: 150 });
+    const meta = (bytes: number) => ({ version: 1 as const, layers: ["sha256:x"], bytes, created: "" });
+    const a = await store.create("slot-a");
+    await store.release(a.dir, "slot-a", meta(100));
+    const [t1, t2] = await Promise.all([store.take("slot-a"), store.take("slot-a")]);
+    expect([t1, t2].filter(Boolean)).toHaveLength(1);
+    const held = (t1 ?? t2)!;
+    await store.release(held.dir, "slot-a");
+    // A second snapshot over the bound: the least recently used one goes.
+    await new Promise((r) => setTimeout(r, 20));
+    const b = await store.create("slot-b");
+    await store.release(b.dir, "slot-b", meta(100));
+    const names = (await readdir(join(dir, "molt-snapshots"))).filter((n) => !n.startsWith("."));
+    expect(names).toEqual([SnapshotStore.idOf("slot-b")]);
+    // A half-made snapshot of a process that is gone (pid 2^22 - 1 is above the default pid_max).
+    await mkdir(join(dir, "molt-snapshots", `.new-4194303-abc-${SnapshotStore.idOf("slot-c")}`, "root"), {
+      recursive: true,
+    });
+    await SnapshotStore.open(dir);
+    expect((await readdir(join(dir, "molt-snapshots"))).filter((n) => n.startsWith("."))).toEqual([]);
+    expect(await store.take("slot-c")).toBeUndefined();
+  });
+});
