@@ -36,15 +36,15 @@ interface Built {
   warnings: string[];
 }
 
-/** A build in a fresh process and temp dir, written to an OCI layout (`out`), with `--progress json`. */
-async function build(ctx: string, out: string, args: string[]): Promise<Built> {
+/** A build in a fresh process and temp dir, written to an OCI layout (`out`), with `--progress json` (and pushed to the `-d` in `args` when `push`). */
+async function build(ctx: string, out: string, args: string[], push = false): Promise<Built> {
   const tmp = await mkdtemp(join(dir, "tmp-"));
   const r = await molt(
     [
       "build",
       "-c",
       ctx,
-      "--no-push",
+      ...(push ? [] : ["--no-push"]),
       "--oci-layout-path",
       out,
       "--insecure-pull",
@@ -252,5 +252,50 @@ describe("a present cache blob whose bytes fail verification", () => {
     expect(after.stderr).not.toMatch(/MOLT_DIGEST_MISMATCH|MOLT_EXTRACT_FAILED|Unhandled/);
     const tree = await unpackLayout(out);
     expect(tree.get("g")?.content).toBe(hexOf("source stage\n"));
+  });
+  test("--cache-repo on the registry the image goes to: a rebuilt layer with the bad blob's digest goes out under another digest; the pushed image verifies", async () => {
+    const ctx = await context({ Dockerfile: FIRST(), f: "kept bad\n" });
+    const cacheRepo = `${reg.host}/kept/app/cache`;
+    const dest = (tag: string) => `${reg.host}/kept/app:${tag}`;
+    const cold = await build(
+      ctx,
+      join(dir, "out-k1"),
+      ["--cache=true", "--cache-repo", cacheRepo, "-d", dest("1")],
+      true,
+    );
+    expect(cold.code, cold.stderr).toBe(0);
+    const copyLayer = (await layoutLayers(join(dir, "out-k1"))).at(-2)!;
+    const hex = copyLayer.slice(7);
+    await corrupt(
+      join(reg.dir, "data", "docker", "registry", "v2", "blobs", "sha256", hex.slice(0, 2), hex, "data"),
+    );
+
+    await writeFile(join(ctx, "Dockerfile"), SECOND());
+    const after = await build(
+      ctx,
+      join(dir, "out-k2"),
+      ["--cache=true", "--cache-repo", cacheRepo, "-d", dest("2")],
+      true,
+    );
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.missed.get("0/1")).toBe(`its cached layer ${copyLayer} failed verification`);
+    const layers = await layoutLayers(join(dir, "out-k2"));
+    expect(layers).not.toContain(copyLayer);
+    // skopeo checks every blob it copies against its digest: the pushed image is whole.
+    const pulled = join(dir, "pulled-k2");
+    await run("skopeo", ["copy", "--src-tls-verify=false", `docker://${dest("2")}`, `oci:${pulled}:latest`]);
+    const tree = await unpackLayout(pulled);
+    expect(tree.get("f")?.content).toBe(hexOf("kept bad\n"));
+    expect(tree.get("h")?.content).toBe(hexOf("kept bad\n"));
+    // The new cache entry names the good blob: the next build hits every step, with no warning.
+    const again = await build(
+      ctx,
+      join(dir, "out-k3"),
+      ["--cache=true", "--cache-repo", cacheRepo, "-d", dest("3")],
+      true,
+    );
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.cached).toEqual(["0/1", "0/2", "0/3"]);
+    expect(again.warnings).toEqual([]);
   });
 });

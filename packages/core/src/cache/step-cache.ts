@@ -105,6 +105,18 @@ export class StepCache {
   readonly #poisoned = new Map<Digest, string>();
 
   readonly #verified = new Set<string>();
+  /** Layer digests whose bytes failed verification in a store that cannot replace them (a registry). */
+  readonly #keptBad = new Set<string>();
+
+  /** Records that a store keeps bad bytes under `digest` (a rebuilt layer must not reuse it). */
+  markKeptBad(digest: string): void {
+    this.#keptBad.add(digest);
+  }
+
+  /** Whether a store of this build keeps bad bytes under `digest`. */
+  keptBad(digest: string): boolean {
+    return this.#keptBad.has(digest);
+  }
 
   /** Whether the layer blob `digest` was checked against its digest in this build. */
   verified(digest: string): boolean {

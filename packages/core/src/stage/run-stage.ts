@@ -3,6 +3,7 @@ import type { Instruction } from "@molt/parser";
 import { expandInstruction } from "@molt/parser";
 import createDebug from "debug";
 import { corruptLayerOf } from "../cache/corrupt-layer.js";
+import { freshDigest } from "../cache/fresh-digest.js";
 import { instructionDigest, type KeyInput, slotOf, stepKey } from "../cache/key.js";
 import type { CacheEntry } from "../cache/layer-cache.js";
 import type { StepCache } from "../cache/step-cache.js";
@@ -95,7 +96,13 @@ export async function runStage(
   // Cached layers taken so far, by digest: the step (0-based) and key that took each.
   const taken = new Map<
     string,
-    { index: number; key: Digest; verify?: (signal?: AbortSignal) => Promise<boolean> }
+    {
+      index: number;
+      key: Digest;
+      verify?: (signal?: AbortSignal) => Promise<boolean>;
+      /** Taken from a registry, which keeps the bytes it has under a digest even when they are bad. */
+      registry?: boolean;
+    }
   >();
   const snapshots: StepSnapshot[] = [];
   let rewinds = 0;
@@ -105,6 +112,7 @@ export async function runStage(
     const at = r.index;
     const message = `cached layer ${r.digest} of ${oneLine(instructions[at]!.original)} in ${cache!.cache.description} failed verification; rebuilding from that step`;
     cache!.poison(r.key, `its cached layer ${r.digest} failed verification`);
+    if (taken.get(r.digest)?.registry) cache!.markKeptBad(r.digest);
     rt.events.emit({ type: "molt:build:warning", message });
     restoreStep(rt, snapshots[at]!);
     reports.length = snapshots[at]!.reports;
@@ -211,6 +219,7 @@ export async function runStage(
                 index: i,
                 key,
                 ...(hit.verify ? { verify: hit.verify } : {}),
+                ...(hit.origin?.kind === "registry" ? { registry: true } : {}),
               });
             if (!mode.dryRun) await rt.useCached(hit);
             state.chainKey = key;
@@ -248,7 +257,18 @@ export async function runStage(
         if (use === "off" || !cache) return;
         const added = state.layers.slice(layersBefore);
         const written = history.slice(historyBefore);
-        const layer = added[0];
+        let layer = added[0];
+        // Rebuilt with the digest of bytes a registry keeps bad: the same layer under another
+        // digest, so neither the image nor the new cache entry names the bad blob.
+        if (layer && layer.origin.kind === "store" && cache.keptBad(layer.descriptor.digest)) {
+          const fresh = await freshDigest(rt.store, layer);
+          if (fresh) {
+            debug("layer %s is bad in a registry: now %s", layer.descriptor.digest, fresh.descriptor.digest);
+            state.layers[layersBefore] = fresh;
+            added[0] = fresh;
+            layer = fresh;
+          }
+        }
         // Only a shape an entry describes: one history entry, at most one layer, and its bytes at hand.
         if (added.length > 1 || written.length !== 1 || (layer && layer.origin.kind !== "store")) return;
         const entry: CacheEntry = {
