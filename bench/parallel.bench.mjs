@@ -233,7 +233,7 @@ function display(base) {
     `  (renderer: its own CPU inside the build process, ${clock} clock, ${sections} metered calls, ${(overheadNs / 1000).toFixed(0)} µs clock cost each taken off, as a share of that run's CPU; whole build: CPU against -v error, whose CPU spread is ${(q(cpu["-v error (nothing drawn)"], 0.25) / 1000).toFixed(2)}–${(q(cpu["-v error (nothing drawn)"], 0.75) / 1000).toFixed(2)} s)`,
   );
   for (const k of keys) {
-    const line = `  ${k.padEnd(26)} ${(median(wall[k]) / 1000).toFixed(2)} s wall, ${(median(cpu[k]) / 1000).toFixed(2)} s CPU, renderer ${median(own[k]).toFixed(1)} ms`;
+    const line = `  ${k.padEnd(26)} ${(median(wall[k]) / 1000).toFixed(2)} s wall, ${(median(cpu[k]) / 1000).toFixed(3)} s CPU (${(q(cpu[k], 0.25) / 1000).toFixed(3)}–${(q(cpu[k], 0.75) / 1000).toFixed(3)}), renderer ${median(own[k]).toFixed(1)} ms`;
     if (k.startsWith("-v")) {
       console.log(line);
       continue;

@@ -147,6 +147,7 @@ describe("TtyRenderer", () => {
     const all = Array.from({ length: 25 }, (_, i) => `line ${i + 1}`);
     r.event(log(3, all.slice(0, 20)));
     r.event(log(3, all.slice(20, 22)));
+    r.event(log(3, [""]));
     r.event(log(3, all.slice(22)));
     r.event({
       type: "molt:step:error",
@@ -163,7 +164,9 @@ describe("TtyRenderer", () => {
       [
         "------",
         " > [2/2] RUN seq 3:",
-        ...all,
+        ...all.slice(0, 22),
+        "",
+        ...all.slice(22),
         "------",
         'ERROR: [2/2] RUN seq 3: process "/bin/sh -c x" did not complete successfully: exit code 2',
         "",
@@ -181,12 +184,18 @@ describe("TtyRenderer", () => {
       r.event(log(3, ["e", "f"]));
       r.event(log(3, ["g"]));
       vi.advanceTimersByTime(100);
-      const frame = s.text();
-      const tail = frame
-        .split("\n")
-        .filter((l) => l.startsWith(" => => # "))
-        .map((l) => l.slice(9));
-      expect(tail).toEqual(["b", "c", "d", "e", "f", "g"]);
+      r.event(log(3, [""]));
+      r.event(log(3, ["h", "", "i"]));
+      vi.advanceTimersByTime(100);
+      const frames = s.text().split("\x1b[J");
+      const tails = frames.map((f) =>
+        f
+          .split("\n")
+          .filter((l) => l.startsWith(" => => # "))
+          .map((l) => l.slice(9)),
+      );
+      expect(tails.at(-2)).toEqual(["b", "c", "d", "e", "f", "g"]);
+      expect(tails.at(-1)).toEqual(["f", "g", "", "h", "", "i"]);
       r.end({});
     } finally {
       vi.useRealTimers();

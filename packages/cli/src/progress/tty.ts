@@ -12,8 +12,12 @@ interface StepView {
   start: number;
   end?: number;
   status: "running" | "done" | "cached" | "error" | "canceled";
-  /** Every log line, as the output chunks brought them (kept whole for the report of a failed step). */
-  logs: (readonly string[])[];
+  /**
+   * Every log line, kept whole for the report of a failed step: one string per output chunk,
+   * its lines joined by `\n` (a few dozen long strings to keep alive, not 100,000 short ones
+   * for the garbage collector to copy).
+   */
+  logs: string[];
   transfers: Map<string, { transferred: number; total?: number; start: number }>;
   error?: string;
 }
@@ -46,7 +50,8 @@ export class TtyRenderer implements Renderer {
   event(e: BuildProgressEvent): void {
     if (e.type === "molt:step:log") {
       // The hot path: a chunk of lines is only kept; the next frame shows its tail.
-      this.#steps.get(e.step)?.logs.push(e.lines);
+      const s = this.#steps.get(e.step);
+      if (s) s.logs.push(e.lines.length === 1 ? e.lines[0]! : e.lines.join("\n"));
       this.#dirty = true;
       return;
     }
@@ -122,7 +127,7 @@ export class TtyRenderer implements Renderer {
     for (const s of this.#steps.values()) {
       if (s.status !== "error") continue;
       out.push("------", ` > ${s.name}:`);
-      for (const chunk of s.logs) for (const line of chunk) out.push(line);
+      for (const chunk of s.logs) out.push(chunk);
       out.push("------", `ERROR: ${s.name}: ${s.error ?? "failed"}`);
     }
     if (this.#done && atLeast(this.#opts.level, "info"))
@@ -200,12 +205,18 @@ export class TtyRenderer implements Renderer {
   }
 }
 
-/** The last `n` lines of a step's log chunks, in order. */
-function tail(chunks: readonly (readonly string[])[], n: number): string[] {
+/** The last `n` lines of a step's log chunks (each its lines joined by `\n`), in order. */
+function tail(chunks: readonly string[], n: number): string[] {
   const out: string[] = [];
   for (let c = chunks.length - 1; c >= 0 && out.length < n; c--) {
     const chunk = chunks[c]!;
-    for (let i = chunk.length - 1; i >= 0 && out.length < n; i--) out.push(chunk[i]!);
+    let end = chunk.length;
+    while (out.length < n) {
+      const nl = end === 0 ? -1 : chunk.lastIndexOf("\n", end - 1);
+      out.push(chunk.slice(nl + 1, end));
+      if (nl < 0) break;
+      end = nl;
+    }
   }
   return out.reverse();
 }
