@@ -1,6 +1,8 @@
 import { spawn } from "node:child_process";
 import { createHash, type Hash } from "node:crypto";
+import { closeSync, openSync, ReadStream, readSync } from "node:fs";
 import type { Readable } from "node:stream";
+import { Worker } from "node:worker_threads";
 import { createGunzip } from "node:zlib";
 import createDebug from "debug";
 import { UnsupportedCompressionError } from "./errors.js";
@@ -47,6 +49,11 @@ export interface OpenedLayer {
  * plain tar. When `verify` is true the compressed bytes are hashed with sha256 on the way.
  */
 export async function openDecompressed(stream: Readable, verify: boolean): Promise<OpenedLayer> {
+  const file = wholeFileOf(stream);
+  if (file !== undefined) {
+    const opened = await fromFile(file, stream, verify);
+    if (opened) return opened;
+  }
   const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const head: Buffer[] = [];
   let have = 0;
@@ -110,16 +117,114 @@ export async function openDecompressed(stream: Readable, verify: boolean): Promi
   );
 }
 
-/** Pipes `raw` through a decompressing program; `null` when the program cannot be started. */
+/**
+ * The path of `stream` when it is an `fs.ReadStream` of a whole file that nothing has read yet
+ * (a layer in a blob store or on disk), else `undefined`.
+ */
+function wholeFileOf(stream: Readable): string | undefined {
+  if (!(stream instanceof ReadStream) || typeof stream.path !== "string") return undefined;
+  const { start, end } = stream as unknown as { start?: number; end?: number };
+  if ((start ?? 0) !== 0 || (end !== undefined && end !== Number.POSITIVE_INFINITY)) return undefined;
+  return stream.bytesRead === 0 && stream.readableLength === 0 ? stream.path : undefined;
+}
+
+/**
+ * A compressed layer that is a file on disk is handed to the decompressing program as its
+ * stdin, so the kernel feeds it while our thread writes files (issue 16: fed through our event
+ * loop, the program waited on us and we on it, 2,600 waits for the Debian layer). Its sha256,
+ * when asked for, is computed by a worker thread reading the same file. `null` when it is not
+ * compressed or the program cannot be started (the caller then reads the stream as before).
+ */
+async function fromFile(path: string, stream: Readable, verify: boolean): Promise<OpenedLayer | null> {
+  let fd: number;
+  const head = Buffer.alloc(4);
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return null;
+  }
+  try {
+    const n = readSync(fd, head, 0, 4, 0);
+    const compression = detectCompression(head.subarray(0, n));
+    if (compression === "none") return null;
+    const programs: Array<[string, string[]]> =
+      compression === "gzip"
+        ? [
+            ["pigz", ["-d", "-c"]],
+            ["gzip", ["-d", "-c"]],
+          ]
+        : [["zstd", ["-d", "-c", "-q", "--no-progress"]]];
+    for (const [cmd, args] of programs) {
+      const hashed = verify ? hashFile(path) : undefined;
+      let digest: string | undefined;
+      const piped = await throughProgram(
+        cmd,
+        args,
+        fd,
+        stream,
+        compression,
+        () => digest,
+        async () => {
+          if (hashed) digest = await hashed;
+        },
+      );
+      if (piped) {
+        stream.destroy();
+        debug("layer compression: %s (file %s handed to %s)", compression, path, cmd);
+        return piped;
+      }
+      void hashed?.catch(() => {});
+    }
+    return null;
+  } finally {
+    // A spawned child holds its own copy of the descriptor.
+    closeSync(fd);
+  }
+}
+
+const HASH_WORKER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { openSync, readSync, closeSync } = require("node:fs");
+const h = require("node:crypto").createHash("sha256");
+const fd = openSync(workerData, "r");
+const buf = Buffer.allocUnsafe(1 << 20);
+try {
+  for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+} finally {
+  closeSync(fd);
+}
+parentPort.postMessage("sha256:" + h.digest("hex"));
+`;
+
+/** `sha256:<hex>` of the file at `path`, computed on a worker thread. */
+function hashFile(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(HASH_WORKER, { eval: true, workerData: path });
+    w.once("message", (m: string) => resolve(m));
+    w.once("error", reject);
+    w.once("exit", (code) => {
+      if (code !== 0) reject(new Error(`hashing ${path} failed (worker exit ${code})`));
+    });
+  });
+}
+
+/**
+ * Pipes `raw` (bytes, or a file descriptor the program reads itself) through a decompressing
+ * program; `null` when the program cannot be started. `finish` runs after the program's output
+ * ended, before the bytes are reported done.
+ */
 async function throughProgram(
   cmd: string,
   args: string[],
-  raw: AsyncIterable<Buffer>,
+  raw: AsyncIterable<Buffer> | number,
   stream: Readable,
   compression: Compression,
   digest: () => string | undefined,
+  finish?: () => Promise<void>,
 ): Promise<OpenedLayer | null> {
-  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(cmd, args, {
+    stdio: [typeof raw === "number" ? raw : "pipe", "pipe", "pipe"],
+  }) as ReturnType<typeof spawn> & { stdout: Readable; stderr: Readable };
   const spawned = await new Promise<Error | null>((resolve) => {
     child.once("spawn", () => resolve(null));
     child.once("error", (e) => resolve(e));
@@ -133,21 +238,24 @@ async function throughProgram(
     stderr += d;
   });
   const stdin = child.stdin;
-  stdin.on("error", () => {});
-  void (async () => {
-    try {
-      for await (const b of raw) if (!stdin.write(b)) await new Promise((r) => stdin.once("drain", r));
-      stdin.end();
-    } catch (e) {
-      child.stdout.destroy(e as Error);
-      child.kill();
-    }
-  })();
+  if (stdin && typeof raw !== "number") {
+    stdin.on("error", () => {});
+    void (async () => {
+      try {
+        for await (const b of raw) if (!stdin.write(b)) await new Promise((r) => stdin.once("drain", r));
+        stdin.end();
+      } catch (e) {
+        child.stdout.destroy(e as Error);
+        child.kill();
+      }
+    })();
+  }
   const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
   async function* out(): AsyncGenerator<Buffer> {
     for await (const b of child.stdout as AsyncIterable<Buffer>) yield b;
     const code = await exited;
     if (code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (exit ${code}): ${stderr.trim()}`);
+    await finish?.();
   }
   return {
     compression,

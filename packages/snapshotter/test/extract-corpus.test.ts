@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "../../../test/harness/registry.js";
 import {
@@ -147,11 +148,30 @@ describe("extract against umoci unpack", () => {
     expect(diffTrees(await describeTree(root, { mtime: true }), oracle)).toEqual([]);
   });
 
-  test("a wrong layer digest is reported", async () => {
+  test("a wrong layer digest is reported (the blob file is hashed by a worker)", async () => {
     const [first] = await layoutLayers(layout, "t");
     await expect(
       extract([{ ...first!, digest: `sha256:${"0".repeat(64)}` }], join(tmp, "bad-digest")),
     ).rejects.toMatchObject({ code: "MOLT_DIGEST_MISMATCH" });
+  });
+
+  test("a gzip layer read from its file (handed to the decompressor, hashed by a worker) is checked like a stream", async () => {
+    const [first] = await layoutLayers(layout, "t");
+    // the right digest: the same tree as when the bytes come through a stream
+    const viaFile = join(tmp, "via-file");
+    await extract([first!], viaFile);
+    const bytes = await readFile(join(layout, "blobs", ...first!.digest!.split(":")));
+    const viaStream = join(tmp, "via-stream");
+    await extract([{ open: () => Readable.from([bytes]), digest: first!.digest }], viaStream);
+    expect(
+      diffTrees(await describeTree(viaFile, { mtime: true }), await describeTree(viaStream, { mtime: true })),
+    ).toEqual([]);
+    // a truncated file fails (the decompressor's error), it does not end early in silence
+    const cut = join(tmp, "cut.tar.gz");
+    await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await expect(extract([{ open: () => createReadStream(cut) }], join(tmp, "cut"))).rejects.toMatchObject({
+      code: "MOLT_EXTRACT_FAILED",
+    });
   });
 
   test("flatten refuses a non-empty directory", async () => {
