@@ -1,10 +1,19 @@
 // The library's pluggable parts, used as a program would: a Registry of the user's own (a
 // wrapper around the real client), a snapshotter factory of their own, and per-host,
 // per-direction registry settings. Judged by the real registry and skopeo, not by molt.
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build, createSnapshotter, type Registry, RegistryClient, type SnapshotterFactory } from "molt";
+import {
+  build,
+  createSnapshotter,
+  type Extractor,
+  extract,
+  type LayerSource,
+  type Registry,
+  RegistryClient,
+  type SnapshotterFactory,
+} from "molt";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { pushBusybox } from "../harness/base-images.js";
 import { run } from "../harness/exec.js";
@@ -127,6 +136,48 @@ test("build() diffs RUN through the user's snapshotter factory, and the layers a
   const last = result.manifest.layers.at(-1)!.digest.slice("sha256:".length);
   const names = (await run("tar", ["-tzf", join(layout, "blobs", "sha256", last)])).stdout.split("\n");
   expect(names).toEqual(expect.arrayContaining(["two", ".wh.one"]));
+});
+
+test("build() materialises stage roots through the user's extractor: it sees every layer, in order, and the image is the same", async () => {
+  const ctx = await mkdtemp(join(dir, "extract-ctx-"));
+  await writeFile(join(ctx, "a.txt"), "from the context\n");
+  const text = [
+    `FROM ${registry.host}/test/busybox:latest`,
+    "RUN echo one > /one",
+    "COPY a.txt /a.txt",
+    "RUN cat /a.txt /one > /both",
+    "",
+  ].join("\n");
+  const seen: { digest: string | undefined; diffId: string | undefined; root: string }[] = [];
+  const extractor: Extractor = async (layers, root, options) => {
+    const all: LayerSource[] = [];
+    for await (const l of layers) {
+      seen.push({ digest: l.digest, diffId: l.diffId, root });
+      all.push(l);
+    }
+    return extract(all, root, options);
+  };
+  const common = {
+    context: ctx,
+    dockerfileText: text,
+    noPush: true,
+    reproducible: true,
+    registries: { [registry.host]: { pull: { insecure: true } } },
+    tmpDir: dir,
+  } as const;
+  const plain = await build({ ...common, ociLayoutPath: join(dir, "extract-plain") });
+  const wrapped = await build({ ...common, ociLayoutPath: join(dir, "extract-wrapped"), extractor });
+  // the image is the one molt's own extraction gives
+  expect(wrapped.digest).toBe(plain.digest);
+  const layers = wrapped.manifest.layers.map((l) => l.digest);
+  const diffIds = wrapped.config.rootfs.diff_ids;
+  // base layers + RUN + COPY + RUN; the root is made for the first RUN (every base layer), then
+  // COPY's layer is applied onto it (the RUNs' changes are already there)
+  expect(layers.length).toBeGreaterThanOrEqual(4);
+  const base = layers.slice(0, -3);
+  expect(seen.map((s) => s.digest)).toEqual([...base, layers.at(-2)]);
+  expect(seen.map((s) => s.diffId)).toEqual([...diffIds.slice(0, base.length), diffIds.at(-2)]);
+  expect(new Set(seen.map((s) => s.root)).size).toBe(1);
 });
 
 test("registries: a pull-only setting never lets a push go over plain HTTP to the same host", async () => {

@@ -8,11 +8,18 @@
 export type { GitContextOptions } from "@molt/context-source";
 export type { ManifestHead, PushBlobOptions, Registry } from "@molt/registry-client";
 export {
+  type Baseline,
   createSnapshotter,
+  DiffIdMismatchError,
+  type ExtractOptions,
+  type Extractor,
+  extract,
+  type LayerSource,
   type Snapshotter,
   type SnapshotterFactory,
   type SnapshotterOptions,
   type Step as SnapshotStep,
+  UnsafePathError,
 } from "@molt/snapshotter";
 export {
   type BuildResult,

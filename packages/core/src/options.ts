@@ -1,6 +1,6 @@
 import type { ContextSource, GitContextOptions } from "@molt/context-source";
 import type { Registry, RegistryClientOptions } from "@molt/registry-client";
-import type { ExtractLimits, SnapshotterFactory } from "@molt/snapshotter";
+import type { ExtractLimits, Extractor, SnapshotterFactory } from "@molt/snapshotter";
 import type { CacheOptions } from "./cache/cache-options.js";
 import type { BuildProgressEvent } from "./events.js";
 import type { SecretSource } from "./mounts/secrets.js";
@@ -137,6 +137,16 @@ export interface BuildOptions {
    * `snapshotMode` as `options.mode`.
    */
   snapshotter?: SnapshotterFactory;
+  /**
+   * Writes image layers into a stage root when molt materialises one (a stage that RUNs, a
+   * `COPY --from` image, `singleSnapshot`, and each layer molt applies onto such a root
+   * afterwards); default molt's `extract`. A wrapper sees every layer it is given, in order.
+   * Stages that materialise the same layers at the same time call it once and copy the tree,
+   * and COPY onto a base reads the layer index instead (see `baseIndex`), so neither calls it.
+   * With an extractor, stage roots are not taken from a directory cache's snapshot store: each
+   * is made through it.
+   */
+  extractor?: Extractor;
   /**
    * Build secrets for `RUN --mount=type=secret` by id (`--secret id=x,src=FILE|env=VAR`). Values
    * never reach a layer, the config, history, a cache key, an event, an error or debug output.

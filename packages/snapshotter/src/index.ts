@@ -27,6 +27,7 @@ export {
   flatten,
   type LayerSource,
 } from "./extract.js";
+export type { Extractor } from "./extractor.js";
 export {
   type IndexEntry,
   type IndexEntryType,

@@ -53,11 +53,12 @@ async function squash(
     const fs = await materialise(dir, state.layers.slice(0, baseCount), from, {
       mode: "walk",
       factory: options.snapshotter,
+      extractor: options.extractor,
       ...(options.ignorePaths ? { ignore: options.ignorePaths } : {}),
     });
     try {
       const step = await fs.snapshotter.begin(signalOpt);
-      await extract(
+      await (options.extractor ?? extract)(
         own.map((l) => ({
           open: () => openLayer(l, from),
           digest: l.descriptor.digest,

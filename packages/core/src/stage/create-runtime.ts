@@ -43,13 +43,18 @@ export function createRuntime(
     const how = {
       mode: options.snapshotMode ?? "auto",
       factory: options.snapshotter,
+      extractor: options.extractor,
       limits: extractLimits(options),
       ...(options.ignorePaths ? { ignore: options.ignorePaths } : {}),
       onProgress,
       shared: session.roots,
     } as const;
-    // With --cache-dir: from the last build's extracted root of this chain slot, when there is one.
-    const snapshots = session.snapshots && state.layers.length > 0 ? await session.snapshots() : undefined;
+    // With --cache-dir: from the last build's extracted root of this chain slot, when there is one
+    // (not with a user's extractor, which must see every layer a root is made of).
+    const snapshots =
+      session.snapshots && state.layers.length > 0 && !options.extractor
+        ? await session.snapshots()
+        : undefined;
     const made =
       (snapshots &&
         (await materialiseFromSnapshots(dir, state.layers, from, snapshots, state.chainSlot, how))) ||

@@ -135,7 +135,12 @@ export class FromSources {
         dir,
         state.layers,
         { client: session.client, store: session.store, ...(signal ? { signal } : {}), onProgress },
-        { mode: "walk", limits: extractLimits(session.options), onProgress },
+        {
+          mode: "walk",
+          extractor: session.options.extractor,
+          limits: extractLimits(session.options),
+          onProgress,
+        },
       );
       session.filesystems.push(fs);
       root = fs.root;

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   createSnapshotter,
   type ExtractLimits,
+  type Extractor,
   type ExtractProgressEvent,
   extract,
   type Snapshotter,
@@ -29,6 +30,8 @@ export interface MaterialiseOptions {
   mode?: "auto" | "walk" | "overlay";
   /** Makes the snapshotter (default {@link createSnapshotter}): `BuildOptions.snapshotter`. */
   factory?: SnapshotterFactory | undefined;
+  /** Writes the layers into the root (default {@link extract}): `BuildOptions.extractor`. */
+  extractor?: Extractor | undefined;
   ignore?: string[];
   limits?: ExtractLimits | undefined;
   /** Progress of extracting the layers (not of later `apply` calls). */
@@ -38,7 +41,7 @@ export interface MaterialiseOptions {
 }
 
 /**
- * Materialises a stage's root: extracts every layer the image has so far (base layers streamed
+ * Materialises a stage's root: extracts (with `options.extractor`, default molt's) every layer the image has so far (base layers streamed
  * from their registry, ours from the blob store) into `dir/root`, recording the baseline while
  * extracting, then starts a snapshotter on it (overlay where mounting works, walk otherwise).
  * Only stages that RUN something pay for this.
@@ -61,8 +64,9 @@ export async function materialise(
   });
   const t0 = Date.now();
   const limitsOpt = options.limits ? { limits: options.limits } : {};
+  const extractor = options.extractor ?? extract;
   const extractInto = (to: string) =>
-    extract(layers.map(source), to, {
+    extractor(layers.map(source), to, {
       ...signalOpt,
       ...limitsOpt,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
@@ -88,7 +92,7 @@ export async function materialise(
     root,
     snapshotter,
     async apply(layer) {
-      await extract([source(layer)], root, { ...signalOpt, baseline: snapshotter.baseline });
+      await extractor([source(layer)], root, { ...signalOpt, baseline: snapshotter.baseline });
     },
     close: () => snapshotter.close(),
   };
