@@ -140,8 +140,56 @@ describe("examples/kubernetes", () => {
     const dest = `${authed.host}/examples/hello:job`;
     const docs = parseAllDocuments(await runnable("build-job.yaml", dest)).map((d) => d.toJS());
     const job = docs.find((d) => d.kind === "Job");
-    expect(job).toMatchObject({ apiVersion: "batch/v1", spec: { backoffLimit: 2 } });
+    // No Job controller can run here (see examples/kubernetes/README.md): the Job object is
+    // checked against batch/v1's JobSpec as the Kubernetes API reference defines it.
+    expect(job).toMatchObject({
+      apiVersion: "batch/v1",
+      metadata: { name: "molt-hello-job" },
+      spec: { backoffLimit: 2, ttlSecondsAfterFinished: 3600 },
+    });
+    const JOB_SPEC_FIELDS = [
+      "activeDeadlineSeconds",
+      "backoffLimit",
+      "backoffLimitPerIndex",
+      "completionMode",
+      "completions",
+      "manualSelector",
+      "maxFailedIndexes",
+      "parallelism",
+      "podFailurePolicy",
+      "podReplacementPolicy",
+      "selector",
+      "successPolicy",
+      "suspend",
+      "template",
+      "ttlSecondsAfterFinished",
+    ];
+    expect(Object.keys(job.spec).filter((k) => !JOB_SPEC_FIELDS.includes(k))).toEqual([]);
+    // one completion of one pod (the defaults), no selector of its own: the controller labels its pod
+    expect([job.spec.completions ?? 1, job.spec.parallelism ?? 1, job.spec.selector]).toEqual([
+      1,
+      1,
+      undefined,
+    ]);
+    // a Job's pod template must not restart in place (Never or OnFailure; Never keeps each try's log)
     expect(job.spec.template.spec.restartPolicy).toBe("Never");
+    const tpl = job.spec.template.spec;
+    expect(tpl.containers).toHaveLength(1);
+    const c = tpl.containers[0];
+    expect(c.image).toBe(image.ref);
+    const flags = parseBuildFlags(c.args.filter(Boolean), "/workspace", {});
+    expect(flags.options.context).toBe("tar:///context/context.tar.gz");
+    expect(flags.options.destinations).toEqual([dest]);
+    expect(flags.options.imageNameTagWithDigestFile).toBe("/dev/termination-log");
+    // the volumes name the ConfigMap of this file and the registry secret at kaniko's path
+    const configMap = docs.find((d) => d.kind === "ConfigMap");
+    const volumes = Object.fromEntries(tpl.volumes.map((v: { name: string }) => [v.name, v]));
+    const mounts = Object.fromEntries(
+      c.volumeMounts.map((m: { name: string; mountPath: string }) => [m.mountPath, m.name]),
+    );
+    expect(volumes[mounts["/context"]].configMap.name).toBe(configMap.metadata.name);
+    expect(Object.keys(configMap.binaryData)).toEqual(["context.tar.gz"]);
+    expect(volumes[mounts["/kaniko/.docker"]].secret.secretName).toBe("molt-docker-config");
     // podman 4.3 plays Pods, not Jobs: run spec.template as a Pod, beside the Job's ConfigMap.
     const pod = {
       apiVersion: "v1",
