@@ -9,6 +9,7 @@ import type { ContextProgressEvent } from "./source.js";
 /** Options of {@link downloadToFile} and `fetchText`. */
 export interface FetchOptions {
   signal?: AbortSignal;
+  /** Receives the download's progress (bytes so far). */
   onProgress?: (e: ContextProgressEvent) => void;
   /** Refuse bodies larger than this many bytes. */
   maxBytes?: number;

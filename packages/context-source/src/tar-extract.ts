@@ -16,6 +16,7 @@ const debug = createDebug("molt:context");
 /** Limits and hooks of {@link extractTar}. */
 export interface ExtractTarOptions {
   signal?: AbortSignal;
+  /** Receives the extraction's progress (entries and bytes so far). */
   onProgress?: (e: ContextProgressEvent) => void;
   /** Refuse archives whose file contents add up to more than this (default 16 GiB). */
   maxExtractedBytes?: number;

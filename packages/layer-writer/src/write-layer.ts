@@ -84,6 +84,7 @@ export interface WriteLayerOptions {
    */
   mtimePrecision?: "second" | "nanosecond";
   signal?: AbortSignal;
+  /** Receives the layer's progress: planned, bytes written, written. */
   onProgress?: (e: LayerProgressEvent) => void;
 }
 

@@ -17,6 +17,7 @@ import { isIndexType, layerCompression } from "./media-types.js";
  * `BlobStore` (`{ open: (d) => store.openRead(d) }`), an {@link OciLayout}, a registry client.
  */
 export interface BlobSource {
+  /** The bytes of the blob with this digest. */
   open(digest: Digest): Readable | Promise<Readable>;
 }
 

@@ -35,6 +35,7 @@ export interface DockerArchiveOptions {
   /** Uncompressed sizes of layers, by compressed digest (e.g. from `writeLayer`), saving a counting pass. */
   uncompressedSizes?: Record<string, number>;
   signal?: AbortSignal;
+  /** Receives the archive's progress, blob by blob. */
   onProgress?: (e: ArchiveProgressEvent) => void;
 }
 

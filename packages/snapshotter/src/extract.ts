@@ -69,6 +69,7 @@ export type ExtractProgressEvent =
 /** Options of {@link extract}. */
 export interface ExtractOptions {
   signal?: AbortSignal;
+  /** Receives each layer's start, progress and end. */
   onProgress?: (e: ExtractProgressEvent) => void;
   /**
    * The exact index of what `root` already holds (e.g. from an earlier `extract`). It is updated

@@ -77,10 +77,12 @@ export class KeySalt {
     return `sha256:${h.update(value).digest("hex")}` as Digest;
   }
 
+  /** Never the bytes: `KeySalt(…)`. */
   toString(): string {
     return "KeySalt(…)";
   }
 
+  /** Never the bytes: `KeySalt(…)` (so `JSON.stringify` of an object holding a salt shows none). */
   toJSON(): string {
     return "KeySalt(…)";
   }
@@ -105,7 +107,7 @@ export function shownInput(name: string, value: string): KeyInput {
   return { name, digest: digestOf(`${name}\0${value}`), display: value };
 }
 
-/** An input recorded by its salted digest only (see {@link hiddenDigest}). */
+/** An input recorded by its salted digest only (see `hiddenDigest`). */
 export function hiddenInput(name: string, value: string, salt?: KeySalt): KeyInput {
   return { name, digest: hiddenDigest(name, value, salt) };
 }

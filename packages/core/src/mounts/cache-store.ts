@@ -29,6 +29,7 @@ export interface CacheLease {
   instance: number;
   /** True when the directory was created for this lease (empty or seeded). */
   created: boolean;
+  /** Gives the directory back (unlocks it, frees a `private` instance) once the RUN is done. */
   release(): Promise<void>;
 }
 
