@@ -42,6 +42,7 @@ export { canMountOverlay, mountOverlay, unmount } from "./mount.js";
 export { cleanPath, type Lookup, resolveInRoot } from "./paths.js";
 export { type IndexNode, RootIndex } from "./root-index.js";
 export { scanTree } from "./scan.js";
+export { ShellHelper, type ShellResult } from "./shell.js";
 export {
   createSnapshotter,
   DEFAULT_IGNORE,
