@@ -5,7 +5,7 @@ import { makeOwnedTempDir } from "@molt/oci";
 import createDebug from "debug";
 import { makeDevDir } from "./dev-skeleton.js";
 import { run } from "./exec.js";
-import { findTools, type HostTools } from "./host-tools.js";
+import { findTools, type HostTools, shQuote } from "./host-tools.js";
 import { fstabLines, MOUNTS, type MountId, probeScript } from "./mount-plan.js";
 import type { IdMap, IdRange } from "./types.js";
 
@@ -46,23 +46,29 @@ export interface HostCapabilities {
 
 const HOST_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
 
+/** Writes the files a mount probe mounts from (one fstab per mount) into a new temp dir. */
+async function probeFiles(nsArgs: string[]): Promise<{ dir: string; args: string[] }> {
+  const dir = makeOwnedTempDir(tmpdir(), "molt-probe-");
+  const root = join(dir, "root");
+  for (const d of ["proc", "sys", "dev", "etc"]) await mkdir(join(root, d), { recursive: true });
+  await writeFile(join(root, "etc", "resolv.conf"), "");
+  await writeFile(join(root, "etc", "hosts"), "");
+  const devDir = makeDevDir(dir, []);
+  const args: string[] = [];
+  for (const id of MOUNTS) {
+    const f = join(dir, `fstab-${id}`);
+    const lines = fstabLines(id, root, { rootless: nsArgs.includes("--user"), devDir });
+    await writeFile(f, `${lines.join("\n")}\n`);
+    args.push(id, f);
+  }
+  return { dir, args };
+}
+
 async function probeMounts(tools: HostTools, nsArgs: string[]): Promise<Set<MountId>> {
   const ok = new Set<MountId>();
   if (!tools.unshare || !tools.sh || !tools.mount) return ok;
-  const dir = makeOwnedTempDir(tmpdir(), "molt-probe-");
+  const { dir, args } = await probeFiles(nsArgs);
   try {
-    const root = join(dir, "root");
-    for (const d of ["proc", "sys", "dev", "etc"]) await mkdir(join(root, d), { recursive: true });
-    await writeFile(join(root, "etc", "resolv.conf"), "");
-    await writeFile(join(root, "etc", "hosts"), "");
-    const devDir = makeDevDir(dir, []);
-    const args: string[] = [];
-    for (const id of MOUNTS) {
-      const f = join(dir, `fstab-${id}`);
-      const lines = fstabLines(id, root, { rootless: nsArgs.includes("--user"), devDir });
-      await writeFile(f, `${lines.join("\n")}\n`);
-      args.push(id, f);
-    }
     const script = probeScript({ mount: tools.mount });
     const r = await run(tools.unshare, [...nsArgs, "--", tools.sh, "-c", script, "probe", ...args], {
       env: HOST_ENV,
@@ -73,6 +79,75 @@ async function probeMounts(tools: HostTools, nsArgs: string[]): Promise<Set<Moun
     await rm(dir, { recursive: true, force: true }).catch(() => {});
   }
   return ok;
+}
+
+/** What the root probes found (see {@link rootProbes}). */
+interface RootProbes {
+  chroot: boolean;
+  /** Undefined without `unshare`. */
+  ns?: { ok: boolean; stderr: string; code: number };
+  net: boolean;
+  mounts: Set<MountId>;
+  mountsNet: Set<MountId>;
+}
+
+/**
+ * The root probes in one process: chroot, mount + PID namespaces, a net namespace, and the
+ * mounts that work inside either, tried one after another by one shell. Each process molt
+ * itself starts costs a fork of this (large) process; five of them were most of the runner's
+ * ~100 ms of host detection on a loaded machine.
+ */
+async function rootProbes(tools: HostTools): Promise<RootProbes> {
+  const q = shQuote;
+  const { sh, nsenter, unshare, mount } = tools;
+  const t = tools.true!;
+  const lines = [`${q(nsenter!)} --root=/ --wd=/ -- ${q(t)} >/dev/null 2>&1; echo "chroot:$?"`];
+  const files = unshare && mount ? await probeFiles(ROOT_NS) : undefined;
+  try {
+    if (unshare) {
+      const ns = ROOT_NS.map(q).join(" ");
+      lines.push(
+        // Its first line of stderr says why namespaces are refused (plain sh: no head or tr in a slim container).
+        `err=$(${q(unshare)} ${ns} -- ${q(t)} 2>&1 >/dev/null); echo "ns:$?"; nl='\n'; echo "nserr:\${err%%"$nl"*}"`,
+        `${q(unshare)} --net -- ${q(t)} >/dev/null 2>&1; echo "net:$?"`,
+      );
+      if (files) {
+        const probe = q(probeScript({ mount: mount! }));
+        const args = files.args.map(q).join(" ");
+        lines.push(
+          `${q(unshare)} ${ns} -- ${q(sh!)} -c ${probe} probe ${args} 2>/dev/null | while read -r l; do echo "m:$l"; done`,
+          `${q(unshare)} ${ns} --net -- ${q(sh!)} -c ${probe} probe ${args} 2>/dev/null | while read -r l; do echo "n:$l"; done`,
+        );
+      }
+    }
+    const r = await run(sh!, ["-c", lines.join("\n")], { env: HOST_ENV });
+    const out = new Map<string, string>();
+    const mounts = new Set<MountId>();
+    const mountsNet = new Set<MountId>();
+    for (const line of r.stdout.split("\n")) {
+      if (line.startsWith("m:ok:")) mounts.add(line.slice(5) as MountId);
+      else if (line.startsWith("n:ok:")) mountsNet.add(line.slice(5) as MountId);
+      else {
+        const i = line.indexOf(":");
+        if (i > 0 && !out.has(line.slice(0, i))) out.set(line.slice(0, i), line.slice(i + 1));
+      }
+    }
+    debug("root probes: %o", {
+      out: Object.fromEntries(out),
+      mounts: [...mounts],
+      mountsNet: [...mountsNet],
+    });
+    const code = Number(out.get("ns") ?? "-1");
+    return {
+      chroot: out.get("chroot") === "0",
+      ...(unshare ? { ns: { ok: code === 0, code, stderr: (out.get("nserr") ?? "").trim() } } : {}),
+      net: out.get("net") === "0",
+      mounts,
+      mountsNet,
+    };
+  } finally {
+    if (files) await rm(files.dir, { recursive: true, force: true }).catch(() => {});
+  }
 }
 
 /** The `unshare` flags of a root run. */
@@ -129,28 +204,20 @@ export async function detectHost(options: { userNamespaces?: boolean } = {}): Pr
   if (!tools.sh || !tools.env || !tools.nsenter || !tools.true) return caps;
 
   if (euid === 0) {
-    // The probes are independent: all at once (each is a process start; one after another they
-    // were ~100 ms of a small build's critical path). A result is used only where its
-    // precondition holds (mounts only with namespaces, net mounts only with a net namespace).
-    const unshare = tools.unshare;
-    const [chroot, ns, net, mounts, mountsNet] = await Promise.all([
-      run(tools.nsenter, ["--root=/", "--wd=/", "--", tools.true], { env: HOST_ENV }),
-      unshare ? run(unshare, [...ROOT_NS, "--", tools.true], { env: HOST_ENV }) : undefined,
-      unshare ? run(unshare, ["--net", "--", tools.true], { env: HOST_ENV }) : undefined,
-      unshare ? probeMounts(tools, ROOT_NS) : undefined,
-      unshare ? probeMounts(tools, [...ROOT_NS, "--net"]) : undefined,
-    ]);
-    caps.chroot = chroot.code === 0;
+    // One shell runs every probe (see rootProbes); a result counts only where its precondition
+    // holds (mounts only with namespaces, net mounts only with a net namespace).
+    const probes = await rootProbes(tools);
+    caps.chroot = probes.chroot;
     if (!caps.chroot) notes.push("chroot is not permitted (no CAP_SYS_CHROOT)");
     if (!tools.setpriv) notes.push("setpriv not found (util-linux): cannot switch users");
-    if (ns) {
-      caps.namespaces = ns.code === 0;
+    if (probes.ns) {
+      caps.namespaces = probes.ns.ok;
       if (!caps.namespaces)
-        notes.push(`mount/PID namespaces refused (${ns.stderr.trim() || `exit ${ns.code}`})`);
+        notes.push(`mount/PID namespaces refused (${probes.ns.stderr || `exit ${probes.ns.code}`})`);
       if (caps.namespaces) {
-        caps.netNamespace = net?.code === 0;
-        caps.mounts = mounts ?? new Set();
-        if (caps.netNamespace) caps.mountsNet = mountsNet ?? new Set();
+        caps.netNamespace = probes.net;
+        caps.mounts = probes.mounts;
+        if (caps.netNamespace) caps.mountsNet = probes.mountsNet;
       }
     }
   }
