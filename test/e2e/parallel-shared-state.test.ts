@@ -24,7 +24,13 @@ afterAll(async () => {
 async function buildOnce(
   ctx: string,
   name: string,
-  options: { jobs: number; cacheMountDir?: string; cacheDir?: string; cacheMaxBytes?: number },
+  options: {
+    jobs: number;
+    cacheMountDir?: string;
+    cacheDir?: string;
+    cacheMaxBytes?: number;
+    snapshotMode?: "walk" | "overlay";
+  },
 ): Promise<{ result: BuildResult; events: BuildProgressEvent[]; layout: string }> {
   const events: BuildProgressEvent[] = [];
   const tmp = join(dir, `tmp-${name}`);
@@ -124,6 +130,44 @@ describe("parallel stages sharing state", () => {
     expect([...ids.keys()].sort()).toEqual(["priv", "rv", "rv-cd", "rv-gh", "seeded", "serial"]);
     for (const [id, entries] of ids) {
       expect(entries).toEqual(id === "priv" ? ["0", "0.lock", "1", "1.lock", "id"] : ["0", "0.lock", "id"]);
+    }
+  }, 300_000);
+
+  test("stages sharing one extracted base see their own changes in walk and overlay mode: --jobs 4 gives the layers --jobs 1 gives", async () => {
+    // Each stage changes files of the base in place (append, chmod, delete, a new file), which
+    // walk mode tells from the baseline's inode, ctime and size: a copied root must have its own.
+    // At --jobs 4 one of them extracts the base and the others copy its root (at --jobs 1 nothing
+    // is shared): the image, built on w3 with w1's and w2's files copied in, must be the same.
+    const stages = ["w1", "w2", "w3"];
+    const dockerfile = [
+      ...stages.flatMap((s) => [
+        `FROM ${BASE} AS ${s}`,
+        `RUN echo ${s} >> /etc/group && chmod 600 /etc/passwd && rm /bin/ls && echo ${s} > /new-${s}`,
+      ]),
+      "FROM w3",
+      "COPY --from=w1 /etc/group /w1-group",
+      "COPY --from=w2 /etc/group /w2-group",
+      "",
+    ].join("\n");
+    const ctx = await writeContext(join(dir, "ctx-walk"), dockerfile, {});
+    for (const snapshotMode of ["walk", "overlay"] as const) {
+      const one = await buildOnce(ctx, `${snapshotMode}-1`, { jobs: 1, snapshotMode });
+      const four = await buildOnce(ctx, `${snapshotMode}-4`, { jobs: 4, snapshotMode });
+      expect(four.result.manifest.layers.map((l) => l.digest)).toEqual(
+        one.result.manifest.layers.map((l) => l.digest),
+      );
+      expect(four.result.digest).toBe(one.result.digest);
+      // w3's RUN layer, read by GNU tar: exactly its changes.
+      const runLayer = four.result.manifest.layers.at(-3)!;
+      const blob = join(four.layout, "blobs", "sha256", runLayer.digest.slice(7));
+      const listing = (await run("tar", ["-tzvf", blob])).stdout;
+      expect(listing).toMatch(/-rw------- 0\/0 .* etc\/passwd/);
+      expect(listing).toContain("bin/.wh.ls");
+      expect(listing).toContain("new-w3");
+      expect(listing).not.toContain("new-w1");
+      const fs = await unpack(four.layout, four.result, join(dir, `fs-${snapshotMode}`));
+      for (const s of ["w1", "w2"]) expect((await lines(join(fs, `${s}-group`))).at(-1)).toBe(s);
+      expect((await lines(join(fs, "etc/group"))).at(-1)).toBe("w3");
     }
   }, 300_000);
 
