@@ -150,3 +150,17 @@ describe("extraction limit flags", () => {
     expect(() => parse("--max-extract-file-size", "0")).toThrow(/--max-extract-file-size/);
   });
 });
+
+describe("--cache-snapshots and --cache-snapshot-max-bytes", () => {
+  test("set the --cache-dir store's snapshots and their bound; by default neither is given", () => {
+    const on = parseBuildFlags(["--cache-dir", "/c", "--no-push"], "/cwd").options.cache?.stores;
+    expect(on).toEqual([{ type: "directory", path: "/c" }]);
+    const off = parseBuildFlags(
+      ["--cache-dir", "/c", "--no-push", "--cache-snapshots=false", "--cache-snapshot-max-bytes", "2GiB"],
+      "/cwd",
+    ).options.cache?.stores;
+    expect(off).toEqual([
+      { type: "directory", path: "/c", snapshots: false, snapshotMaxBytes: 2 * 1024 ** 3 },
+    ]);
+  });
+});

@@ -160,6 +160,25 @@ export const CACHE_FLAGS: FlagRow[] = [
     },
   },
   {
+    name: "cache-snapshots",
+    type: "boolean",
+    group,
+    help: "keep extracted stage roots in --cache-dir so a rebuild writes only changed files (default true)",
+    apply: (v, t) => {
+      t.cli.cacheSnapshots = bool(v);
+    },
+  },
+  {
+    name: "cache-snapshot-max-bytes",
+    type: "string",
+    group,
+    arg: "N",
+    help: "keep --cache-dir's snapshots under N bytes, least recently used first (default 10GiB)",
+    apply: (v, t) => {
+      t.cli.cacheSnapshotMaxBytes = parseBytes(str(v), "cache-snapshot-max-bytes");
+    },
+  },
+  {
     name: "explain-cache",
     type: "boolean",
     group,
@@ -196,6 +215,8 @@ export function finishCacheFlags(t: FlagTarget): void {
       type: "directory",
       path: dir,
       ...(t.cli.cacheMaxBytes === undefined ? {} : { maxBytes: t.cli.cacheMaxBytes }),
+      ...(t.cli.cacheSnapshots === undefined ? {} : { snapshots: t.cli.cacheSnapshots }),
+      ...(t.cli.cacheSnapshotMaxBytes === undefined ? {} : { snapshotMaxBytes: t.cli.cacheSnapshotMaxBytes }),
     });
   if (repo?.startsWith("oci:") || !t.cli.cache) return;
   const chosen =

@@ -37,6 +37,10 @@ export interface CliSettings {
   cacheDir?: string;
   /** `--cache-max-bytes`: the size limit of the `--cache-dir` store. */
   cacheMaxBytes?: number;
+  /** `--cache-snapshots`: keep extracted roots in the `--cache-dir` store (default true). */
+  cacheSnapshots?: boolean;
+  /** `--cache-snapshot-max-bytes`: the size bound of those snapshots. */
+  cacheSnapshotMaxBytes?: number;
   /** `--registry-mirror`s, in order (they become `registries["docker.io"].mirrors`). */
   registryMirrors?: string[];
   /** `--registry-map`s by source host, in order (they become `registries[FROM].mirrors`). */
