@@ -32,6 +32,21 @@ async function buildOnce(
     snapshotMode?: "walk" | "overlay";
   },
 ): Promise<{ result: BuildResult; events: BuildProgressEvent[]; layout: string }> {
+  const { cacheDir, cacheMaxBytes, ...rest } = options;
+  // --cache-dir with --cache-max-bytes, as build() takes them
+  const cache = cacheDir
+    ? {
+        cache: {
+          stores: [
+            {
+              type: "directory" as const,
+              path: cacheDir,
+              ...(cacheMaxBytes ? { maxBytes: cacheMaxBytes } : {}),
+            },
+          ],
+        },
+      }
+    : {};
   const events: BuildProgressEvent[] = [];
   const tmp = join(dir, `tmp-${name}`);
   await mkdir(tmp);
@@ -44,7 +59,8 @@ async function buildOnce(
     reproducible: true,
     tmpDir: tmp,
     onProgress: (e) => events.push(e),
-    ...options,
+    ...rest,
+    ...cache,
   });
   // Nothing of the build's own is left: no temp dir, no mount.
   expect(await readdir(tmp)).toEqual([]);
