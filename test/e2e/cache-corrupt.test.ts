@@ -298,4 +298,28 @@ describe("a present cache blob whose bytes fail verification", () => {
     expect(again.cached).toEqual(["0/1", "0/2", "0/3"]);
     expect(again.warnings).toEqual([]);
   });
+  test("--cache-repo, every step a hit, an output that reads the bytes (OCI layout): the bad blob is a miss at the stage's end, not a failed output", async () => {
+    const ctx = await context({ Dockerfile: FIRST(), f: "streamed\n" });
+    const cacheRepo = `${reg.host}/streamed/app/cache`;
+    const cold = await build(ctx, join(dir, "out-s1"), ["--cache=true", "--cache-repo", cacheRepo]);
+    expect(cold.code, cold.stderr).toBe(0);
+    const copyLayer = (await layoutLayers(join(dir, "out-s1"))).at(-2)!;
+    const hex = copyLayer.slice(7);
+    await corrupt(
+      join(reg.dir, "data", "docker", "registry", "v2", "blobs", "sha256", hex.slice(0, 2), hex, "data"),
+    );
+
+    const out = join(dir, "out-s2");
+    const after = await build(ctx, out, ["--cache=true", "--cache-repo", cacheRepo]);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.warnings.join("\n")).toMatch(
+      new RegExp(
+        `cached layer ${copyLayer} of COPY f /f in registry .*streamed/app/cache failed verification; rebuilding from that step`,
+      ),
+    );
+    expect(after.missed.get("0/1")).toBe(`its cached layer ${copyLayer} failed verification`);
+    const tree = await unpackLayout(out);
+    expect(tree.get("g")?.content).toBe(hexOf("streamed\n"));
+    expect(after.stderr).not.toMatch(/MOLT_DIGEST_MISMATCH|Unhandled/);
+  });
 });

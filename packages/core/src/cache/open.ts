@@ -26,7 +26,11 @@ export async function openBuildCache(
     else if (s.type === "directory") {
       const maxBytes = s.maxBytes ?? DEFAULT_CACHE_MAX_BYTES;
       stores.push(await DirectoryLayerCache.open(s.path, { ttlMs, readOnly, maxBytes }));
-    } else stores.push(new RegistryLayerCache(client, parseReference(s.repo), { ttlMs, readOnly }));
+    } else {
+      const repo = parseReference(s.repo);
+      const verifyHits = outputsReadBytes(options, repo.registry);
+      stores.push(new RegistryLayerCache(client, repo, { ttlMs, readOnly, verifyHits }));
+    }
   }
   if (stores.length === 0) return undefined;
   const cache = stores.length === 1 ? stores[0]! : new TieredLayerCache(stores);
@@ -44,6 +48,23 @@ export async function openBuildCache(
     copyLayers: c.copyLayers,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+}
+
+/**
+ * Whether the build's outputs read the layers' bytes (so checking a cached layer first costs no
+ * more than the output does): an OCI layout, a tarball, or a push to another registry than the
+ * cache's (a push to the same registry mounts the blob and reads nothing).
+ */
+function outputsReadBytes(options: BuildOptions, cacheRegistry: string): boolean {
+  if (options.ociLayoutPath || options.tarPath) return true;
+  if (options.noPush) return false;
+  return (options.destinations ?? []).some((d) => {
+    try {
+      return parseReference(d).registry !== cacheRegistry;
+    } catch {
+      return false;
+    }
   });
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import {
   type Descriptor,
@@ -9,6 +10,7 @@ import {
 } from "@molt/oci";
 import { type Registry, RegistryNotFoundError } from "@molt/registry-client";
 import createDebug from "debug";
+import { corruptLayerOf } from "./corrupt-layer.js";
 import { hexOf } from "./key.js";
 import {
   type CacheCallOptions,
@@ -45,6 +47,12 @@ export interface RegistryLayerCacheOptions {
   ttlMs?: number;
   /** Probe only, never write (`--no-push-cache`). */
   readOnly?: boolean;
+  /**
+   * Hits carry a `verify` that downloads and hashes the layer: for builds whose outputs read the
+   * bytes anyway (an OCI layout, a tarball, a destination on another registry), so a bad blob is
+   * a miss found at the stage's end rather than a failed output. Off, a hit costs no layer bytes.
+   */
+  verifyHits?: boolean;
 }
 
 /**
@@ -211,7 +219,26 @@ export class RegistryLayerCache implements LayerCache {
       );
       return undefined;
     }
-    return { entry, origin: { kind: "registry", reference: this.repository } };
+    const hit: CacheHit = { entry, origin: { kind: "registry", reference: this.repository } };
+    if (this.options.verifyHits) hit.verify = (signal) => this.#verifyBlob(layer, signal);
+    return hit;
+  }
+
+  /** Downloads the blob and checks its bytes against its digest and size. */
+  async #verifyBlob(layer: Descriptor, signal?: AbortSignal): Promise<boolean> {
+    try {
+      const body = await this.client.fetchBlob(this.repository, layer, signal ? { signal } : {});
+      const h = createHash("sha256");
+      let n = 0;
+      for await (const c of body) {
+        h.update(c as Buffer);
+        n += (c as Buffer).length;
+      }
+      return n === layer.size && `sha256:${h.digest("hex")}` === layer.digest;
+    } catch (e) {
+      if (signal?.aborted || corruptLayerOf(e) === undefined) throw e;
+      return false;
+    }
   }
 
   async nearest(slot: Digest, options: CacheCallOptions = {}): Promise<CacheEntry | undefined> {
