@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { pushBusybox } from "../harness/base-images.js";
+import { readCacheEvents } from "../harness/cache-build.js";
 import { run } from "../harness/exec.js";
 import { molt } from "../harness/molt-cli.js";
 import { type RunningRegistry, startRegistry } from "../harness/registry.js";
@@ -57,30 +58,7 @@ async function build(ctx: string, out: string, args: string[], push = false): Pr
     { env: { ...process.env, TMPDIR: tmp } },
   );
   await rm(tmp, { recursive: true, force: true });
-  const steps = new Map<number, string>();
-  const cached: string[] = [];
-  const missed = new Map<string, string>();
-  const warnings: string[] = [];
-  for (const line of r.stderr.split("\n")) {
-    if (!line.startsWith("{")) continue;
-    const e = JSON.parse(line) as {
-      type: string;
-      step?: number;
-      stage?: number;
-      index?: number;
-      hit?: boolean;
-      reason?: string;
-      message?: string;
-    };
-    if (e.type === "molt:step:start" && e.stage !== undefined && e.index !== undefined)
-      steps.set(e.step!, `${e.stage}/${e.index - 1}`);
-    if (e.type === "molt:step:cache") {
-      const at = steps.get(e.step!)!;
-      if (e.hit) cached.push(at);
-      else missed.set(at, e.reason ?? "");
-    }
-    if (e.type === "molt:build:warning" && e.message) warnings.push(e.message);
-  }
+  const { cached, missed, warnings } = readCacheEvents(r.stderr);
   return { code: r.code, stderr: r.stderr, cached, missed, warnings };
 }
 

@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { pushBusybox } from "../harness/base-images.js";
+import { cacheBuild } from "../harness/cache-build.js";
 import { run } from "../harness/exec.js";
-import { molt } from "../harness/molt-cli.js";
 import { type RunningRegistry, startRegistry } from "../harness/registry.js";
 import { readTree } from "../harness/tree-diff.js";
 
@@ -69,46 +69,18 @@ interface Built {
 }
 
 async function build(ctx: string, dest: string, args: string[]): Promise<Built> {
-  const tmp = await mkdtemp(join(dir, "tmp-"));
-  const r = await molt(
-    [
-      "build",
-      "-c",
-      ctx,
-      "-d",
-      `${reg.host}/${dest}`,
-      "--insecure",
-      "--insecure-pull",
-      "--reproducible",
-      "--progress",
-      "json",
-      ...args,
-    ],
-    { env: { ...process.env, TMPDIR: tmp } },
-  );
-  await rm(tmp, { recursive: true, force: true });
+  const r = await cacheBuild(dir, [
+    "-c",
+    ctx,
+    "-d",
+    `${reg.host}/${dest}`,
+    "--insecure",
+    "--insecure-pull",
+    "--reproducible",
+    ...args,
+  ]);
   if (r.code !== 0) throw new Error(`molt build failed (${r.code}):\n${r.stderr}`);
-  const steps = new Map<number, string>();
-  const cached: string[] = [];
-  const missed = new Map<string, string>();
-  for (const line of r.stderr.split("\n")) {
-    if (!line.startsWith("{")) continue;
-    const e = JSON.parse(line) as {
-      type: string;
-      step?: number;
-      stage?: number;
-      index?: number;
-      hit?: boolean;
-      reason?: string;
-    };
-    if (e.type === "molt:step:start" && e.stage !== undefined && e.index !== undefined)
-      steps.set(e.step!, `${e.stage}/${e.index - 1}`);
-    if (e.type === "molt:step:cache") {
-      if (e.hit) cached.push(steps.get(e.step!)!);
-      else missed.set(steps.get(e.step!)!, e.reason ?? "");
-    }
-  }
-  return { cached, missed, stderr: r.stderr };
+  return { cached: r.cached, missed: r.missed, stderr: r.stderr };
 }
 
 async function context(contents: Record<string, string>): Promise<string> {
