@@ -46,7 +46,7 @@ async function hits(opts: { secret: string; stageV?: string }): Promise<Record<s
     ociLayoutPath: join(dir, "layout"),
     registries: { "*": { pull: { insecure: true } } },
     cache: { stores: [{ type: "directory", path: join(dir, "layer-cache") }] },
-    cacheMountDir: join(dir, "cache-mounts"),
+    cacheMounts: { dir: join(dir, "cache-mounts") },
     secrets: { tok: { value: opts.secret } },
     buildArgs: opts.stageV ? { STAGE_V: opts.stageV } : {},
   });

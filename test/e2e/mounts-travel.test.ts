@@ -41,8 +41,7 @@ async function buildWith(
     noPush: true,
     ociLayoutPath: layout,
     registries: { "*": { pull: { insecure: true } }, [registry]: { insecure: true } },
-    cacheMountDir: cacheDir,
-    cacheMountRepo: `${registry}/e2e/cache-mounts`,
+    cacheMounts: { dir: cacheDir, repo: `${registry}/e2e/cache-mounts` },
     buildArgs: { ROUND: round },
     onProgress: (e) => {
       if (e.type === "molt:step:log") log.push(...e.lines);

@@ -33,7 +33,7 @@ async function buildUnpack(
     noPush: true,
     ociLayoutPath: layout,
     registries: { "*": { pull: { insecure: true } } },
-    cacheMountDir: join(dir, "cache-mounts"),
+    cacheMounts: { dir: join(dir, "cache-mounts") },
     onProgress: (e) => {
       if (e.type === "molt:step:log") log.push(...e.lines);
     },

@@ -32,7 +32,7 @@ async function buildOnce(
     snapshotMode?: "walk" | "overlay";
   },
 ): Promise<{ result: BuildResult; events: BuildProgressEvent[]; layout: string }> {
-  const { cacheDir, cacheMaxBytes, ...rest } = options;
+  const { cacheDir, cacheMaxBytes, cacheMountDir, ...rest } = options;
   // --cache-dir with --cache-max-bytes, as build() takes them
   const cache = cacheDir
     ? {
@@ -61,6 +61,7 @@ async function buildOnce(
     onProgress: (e) => events.push(e),
     ...rest,
     ...cache,
+    ...(cacheMountDir ? { cacheMounts: { dir: cacheMountDir } } : {}),
   });
   // Nothing of the build's own is left: no temp dir, no mount.
   expect(await readdir(tmp)).toEqual([]);

@@ -3,6 +3,7 @@ import type { Registry, RegistryClientOptions } from "@molt/registry-client";
 import type { ExtractLimits, Extractor, SnapshotterFactory } from "@molt/snapshotter";
 import type { CacheOptions } from "./cache/cache-options.js";
 import type { BuildProgressEvent } from "./events.js";
+import type { CacheMountOptions } from "./mounts/options.js";
 import type { SecretSource } from "./mounts/secrets.js";
 import type { RegistriesSettings } from "./registry/settings.js";
 import type { RetrySettings, TimeoutSettings } from "./registry/transport-settings.js";
@@ -158,16 +159,10 @@ export interface BuildOptions {
    */
   ssh?: Record<string, readonly string[]>;
   /**
-   * Where `RUN --mount=type=cache` directories persist between builds (`--cache-mount-dir`);
-   * default `$XDG_CACHE_HOME/molt/cache-mounts` (else `~/.cache/molt/cache-mounts`).
+   * `RUN --mount=type=cache` directories: where they persist between builds and the registry
+   * repository they travel through (`--cache-mount-dir`, `--cache-mount-repo`).
    */
-  cacheMountDir?: string;
-  /**
-   * Cache mounts that travel (`--cache-mount-repo`): a registry repository where each cache id
-   * is pulled from on its first mount when this machine lacks it, and pushed to after a
-   * successful build when its content changed (tag `mount-<sha256(id)>`, one tar+zstd layer).
-   */
-  cacheMountRepo?: string;
+  cacheMounts?: CacheMountOptions;
   /** Annotations of the image manifest (`--annotation`). */
   annotations?: Record<string, string>;
   /** A push refused because the tag is immutable (the registry says so) is a warning, not a failure. */

@@ -18,7 +18,7 @@ export const MOUNT_HELP = `      --secret id=ID,src=FILE|env=VAR  build secret f
 /** Applies the parsed mount flags to `options`; malformed values are {@link UsageError}s. */
 export function applyMountFlags(
   values: { secret?: string[]; ssh?: string[]; "cache-mount-dir"?: string; "cache-mount-repo"?: string },
-  options: Pick<BuildOptions, "secrets" | "ssh" | "cacheMountDir" | "cacheMountRepo">,
+  options: Pick<BuildOptions, "secrets" | "ssh" | "cacheMounts">,
   usage: string,
 ): void {
   for (const v of values.secret ?? []) {
@@ -31,6 +31,8 @@ export function applyMountFlags(
     if ("error" in r) throw new UsageError(`--ssh: ${r.error}`, usage);
     options.ssh = { ...options.ssh, [r.id]: r.paths };
   }
-  if (values["cache-mount-dir"] !== undefined) options.cacheMountDir = values["cache-mount-dir"];
-  if (values["cache-mount-repo"] !== undefined) options.cacheMountRepo = values["cache-mount-repo"];
+  if (values["cache-mount-dir"] !== undefined)
+    options.cacheMounts = { ...options.cacheMounts, dir: values["cache-mount-dir"] };
+  if (values["cache-mount-repo"] !== undefined)
+    options.cacheMounts = { ...options.cacheMounts, repo: values["cache-mount-repo"] };
 }

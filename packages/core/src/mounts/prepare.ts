@@ -9,6 +9,7 @@ import { containerToHostId, type IdMap } from "../runner/index.js";
 import type { StageRuntime } from "../stage/runtime.js";
 import { CacheMountStore, defaultCacheMountDir } from "./cache-store.js";
 import { MountSecretNotFoundError, MountSshError, MountSshNotFoundError } from "./errors.js";
+import type { CacheMountOptions } from "./options.js";
 import { readSecret } from "./secrets.js";
 import { cleanSource, copyFromContext, directContextPath, pathInRoot, writableCopy } from "./sources.js";
 import { type SshAgent, startSshAgent } from "./ssh.js";
@@ -29,7 +30,7 @@ export interface PreparedMounts {
 const contextCopies = new WeakMap<ContextSource, Map<string, Promise<string>>>();
 const stores = new Map<string, CacheMountStore>();
 
-/** The cache-mount store a build uses (`cacheMountDir`, else {@link defaultCacheMountDir}). */
+/** The cache-mount store a build uses (`cacheMounts.dir`, else {@link defaultCacheMountDir}). */
 export function cacheStoreFor(dir: string | undefined): CacheMountStore {
   const root = dir ?? defaultCacheMountDir();
   let s = stores.get(root);
@@ -41,15 +42,16 @@ export function cacheStoreFor(dir: string | undefined): CacheMountStore {
 }
 
 /**
- * Sets up travelling cache mounts for a build with `cacheMountRepo` (see {@link CacheMountTravel});
+ * Sets up travelling cache mounts for a build with `cacheMounts.repo` (see {@link CacheMountTravel});
  * returns the exporter to call after the build succeeded, or `undefined`.
  */
 export function startCacheMountTravel(
-  options: { cacheMountRepo?: string; cacheMountDir?: string },
+  options: { cacheMounts?: CacheMountOptions | undefined },
   client: Registry,
 ): CacheMountTravel | undefined {
-  if (!options.cacheMountRepo) return undefined;
-  const travel = new CacheMountTravel(client, options.cacheMountRepo, cacheStoreFor(options.cacheMountDir));
+  const repo = options.cacheMounts?.repo;
+  if (!repo) return undefined;
+  const travel = new CacheMountTravel(client, repo, cacheStoreFor(options.cacheMounts?.dir));
   setCacheMountTravel(options, travel);
   return travel;
 }
@@ -109,7 +111,7 @@ export async function prepareRunMounts(
           const seed =
             m.from !== undefined ? await bindSource(m.from, cleanSource(m.source), rt, location) : undefined;
           await cacheMountTravel(rt.options)?.beforeUse(m.id, signal);
-          const lease = await cacheStoreFor(rt.options.cacheMountDir).acquire(
+          const lease = await cacheStoreFor(rt.options.cacheMounts?.dir).acquire(
             m.id,
             m.sharing,
             {

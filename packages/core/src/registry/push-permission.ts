@@ -24,15 +24,15 @@ export async function checkPushPermissions(
 /**
  * The cache repositories this build will push to, checked with the destinations (kaniko checks
  * `--cache-repo` too): the layer cache's registry stores unless `cache.push` is false (then they
- * are only read), and `cacheMountRepo`, where changed cache mounts are pushed after the build.
+ * are only read), and `cacheMounts.repo`, where changed cache mounts are pushed after the build.
  */
 export function cachePushTargets(options: {
   cache?: CacheOptions | undefined;
-  cacheMountRepo?: string | undefined;
+  cacheMounts?: { repo?: string | undefined } | undefined;
 }): Reference[] {
   const c = resolveCacheOptions(options.cache);
   const out: Reference[] = [];
   if (!c.readOnly) for (const repo of c.repos) out.push(parseReference(repo));
-  if (options.cacheMountRepo) out.push(parseReference(options.cacheMountRepo));
+  if (options.cacheMounts?.repo) out.push(parseReference(options.cacheMounts.repo));
   return out;
 }
