@@ -1,12 +1,11 @@
 import { spawn } from "node:child_process";
 import { createHash, type Hash } from "node:crypto";
-import { closeSync, fstatSync, openSync, ReadStream, readSync } from "node:fs";
+import { closeSync, openSync, ReadStream, readSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { Worker } from "node:worker_threads";
 import { createGunzip } from "node:zlib";
 import createDebug from "debug";
 import { UnsupportedCompressionError } from "./errors.js";
-import { decompressAhead } from "./read-ahead.js";
 
 const debug = createDebug("molt:snapshot");
 
@@ -155,19 +154,9 @@ async function fromFile(path: string, stream: Readable, verify: boolean): Promis
             ["gzip", ["-d", "-c"]],
           ]
         : [["zstd", ["-d", "-c", "-q", "--no-progress"]]];
-    const big = fstatSync(fd).size >= AHEAD_MIN_BYTES;
     for (const [cmd, args] of programs) {
       const hashed = verify ? hashFile(path) : undefined;
       let digest: string | undefined;
-      const finish = async () => {
-        if (hashed) digest = await hashed;
-      };
-      const ahead = big ? await decompressAhead(path, cmd, args, finish) : null;
-      if (ahead) {
-        stream.destroy();
-        debug("layer compression: %s (file %s read ahead by a worker running %s)", compression, path, cmd);
-        return { compression, bytes: ahead.bytes, digest: () => digest, destroy: ahead.destroy };
-      }
       const piped = await throughProgram(
         cmd,
         args,
@@ -192,12 +181,6 @@ async function fromFile(path: string, stream: Readable, verify: boolean): Promis
     closeSync(fd);
   }
 }
-
-/**
- * A layer file at least this big is decompressed by a worker that reads ahead (a worker costs
- * ~30 ms to start: more than a small layer takes).
- */
-const AHEAD_MIN_BYTES = 8 << 20;
 
 const HASH_WORKER = `
 const { parentPort, workerData } = require("node:worker_threads");
