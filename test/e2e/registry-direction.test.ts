@@ -129,7 +129,8 @@ const cases: Record<string, Case> = {
     flags: () => ["--skip-tls-verify-pull", "--skip-push-permission-check"],
     outcome: "push fails",
     // As above: the base layers' HEAD or the new config's first POST meets the refusal first.
-    error: /^molt: error: (check blob|start upload of|upload blob) .*TLS error talking to registry .*for pushes\)/,
+    error:
+      /^molt: error: (check blob|start upload of|upload blob) .*TLS error talking to registry .*for pushes\)/,
   },
   "T→T --skip-tls-verify alone": {
     from: "T",
