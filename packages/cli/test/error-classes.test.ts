@@ -1,50 +1,24 @@
 // One error class per condition: every error class molt can make carries exactly one `code`,
 // typed as that one literal, and the family classes (which take a code) are abstract. Read from
 // the source text of every package, as error-codes.test.ts reads the codes.
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, test } from "vitest";
 import {
   BuildStepError,
-  CLI_ERROR_CODES,
-  CONTEXT_ERROR_CODES,
-  CORE_ERROR_CODES,
   DockerfileError,
   DockerfileFlagError,
-  LAYER_ERROR_CODES,
   MoltError,
   MountError,
   MountLockError,
-  OCI_ERROR_CODES,
-  PARSER_ERROR_CODES,
   PathEscapeError,
   PathResolveError,
-  REGISTRY_ERROR_CODES,
   RegistryError,
   RegistryTooManyRequestsError,
   ShellExpansionError,
   ShellUnterminatedError,
-  SNAPSHOT_ERROR_CODES,
 } from "../src/index.js";
-
-const PACKAGES: Record<string, readonly string[]> = {
-  oci: OCI_ERROR_CODES,
-  parser: PARSER_ERROR_CODES,
-  "context-source": CONTEXT_ERROR_CODES,
-  snapshotter: SNAPSHOT_ERROR_CODES,
-  "layer-writer": LAYER_ERROR_CODES,
-  "registry-client": REGISTRY_ERROR_CODES,
-  core: CORE_ERROR_CODES,
-  cli: CLI_ERROR_CODES,
-};
-
-const root = join(import.meta.dirname, "..", "..");
-
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
-  );
-}
+import { PACKAGES, root, sources } from "./package-sources.js";
 
 /** One `class … extends …` of the source. */
 interface ClassDecl {
