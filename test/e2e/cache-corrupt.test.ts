@@ -101,6 +101,12 @@ async function corrupt(path: string): Promise<void> {
   await writeFile(path, b);
 }
 
+/** The registry's storage file of a blob (distribution's filesystem driver layout). */
+const storedBlob = (digest: string) => {
+  const hex = digest.slice("sha256:".length);
+  return join(reg.dir, "data", "docker", "registry", "v2", "blobs", "sha256", hex.slice(0, 2), hex, "data");
+};
+
 const hexOf = (text: string) => createHash("sha256").update(text).digest("hex");
 const sha256 = async (path: string) =>
   `sha256:${createHash("sha256")
@@ -118,11 +124,7 @@ describe("a present cache blob whose bytes fail verification", () => {
     const cold = await build(ctx, join(dir, "out-r1"), ["--cache=true", "--cache-repo", cacheRepo]);
     expect(cold.code, cold.stderr).toBe(0);
     const copyLayer = (await layoutLayers(join(dir, "out-r1"))).at(-2)!;
-    const hex = copyLayer.slice(7);
-    // The registry's storage file of that blob (distribution's filesystem driver layout).
-    await corrupt(
-      join(reg.dir, "data", "docker", "registry", "v2", "blobs", "sha256", hex.slice(0, 2), hex, "data"),
-    );
+    await corrupt(storedBlob(copyLayer));
 
     // The COPY and the first RUN hit (probing reads no layer); the new RUN misses, the root is
     // materialised from the cached layers, and the COPY's bytes fail verification.
@@ -243,10 +245,7 @@ describe("a present cache blob whose bytes fail verification", () => {
     );
     expect(cold.code, cold.stderr).toBe(0);
     const copyLayer = (await layoutLayers(join(dir, "out-k1"))).at(-2)!;
-    const hex = copyLayer.slice(7);
-    await corrupt(
-      join(reg.dir, "data", "docker", "registry", "v2", "blobs", "sha256", hex.slice(0, 2), hex, "data"),
-    );
+    await corrupt(storedBlob(copyLayer));
 
     await writeFile(join(ctx, "Dockerfile"), SECOND());
     const after = await build(
@@ -282,10 +281,7 @@ describe("a present cache blob whose bytes fail verification", () => {
     const cold = await build(ctx, join(dir, "out-s1"), ["--cache=true", "--cache-repo", cacheRepo]);
     expect(cold.code, cold.stderr).toBe(0);
     const copyLayer = (await layoutLayers(join(dir, "out-s1"))).at(-2)!;
-    const hex = copyLayer.slice(7);
-    await corrupt(
-      join(reg.dir, "data", "docker", "registry", "v2", "blobs", "sha256", hex.slice(0, 2), hex, "data"),
-    );
+    await corrupt(storedBlob(copyLayer));
 
     const out = join(dir, "out-s2");
     const after = await build(ctx, out, ["--cache=true", "--cache-repo", cacheRepo]);
