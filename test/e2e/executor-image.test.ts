@@ -110,6 +110,21 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Copies an image the executor pushed (with the test credentials) and unpacks it with umoci under dir/NAME-unpacked. */
+async function unpackPushed(ref: string, name: string): Promise<void> {
+  const layout = `${join(dir, `${name}-oci`)}:x`;
+  await run("skopeo", [
+    "copy",
+    "-q",
+    "--src-tls-verify=false",
+    "--src-creds",
+    `ci:${PASSWORD}`,
+    `docker://${ref}`,
+    `oci:${layout}`,
+  ]);
+  await run("umoci", ["unpack", "--image", layout, join(dir, `${name}-unpacked`)]);
+}
+
 test("the image is smaller than kaniko's executor (~80 MB) to pull and unpacked, and holds Node 20, molt and molt's tools only", async () => {
   const raw = JSON.parse(
     (await run("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${image.ref}`])).stdout,
@@ -237,16 +252,7 @@ test("as root it runs RUN with the chroot runner, and the layer holds what the c
   expect(r.stderr).not.toMatch(/molt: error/);
   expect(r.code).toBe(0);
   expect(r.stderr).toMatch(/^runner chroot/im);
-  await run("skopeo", [
-    "copy",
-    "-q",
-    "--src-tls-verify=false",
-    "--src-creds",
-    `ci:${PASSWORD}`,
-    `docker://${dest}`,
-    `oci:${join(dir, "run-oci")}:x`,
-  ]);
-  await run("umoci", ["unpack", "--image", `${join(dir, "run-oci")}:x`, join(dir, "run-unpacked")]);
+  await unpackPushed(dest, "run");
   expect(await readFile(join(dir, "run-unpacked", "rootfs", "proof"), "utf8")).toBe(
     "built-in-a-container\n0\n",
   );
@@ -360,16 +366,7 @@ test("a git context with a submodule (--git recurse-submodules=true) builds in t
     );
     expect(r.stderr).not.toMatch(/molt: error/);
     expect(r.code).toBe(0);
-    await run("skopeo", [
-      "copy",
-      "-q",
-      "--src-tls-verify=false",
-      "--src-creds",
-      `ci:${PASSWORD}`,
-      `docker://${dest}`,
-      `oci:${join(dir, "git-oci")}:x`,
-    ]);
-    await run("umoci", ["unpack", "--image", `${join(dir, "git-oci")}:x`, join(dir, "git-unpacked")]);
+    await unpackPushed(dest, "git");
     expect(await readFile(join(dir, "git-unpacked", "rootfs", "lib.txt"), "utf8")).toBe(
       "from the submodule\n",
     );
