@@ -1,19 +1,43 @@
 #!/usr/bin/env node
-// Bundles the CLI (dist/bin.js and everything it imports, node_modules included) into a few ESM
-// files in dist/bundle/, the package's `bin`: one file to read and compile on start-up instead
-// of some 400 modules to resolve, which halves what `molt build` pays before it starts working
-// (issue 16; `pnpm bench startup`). What a command loads only when it runs (GCS, S3, git, tar
-// contexts, the other commands) stays in chunks of its own. Run by `pnpm build` after tsc.
-import { rmSync } from "node:fs";
+// Bundles the CLI (dist/bin.js and everything it imports, node_modules included) into a few
+// CommonJS files in dist/bundle/, the package's `bin`: one file to read and compile on start-up
+// instead of some 400 modules to resolve, which halves what `molt build` pays before it starts
+// working (issue 16; `pnpm bench startup`). What a command loads only when it runs (GCS, S3, git,
+// tar contexts, the other commands) stays in chunks of its own. Run by `pnpm build` after tsc.
+//
+// CommonJS, not ESM, so that the chunks can be compiled from a V8 code cache (Node 20 has none for
+// ES modules): dist/bundle/bin.js is scripts/bundle-loader.cjs, which loads the chunks (entry
+// cli.js) from a dist/bundle/code-cache-FLAGS.bin, made here by scripts/code-cache.cjs with a
+// training run (`molt build` of FROM scratch) once under the flags bin/molt gives node and once
+// under none (`node dist/bundle/bin.js`, as the tests and the executor image run it).
+// MOLT_CODE_CACHE=0 skips making them (the bundle then compiles from source, as it does when a
+// cache is stale or made by another Node).
+import { spawnSync } from "node:child_process";
+import { copyFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "rolldown";
 
-const dist = join(import.meta.dirname, "..", "dist");
+const scripts = import.meta.dirname;
+const dist = join(scripts, "..", "dist");
 const out = join(dist, "bundle");
 rmSync(out, { recursive: true, force: true });
 await build({
-  input: join(dist, "bin.js"),
+  input: { cli: join(dist, "bin.js") },
   platform: "node",
   logLevel: "warn",
-  output: { dir: out, format: "esm", minify: true },
+  output: { dir: out, format: "cjs", minify: true, dynamicImportInCjs: false },
 });
+// The package is "type": "module"; the bundle's .js files are CommonJS.
+writeFileSync(join(out, "package.json"), '{ "type": "commonjs" }\n');
+copyFileSync(join(scripts, "bundle-loader.cjs"), join(out, "bin.js"));
+if (process.env.MOLT_CODE_CACHE !== "0") {
+  for (const flags of [["--max-semi-space-size=2"], []]) {
+    // stdout (the training build's digest) is of no use here; its stderr is shown on failure.
+    const r = spawnSync(process.execPath, [...flags, join(scripts, "code-cache.cjs"), out], {
+      env: { ...process.env, DEBUG: "", NODE_OPTIONS: "" },
+      stdio: ["ignore", "ignore", "pipe"],
+      encoding: "utf8",
+    });
+    if (r.status !== 0) throw new Error(`code cache (${flags.join(" ")}): exit ${r.status}: ${r.stderr}`);
+  }
+}

@@ -4,14 +4,18 @@ import { tolerateBrokenPipes } from "./broken-pipe.js";
 // A closed stdout or stderr stops that output, never the build.
 tolerateBrokenPipes([process.stdout, process.stderr]);
 
-// Only a build mounts anything; other commands skip loading the namespace wrapper.
-const wrapped =
-  process.argv[2] === "build"
-    ? await (await import("./mount-namespace.js")).runInPrivateMountNamespace(process.argv.slice(2))
-    : undefined;
-if (wrapped !== undefined) {
-  process.exitCode = wrapped;
-} else {
+// No top-level await: the bundle (scripts/bundle.mjs) is CommonJS, so that its code can be
+// compiled from a V8 code cache (issue 16: start-up).
+async function run(): Promise<void> {
+  // Only a build mounts anything; other commands skip loading the namespace wrapper.
+  const wrapped =
+    process.argv[2] === "build"
+      ? await (await import("./mount-namespace.js")).runInPrivateMountNamespace(process.argv.slice(2))
+      : undefined;
+  if (wrapped !== undefined) {
+    process.exitCode = wrapped;
+    return;
+  }
   const controller = new AbortController();
   let interrupted = 0;
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
@@ -30,3 +34,5 @@ if (wrapped !== undefined) {
   );
   process.exitCode = code;
 }
+
+void run();

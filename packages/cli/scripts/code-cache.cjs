@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// Makes BUNDLE_DIR/code-cache-FLAGS.bin (FLAGS: a hash of this node's flags and NODE_OPTIONS), the V8 code cache dist/bundle/bin.js compiles the bundle's
+// chunks from (scripts/bundle-loader.cjs; issue 16):
+//   node [the flags bin/molt runs node with] code-cache.cjs BUNDLE_DIR [CLI ARGS...]
+// It runs the CLI once with CLI ARGS (default: a `molt build --no-push` of `FROM scratch` + ENV in
+// a temp dir, outside any mount namespace) in this process, then serialises each chunk's compiled code: V8 includes every
+// function compiled so far, so what that run executed loads compiled at the next start. The
+// chunks that run did not load are compiled (top level only) and cached too. Run it with the
+// Node binary and the V8 flags that will load the cache: another Node's cache is ignored at
+// load (the header names the Node that made it), and V8 rejects a cache made with other flags.
+"use strict";
+const {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} = require("node:fs");
+const { tmpdir } = require("node:os");
+const { join, resolve } = require("node:path");
+
+const [dirArg, ...cliArgs] = process.argv.slice(2);
+if (!dirArg) throw new Error("usage: code-cache.cjs BUNDLE_DIR [CLI ARGS...]");
+let work;
+let args = cliArgs;
+if (args.length === 0) {
+  work = mkdtempSync(join(tmpdir(), "molt-code-cache-"));
+  mkdirSync(join(work, "ctx"));
+  writeFileSync(join(work, "ctx", "Dockerfile"), "FROM scratch\nENV A=1\n");
+  args = ["build", "-c", join(work, "ctx"), "--no-push", "--progress=plain"];
+  process.env.MOLT_MOUNT_NAMESPACE = "0";
+}
+const dir = resolve(dirArg);
+const { MAGIC, cacheFileName, compileChunk, createLoader, flagsId, runtimeId, sha256 } = require(
+  join(dir, "bin.js"),
+);
+const loader = createLoader(dir, { cache: new Map(), keepScripts: true });
+process.argv = [process.argv[0], join(dir, "bin.js"), ...args];
+loader.load("cli.js");
+
+let written = false;
+process.on("beforeExit", () => {
+  if (written) return;
+  written = true;
+  if (work) rmSync(work, { recursive: true, force: true });
+  if (process.exitCode !== undefined && process.exitCode !== 0)
+    throw new Error(`code cache: the training run (molt ${args.join(" ")}) exited ${process.exitCode}`);
+  for (const name of readdirSync(dir).sort()) {
+    if (!name.endsWith(".js") || name === "bin.js" || loader.scripts.has(name)) continue;
+    const raw = readFileSync(join(dir, name));
+    loader.scripts.set(name, { script: compileChunk(join(dir, name), raw.toString("utf8")), raw });
+  }
+  const chunks = {};
+  const parts = [];
+  let offset = 0;
+  for (const [name, { script, raw }] of [...loader.scripts].sort(([a], [b]) => a.localeCompare(b))) {
+    const data = script.createCachedData();
+    chunks[name] = [sha256(raw), offset, data.length, sha256(data)];
+    parts.push(data);
+    offset += data.length;
+  }
+  const head = Buffer.from(
+    `${JSON.stringify({ magic: MAGIC, runtime: runtimeId(), flags: flagsId(), chunks })}\n`,
+  );
+  const out = join(dir, cacheFileName());
+  writeFileSync(`${out}.tmp`, Buffer.concat([head, ...parts]));
+  renameSync(`${out}.tmp`, out);
+  process.stderr.write(`code cache: ${Object.keys(chunks).length} chunks, ${offset} bytes -> ${out}\n`);
+});

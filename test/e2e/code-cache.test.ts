@@ -1,0 +1,192 @@
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { run } from "../harness/exec.js";
+import { MOLT_BIN, MOLT_LAUNCHER } from "../harness/molt-cli.js";
+
+/*
+ * The bundle's V8 code cache (packages/cli/scripts/bundle-loader.cjs, code-cache.cjs; issue 16):
+ * `pnpm build` writes one per set of node flags, bin/molt and `node dist/bundle/bin.js` compile
+ * the chunks they load from it, and a cache that is corrupt, truncated, stale (a chunk changed)
+ * or made by another Node or under other flags is ignored: the chunk is compiled from source and
+ * the CLI does what it does without a cache. `DEBUG=molt:code-cache` reports, at exit, how many
+ * chunks came from the cache, how many V8 rejected and how many were compiled.
+ */
+const REPORT =
+  /molt:code-cache (code-cache-[0-9a-f]{12}\.bin): (\d+) chunks from the cache, (\d+) rejected by V8, (\d+) compiled\n/;
+let dir: string;
+let ctx: string;
+
+interface Report {
+  file: string;
+  cached: number;
+  rejected: number;
+  compiled: number;
+}
+function report(stderr: string): Report {
+  const m = REPORT.exec(stderr);
+  if (!m) throw new Error(`no code cache report in: ${stderr}`);
+  return { file: m[1]!, cached: Number(m[2]), rejected: Number(m[3]), compiled: Number(m[4]) };
+}
+
+/** `node [flags] BUNDLE/bin.js build` of FROM scratch, reproducible (its digest depends on nothing else). */
+async function build(bundle: string, flags: string[] = []) {
+  const r = await run(
+    process.execPath,
+    [...flags, join(bundle, "bin.js"), "build", "-c", ctx, "--no-push", "--reproducible"],
+    {
+      env: { ...process.env, TMPDIR: dir, MOLT_MOUNT_NAMESPACE: "0", DEBUG: "molt:code-cache" },
+      allowFail: true,
+    },
+  );
+  return { ...r, report: report(r.stderr) };
+}
+
+/** A copy of the built bundle in the test's temp dir, to spoil. */
+async function copyBundle(name: string): Promise<string> {
+  const to = join(dir, name, "dist", "bundle");
+  await cp(join(MOLT_BIN, ".."), to, { recursive: true });
+  return to;
+}
+
+/** The code cache files of a bundle, and each one's header and cached data per chunk. */
+async function caches(bundle: string) {
+  const files = (await readdir(bundle)).filter((f) => /^code-cache-[0-9a-f]{12}\.bin$/.test(f));
+  return Promise.all(
+    files.map(async (f) => {
+      const buf = await readFile(join(bundle, f));
+      const nl = buf.indexOf(10);
+      const head = JSON.parse(buf.subarray(0, nl).toString()) as {
+        runtime: string;
+        flags: string;
+        chunks: Record<string, [string, number, number, string]>;
+      };
+      return { path: join(bundle, f), buf, nl, head };
+    }),
+  );
+}
+
+let reference: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "molt-e2e-code-cache-"));
+  ctx = join(dir, "ctx");
+  await mkdir(ctx);
+  await writeFile(join(ctx, "Dockerfile"), "FROM scratch\nENV A=1\nLABEL b=2\n");
+  // The image as the bundle builds it compiled from source (no cache file at all).
+  const bare = await copyBundle("bare");
+  for (const c of await caches(bare)) await rm(c.path);
+  const r = await build(bare);
+  expect(r.code).toBe(0);
+  expect(r.report.cached).toBe(0);
+  expect(r.report.compiled).toBeGreaterThan(10);
+  reference = r.stdout;
+  expect(reference).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("the bundle's code cache", () => {
+  test("pnpm build writes one for bin/molt's flags and one for none, each made by this node", async () => {
+    const found = await caches(join(MOLT_BIN, ".."));
+    expect(found.map((c) => c.head.flags).sort()).toEqual([
+      "--max-semi-space-size=2\0NODE_OPTIONS=",
+      "NODE_OPTIONS=",
+    ]);
+    for (const c of found) {
+      expect(c.head.runtime).toBe(`${process.version} ${process.arch} v8 ${process.versions.v8}`);
+      expect(Object.keys(c.head.chunks)).toContain("cli.js");
+    }
+  });
+
+  test("bin/molt compiles every chunk it loads from the cache", async () => {
+    const r = await run(MOLT_LAUNCHER, ["--version"], { env: { ...process.env, DEBUG: "molt:code-cache" } });
+    expect(r.stdout).toMatch(/^molt \S+ \(node v20\./);
+    const rep = report(r.stderr);
+    expect(rep.cached).toBeGreaterThan(0);
+    expect([rep.rejected, rep.compiled]).toEqual([0, 0]);
+  });
+
+  test("a build from the cache makes the image a build from source makes", async () => {
+    const r = await build(join(MOLT_BIN, ".."));
+    expect(r.code).toBe(0);
+    expect(r.report.cached).toBeGreaterThan(10);
+    expect([r.report.rejected, r.report.compiled]).toEqual([0, 0]);
+    expect(r.stdout).toBe(reference);
+  });
+
+  test("corrupt cached data is never handed to V8 (it would crash node): compiled from source", async () => {
+    const b = await copyBundle("corrupt");
+    for (const c of await caches(b)) {
+      for (const [, offset, length] of Object.values(c.head.chunks)) {
+        const mid = c.nl + 1 + offset + Math.floor(length / 2);
+        for (let i = mid; i < Math.min(mid + 64, c.nl + 1 + offset + length); i++) c.buf[i]! ^= 0xff;
+      }
+      await writeFile(c.path, c.buf);
+    }
+    const r = await build(b);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(reference);
+    expect(r.report.cached).toBe(0);
+    expect(r.report.compiled).toBeGreaterThan(10);
+  });
+
+  test("a truncated or garbage cache file is ignored", async () => {
+    const b = await copyBundle("truncated");
+    const [c] = (await caches(b)).filter((x) => x.head.flags === "NODE_OPTIONS=");
+    await writeFile(c!.path, c!.buf.subarray(0, c!.nl + 1 + 1000));
+    const r = await build(b);
+    expect([r.code, r.stdout, r.report.cached]).toEqual([0, reference, 0]);
+    await writeFile(c!.path, Buffer.from("\x00\xffnot a cache\n{]"));
+    const g = await build(b);
+    expect([g.code, g.stdout, g.report.cached]).toEqual([0, reference, 0]);
+  });
+
+  test("a cache made by another Node version is ignored", async () => {
+    const b = await copyBundle("other-node");
+    for (const c of await caches(b)) {
+      const head = {
+        magic: "molt-code-cache-1",
+        ...c.head,
+        runtime: `v20.0.0 ${process.arch} v8 11.3.244.4-node.0`,
+      };
+      await writeFile(
+        c.path,
+        Buffer.concat([Buffer.from(`${JSON.stringify(head)}\n`), c.buf.subarray(c.nl + 1)]),
+      );
+    }
+    const r = await build(b);
+    expect([r.code, r.stdout, r.report.cached, r.report.rejected]).toEqual([0, reference, 0, 0]);
+    expect(r.report.compiled).toBeGreaterThan(10);
+  });
+
+  test("a cache made under other V8 flags, filed under ours, is rejected by V8 and compiled", async () => {
+    const b = await copyBundle("other-flags");
+    const found = await caches(b);
+    const semi = found.find((c) => c.head.flags.startsWith("--max-semi-space-size=2"))!;
+    const none = found.find((c) => c.head.flags === "NODE_OPTIONS=")!;
+    // The flagless cache's data under the semi-space cache's file name and header.
+    const head = { ...none.head, flags: semi.head.flags };
+    await writeFile(
+      semi.path,
+      Buffer.concat([Buffer.from(`${JSON.stringify(head)}\n`), none.buf.subarray(none.nl + 1)]),
+    );
+    const r = await build(b, ["--max-semi-space-size=2"]);
+    expect([r.code, r.stdout, r.report.cached]).toEqual([0, reference, 0]);
+    expect(r.report.rejected).toBeGreaterThan(10);
+  });
+
+  test("a changed chunk is compiled from its new source; the others still come from the cache", async () => {
+    const b = await copyBundle("stale");
+    const entry = join(b, "cli.js");
+    // Same length (V8 checks only the length): the cache must be refused on our hash.
+    const src = await readFile(entry, "utf8");
+    const changed = src.replace("EPIPE", "EPIPF");
+    expect(changed).not.toBe(src);
+    await writeFile(entry, changed);
+    const r = await build(b);
+    expect([r.code, r.stdout, r.report.compiled]).toEqual([0, reference, 1]);
+    expect(r.report.cached).toBeGreaterThan(10);
+  });
+});
