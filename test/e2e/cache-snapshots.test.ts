@@ -66,6 +66,10 @@ async function build(ctx: string, dest: string, args: string[]): Promise<{ diges
 const STAT =
   "RUN (find /files -type d -exec stat -c '%n %s %Y %a %u:%g' {} + | sort && find /files ! -type d -exec stat -c '%n %s %Y %a %u:%g %h' {} + | sort && find /files -type f | sort | xargs md5sum) > /stat";
 
+// What a RUN sees of /files and /bin (not mtimes: a RUN's own writes carry the clock's time).
+const SEEN =
+  "RUN (find /files /bin -type d -exec stat -c '%n %s %a %u:%g' {} + | sort && find /files /bin ! -type d -exec stat -c '%n %s %a %u:%g %h %N' {} + | sort && find /files -type f | sort | xargs md5sum) > /seen";
+
 const DOCKERFILE = () =>
   `FROM ${BASE()}\nCOPY files/ /files/\n${STAT}\nRUN echo built > /built && echo more >> /files/a/f1 && rm /files/a/f7 && mkdir -p /files/b/new\nCOPY extra /extra\nRUN cat /extra >> /built && ls /files/a > /listing\n`;
 
@@ -114,6 +118,59 @@ describe.skipIf(!root)("--cache-dir snapshot store", () => {
     const again = await build(ctx, "snap/app:again", ["--cache-dir", cacheDir]);
     expect(again.debug).toContain("snapshot delta: 3 entries written, 1 removed");
     expect(again.digest).toBe((await build(ctx, "snap/app:reference2", [])).digest);
+  }, 300_000);
+
+  test("a RUN on the stored root (adds, modifies, chmods, chowns, deletes lower files, deletes and replaces directories, hard links) is diffed from its upper alone, and its layers equal a build without cache", async () => {
+    const ctx = join(dir, `ctx-${n++}`);
+    const files: Record<string, string> = { extra: "extra\n" };
+    for (const d of ["a", "b", "c", "d", "e", "g"])
+      for (let k = 0; k < 12; k++) files[`files/${d}/f${k}`] = `${d} ${k}\n`;
+    const run1 = [
+      "echo new > /files/a/added",
+      "echo more >> /files/a/f1",
+      "chmod 600 /files/a/f3",
+      "chmod 700 /files/b",
+      "chown 5:6 /files/a/f4",
+      "touch -d @1000000 /files/a/f6",
+      "rm /files/a/f5 /bin/ls",
+      "rm -r /files/c",
+      "rm -r /files/d && echo now-a-file > /files/d",
+      "rm -r /files/e && mkdir /files/e && echo only > /files/e/only",
+      "ln /files/a/f7 /files/a/f7.link && ln /files/a/f9 /files/hl9",
+      "mv /files/g /files/g2",
+      "mkdir -p /files/new/deep && echo x > /files/new/deep/y && ln -s ../a/f1 /files/new/sym",
+    ].join(" && ");
+    const run2 = [
+      "cat /extra >> /files/a/f7",
+      "rm /files/hl9 /files/a/f8",
+      "echo z > /files/d",
+      "rm -r /files/new",
+      "chmod 640 /files/a/f7.link",
+    ].join(" && ");
+    await writeFiles(ctx, {
+      ...files,
+      // Last, what the RUNs see (not the mtimes the RUNs themselves set: those are the clock's).
+      Dockerfile: `FROM ${BASE()}\nCOPY files/ /files/\nRUN set -e && ${run1}\nCOPY extra /extra\nRUN set -e && ${run2}\n${SEEN}\n`,
+    });
+    const cacheDir = join(dir, "cache-3");
+    const cold = await build(ctx, "snap/ops:cold", ["--cache-dir", cacheDir]);
+    expect(cold.debug).toContain("from the snapshot store (new snapshot)");
+    expect(cold.digest).toBe((await build(ctx, "snap/ops:reference0", [])).digest);
+    // Changed: a file the RUN chmods, one in the directory it deletes, one in the directory it
+    // replaces by an empty one, and one it hard-links (each only in the COPY delta).
+    const rounds: Array<Record<string, string>> = [
+      { "files/a/f3": "changed 3\n", "files/c/f1": "changed c1\n" },
+      { "files/e/f2": "changed e2\n", "files/a/f7": "changed 7\n", "files/a/f9": "changed 9\n" },
+    ];
+    for (const [i, changes] of rounds.entries()) {
+      await writeFiles(ctx, changes);
+      const warm = await build(ctx, `snap/ops:warm${i}`, ["--cache-dir", cacheDir]);
+      expect(warm.debug).toContain("from the snapshot store (delta)");
+      // The stored root's index is read back, not rebuilt by walking the root.
+      expect(warm.debug).toContain("root index read");
+      expect(warm.debug).not.toContain("scanning the root");
+      expect(warm.digest).toBe((await build(ctx, `snap/ops:reference${i + 1}`, [])).digest);
+    }
   }, 300_000);
 
   test("a build killed with SIGKILL while its new snapshot is half made leaves nothing a later build uses", async () => {

@@ -1,8 +1,10 @@
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import {
   type Baseline,
+  baselineFromBytes,
+  baselineToBytes,
   canMountOverlay,
   createSnapshotter,
   extract,
@@ -102,7 +104,15 @@ export async function materialiseFromSnapshots(
       const below = baseline.clone();
       await extract([source(last)], made.root, { ...signalOpt, ...limitsOpt, ...progressOpt, baseline });
       // Read again once extraction verified it (the bytes are in the build's store by now).
+      const tx = Date.now();
       const fingerprints = await fingerprintsOf(last, from, (p) => below.has(p));
+      // The root's exact index, kept beside it: the next build reads it instead of walking the root.
+      await writeFile(join(made.dir, BASELINE_FILE), baselineToBytes(baseline));
+      debug(
+        "new snapshot: extracted in %d ms, last layer fingerprinted and index written in %d ms",
+        tx - t0,
+        Date.now() - tx,
+      );
       let bytes = 0;
       for (const [, e] of baseline.entries()) bytes += e.type === "file" ? e.size : 0;
       created = { version: 1, layers: ids, last: fingerprints, bytes, created: new Date().toISOString() };
@@ -132,8 +142,9 @@ export async function materialiseFromSnapshots(
   };
   try {
     const t1 = Date.now();
-    baseline ??= await scanTree(root, signalOpt);
-    debug("snapshot: planned in %d ms, root scanned in %d ms", t1 - t0, Date.now() - t1);
+    const how = baseline ? "extracted" : "read";
+    baseline ??= await storedBaseline(held.dir, root, signalOpt);
+    debug("snapshot: planned in %d ms, root index %s in %d ms", t1 - t0, how, Date.now() - t1);
     if (plan!.kind === "delta") {
       const bytes = plan!.delta;
       await extract([{ open: () => Readable.from([bytes]) }], root, { ...signalOpt, baseline });
@@ -171,6 +182,27 @@ export async function materialiseFromSnapshots(
   } catch (e) {
     await release();
     throw e;
+  }
+}
+
+/** The file beside a snapshot's `root/` holding its exact {@link Baseline} (see `baselineToBytes`). */
+const BASELINE_FILE = "baseline.bin";
+
+/**
+ * The index of a held snapshot's root as stored with it (the root is never written while stored
+ * or held, so it is still exact), else, for a snapshot stored without one or an unreadable file,
+ * a scan of the mounted root.
+ */
+async function storedBaseline(
+  dir: string,
+  root: string,
+  signalOpt: { signal?: AbortSignal },
+): Promise<Baseline> {
+  try {
+    return baselineFromBytes(await readFile(join(dir, BASELINE_FILE)));
+  } catch (e) {
+    debug("snapshot index unusable (%s): scanning the root", (e as Error).message);
+    return scanTree(root, signalOpt);
   }
 }
 
