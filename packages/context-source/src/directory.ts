@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { type BigIntStats, createReadStream, lstatSync, readlinkSync } from "node:fs";
 import { lstat, readdir, readFile, readlink, realpath, stat } from "node:fs/promises";
 import { join, resolve as resolvePath } from "node:path";
 import { PassThrough, type Readable } from "node:stream";
@@ -12,7 +12,7 @@ import {
   type ParentMatches,
   parseDockerignore,
 } from "./dockerignore.js";
-import { toFileEntry } from "./entry.js";
+import { rememberStamp, toFileEntry } from "./entry.js";
 import { BadPatternError, ContextNotFoundError, NotAFileError } from "./errors.js";
 import { goMatch, hasMeta } from "./go-match.js";
 import { cleanContextPath, goClean, joinContextPath } from "./paths.js";
@@ -114,18 +114,7 @@ export class DirectoryContext implements ContextSource {
     signal?.throwIfAborted();
     const abs = join(this.root, real);
     const names = (await readdir(abs)).sort(byteOrder);
-    const stats = await Promise.all(
-      names.map(async (name) => {
-        const p = join(abs, name);
-        try {
-          const s = await lstat(p, { bigint: true });
-          return { s, link: s.isSymbolicLink() ? await readlink(p) : undefined };
-        } catch (e) {
-          if (isMissing(e)) return undefined; // removed while walking
-          throw e;
-        }
-      }),
-    );
+    const stats = await lstatAll(abs, names);
     const useIgnore = !this.ignore.empty;
     for (let i = 0; i < names.length; i++) {
       const st = stats[i];
@@ -134,6 +123,7 @@ export class DirectoryContext implements ContextSource {
       const childReal = joinContextPath(real, name);
       const entry = toFileEntry(joinContextPath(out, name), join(abs, name), st.s, st.link);
       if (entry === undefined) continue;
+      if (entry.type === "file") rememberStamp(entry, st.s);
       let childInfo: ParentMatches;
       let ignored = false;
       if (useIgnore) {
@@ -397,6 +387,36 @@ export async function openDirectoryContext(
   });
   options.onProgress?.({ type: "molt:context:ready", description: ctx.description });
   return ctx;
+}
+
+/** Names lstat'ed per batch before the walk lets other work run (a huge directory blocks no longer than this). */
+const LSTAT_BATCH = 4096;
+
+/**
+ * lstat (and readlink for symlinks) of every name of one directory, synchronously: a walk's
+ * lstat calls through the thread pool cost 2.5x the CPU of plain calls (measured on a
+ * 20,000-file context: 250-290 ms against 100-120 ms; `find -printf` takes 30 ms of system time).
+ * Between batches of {@link LSTAT_BATCH} names the event loop gets a turn. A name removed while
+ * walking is `undefined`.
+ */
+async function lstatAll(
+  abs: string,
+  names: string[],
+): Promise<({ s: BigIntStats; link: string | undefined } | undefined)[]> {
+  const out: ({ s: BigIntStats; link: string | undefined } | undefined)[] = new Array(names.length);
+  for (let i = 0; i < names.length; i++) {
+    if (i > 0 && i % LSTAT_BATCH === 0) await new Promise<void>((r) => setImmediate(r));
+    const p = join(abs, names[i] as string);
+    try {
+      const s = lstatSync(p, { bigint: true, throwIfNoEntry: false });
+      out[i] = s && { s, link: s.isSymbolicLink() ? readlinkSync(p) : undefined };
+    } catch (e) {
+      if (isMissing(e))
+        out[i] = undefined; // removed while walking
+      else throw e;
+    }
+  }
+  return out;
 }
 
 /** Byte order for names (UTF-16 code unit order, which equals UTF-8 byte order for BMP names). */

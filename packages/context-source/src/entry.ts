@@ -54,3 +54,19 @@ export function toFileEntry(
   }
   return entry;
 }
+
+const stamps = new WeakMap<FileEntry, string>();
+
+/** Records the lstat data of a walked regular file (see {@link statStampOf}). */
+export function rememberStamp(entry: FileEntry, st: BigIntStats): void {
+  stamps.set(entry, `${st.size}/${st.mtimeNs}/${st.ctimeNs}/${st.ino}/${st.dev}`);
+}
+
+/**
+ * The lstat data a directory context's walk saw for a regular file it yielded, as
+ * `size/mtimeNs/ctimeNs/ino/dev`, so a cache can tell the file unchanged without another
+ * `lstat` (undefined for entries that did not come from a walk, or a copy of one).
+ */
+export function statStampOf(entry: FileEntry): string | undefined {
+  return stamps.get(entry);
+}

@@ -17,6 +17,7 @@ import { type PlannedStage, PROXY_ARGS, parseDockerfile, planBuild, predefinedAr
 import { type Registry, RegistryClient } from "@molt/registry-client";
 import createDebug from "debug";
 import { resolveCacheOptions } from "./cache/cache-options.js";
+import { shareContextReads } from "./cache/context-reads.js";
 import { attachDigestMemo } from "./cache/digest-memo.js";
 import { KeySalt } from "./cache/key.js";
 import { openBuildCache } from "./cache/open.js";
@@ -295,6 +296,8 @@ async function buildInContext(
     const snapshots = snapshotStoreOf(options);
     const digests = await attachDigestMemo(options, context);
     if (digests) closers.push(() => digests.save());
+    const unshareReads = shareContextReads(context);
+    closers.push(async () => unshareReads());
     const session: BuildSession = {
       // Stages watch the build's signal, so the first failure cancels its siblings.
       options: { ...options, signal: given.cancel.signal },

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -78,6 +79,35 @@ describe("digest memo (--cache-dir)", () => {
     const second = await keyOf(ctx, cacheDir);
     expect(second.inputs).not.toBe(first.inputs);
   });
+});
+
+describe("digest memo and file capabilities", () => {
+  test("a capability remembered with a digest is kept; setting one (a new ctime) is read again", async () => {
+    const ctx = join(dir, "ctx");
+    const cacheDir = join(dir, "cache");
+    await mkdir(join(ctx, "files"), { recursive: true });
+    await writeFile(join(ctx, "files/a"), "aaaa");
+    await writeFile(join(ctx, "files/b"), "bbbb");
+    execFileSync("setcap", ["cap_net_raw+ep", join(ctx, "files/b")]);
+    await new Promise((r) => setTimeout(r, 2100));
+    const first = await keyOf(ctx, cacheDir);
+    const second = await keyOf(ctx, cacheDir);
+    expect(second.hits).toBe(2);
+    // b's capability came from the memo (no getfattr of it): the key is the same as a fresh read's.
+    expect(second.inputs).toBe(first.inputs);
+    expect(second.inputs).toBe((await keyOf(ctx, join(dir, "no-memo-1"))).inputs);
+    expect(first.inputs).toContain("src:files");
+    // Setting a capability on a: its ctime moves, the memo misses, the capability enters the key.
+    execFileSync("setcap", ["cap_net_bind_service+ep", join(ctx, "files/a")]);
+    const third = await keyOf(ctx, cacheDir);
+    expect(third.hits).toBe(1);
+    expect(third.inputs).not.toBe(first.inputs);
+    expect(third.inputs).toBe((await keyOf(ctx, join(dir, "no-memo-2"))).inputs);
+    // And removing it again too.
+    execFileSync("setcap", ["-r", join(ctx, "files/a")]);
+    const fourth = await keyOf(ctx, cacheDir);
+    expect(fourth.inputs).toBe(first.inputs);
+  }, 20_000);
 });
 
 describe("snapshot store", () => {

@@ -2,9 +2,10 @@ import { createHash } from "node:crypto";
 import { createReadStream, lstatSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
-import type { ContextSource } from "@molt/context-source";
+import { type ContextSource, statStampOf } from "@molt/context-source";
 import type { FileEntry } from "@molt/oci";
 import { capabilitiesOf } from "../instructions/copy-capabilities.js";
+import { contextReadsOf, walkContext } from "./context-reads.js";
 import { digestMemoOf } from "./digest-memo.js";
 import type { KeyInput } from "./key.js";
 
@@ -41,7 +42,7 @@ export async function sourceInputs(
     if (top.type === "directory") {
       const prefix = top.path === "" ? "" : `${top.path}/`;
       const pruned: string[] = [];
-      for await (const e of context.walk(top.path, signalOpt(options))) {
+      for await (const e of walkContext(context, top.path, options.signal)) {
         if (e.path === top.path) continue;
         const rel = prefix && e.path.startsWith(prefix) ? e.path.slice(prefix.length) : e.path;
         if (options.exclude) {
@@ -61,7 +62,17 @@ export async function sourceInputs(
     e.type === "file" ? fileDigest(context, e, options.signal) : Promise.resolve(""),
   );
   // File capabilities are copied into the layer (copy-capabilities.ts), so they are input too.
-  const caps = await capabilitiesOf(all.map((x) => x.e));
+  // With the digest memo, a file whose digest it vouched for keeps its remembered capability.
+  const memo = digestMemoOf(context);
+  const caps = await capabilitiesOf(
+    all.map((x) => x.e),
+    memo ? (source) => memo.capOf(source) : undefined,
+  );
+  const reads = contextReadsOf(context);
+  for (const [source, cap] of caps) {
+    memo?.rememberCap(source, cap);
+    reads?.caps.set(source, cap);
+  }
   const files: KeyInput[] = [];
   const tops: KeyInput[] = [];
   let total = 0;
@@ -103,15 +114,19 @@ async function fileDigest(
   const onDisk = { ...e, source: e.source };
   // With --cache-dir, a file whose stat data match what it had when last hashed is not read again.
   const memo = digestMemoOf(context);
+  const reads = contextReadsOf(context);
+  let digest: string;
   if (memo) {
-    const known = memo.lookup(e.source);
-    if (known) return known;
-    const before = lstatSync(e.source, { bigint: true, throwIfNoEntry: false });
-    const digest = await readDigest(onDisk, signal);
-    if (before) memo.remember(e.source, before, digest);
-    return digest;
-  }
-  return readDigest(onDisk, signal);
+    const known = memo.lookup(e.source, statStampOf(e));
+    if (known) digest = known;
+    else {
+      const before = lstatSync(e.source, { bigint: true, throwIfNoEntry: false });
+      digest = await readDigest(onDisk, signal);
+      if (before) memo.remember(e.source, before, digest);
+    }
+  } else digest = await readDigest(onDisk, signal);
+  reads?.digests.set(e.source, digest);
+  return digest;
 }
 
 /** sha256 of a file's bytes, read from its path on disk. */
@@ -149,8 +164,4 @@ function modeFor(e: FileEntry, options: SourceDigestOptions): number {
 
 function digestText(text: string): string {
   return `sha256:${createHash("sha256").update(text).digest("hex")}`;
-}
-
-function signalOpt(options: SourceDigestOptions): { signal?: AbortSignal } {
-  return options.signal ? { signal: options.signal } : {};
 }

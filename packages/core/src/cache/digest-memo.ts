@@ -19,6 +19,8 @@ interface Remembered {
   digest: string;
   /** When the digest was taken (ns since the epoch). */
   at: string;
+  /** The file's `security.capability` as hex, `""` for none; absent when not known. */
+  cap?: string;
 }
 
 /** A change within this long of the hashing (ns) could share its timestamps: such a memo is not trusted. */
@@ -78,10 +80,26 @@ export class DigestMemo {
     return this.#hits;
   }
 
-  /** The remembered digest of the file at `path` when its stat data still match, else undefined. */
-  lookup(path: string): string | undefined {
+  /**
+   * The remembered digest of the file at `path` when its stat data still match, else undefined.
+   * `stamp` is the lstat data a walk just took (`size/mtimeNs/ctimeNs/ino/dev`, context-source's
+   * `statStampOf`); without it the file is lstat'ed here.
+   */
+  lookup(path: string, stamp?: string): string | undefined {
     const r = this.#old.get(path);
     if (!r) return undefined;
+    if (stamp !== undefined) {
+      const ctimeNs = stamp.split("/")[2];
+      if (
+        stamp !== `${r.size}/${r.mtimeNs}/${r.ctimeNs}/${r.ino}/${r.dev}` ||
+        ctimeNs === undefined ||
+        BigInt(ctimeNs) + RACY_NS > BigInt(r.at)
+      )
+        return undefined;
+      this.#hits++;
+      this.#now.set(path, r);
+      return r.digest;
+    }
     let st: BigIntStats | undefined;
     try {
       st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
@@ -125,6 +143,21 @@ export class DigestMemo {
       digest,
       at: String(BigInt(Date.now()) * 1_000_000n),
     });
+  }
+
+  /**
+   * The capability remembered with a digest this build took or made (`null`: none), undefined
+   * when not known. Setting an xattr changes the ctime, so a digest hit vouches for it too.
+   */
+  capOf(path: string): Buffer | null | undefined {
+    const cap = this.#now.get(path)?.cap;
+    return cap === undefined ? undefined : cap === "" ? null : Buffer.from(cap, "hex");
+  }
+
+  /** Remembers the capability read for a file whose digest this build remembered. */
+  rememberCap(path: string, cap: Buffer | null): void {
+    const r = this.#now.get(path);
+    if (r) this.#now.set(path, { ...r, cap: cap ? cap.toString("hex") : "" });
   }
 
   /** Writes the memo (this build's paths first, then older ones up to the bound), temp file + rename. */

@@ -1,26 +1,40 @@
 import type { FileEntry } from "@molt/oci";
-import { CAPABILITY_XATTR, readXattrs } from "@molt/snapshotter";
+import { CAPABILITY_XATTR, readXattrs, xattrToolsAvailable } from "@molt/snapshotter";
 
 /** The one extended attribute a copy keeps (the snapshotter's, shared with RUN layers). */
 export { CAPABILITY_XATTR };
+
+/**
+ * What is already known of a file's capabilities, by `source` path: the value, `null` for none,
+ * `undefined` when it must be read.
+ */
+export type KnownCapabilities = (source: string) => Buffer | null | undefined;
 
 /**
  * The file capabilities (`security.capability`) of regular files copied from disk, by their
  * `source` path. BuildKit's copy keeps a source's xattrs (fsutil sends them with each stat and
  * its copy applies them), but its layer writer (containerd's archive ChangeWriter) records only
  * `security.capability` in the tar, so that is the one a COPY/ADD layer carries; `user.*` and
- * the rest are dropped. Read with one `getfattr` per 2000 files; without the `attr` package
- * nothing is read (README "Host programs molt uses").
+ * the rest are dropped. Read with one `getfattr` per 2000 files, for the paths `known` does not
+ * answer; without the `attr` package nothing is read (README "Host programs molt uses").
+ *
+ * The result maps each source to its capability, or to `null` when it was checked and has none;
+ * a path that could not be checked (no `getfattr`) is absent.
  */
-export async function capabilitiesOf(entries: Iterable<FileEntry>): Promise<Map<string, Buffer>> {
+export async function capabilitiesOf(
+  entries: Iterable<FileEntry>,
+  known?: KnownCapabilities,
+): Promise<Map<string, Buffer | null>> {
   const paths = new Set<string>();
-  for (const e of entries) if ((e.type === "file" || e.type === "hardlink") && e.source) paths.add(e.source);
-  const out = new Map<string, Buffer>();
-  if (paths.size === 0) return out;
-  const found = await readXattrs([...paths], (name) => name === CAPABILITY_XATTR);
-  for (const [p, x] of found) {
-    const v = x[CAPABILITY_XATTR];
-    if (v) out.set(p, v);
+  const out = new Map<string, Buffer | null>();
+  for (const e of entries) {
+    if ((e.type !== "file" && e.type !== "hardlink") || !e.source) continue;
+    const k = known?.(e.source);
+    if (k !== undefined) out.set(e.source, k);
+    else paths.add(e.source);
   }
+  if (paths.size === 0 || !(await xattrToolsAvailable())) return out;
+  const found = await readXattrs([...paths], (name) => name === CAPABILITY_XATTR);
+  for (const p of paths) out.set(p, found.get(p)?.[CAPABILITY_XATTR] ?? null);
   return out;
 }

@@ -1,4 +1,5 @@
 import type { Change, FileEntry } from "@molt/oci";
+import { contextReadsOf } from "../cache/context-reads.js";
 import { CopyDestNotDirError, type ErrorLocation, throwIfAborted } from "../errors.js";
 import { resolveContainerPath, toLayerPath } from "../stage/paths.js";
 import { existsIn, followIn, isDirectoryIn, parentsIn } from "../stage/root-view.js";
@@ -173,8 +174,9 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
   }
   keepHardLinks(entries, scopes);
   // A file's capabilities go with it (the one xattr BuildKit's layers carry).
-  const caps = await capabilitiesOf(entries.values());
-  for (const [path, e] of caps.size > 0 ? entries : []) {
+  const known = contextReadsOf(rt.context)?.caps;
+  const caps = await capabilitiesOf(entries.values(), known ? (source) => known.get(source) : undefined);
+  for (const [path, e] of [...caps.values()].some((c) => c !== null) ? entries : []) {
     const cap = e.type === "file" && e.source !== undefined ? caps.get(e.source) : undefined;
     if (cap) entries.set(path, { ...e, xattrs: { ...e.xattrs, [CAPABILITY_XATTR]: cap } });
   }

@@ -1,5 +1,6 @@
 import type { ContextSource } from "@molt/context-source";
 import { cleanRootPath, resolvePathAsync } from "@molt/oci";
+import { walkContext } from "../cache/context-reads.js";
 import { type FileEntry, posixJoin } from "./copy-paths.js";
 
 /** One source of a COPY, resolved against the context. */
@@ -55,7 +56,7 @@ export async function* entriesUnder(
   signal?: AbortSignal,
 ): AsyncIterable<FileEntry> {
   const prefix = dir.path === "" ? "" : `${dir.path}/`;
-  for await (const e of context.walk(dir.path, signal ? { signal } : {})) {
+  for await (const e of walkContext(context, dir.path, signal)) {
     if (e.path === dir.path) continue;
     const rel = prefix && e.path.startsWith(prefix) ? e.path.slice(prefix.length) : e.path;
     yield { ...e, path: posixJoin(destDir, rel) };
