@@ -65,6 +65,18 @@ export function needsUserSwitch(user: RunUser): boolean {
   return have.size !== want.size || [...want].some((g) => !have.has(g));
 }
 
+/**
+ * The supplementary groups to set, when they are all that differs between this process and
+ * `user` (root building as root: the primary group is also a supplementary one, see
+ * {@link enterCommand}, and this process usually has none). The runner then sets them with the
+ * `setpriv` that starts its chain, which saves the second `setpriv` exec of every RUN.
+ */
+export function groupsOnlySwitch(user: RunUser): number[] | undefined {
+  if (user.uid !== process.geteuid?.() || user.gid !== process.getegid?.()) return undefined;
+  if (!needsUserSwitch(user)) return undefined;
+  return [...new Set([user.gid, ...user.groups])];
+}
+
 let ownGroups: number[] | undefined;
 
 /**

@@ -6,7 +6,7 @@ import createDebug from "debug";
 import { makeDevDir } from "./dev-skeleton.js";
 import { run } from "./exec.js";
 import { findTools, type HostTools, shQuote } from "./host-tools.js";
-import { fstabLines, MOUNTS, type MountId, probeScript } from "./mount-plan.js";
+import { fstabLines, MOUNTS, type MountId, probeAllScript, probeScript } from "./mount-plan.js";
 import type { IdMap, IdRange } from "./types.js";
 
 const debug = createDebug("molt:run");
@@ -46,8 +46,11 @@ export interface HostCapabilities {
 
 const HOST_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
 
-/** Writes the files a mount probe mounts from (one fstab per mount) into a new temp dir. */
-async function probeFiles(nsArgs: string[]): Promise<{ dir: string; args: string[] }> {
+/**
+ * Writes the files a mount probe mounts from into a new temp dir: one fstab per mount (`args`:
+ * pairs `id file`) and one with every mount in mount order (`all`: `file id…`).
+ */
+async function probeFiles(nsArgs: string[]): Promise<{ dir: string; args: string[]; all: string[] }> {
   const dir = makeOwnedTempDir(tmpdir(), "molt-probe-");
   const root = join(dir, "root");
   for (const d of ["proc", "sys", "dev", "etc"]) await mkdir(join(root, d), { recursive: true });
@@ -55,24 +58,35 @@ async function probeFiles(nsArgs: string[]): Promise<{ dir: string; args: string
   await writeFile(join(root, "etc", "hosts"), "");
   const devDir = makeDevDir(dir, []);
   const args: string[] = [];
+  const every: string[] = [];
   for (const id of MOUNTS) {
     const f = join(dir, `fstab-${id}`);
     const lines = fstabLines(id, root, { rootless: nsArgs.includes("--user"), devDir });
     await writeFile(f, `${lines.join("\n")}\n`);
     args.push(id, f);
+    every.push(...lines);
   }
-  return { dir, args };
+  const all = join(dir, "fstab-all");
+  await writeFile(all, `${every.join("\n")}\n`);
+  return { dir, args, all: [all, ...MOUNTS] };
 }
 
 async function probeMounts(tools: HostTools, nsArgs: string[]): Promise<Set<MountId>> {
   const ok = new Set<MountId>();
   if (!tools.unshare || !tools.sh || !tools.mount) return ok;
-  const { dir, args } = await probeFiles(nsArgs);
+  const { dir, args, all } = await probeFiles(nsArgs);
   try {
-    const script = probeScript({ mount: tools.mount });
-    const r = await run(tools.unshare, [...nsArgs, "--", tools.sh, "-c", script, "probe", ...args], {
+    // Every mount at once first; one by one (in a fresh namespace) only when that fails.
+    const quick = probeAllScript({ mount: tools.mount });
+    let r = await run(tools.unshare, [...nsArgs, "--", tools.sh, "-c", quick, "probe", ...all], {
       env: HOST_ENV,
     });
+    if (r.code !== 0) {
+      const script = probeScript({ mount: tools.mount });
+      r = await run(tools.unshare, [...nsArgs, "--", tools.sh, "-c", script, "probe", ...args], {
+        env: HOST_ENV,
+      });
+    }
     for (const line of r.stdout.split("\n")) if (line.startsWith("ok:")) ok.add(line.slice(3) as MountId);
     debug("mount probe %o: %o %s", nsArgs, [...ok], r.stderr.trim());
   } finally {
@@ -112,12 +126,20 @@ async function rootProbes(tools: HostTools): Promise<RootProbes> {
         `${q(unshare)} --net -- ${q(t)} >/dev/null 2>&1; echo "net:$?"`,
       );
       if (files) {
+        // Every mount with one `mount -a` first (what a run does); one by one, in a fresh
+        // namespace, only when that fails.
+        const quick = q(probeAllScript({ mount: mount! }));
         const probe = q(probeScript({ mount: mount! }));
+        const all = files.all.map(q).join(" ");
         const args = files.args.map(q).join(" ");
-        lines.push(
-          `${q(unshare)} ${ns} -- ${q(sh!)} -c ${probe} probe ${args} 2>/dev/null | while read -r l; do echo "m:$l"; done`,
-          `${q(unshare)} ${ns} --net -- ${q(sh!)} -c ${probe} probe ${args} 2>/dev/null | while read -r l; do echo "n:$l"; done`,
-        );
+        for (const [tag, net] of [
+          ["m", ""],
+          ["n", " --net"],
+        ] as const) {
+          lines.push(
+            `{ ${q(unshare)} ${ns}${net} -- ${q(sh!)} -c ${quick} probe ${all} 2>/dev/null || ${q(unshare)} ${ns}${net} -- ${q(sh!)} -c ${probe} probe ${args} 2>/dev/null; } | while read -r l; do echo "${tag}:$l"; done`,
+          );
+        }
       }
     }
     const r = await run(sh!, ["-c", lines.join("\n")], { env: HOST_ENV });

@@ -134,6 +134,21 @@ export function setupScript(tools: Required<Pick<HostTools, "mount">>): string {
   ].join("\n");
 }
 
+/**
+ * The quick probe script: mounts the fstab `$1` (every mount, in mount order: what a run mounts)
+ * with one `mount -a` and, when all of it works, prints `ok:<id>` for each id of the rest of its
+ * arguments; else it exits 1 and {@link probeScript} tries them one by one, in a fresh namespace.
+ * One `mount` instead of one per mount: on most hosts everything works, and each `mount` run is
+ * a few milliseconds of the build's start (issue 16).
+ */
+export function probeAllScript(tools: Required<Pick<HostTools, "mount">>): string {
+  return [
+    `${shQuote(tools.mount)} -a -T "$1" 2>/dev/null || exit 1`,
+    "shift",
+    'for id in "$@"; do echo "ok:$id"; done',
+  ].join("\n");
+}
+
 /** The probe script: tries each mount of `$@` (pairs `id fstab-file`) in order, printing `ok:<id>` for those that work. */
 export function probeScript(tools: Required<Pick<HostTools, "mount">>): string {
   return [

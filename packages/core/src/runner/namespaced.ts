@@ -6,7 +6,7 @@ import createDebug from "debug";
 import { mountFstabLines } from "../mounts/fstab.js";
 import { type MountTargets, prepareTargets, removeTargets } from "../mounts/targets.js";
 import { prepareTargetsInUserNs, removeTargetsInUserNs, targetDenied } from "../mounts/userns-targets.js";
-import { enterCommand, hostEnv, needsUserSwitch } from "./command-line.js";
+import { enterCommand, groupsOnlySwitch, hostEnv, needsUserSwitch } from "./command-line.js";
 import { type HostCapabilities, ROOT_NS, userNs } from "./detect.js";
 import { makeDevDir } from "./dev-skeleton.js";
 import { RunnerSetupError, RunUnsupportedError } from "./errors.js";
@@ -138,6 +138,8 @@ export async function runNamespaced(
       }
       lines.push(...mountFstabLines(spec.mounts, targets.hostTargets.map(inNs)));
     }
+    // Root building as root: only the supplementary groups change, set by the first setpriv.
+    const groups = mode === "root" && tools.setpriv ? groupsOnlySwitch(spec.user) : undefined;
     const fstab = join(tmp, "fstab");
     writeFileSync(fstab, lines.length ? `${lines.join("\n")}\n` : "");
     const args = [
@@ -161,12 +163,13 @@ export async function runNamespaced(
         spec,
         inNs(spec.rootfs),
         mode === "root" ? inNs(wd) : wd,
-        mode === "root" ? needsUserSwitch(spec.user) : caps.subordinateIds,
+        mode === "root" ? !groups && needsUserSwitch(spec.user) : caps.subordinateIds,
       ),
     ];
     debug("prepared in %d ms", Math.round(performance.now() - t0));
     // setpriv --pdeathsig: if molt itself dies (even by SIGKILL), unshare is killed, which kills
     // the namespace's init (--kill-child) and with it every process and mount of the command.
+    // Its --groups (root as root) gives the whole chain the command's supplementary groups.
     // nsenter -m (which execs, as it enters no PID namespace) first enters the namespace that
     // holds the root's overlay, so the command's namespace is a copy of that one.
     const enter =
@@ -174,7 +177,17 @@ export async function runNamespaced(
         ? [tools.nsenter!, `--target=${spec.mountNamespacePid}`, "--mount", "--", tools.unshare]
         : [tools.unshare];
     const plan = tools.setpriv
-      ? { file: tools.setpriv, args: ["--pdeathsig=KILL", "--", ...enter, ...args], env: hostEnv(spec) }
+      ? {
+          file: tools.setpriv,
+          args: [
+            "--pdeathsig=KILL",
+            ...(groups ? [`--groups=${groups.join(",")}`] : []),
+            "--",
+            ...enter,
+            ...args,
+          ],
+          env: hostEnv(spec),
+        }
       : { file: enter[0]!, args: [...enter.slice(1), ...args], env: hostEnv(spec) };
     return await runProcess(plan, spec);
   } finally {
