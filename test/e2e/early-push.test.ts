@@ -128,3 +128,49 @@ test("the base and intermediate stages' layers are not sent ahead, only the fina
   expect(intermediate[0]!.digest).toBe(intermediate[0]!.diffId);
   for (const w of written.filter((w) => own.has(w.digest))) expect(w.mediaType).toMatch(/gzip$/);
 }, 120_000);
+
+test("a base layer on the destination's registry is mounted while the steps run, not at the push step", async () => {
+  // Base and destination behind the same proxy: one registry, so the base's layer can be mounted.
+  const base = `${proxy.host}/test/busybox:latest`;
+  const dest = `${proxy.host}/early/mounted:1`;
+  const from = proxy.seen.length;
+  const events: { e: BuildProgressEvent; at: number }[] = [];
+  const result = await build({
+    ...opts(),
+    dockerfileText: `FROM ${base}\nRUN sleep 2 && echo two > /two\n`,
+    destinations: [dest],
+    onProgress: (e) => events.push({ e, at: performance.now() }),
+  });
+  const baseLayer = result.manifest.layers[0]!.digest;
+  const mount = proxy.seen
+    .slice(from)
+    .find(
+      (s) =>
+        s.method === "POST" &&
+        s.url.startsWith("/v2/early/mounted/blobs/uploads/") &&
+        decodeURIComponent(s.url).includes(`mount=${baseLayer}`),
+    );
+  const starts = events.flatMap(({ e, at }) => (e.type === "molt:step:start" ? [{ ...e, at }] : []));
+  const sleepStep = starts.find((s) => s.name.includes("sleep 2"))!;
+  const pushStep = starts.find((s) => s.kind === "output")!;
+  const sleepDone = events.find(({ e }) => e.type === "molt:step:done" && e.step === sleepStep.step)!.at;
+  // Mounted (never streamed) while `sleep 2` ran, well before the push step.
+  expect(mount).toBeDefined();
+  expect(mount!.at).toBeLessThan(sleepDone - 1000);
+  const streamed = proxy.seen
+    .slice(from)
+    .filter((s) => s.method === "PUT" && s.url.startsWith("/v2/early/mounted/blobs/uploads/"))
+    .filter((s) => decodeURIComponent(s.url).includes(baseLayer));
+  expect(streamed).toEqual([]);
+  // Its event is the push step's, with the result the registry gave.
+  const done = events.flatMap(({ e }) =>
+    e.type === "molt:registry:blob-done" && e.direction === "push" && e.digest === baseLayer ? [e] : [],
+  );
+  expect(done).toHaveLength(1);
+  expect(done[0]!.step).toBe(pushStep.step);
+  expect(done[0]!.result).toBe("mounted");
+  const raw = await run("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${dest}`]);
+  expect(JSON.parse(raw.stdout).layers.map((l: { digest: string }) => l.digest)).toEqual(
+    result.manifest.layers.map((l) => l.digest),
+  );
+}, 120_000);

@@ -324,7 +324,12 @@ async function buildInContext(
         })();
         return runner;
       },
-      ...(early ? { layerWritten: (stage, layer) => finalStages.has(stage) && early.layer(layer) } : {}),
+      ...(early
+        ? {
+            layerWritten: (stage, layer) => finalStages.has(stage) && early.layer(layer),
+            baseResolved: (stage, layers) => finalStages.has(stage) && early.baseLayers(layers),
+          }
+        : {}),
       // Without a cache, an intermediate stage's layers are read back only by this build's steps.
       ...(!cache && !options.singleSnapshot
         ? {
@@ -506,6 +511,7 @@ export async function buildStage(
             step,
           })
         ).state;
+      if (!warmed && !session.dryRun) session.baseResolved?.(stage.index, state.layers);
     }
   });
   debug("stage %d from %s", stage.index, base);

@@ -49,37 +49,54 @@ export class EarlyPush {
   /** Starts uploading a layer the build just wrote (bytes in the build's store) to every destination. */
   layer(layer: LayerRef): void {
     if (layer.origin.kind !== "store") return;
-    for (const target of this.#targets) {
-      const key = keyOf(target, layer.descriptor.digest);
-      if (this.#uploads.has(key)) continue;
-      const held: RegistryProgressEvent[] = [];
-      let sink: RegistryProgressHandler | undefined;
-      let claimed = false;
-      const onProgress: RegistryProgressHandler = (e) => {
-        if (claimed) sink?.(e);
-        else held.push(e);
-      };
-      const signal = this.#from.signal!;
-      const result = (async () => {
-        await this.#ready;
-        signal.throwIfAborted();
-        debug("pushing %s to %s ahead of the push step", layer.descriptor.digest, formatReference(target));
-        return this.#client.pushBlob(target, layer.descriptor, () => openLayer(layer, this.#from), {
-          signal,
-          likelyNew: true,
-          onProgress,
-        });
-      })();
-      result.catch(() => {});
-      this.#uploads.set(key, {
-        result,
-        claim(to) {
-          claimed = true;
-          sink = to;
-          for (const e of held.splice(0)) to?.(e);
-        },
-      });
+    for (const target of this.#targets) this.#start(target, layer, { likelyNew: true });
+  }
+
+  /**
+   * Starts mounting the base image's layers of a stage of the final image into every destination
+   * on the base's own registry (a HEAD and a cross-repository mount per layer, no bytes moved),
+   * so the push step does not wait for them. Layers of a base on another registry are left to
+   * the push step, which streams them (that download would compete with the build's own).
+   */
+  baseLayers(layers: readonly LayerRef[]): void {
+    for (const layer of layers) {
+      if (layer.origin.kind !== "registry") continue;
+      const from = layer.origin.reference;
+      for (const target of this.#targets)
+        if (from.registry === target.registry) this.#start(target, layer, { mountFrom: from });
     }
+  }
+
+  #start(target: Reference, layer: LayerRef, how: { likelyNew: true } | { mountFrom: Reference }): void {
+    const key = keyOf(target, layer.descriptor.digest);
+    if (this.#uploads.has(key)) return;
+    const held: RegistryProgressEvent[] = [];
+    let sink: RegistryProgressHandler | undefined;
+    let claimed = false;
+    const onProgress: RegistryProgressHandler = (e) => {
+      if (claimed) sink?.(e);
+      else held.push(e);
+    };
+    const signal = this.#from.signal!;
+    const result = (async () => {
+      await this.#ready;
+      signal.throwIfAborted();
+      debug("pushing %s to %s ahead of the push step", layer.descriptor.digest, formatReference(target));
+      return this.#client.pushBlob(target, layer.descriptor, () => openLayer(layer, this.#from), {
+        signal,
+        ...how,
+        onProgress,
+      });
+    })();
+    result.catch(() => {});
+    this.#uploads.set(key, {
+      result,
+      claim(to) {
+        claimed = true;
+        sink = to;
+        for (const e of held.splice(0)) to?.(e);
+      },
+    });
   }
 
   /** The upload started for `digest` to `target`, if one was. */

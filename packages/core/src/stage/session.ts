@@ -70,4 +70,6 @@ export interface BuildSession {
   readonly scratchLayerStages?: ReadonlySet<number>;
   /** Told of every layer a stage writes (the final image's are uploaded ahead of the push step). */
   readonly layerWritten?: (stage: number, layer: LayerRef) => void;
+  /** Told of the layers of a stage's base image once it is resolved (the final image's are mounted ahead of the push step). */
+  readonly baseResolved?: (stage: number, layers: readonly LayerRef[]) => void;
 }
