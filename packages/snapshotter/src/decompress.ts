@@ -2,7 +2,6 @@ import { spawn } from "node:child_process";
 import { createHash, type Hash } from "node:crypto";
 import { closeSync, openSync, ReadStream, readSync } from "node:fs";
 import type { Readable } from "node:stream";
-import { Worker } from "node:worker_threads";
 import { createGunzip } from "node:zlib";
 import createDebug from "debug";
 import { UnsupportedCompressionError } from "./errors.js";
@@ -196,8 +195,12 @@ try {
 parentPort.postMessage("sha256:" + h.digest("hex"));
 `;
 
-/** `sha256:<hex>` of the file at `path`, computed on a worker thread. */
-function hashFile(path: string): Promise<string> {
+/**
+ * `sha256:<hex>` of the file at `path`, computed on a worker thread. node:worker_threads is
+ * imported here, not at start-up, which most builds never need (issue 16).
+ */
+async function hashFile(path: string): Promise<string> {
+  const { Worker } = await import("node:worker_threads");
   return new Promise((resolve, reject) => {
     const w = new Worker(HASH_WORKER, { eval: true, workerData: path });
     w.once("message", (m: string) => resolve(m));

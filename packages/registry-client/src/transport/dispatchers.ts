@@ -1,4 +1,3 @@
-import { rootCertificates } from "node:tls";
 import type { Dispatcher } from "undici";
 import type {
   ProxyOptions,
@@ -7,7 +6,12 @@ import type {
   RegistryTlsOptions,
 } from "../options.js";
 import { proxyFor, proxyFromEnv } from "./proxy.js";
-import { Agent, ProxyAgent } from "./undici-parts.js";
+
+// undici (with node:http, http2, tls, net, assert and diagnostics_channel, which it loads) and
+// node:tls are imported when the first pool is made: a build that sends no request (FROM
+// scratch to a layout, `--help`) never loads them (issue 16: ~15 ms of start-up).
+let undiciParts: Promise<typeof import("./undici-parts.js")> | undefined;
+let tlsModule: Promise<typeof import("node:tls")> | undefined;
 
 /**
  * Keeps one keep-alive connection pool per TLS profile (and per proxy), and answers which
@@ -57,7 +61,7 @@ export class Dispatchers {
    * direction, through a proxy when one applies. A pool that skips verification is never
    * shared with a request that must verify.
    */
-  for(url: URL, direction: RegistryDirection): Dispatcher {
+  async for(url: URL, direction: RegistryDirection): Promise<Dispatcher> {
     const host = url.host;
     const tlsOpts = this.#tls[host];
     const skip = this.#skipVerify[direction].has(host);
@@ -65,11 +69,16 @@ export class Dispatchers {
     const key = `${proxy ?? "direct"}|${tlsOpts || skip ? host : "*"}|${skip ? "unverified" : "verified"}`;
     let d = this.#pools.get(key);
     if (!d) {
+      const { Agent, ProxyAgent } = await (undiciParts ??= import("./undici-parts.js"));
+      const roots = tlsOpts?.ca ? (await (tlsModule ??= import("node:tls"))).rootCertificates : [];
+      // Another request may have made this pool while the imports were awaited.
+      const made = this.#pools.get(key);
+      if (made) return made;
       const connect: Record<string, unknown> = { timeout: this.#connectTimeout };
       if (skip) connect.rejectUnauthorized = false;
       if (tlsOpts?.ca) {
         const extra = Array.isArray(tlsOpts.ca) ? tlsOpts.ca : [tlsOpts.ca];
-        connect.ca = [...rootCertificates, ...extra];
+        connect.ca = [...roots, ...extra];
       }
       if (tlsOpts?.cert) connect.cert = tlsOpts.cert;
       if (tlsOpts?.key) connect.key = tlsOpts.key;

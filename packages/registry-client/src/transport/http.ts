@@ -139,7 +139,7 @@ export class RegistryHttp {
     },
     ctx: { registry: string; repository?: string | undefined } = { registry: url.host },
   ): Promise<Dispatcher.ResponseData> {
-    const dispatcher = this.dispatchers.for(url, init.direction ?? "pull");
+    const dispatcher = await this.dispatchers.for(url, init.direction ?? "pull");
     debug("%s %s", init.method, safeUrl(url));
     try {
       return await dispatcher.request({
@@ -178,7 +178,7 @@ export class RegistryHttp {
     ctx: { registry: string; repository?: string | undefined },
     accept: (status: number, headers: Dispatcher.ResponseData["headers"]) => Writable | undefined,
   ): Promise<{ res: Dispatcher.ResponseData; engaged: boolean }> {
-    const dispatcher = this.dispatchers.for(url, init.direction);
+    const dispatcher = await this.dispatchers.for(url, init.direction);
     debug("%s %s (stream)", init.method, safeUrl(url));
     let engaged = false;
     let statusCode = 0;
