@@ -25,6 +25,9 @@ async function hashTree(dir: string): Promise<string> {
   const walk = async (d: string): Promise<void> => {
     for (const e of (await readdir(d, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const p = join(d, e.name);
+      // The bundle's V8 code cache differs in its bytes at every make (V8 does not write it
+      // reproducibly) but follows from the bundle and the node binary, which are hashed.
+      if (/^code-cache-[0-9a-f]+\.bin$/.test(e.name)) continue;
       if (e.isDirectory()) await walk(p);
       else {
         h.update(`${relative(dir, p)}\0${(await stat(p)).mode}\0`);
