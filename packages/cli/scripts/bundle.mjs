@@ -8,12 +8,14 @@
 // CommonJS, not ESM, so that the chunks can be compiled from a V8 code cache (Node 20 has none for
 // ES modules): dist/bundle/bin.js is scripts/bundle-loader.cjs, which loads the chunks (entry
 // cli.js) from a dist/bundle/code-cache-FLAGS.bin, made here by scripts/code-cache.cjs with a
-// training run (`molt build` of FROM scratch) once under the flags bin/molt gives node and once
-// under none (`node dist/bundle/bin.js`, as the tests and the executor image run it).
+// training run (`molt build` of FROM scratch) once under the flags bin/molt gives node (read
+// from bin/molt) and once under none (`node dist/bundle/bin.js`, as the tests and the executor
+// image run it).
 // MOLT_CODE_CACHE=0 skips making them (the bundle then compiles from source, as it does when a
 // cache is stale or made by another Node).
 import { spawnSync } from "node:child_process";
-import { copyFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "rolldown";
 
@@ -31,7 +33,7 @@ await build({
 writeFileSync(join(out, "package.json"), '{ "type": "commonjs" }\n');
 copyFileSync(join(scripts, "bundle-loader.cjs"), join(out, "bin.js"));
 if (process.env.MOLT_CODE_CACHE !== "0") {
-  for (const flags of [["--max-semi-space-size=2"], []]) {
+  for (const flags of [binNodeFlags(), []]) {
     // stdout (the training build's digest) is of no use here; its stderr is shown on failure.
     const r = spawnSync(process.execPath, [...flags, join(scripts, "code-cache.cjs"), out], {
       env: { ...process.env, DEBUG: "", NODE_OPTIONS: "" },
@@ -39,5 +41,28 @@ if (process.env.MOLT_CODE_CACHE !== "0") {
       encoding: "utf8",
     });
     if (r.status !== 0) throw new Error(`code cache (${flags.join(" ")}): exit ${r.status}: ${r.stderr}`);
+  }
+}
+
+/**
+ * The flags bin/molt gives node (with no NODE_OPTIONS), read from bin/molt itself: it is run
+ * with a stand-in `node` first on PATH that records its arguments.
+ */
+function binNodeFlags() {
+  const tmp = mkdtempSync(join(tmpdir(), "molt-bin-flags-"));
+  try {
+    writeFileSync(join(tmp, "node"), `#!/bin/sh\nprintf '%s\\n' "$@" > "${join(tmp, "args")}"\n`, {
+      mode: 0o755,
+    });
+    const r = spawnSync(join(scripts, "..", "bin", "molt"), ["--version"], {
+      env: { ...process.env, PATH: `${tmp}:${process.env.PATH}`, NODE_OPTIONS: "" },
+      stdio: "ignore",
+    });
+    const args = readFileSync(join(tmp, "args"), "utf8").split("\n").filter(Boolean);
+    const entry = args.findIndex((a) => a.endsWith("/dist/bundle/bin.js"));
+    if (r.status !== 0 || entry < 0) throw new Error(`bin/molt ran node with ${JSON.stringify(args)}`);
+    return args.slice(0, entry);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
