@@ -1,7 +1,8 @@
-// pnpm bench parallel: three independent stages of ~1.5 s of work each (a sleep and a CPU-bound
-// step), then a final stage copying from all three. Prints molt's wall time with --jobs 1 and
-// --jobs 4, and BuildKit's (dockerd started here with a temp data root, stopped after) for the
-// same Dockerfile when docker.io is installed. Then the cost of the display (target <= 2 %): a
+// pnpm bench parallel: three independent stages of 1.5 s of work each (a sleep and a CPU-bound
+// step), then a final stage copying from all three, in two shapes (parallel-stages.mjs says why).
+// Prints molt's wall time with --jobs 1 and --jobs 4, one stage alone, the cores' bound, and
+// BuildKit's (dockerd started here with a temp data root, stopped after) for the same Dockerfile
+// when docker.io is installed. Then the cost of the display (target <= 2 %): a
 // build whose RUN prints 100,000 lines, with --progress plain / tty / json; the CLI counts its
 // renderer's own CPU time inside that build (MOLT_DISPLAY_CPU_FILE), printed as a share of the
 // run's CPU time, with the whole build's CPU against -v error (nothing drawn) as a cross-check.
@@ -9,14 +10,13 @@
 // MOLT_BENCH_PARTS=stages or =display runs one half only.
 import { spawnSync } from "node:child_process";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { have, startDockerd } from "./dockerd.mjs";
 import { busyboxLayout, sh } from "./images.mjs";
 import { startRegistry } from "./lib.mjs";
+import { stages } from "./parallel-stages.mjs";
 
-/** CPU time of each stage's CPU-bound step (its sleep is as long). */
-const CPU_STEP_MS = 750;
 const RUNS = Number(process.env.MOLT_BENCH_RUNS ?? "3") || 3;
 const PARTS = process.env.MOLT_BENCH_PARTS ?? "stages,display";
 const MOLT = join(import.meta.dirname, "..", "packages", "cli", "dist", "bundle", "bin.js");
@@ -31,17 +31,6 @@ function timed(cmd, args, opts = {}) {
   return ms;
 }
 
-/** Iterations of busybox awk's loop that take `ms` on this machine now. */
-function calibrate(ms) {
-  const t = (n) => {
-    const t0 = performance.now();
-    spawnSync("busybox", ["awk", `BEGIN{for(i=0;i<${n};i++)s+=i}`]);
-    return performance.now() - t0;
-  };
-  const n = 2_000_000;
-  return Math.round((n * ms) / Math.max(1, t(n)));
-}
-
 const dir = mkdtempSync(join(tmpdir(), "molt-bench-parallel-"));
 const registry = await startRegistry(join(dir, "registry"));
 let dockerd;
@@ -50,13 +39,7 @@ console.log(`load average at start: ${load()} (${process.env.MOLT_BENCH_RUNS ?? 
 try {
   const base = `${registry.host}/bench/busybox:latest`;
   sh(`skopeo copy --quiet --dest-tls-verify=false oci:${busyboxLayout(dir)} docker://${base}`);
-  const moltBuild = (c, extra, stderr) =>
-    timed(
-      process.execPath,
-      [MOLT, "build", "-c", c, "--no-push", "--insecure-pull", "--progress=plain", ...extra],
-      stderr === undefined ? {} : { stderr },
-    );
-  if (PARTS.includes("stages")) await stages(base, moltBuild);
+  if (PARTS.includes("stages")) await runStages(base);
   if (PARTS.includes("display")) display(base);
   console.log(`load average at end: ${load()}`);
 } finally {
@@ -65,37 +48,8 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** --jobs 1 vs --jobs 4 vs the longest stage alone vs BuildKit. */
-async function stages(base, moltBuild) {
-  const iterations = calibrate(CPU_STEP_MS);
-  const stage = (name) => [
-    `FROM ${base} AS ${name}`,
-    "RUN sleep 0.75",
-    `RUN awk 'BEGIN{for(i=0;i<${iterations};i++)s+=i; print s}' > /${name}`,
-  ];
-  const ctx = join(dir, "ctx");
-  mkdirSync(ctx);
-  writeFileSync(
-    join(ctx, "Dockerfile"),
-    [
-      ...stage("a"),
-      ...stage("b"),
-      ...stage("c"),
-      "FROM scratch",
-      "COPY --from=a /a /a",
-      "COPY --from=b /b /b",
-      "COPY --from=c /c /c",
-      "",
-    ].join("\n"),
-  );
-  // The longest single stage alone (the bound --jobs 4 is measured against).
-  const one = join(dir, "one");
-  mkdirSync(one);
-  writeFileSync(join(one, "Dockerfile"), `${stage("a").join("\n")}\n`);
-  // A stage's fixed cost: the same stage with no work in its RUNs.
-  const empty = join(dir, "empty");
-  mkdirSync(empty);
-  writeFileSync(join(empty, "Dockerfile"), `FROM ${base} AS a\nRUN true\nRUN true > /a\n`);
+/** --jobs 1 vs --jobs 4 vs the longest stage alone vs BuildKit, on both shapes (parallel-stages.mjs). */
+async function runStages(base) {
   if (have("dockerd") && have("/usr/bin/docker")) {
     try {
       dockerd = await startDockerd(join(dir, "dockerd"), registry.host);
@@ -103,50 +57,36 @@ async function stages(base, moltBuild) {
       console.log(`BuildKit: not measured (${String(e.message).split("\n")[0]})`);
     }
   }
-  const rows = {
-    "molt --jobs 1": [],
-    "molt --jobs 4": [],
-    "molt one stage alone": [],
-    "molt one empty stage": [],
-    BuildKit: [],
-  };
-  for (let i = 0; i < RUNS; i++) {
-    rows["molt --jobs 1"].push(moltBuild(ctx, ["-j", "1"]));
-    rows["molt --jobs 4"].push(moltBuild(ctx, ["-j", "4"]));
-    rows["molt one stage alone"].push(moltBuild(one, []));
-    rows["molt one empty stage"].push(moltBuild(empty, []));
-    if (dockerd)
-      rows.BuildKit.push(
-        timed(dockerd.docker, ["build", "--no-cache", "--network", "host", "-q", ctx], {
-          env: { ...process.env, ...dockerd.env },
-        }),
+  const rusage = join(dir, "stages.time");
+  const moltTimed = (c, extra, events) => {
+    const fd = openSync(events, "w");
+    try {
+      const ms = timed(
+        "/usr/bin/time",
+        [
+          "-f",
+          "%U %S",
+          "-o",
+          rusage,
+          process.execPath,
+          MOLT,
+          "build",
+          "-c",
+          c,
+          "--no-push",
+          "--insecure-pull",
+          "--progress=json",
+          ...extra,
+        ],
+        { stderr: fd },
       );
-  }
-  const m = Object.fromEntries(
-    Object.entries(rows)
-      .filter(([, v]) => v.length > 0)
-      .map(([k, v]) => [k, median(v)]),
-  );
-  console.log(`parallel stages (3 × ~1.5 s, then COPY --from all three), median of ${RUNS}, load ${load()}:`);
-  for (const [k, v] of Object.entries(m)) console.log(`  ${k.padEnd(22)} ${(v / 1000).toFixed(2)} s`);
-  const ratio = m["molt --jobs 4"] / m["molt one stage alone"];
-  console.log(`  --jobs 4 / --jobs 1      ${(m["molt --jobs 4"] / m["molt --jobs 1"]).toFixed(2)}`);
-  console.log(
-    `  --jobs 4 / one stage     ${ratio.toFixed(2)} (target <= 1.2)${ratio <= 1.2 ? "  OK" : "  MISSED"}`,
-  );
-  // The floor on this machine: the three sleeps overlap, the three CPU-bound steps (0.75 s each)
-  // share the cores, so --jobs 4 cannot beat one stage plus (3 × 0.75 / cores − 0.75) s, even
-  // if running three stages at once cost nothing else.
-  const cores = Math.min(3, availableParallelism());
-  const floor = m["molt one stage alone"] + (3 * CPU_STEP_MS) / cores - CPU_STEP_MS;
-  const above = m["molt --jobs 4"] - floor;
-  console.log(
-    `  ${cores}-core bound           ${(floor / 1000).toFixed(2)} s = one stage + ${((3 * CPU_STEP_MS) / cores - CPU_STEP_MS).toFixed(0)} ms (3 × ${CPU_STEP_MS} ms of CPU on ${cores} cores): --jobs 4 / one stage >= ${(floor / m["molt one stage alone"]).toFixed(2)}; ${above >= 0 ? `measured is ${(above / 1000).toFixed(2)} s above it` : `measured is ${(-above / 1000).toFixed(2)} s below it: other load on the machine slows the stage alone more than three at once, so the bound holds on an idle machine only`}`,
-  );
-  console.log(
-    `  fixed cost of a stage    ${((m["molt one empty stage"] / m["molt one stage alone"]) * 100).toFixed(0)}% of the stage alone`,
-  );
-  if (m.BuildKit) console.log(`  molt --jobs 4 / BuildKit ${(m["molt --jobs 4"] / m.BuildKit).toFixed(2)}`);
+      const [user, sys] = readFileSync(rusage, "utf8").trim().split("\n").at(-1).split(" ").map(Number);
+      return { ms, cpuMs: (user + sys) * 1000 };
+    } finally {
+      closeSync(fd);
+    }
+  };
+  stages({ base, dir, runs: RUNS, moltTimed, timed, dockerd });
 }
 
 /**
