@@ -13,7 +13,9 @@ import {
 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { processStartTime } from "@molt/oci";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import { runScratchParent } from "../../packages/core/src/runner/scratch-dir.js";
 import { run } from "../harness/exec.js";
 import { startFaultProxy } from "../harness/fault-proxy.js";
 import { pushHandMadeImage } from "../harness/hand-image.js";
@@ -86,6 +88,9 @@ async function killDuring(
   tarball = false,
 ): Promise<void> {
   const tmp = await mkdtemp(join(dir, `tmp-${phase}-`));
+  const midRun = /^(run|tarball)/.test(phase);
+  const scratch = runScratchParent();
+  const scratchBefore = new Set(await readdir(scratch));
   const ctx = join(dir, `ctx-${phase}`);
   await mkdir(ctx);
   await writeFile(join(ctx, "Dockerfile"), dockerfile);
@@ -126,6 +131,21 @@ async function killDuring(
   expect(mounts.split("\n").filter((l) => l.includes(tmp))).toEqual([]);
   const left = await readdir(tmp);
   expect(left.some((n) => n.startsWith("molt-build-"))).toBe(true); // killed mid-way: its dirs stayed
+  // A RUN's scratch dir (fstab, /dev skeleton) lives in runScratchParent() (/dev/shm when TMPDIR is
+  // not a tmpfs): the killed build's is there while a RUN was running (new since the build started,
+  // its owner dead), and reclaimed too.
+  const orphans = async () => {
+    const out: string[] = [];
+    for (const d of await readdir(scratch)) {
+      if (!d.startsWith("molt-run-") || scratchBefore.has(d)) continue;
+      const owner = await readFile(join(scratch, d, ".molt-owner"), "latin1").catch(() => "");
+      const pid = owner.split(" ")[0];
+      if (pid && processStartTime(Number(pid)) === undefined) out.push(d); // gone, or a zombie
+    }
+    return out;
+  };
+  const orphaned = await orphans();
+  if (midRun) expect(orphaned).toHaveLength(1);
   // The next build (here a trivial one) reclaims them.
   const next = join(dir, `next-${phase}`);
   await mkdir(next);
@@ -136,6 +156,8 @@ async function killDuring(
   expect(r.stderr).not.toContain("error");
   expect(r.code).toBe(0);
   expect(await readdir(tmp)).toEqual([]);
+  const still = new Set(await readdir(scratch));
+  expect(orphaned.filter((d) => still.has(d))).toEqual([]);
 }
 
 describe.skipIf(process.getuid?.() !== 0)(

@@ -1,6 +1,5 @@
 import { spawn } from "node:child_process";
 import { lstat, readdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { freshRootfs, mountsUnder, processesIn } from "../../../test/harness/runner-rootfs.js";
@@ -16,6 +15,7 @@ import {
   runEnvironment,
   selectRunner,
 } from "../src/runner/index.js";
+import { runScratchParent } from "../src/runner/scratch-dir.js";
 
 const isRoot = process.geteuid?.() === 0;
 
@@ -246,6 +246,42 @@ describe.skipIf(!isRoot)("chroot runner (root, namespaces)", () => {
     expect(await processesIn(rootfs)).toEqual([]);
   });
 
+  it("makes each run's scratch dir (fstab, /dev skeleton) in runScratchParent() and removes it after", async () => {
+    const scratch = runScratchParent();
+    const ours = async () => {
+      const out: string[] = [];
+      for (const d of await readdir(scratch)) {
+        if (!d.startsWith("molt-run-")) continue;
+        const owner = await readFile(join(scratch, d, ".molt-owner"), "latin1").catch(() => "");
+        if (owner.split(" ")[0] === String(process.pid)) out.push(d);
+      }
+      return out;
+    };
+    let during: string[] = [];
+    const { s, out } = await spec(
+      rootfs,
+      sh("ls -l /dev/null; ls -l /dev/fd; ls -d /dev/pts /dev/shm; echo x > /dev/made; echo up; sleep 0.2"),
+      {
+        onOutput: (stream, line) => {
+          out[stream].push(line);
+          if (line === "up") void ours().then((d) => (during = d));
+        },
+      },
+    );
+    expect(await runner.run(s)).toEqual({ exitCode: 0 });
+    expect(during).toHaveLength(1);
+    expect(await ours()).toEqual([]);
+    // The command saw the skeleton: the host's null device bound in, the fd link, pts and shm.
+    expect(out.stdout[0]).toMatch(/^crw-rw-rw-\s+1 .* 1,\s+3 .* \/dev\/null$/);
+    expect(out.stdout[1]).toMatch(/\/dev\/fd -> \/proc\/self\/fd$/);
+    expect(out.stdout.slice(2, 4)).toEqual(["/dev/pts", "/dev/shm"]);
+    // What it wrote into /dev went with the scratch dir, not into the root or the next run.
+    await expect(lstat(join(rootfs, "dev", "made"))).rejects.toMatchObject({ code: "ENOENT" });
+    const { s: t, out: o2 } = await spec(rootfs, sh("ls /dev/made || echo gone"));
+    await runner.run(t);
+    expect(o2.stdout).toEqual(["gone"]);
+  });
+
   it("if molt itself is killed, the command's processes die with it", async () => {
     // A separate node process starts a run and is SIGKILLed mid-command (no chance to clean up).
     const dist = join(import.meta.dirname, "..", "dist", "runner", "index.js");
@@ -255,7 +291,8 @@ describe.skipIf(!isRoot)("chroot runner (root, namespaces)", () => {
       r.run({ rootfs: ${JSON.stringify(rootfs)}, argv: ["/bin/sh", "-c", "sleep 30 & sleep 31 & echo started; wait"],
         env: ["PATH=/bin"], cwd: "/", user: { uid: 0, gid: 0, groups: [], home: "/" },
         onOutput: (s, l) => l === "started" && console.log("started") });`;
-    const before = new Set(await readdir(tmpdir()));
+    const scratch = runScratchParent();
+    const before = new Set(await readdir(scratch));
     const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -271,11 +308,17 @@ describe.skipIf(!isRoot)("chroot runner (root, namespaces)", () => {
     }
     expect(left).toEqual([]);
     expect(await mountsUnder(rootfs)).toEqual([]);
-    // The killed process could not remove its per-run temp dir: do it here.
-    for (const d of await readdir(tmpdir())) {
-      if (d.startsWith("molt-run-") && !before.has(d))
-        await rm(join(tmpdir(), d), { recursive: true, force: true });
+    // The killed process could not remove its per-run scratch dir (the next build's reclaim
+    // would, see work-dir.ts): it is there, owned by the killed pid; remove it here.
+    const left2: string[] = [];
+    for (const d of await readdir(scratch)) {
+      if (!d.startsWith("molt-run-") || before.has(d)) continue;
+      const owner = await readFile(join(scratch, d, ".molt-owner"), "latin1").catch(() => "");
+      if (owner.split(" ")[0] !== String(child.pid)) continue;
+      left2.push(d);
+      await rm(join(scratch, d), { recursive: true, force: true });
     }
+    expect(left2).toHaveLength(1);
   });
 
   it("works in a root whose path has spaces and a backslash", async () => {

@@ -1,4 +1,13 @@
-import { lstatSync, mkdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  lstatSync,
+  mkdirSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { perlHelper } from "../mounts/perl-helper.js";
 import { run as exec } from "./exec.js";
 import { IN_DEV, type MountId } from "./mount-plan.js";
@@ -103,6 +112,30 @@ export async function setMtime(path: string, ns: bigint, touch: string | undefin
 }
 
 /**
+ * Removes a mount point made by {@link create}: one `rmdir` (or `unlink`) when it is still the empty
+ * directory (or file, or a link the command put there), which is what it is after nearly every
+ * run; a recursive removal when the command left something in it.
+ */
+function removeCreated(p: string): void {
+  try {
+    rmdirSync(p);
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return;
+    if (code === "ENOTDIR") {
+      try {
+        unlinkSync(p);
+        return;
+      } catch (e2) {
+        if ((e2 as NodeJS.ErrnoException).code === "ENOENT") return;
+      }
+    }
+  }
+  rmSync(p, { recursive: true, force: true });
+}
+
+/**
  * Removes what {@link prepareMountPoints} created (after the command's namespace is gone) and
  * puts each parent directory's mtime back: to its value before the run when the command did
  * not change that directory itself, else to the value the command left (nanoseconds kept).
@@ -117,7 +150,7 @@ export async function restoreMountPoints(mp: MountPoints, touch: string | undefi
       // removed by the command
     }
   }
-  for (const p of [...mp.created].reverse()) rmSync(p, { recursive: true, force: true });
+  for (const p of [...mp.created].reverse()) removeCreated(p);
   for (const [parent, t] of mp.parents) {
     const current = now.get(parent);
     if (current === undefined || kind(parent) === "missing") continue;

@@ -1,5 +1,4 @@
 import { rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeOwnedTempDir } from "@molt/oci";
 import createDebug from "debug";
@@ -23,6 +22,7 @@ import {
 import { prepareMountPoints, restoreMountPoints } from "./mount-points.js";
 import { runProcess } from "./process.js";
 import { mkdirInRoot } from "./root-path.js";
+import { runScratchParent } from "./scratch-dir.js";
 import type { RunOutcome, RunSpec } from "./types.js";
 
 const debug = createDebug("molt:run");
@@ -120,7 +120,7 @@ export async function runNamespaced(
       : WD_PLACEHOLDER.slice("--wd=".length);
   const mp = prepareMountPoints(spec.rootfs, wanted);
   for (const id of mp.skipped.keys()) wanted.delete(id);
-  const tmp = makeOwnedTempDir(tmpdir(), "molt-run-");
+  const tmp = makeOwnedTempDir(runScratchParent(), "molt-run-");
   let targets: MountTargets | undefined;
   try {
     const devDir = wanted.has("dev") ? makeDevDir(tmp, transient) : "";

@@ -3,16 +3,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeOwnedTempDir, mountsUnder, reclaimStaleTempDirs } from "@molt/oci";
 import createDebug from "debug";
+import { runScratchParent } from "../runner/scratch-dir.js";
 
 const debug = createDebug("molt:build");
 
 /**
  * Makes the build's private work dir (`molt-build-*` with an owner file) in `tmpDir`, after
- * reclaiming what killed builds left there and in the OS temp dir (where RUN's `molt-run-*`
- * dirs live): every `molt-*` dir whose owner process is gone.
+ * reclaiming what killed builds left there, in the OS temp dir and where RUN's `molt-run-*`
+ * dirs live (see `runScratchParent`): every `molt-*` dir whose owner process is gone.
  */
 export function makeWorkDir(tmpDir: string | undefined): string {
-  const parents = new Set([tmpDir ?? tmpdir(), tmpdir()]);
+  const parents = new Set([tmpDir ?? tmpdir(), tmpdir(), runScratchParent()]);
   for (const parent of parents) {
     const { removed, kept } = reclaimStaleTempDirs(parent);
     if (removed.length > 0) debug("reclaimed %d temp dirs of dead builds in %s", removed.length, parent);
