@@ -39,8 +39,13 @@ async function writeFiles(ctx: string, files: Record<string, string>): Promise<v
 }
 
 /** One `molt build` in a fresh process and TMPDIR; its digest and its `molt:stage` debug lines. */
-async function build(ctx: string, dest: string, args: string[]): Promise<{ digest: string; debug: string }> {
-  const tmp = await mkdtemp(join(dir, "tmp-"));
+async function build(
+  ctx: string,
+  dest: string,
+  args: string[],
+  tmpPrefix = "tmp-",
+): Promise<{ digest: string; debug: string }> {
+  const tmp = await mkdtemp(join(dir, tmpPrefix));
   const r = await molt(
     [
       "build",
@@ -171,6 +176,18 @@ describe.skipIf(!root)("--cache-dir snapshot store", () => {
       expect(warm.debug).not.toContain("scanning the root");
       expect(warm.digest).toBe((await build(ctx, `snap/ops:reference${i + 1}`, [])).digest);
     }
+  }, 300_000);
+
+  test("where the stage overlay cannot mount, the root just extracted into a new snapshot serves the stage in place and is not stored", async () => {
+    const ctx = join(dir, `ctx-${n++}`);
+    await writeFiles(ctx, { Dockerfile: DOCKERFILE(), ...filesOf(20) });
+    const cacheDir = join(dir, "cache-4");
+    // overlayfs mount options cannot name a path with a comma: the build's temp dir has one.
+    const plain = await build(ctx, "snap/plain:1", ["--cache-dir", cacheDir], "tmp,comma-");
+    expect(plain.debug).toContain("the stage overlay did not mount");
+    expect(plain.debug).not.toContain("from the snapshot store");
+    expect(await readdir(join(cacheDir, "molt-snapshots"))).toEqual([]);
+    expect(plain.digest).toBe((await build(ctx, "snap/plain:reference", [])).digest);
   }, 300_000);
 
   test("a build killed with SIGKILL while its new snapshot is half made leaves nothing a later build uses", async () => {

@@ -1,25 +1,26 @@
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import {
   type Baseline,
   baselineFromBytes,
   baselineToBytes,
-  canMountOverlay,
   createSnapshotter,
   extract,
   type LayerSource,
   mountOverlay,
   openDecompressed,
+  type Snapshotter,
   scanTree,
   unmount,
 } from "@molt/snapshotter";
 import createDebug from "debug";
 import { resolveCacheOptions } from "../cache/cache-options.js";
-import { fingerprintLayer, type LayerFingerprints, layerDelta } from "../cache/layer-delta.js";
+import { layerDelta } from "../cache/layer-delta.js";
 import { type SnapshotMeta, SnapshotStore } from "../cache/snapshot-store.js";
 import type { BuildOptions } from "../options.js";
 import { type LayerBytes, openLayer } from "../outputs/layer-bytes.js";
+import { extractFingerprinting } from "./extract-fingerprinting.js";
 import type { LayerRef } from "./image-state.js";
 import type { MaterialiseOptions, StageFs } from "./stage-fs.js";
 
@@ -63,22 +64,12 @@ export async function materialiseFromSnapshots(
   slot: string,
   options: MaterialiseOptions,
 ): Promise<StageFs | undefined> {
+  // No overlay probe first (two process spawns): a failed mount below falls back instead.
   await mkdir(dir, { recursive: true });
-  const probe = await canMountOverlay(join(dir, "probe"));
-  await rm(join(dir, "probe"), { recursive: true, force: true });
-  if (probe !== null) {
-    debug("no snapshots: cannot mount an overlay here (%s)", probe);
-    return undefined;
-  }
   const signalOpt = from.signal ? { signal: from.signal } : {};
   const limitsOpt = options.limits ? { limits: options.limits } : {};
   const progressOpt = options.onProgress ? { onProgress: options.onProgress } : {};
-  const source = (layer: LayerRef): LayerSource => ({
-    open: () => openLayer(layer, { ...from, waitForOthers: true }),
-    digest: layer.descriptor.digest,
-    mediaType: layer.descriptor.mediaType,
-    diffId: layer.diffId,
-  });
+  const source = (layer: LayerRef) => layerSourceOf(layer, from);
   const t0 = Date.now();
   const ids = diffIds(layers);
   let held = await snapshots.take(slot);
@@ -102,14 +93,18 @@ export async function materialiseFromSnapshots(
       });
       const last = layers.at(-1)!;
       const below = baseline.clone();
-      await extract([source(last)], made.root, { ...signalOpt, ...limitsOpt, ...progressOpt, baseline });
-      // Read again once extraction verified it (the bytes are in the build's store by now).
+      const fingerprints = await extractFingerprinting(
+        last,
+        from,
+        made.root,
+        { ...signalOpt, ...limitsOpt, ...progressOpt, baseline },
+        (p) => below.has(p),
+      );
       const tx = Date.now();
-      const fingerprints = await fingerprintsOf(last, from, (p) => below.has(p));
       // The root's exact index, kept beside it: the next build reads it instead of walking the root.
       await writeFile(join(made.dir, BASELINE_FILE), baselineToBytes(baseline));
       debug(
-        "new snapshot: extracted in %d ms, last layer fingerprinted and index written in %d ms",
+        "new snapshot: extracted and fingerprinted in %d ms, index written in %d ms",
         tx - t0,
         Date.now() - tx,
       );
@@ -129,9 +124,14 @@ export async function materialiseFromSnapshots(
   for (const d of [root, upper, work]) await mkdir(d, { recursive: true });
   const err = await mountOverlay(held.root, upper, work, root);
   if (err) {
-    await (created ? snapshots.release(lowerDir, slot, created) : snapshots.release(lowerDir, slot));
     debug("no snapshots: the stage overlay did not mount (%s)", err);
-    return undefined;
+    if (!created) {
+      await snapshots.release(lowerDir, slot);
+      return undefined;
+    }
+    // The layers are extracted already: that root serves the stage as a plain one (the RUNs
+    // write into it, so it is dropped at the end, never stored).
+    return plainStage(held.root, lowerDir, baseline!, snapshots, dir, from, options);
   }
   let closed = false;
   const release = async () => {
@@ -183,6 +183,55 @@ export async function materialiseFromSnapshots(
     await release();
     throw e;
   }
+}
+
+/** A layer as `extract` reads it: bytes from the build's store or its registry, digest and diff_id verified. */
+function layerSourceOf(layer: LayerRef, from: LayerBytes): LayerSource {
+  return {
+    open: () => openLayer(layer, { ...from, waitForOthers: true }),
+    digest: layer.descriptor.digest,
+    mediaType: layer.descriptor.mediaType,
+    diffId: layer.diffId,
+  };
+}
+
+/** A stage on a new snapshot's root used in place (no overlay could be mounted): dropped at close. */
+async function plainStage(
+  root: string,
+  snapshotDir: string,
+  baseline: Baseline,
+  snapshots: SnapshotStore,
+  dir: string,
+  from: LayerBytes,
+  options: MaterialiseOptions,
+): Promise<StageFs> {
+  const signalOpt = from.signal ? { signal: from.signal } : {};
+  let snapshotter: Snapshotter;
+  try {
+    snapshotter = await (options.factory ?? createSnapshotter)(root, {
+      baseline,
+      workDir: join(dir, "snapshot"),
+      mode: options.mode ?? "auto",
+      ...(options.ignore ? { ignore: options.ignore } : {}),
+    });
+  } catch (e) {
+    await snapshots.discard(snapshotDir);
+    throw e;
+  }
+  return {
+    root,
+    snapshotter,
+    async apply(layer) {
+      await extract([layerSourceOf(layer, from)], root, { ...signalOpt, baseline: snapshotter.baseline });
+    },
+    async close() {
+      try {
+        await snapshotter.close();
+      } finally {
+        await snapshots.discard(snapshotDir);
+      }
+    },
+  };
 }
 
 /** The file beside a snapshot's `root/` holding its exact {@link Baseline} (see `baselineToBytes`). */
@@ -237,19 +286,6 @@ async function planFor(
     changed: delta.changed,
     removed: delta.removed,
   };
-}
-
-async function fingerprintsOf(
-  layer: LayerRef,
-  from: LayerBytes,
-  has: (path: string) => boolean,
-): Promise<LayerFingerprints | undefined> {
-  const opened = await openDecompressed(await openLayer(layer, from), false);
-  try {
-    return await fingerprintLayer(opened.bytes, has);
-  } finally {
-    opened.destroy();
-  }
 }
 
 /**
