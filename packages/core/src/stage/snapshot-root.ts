@@ -142,8 +142,8 @@ export async function materialiseFromSnapshots(
   };
   try {
     const t1 = Date.now();
-    const how = baseline ? "extracted" : "read";
-    baseline ??= await storedBaseline(held.dir, root, signalOpt);
+    let how = "extracted";
+    if (!baseline) ({ baseline, how } = await storedBaseline(held.dir, root, signalOpt));
     debug("snapshot: planned in %d ms, root index %s in %d ms", t1 - t0, how, Date.now() - t1);
     if (plan!.kind === "delta") {
       const bytes = plan!.delta;
@@ -246,12 +246,12 @@ async function storedBaseline(
   dir: string,
   root: string,
   signalOpt: { signal?: AbortSignal },
-): Promise<Baseline> {
+): Promise<{ baseline: Baseline; how: string }> {
   try {
-    return baselineFromBytes(await readFile(join(dir, BASELINE_FILE)));
+    return { baseline: baselineFromBytes(await readFile(join(dir, BASELINE_FILE))), how: "read" };
   } catch (e) {
     debug("snapshot index unusable (%s): scanning the root", (e as Error).message);
-    return scanTree(root, signalOpt);
+    return { baseline: await scanTree(root, signalOpt), how: "scanned" };
   }
 }
 
