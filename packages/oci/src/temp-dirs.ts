@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -126,12 +126,19 @@ export function reclaimStaleTempDirs(parent: string): ReclaimResult {
       result.kept.push(dir);
       continue;
     }
-    try {
-      rmSync(dir, { recursive: true, force: true });
-      result.removed.push(dir);
-    } catch {
-      result.kept.push(dir);
+    // A dead build's last child (a host probe finishing its mounts) may still touch the dir for
+    // a moment: a few tries, 50 ms apart, before it is kept for a later build.
+    let gone = false;
+    for (let attempt = 0; attempt < 4 && !gone; attempt++) {
+      if (attempt > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      try {
+        rmSync(dir, { recursive: true, force: true });
+        gone = !existsSync(dir);
+      } catch {
+        gone = false;
+      }
     }
+    (gone ? result.removed : result.kept).push(dir);
   }
   return result;
 }

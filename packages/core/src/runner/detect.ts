@@ -129,6 +129,7 @@ async function rootProbes(tools: HostTools): Promise<RootProbes> {
         // Every mount with one `mount -a` first (what a run does); one by one, in a fresh
         // namespace, only when that fails.
         const quick = q(probeAllScript({ mount: mount! }));
+        const u = tools.setpriv ? `${q(tools.setpriv)} --pdeathsig=KILL -- ${q(unshare)}` : q(unshare);
         const probe = q(probeScript({ mount: mount! }));
         const all = files.all.map(q).join(" ");
         const args = files.args.map(q).join(" ");
@@ -137,12 +138,17 @@ async function rootProbes(tools: HostTools): Promise<RootProbes> {
           ["n", " --net"],
         ] as const) {
           lines.push(
-            `{ ${q(unshare)} ${ns}${net} -- ${q(sh!)} -c ${quick} probe ${all} 2>/dev/null || ${q(unshare)} ${ns}${net} -- ${q(sh!)} -c ${probe} probe ${args} 2>/dev/null; } | while read -r l; do echo "${tag}:$l"; done`,
+            `{ ${u} ${ns}${net} -- ${q(sh!)} -c ${quick} probe ${all} 2>/dev/null || ${u} ${ns}${net} -- ${q(sh!)} -c ${probe} probe ${args} 2>/dev/null; } | while read -r l; do echo "${tag}:$l"; done`,
           );
         }
       }
     }
-    const r = await run(sh!, ["-c", lines.join("\n")], { env: HOST_ENV });
+    // setpriv --pdeathsig: a build killed mid-probe takes its probe shell with it (and that
+    // shell's unshares, each set up the same way), so no orphan still mounts into the probe dir
+    // while the next build reclaims it.
+    const r = tools.setpriv
+      ? await run(tools.setpriv, ["--pdeathsig=KILL", "--", sh!, "-c", lines.join("\n")], { env: HOST_ENV })
+      : await run(sh!, ["-c", lines.join("\n")], { env: HOST_ENV });
     const out = new Map<string, string>();
     const mounts = new Set<MountId>();
     const mountsNet = new Set<MountId>();
