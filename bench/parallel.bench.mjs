@@ -31,6 +31,33 @@ function timed(cmd, args, opts = {}) {
   return ms;
 }
 
+/**
+ * One `molt build -c CTX --no-push --insecure-pull ...extra` under /usr/bin/time: its wall
+ * milliseconds and its CPU (user + system of molt and its children, in ms).
+ */
+function timedBuild(ctx, extra, rusage, opts) {
+  const ms = timed(
+    "/usr/bin/time",
+    [
+      "-f",
+      "%U %S",
+      "-o",
+      rusage,
+      process.execPath,
+      MOLT,
+      "build",
+      "-c",
+      ctx,
+      "--no-push",
+      "--insecure-pull",
+      ...extra,
+    ],
+    opts,
+  );
+  const [user, sys] = readFileSync(rusage, "utf8").trim().split("\n").at(-1).split(" ").map(Number);
+  return { ms, cpuMs: (user + sys) * 1000 };
+}
+
 const dir = mkdtempSync(join(tmpdir(), "molt-bench-parallel-"));
 const registry = await startRegistry(join(dir, "registry"));
 let dockerd;
@@ -61,27 +88,7 @@ async function runStages(base) {
   const moltTimed = (c, extra, events) => {
     const fd = openSync(events, "w");
     try {
-      const ms = timed(
-        "/usr/bin/time",
-        [
-          "-f",
-          "%U %S",
-          "-o",
-          rusage,
-          process.execPath,
-          MOLT,
-          "build",
-          "-c",
-          c,
-          "--no-push",
-          "--insecure-pull",
-          "--progress=json",
-          ...extra,
-        ],
-        { stderr: fd },
-      );
-      const [user, sys] = readFileSync(rusage, "utf8").trim().split("\n").at(-1).split(" ").map(Number);
-      return { ms, cpuMs: (user + sys) * 1000 };
+      return timedBuild(c, ["--progress=json", ...extra], rusage, { stderr: fd });
     } finally {
       closeSync(fd);
     }
@@ -128,29 +135,13 @@ function display(base) {
       const k = keys[(i + j) % keys.length];
       rmSync(meterFile, { force: true });
       const fd = openSync(sink, "w");
-      wall[k].push(
-        timed(
-          "/usr/bin/time",
-          [
-            "-f",
-            "%U %S",
-            "-o",
-            rusage,
-            process.execPath,
-            MOLT,
-            "build",
-            "-c",
-            chatty,
-            "--no-push",
-            "--insecure-pull",
-            ...modes[k],
-          ],
-          { stderr: fd, env: { ...process.env, MOLT_DISPLAY_CPU_FILE: meterFile } },
-        ),
-      );
+      const run = timedBuild(chatty, modes[k], rusage, {
+        stderr: fd,
+        env: { ...process.env, MOLT_DISPLAY_CPU_FILE: meterFile },
+      });
       closeSync(fd);
-      const [user, sys] = readFileSync(rusage, "utf8").trim().split("\n").at(-1).split(" ").map(Number);
-      const total = (user + sys) * 1000;
+      wall[k].push(run.ms);
+      const total = run.cpuMs;
       const m = JSON.parse(readFileSync(meterFile, "utf8"));
       cpu[k].push(total);
       own[k].push(m.ns / 1e6);
