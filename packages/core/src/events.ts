@@ -1,6 +1,6 @@
 import type { ContextProgressEvent } from "@molt/context-source";
 import type { LayerProgressEvent } from "@molt/layer-writer";
-import type { Digest } from "@molt/oci";
+import type { ArchiveProgressEvent, Digest } from "@molt/oci";
 import type { RegistryProgressEvent } from "@molt/registry-client";
 import type { ExtractProgressEvent } from "@molt/snapshotter";
 
@@ -69,7 +69,7 @@ export interface StepStartEvent {
  * | `molt:build:warning` | a Dockerfile lint warning | `message`, `file?`, `line?` |
  * | `molt:build:runner` | the RUN runner is chosen | `name`, `limitations` |
  * | `molt:build:done` | the image is written everywhere | `digest`, `durationMs` |
- * | `molt:step:start` | a step starts | {@link StepStartEvent} |
+ * | `molt:step:start` | a step starts | `step`, `kind`, `name`, … ({@link StepStartEvent}) |
  * | `molt:step:log` | a RUN printed lines (one output chunk's worth) | `step`, `stream`, `lines`, `partial?` |
  * | `molt:step:cache` | the cache was asked about the step | `step`, `hit`, `key?`, `reason?` (why it missed), `store?` |
  * | `molt:step:done` | a step finished | `step`, `durationMs` |
@@ -77,16 +77,23 @@ export interface StepStartEvent {
  * | `molt:step:canceled` | a step stopped because another failed or the build was aborted | `step`, `durationMs` |
  * | `molt:base:resolved` | `FROM image` resolved to a manifest | `step`, `reference`, `digest` |
  * | `molt:context:transfer` | COPY/ADD read files from the build context | `step`, `files`, `bytes` |
- * | `molt:context:download`, `…:extract`, `…:clone`, `…:ready` | opening a remote context (context-source) | see `ContextProgressEvent` |
+ * | `molt:context:download` | bytes of a remote context downloaded (context-source) | `step`, `url`, `bytes`, `total?` |
+ * | `molt:context:extract` | entries of a context tarball unpacked (context-source) | `step`, `entries`, `bytes` |
+ * | `molt:context:clone` | a git context's clone starts or ends (context-source) | `step`, `url`, `ref?`, `phase` |
+ * | `molt:context:ready` | the context is open (context-source) | `step`, `description` |
  * | `molt:registry:blob-progress` | bytes of a blob moved: layer download (`direction: "pull"`) or push | `step`, `digest`, `transferred`, `total?` |
  * | `molt:registry:blob-done` | a blob downloaded, uploaded, found present or mounted | `step`, `digest`, `size`, `result` |
  * | `molt:registry:retry` | a registry request is retried | `step`, `attempt`, `delayMs`, `reason` |
- * | `molt:snapshot:extract-start`, `…-progress`, `…-done` | a layer extracted into a stage root (snapshotter) | `step`, `index`, `entries`, `bytes` |
+ * | `molt:snapshot:extract-start` | a layer starts being extracted into a stage root (snapshotter) | `step`, `index`, `digest?`, `compression` |
+ * | `molt:snapshot:extract-progress` | entries of that layer extracted so far (snapshotter) | `step`, `index`, `entries`, `bytes` |
+ * | `molt:snapshot:extract-done` | the layer is extracted (snapshotter) | `step`, `index`, `entries`, `bytes` |
  * | `molt:snapshot:changes` | a RUN's changes were found | `step`, `mode`, `changes`, `durationMs` |
- * | `molt:layer:planned`, `molt:layer:progress` | a layer is being written (layer-writer) | `step`, `entries`, bytes |
+ * | `molt:layer:planned` | a layer's entries are listed (layer-writer) | `step`, `entries` |
+ * | `molt:layer:progress` | a layer is being written (layer-writer) | `step`, `entries`, `uncompressedBytes`, `compressedBytes` |
  * | `molt:layer:written` | a layer was written | `step`, `digest`, `size`, `entries`, … |
  * | `molt:output:pushed` | a manifest was pushed (per destination) | `step`, `reference`, `digest` |
  * | `molt:output:written` | a local output was written | `step`, `kind`, `target`, `digest` |
+ * | `molt:oci:archive-blob` | a layer was written into the `--tar-path` tarball (oci) | `step`, `digest`, `size`, `index`, `total` |
  *
  * Order guarantees: a step's `start` comes before any event carrying its id, and exactly one
  * of `done`, `error`, `canceled` ends it. Steps of one stage run in order; stages that do not
@@ -181,7 +188,8 @@ export type PartEvent =
   | WithStep<RegistryProgressEvent>
   | WithStep<LayerProgressEvent>
   | WithStep<ExtractProgressEvent>
-  | WithStep<ContextProgressEvent>;
+  | WithStep<ContextProgressEvent>
+  | WithStep<ArchiveProgressEvent>;
 
 /** A part's event with the build-wide step id added. */
 export type WithStep<E> = E extends unknown ? E & { step: StepId } : never;
