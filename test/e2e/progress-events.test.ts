@@ -1,8 +1,9 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BuildProgressEvent, build, EVENTS_VERSION } from "@molt/core";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
+import { EVENT_TYPES } from "../../packages/core/test/event-types.js";
 
 const registry = inject("registry");
 let dir: string;
@@ -39,8 +40,12 @@ test("one build emits the whole picture: every step framed by start and one end,
     onProgress: (e) => events.push(e),
   });
   const types = events.map((e) => e.type);
-  // Every event follows the naming of the model.
+  // Every event follows the naming of the model and is a member of the union (as typed).
   for (const t of types) expect(t).toMatch(/^molt:[a-z]+:[a-z-]+$/);
+  expect(types.filter((t) => !Object.hasOwn(EVENT_TYPES, t))).toEqual([]);
+  // Every event about a step carries its id.
+  for (const e of events)
+    if (EVENT_TYPES[e.type] === "step") expect(typeof (e as { step?: unknown }).step, e.type).toBe("number");
 
   // Step framing: ids handed out in order, each step's events between its start and its one end.
   const starts = events.filter((e): e is Of<"molt:step:start"> => e.type === "molt:step:start");
@@ -86,7 +91,8 @@ test("one build emits the whole picture: every step framed by start and one end,
   expect(events[0]).toMatchObject({ type: "molt:step:start", step: ctxStep });
   expect(of("molt:context:ready", ctxStep)).toHaveLength(1);
   expect(of("molt:build:start")).toEqual([
-    { type: "molt:build:start", version: EVENTS_VERSION, stages: 1, target: 0, jobs: expect.any(Number) },
+    // --jobs by default: the number of cores.
+    { type: "molt:build:start", version: EVENTS_VERSION, stages: 1, target: 0, jobs: availableParallelism() },
   ]);
 
   // Base resolve.
@@ -111,6 +117,10 @@ test("one build emits the whole picture: every step framed by start and one end,
   const copyLayer = of("molt:layer:written", copyStep);
   expect(copyLayer).toHaveLength(1);
   expect(copyLayer[0]!.entries).toBe(1);
+  // Its digest and size are those of a layer of the image.
+  expect(result.manifest.layers.find((l) => l.digest === copyLayer[0]!.digest)?.size).toBe(
+    copyLayer[0]!.size,
+  );
 
   // RUN: its output lines by stream, the snapshot, the layer.
   expect(of("molt:step:log", runStep).flatMap((e) => e.lines.map((l) => [e.stream, l]))).toEqual([
@@ -223,4 +233,35 @@ test("a failing RUN ends its step with an error naming the process and exit code
   const failedStart = events.find((e) => e.type === "molt:step:start" && e.step === errors[0]!.step);
   expect(failedStart).toMatchObject({ name: "[2/2] RUN echo about to fail && exit 3" });
   expect(events.some((e) => e.type === "molt:build:done")).toBe(false);
+});
+
+test("--tar-path: build() forwards the oci part's events, one molt:oci:archive-blob per layer, in the tarball's step", async () => {
+  const events: BuildProgressEvent[] = [];
+  const tarPath = join(dir, "image.tar");
+  const result = await build({
+    context: ctx,
+    noPush: true,
+    tarPath,
+    registries: { "*": { pull: { insecure: true } } },
+    onProgress: (e) => events.push(e),
+  });
+  const step = events.find(
+    (e) => e.type === "molt:step:start" && e.name === `exporting to docker tarball ${tarPath}`,
+  );
+  expect(step).toBeDefined();
+  const archived = events.filter((e): e is Of<"molt:oci:archive-blob"> => e.type === "molt:oci:archive-blob");
+  const layers = result.manifest.layers;
+  expect(archived).toEqual(
+    layers.map((l, i) => ({
+      type: "molt:oci:archive-blob",
+      step: (step as Of<"molt:step:start">).step,
+      digest: l.digest,
+      size: l.size,
+      index: i,
+      total: layers.length,
+    })),
+  );
+  expect(events.filter((e) => e.type === "molt:output:written")).toMatchObject([
+    { kind: "tarball", target: tarPath, digest: result.digest },
+  ]);
 });

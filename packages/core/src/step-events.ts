@@ -1,6 +1,6 @@
 import type { ContextProgressEvent } from "@molt/context-source";
 import type { LayerProgressEvent } from "@molt/layer-writer";
-import { MoltError } from "@molt/oci";
+import { type ArchiveProgressEvent, MoltError } from "@molt/oci";
 import type { RegistryProgressEvent } from "@molt/registry-client";
 import type { ExtractProgressEvent } from "@molt/snapshotter";
 import createDebug from "debug";
@@ -16,7 +16,8 @@ export type PartEventIn =
   | RegistryProgressEvent
   | LayerProgressEvent
   | ExtractProgressEvent
-  | ContextProgressEvent;
+  | ContextProgressEvent
+  | ArchiveProgressEvent;
 
 /**
  * The emitting side of the event model: hands out build-wide step ids, wraps work in

@@ -1,4 +1,4 @@
-import { type Reference, writeDockerArchive } from "@molt/oci";
+import { type ArchiveProgressEvent, type Reference, writeDockerArchive } from "@molt/oci";
 import type { AssembledImage } from "../image/assemble.js";
 import type { LayerRef } from "../stage/image-state.js";
 import { imageBlobSource } from "./image-blobs.js";
@@ -6,7 +6,8 @@ import type { LayerBytes } from "./layer-bytes.js";
 
 /**
  * Writes a `docker load`-able tarball (`--tar-path`), tagged with the destinations (kaniko
- * does the same), or `molt-image:latest` when there are none.
+ * does the same), or `molt-image:latest` when there are none. `onArchive` hears of each layer
+ * as it lands in the tarball.
  */
 export async function writeTarball(
   path: string,
@@ -14,6 +15,8 @@ export async function writeTarball(
   layers: readonly LayerRef[],
   destinations: readonly Reference[],
   from: LayerBytes,
+  /** Receives a `molt:oci:archive-blob` per layer written into the tarball. */
+  onArchive?: (e: ArchiveProgressEvent) => void,
 ): Promise<void> {
   const tags =
     destinations.length > 0
@@ -25,6 +28,7 @@ export async function writeTarball(
     imageBlobSource(image, layers, from),
     {
       ...(from.signal ? { signal: from.signal } : {}),
+      ...(onArchive ? { onProgress: onArchive } : {}),
     },
   );
 }

@@ -72,7 +72,7 @@ export async function writeOutputs(
   if (options.tarPath) {
     const path = options.tarPath;
     await events.run({ kind: "output", name: `exporting to docker tarball ${path}` }, async (step) => {
-      await writeTarball(path, image, layers, destRefs, fromFor(step));
+      await writeTarball(path, image, layers, destRefs, fromFor(step), events.forStep(step));
       events.emit({ type: "molt:output:written", step, kind: "tarball", target: path, digest });
     });
   }
