@@ -31,6 +31,17 @@ const GRAPH = [
   "",
 ].join("\n");
 
+/** Pids of the processes whose environment holds `NAME=value` (read from /proc, as root). */
+async function processesWith(name: string, value: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const environ = await readFile(`/proc/${entry}/environ`, "latin1").catch(() => "");
+    if (environ.split("\0").includes(`${name}=${value}`)) found.push(Number(entry));
+  }
+  return found;
+}
+
 const context = (name: string, dockerfile: string): Promise<string> =>
   writeContext(join(dir, name), dockerfile);
 
@@ -168,11 +179,13 @@ test("a stage starts once its base is ready: its own steps run while the stage i
 });
 
 test("the first failure cancels its running siblings and a step waiting for the failed stage, names the failing step, and leaves nothing behind", async () => {
+  // The sibling's sleep carries this in its environment, so it can be found while it runs (and after).
+  const mark = `parallel-${process.pid}-${Date.now()}`;
   const ctx = await context(
     "fail",
     [
       `FROM ${BASE} AS long`,
-      "RUN echo started && sleep 30",
+      `RUN echo started && MOLT_MARK=${mark} sleep 30`,
       `FROM ${BASE} AS broken`,
       "RUN sleep 1 && exit 3",
       "FROM scratch",
@@ -185,6 +198,14 @@ test("the first failure cancels its running siblings and a step waiting for the 
   await mkdir(tmp);
   const events: BuildProgressEvent[] = [];
   const started = Date.now();
+  let seen = false;
+  let watching = true;
+  const watch = (async () => {
+    while (watching && !seen) {
+      seen = (await processesWith("MOLT_MARK", mark)).length > 0;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
   const err = await build({
     context: ctx,
     noPush: true,
@@ -194,12 +215,17 @@ test("the first failure cancels its running siblings and a step waiting for the 
     tmpDir: tmp,
     onProgress: (e) => events.push(e),
   }).catch((e: unknown) => e);
+  watching = false;
+  await watch;
   expect(err).toMatchObject({ code: "MOLT_RUN_FAILED", exitCode: 3 });
+  // The sibling's process ran (the check below can see one) and is gone once build() settled.
+  expect(seen).toBe(true);
+  expect(await processesWith("MOLT_MARK", mark)).toEqual([]);
   // The 30-second sibling was stopped, not waited for.
   expect(Date.now() - started).toBeLessThan(20_000);
   const t = timeline(events);
   expect(t).toContain("error [broken 2/2] RUN sleep 1 && exit 3");
-  expect(t).toContain("canceled [long 2/2] RUN echo started && sleep 30");
+  expect(t).toContain(`canceled [long 2/2] RUN echo started && MOLT_MARK=${mark} sleep 30`);
   expect(t.filter((l) => l.startsWith("error "))).toHaveLength(1);
   // The final stage started (its base is scratch) and its COPY waiting for "broken" was canceled,
   // not failed; the step after it never started.
