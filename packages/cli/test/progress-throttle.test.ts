@@ -111,7 +111,7 @@ describe("PlainRenderer", () => {
       size: 40_100_000,
       result: "downloaded",
     });
-    r.end({});
+    r.end();
     const lines = s.text().trimEnd().split("\n");
     const inFlight = lines.filter((l) => /^#2 sha256:ab12ab12ab12 [\d.]+MB \/ 40\.1MB \d+\.\ds$/.test(l));
     // 3 seconds of events: an in-flight line about once a second, not 300.

@@ -4,6 +4,15 @@ import type { ArchiveProgressEvent, Digest } from "@molt/oci";
 import type { RegistryProgressEvent } from "@molt/registry-client";
 import type { ExtractProgressEvent } from "@molt/snapshotter";
 
+// The parts' own event types, named here too, so `molt` and `@molt/core` export the whole union.
+export type {
+  ArchiveProgressEvent,
+  ContextProgressEvent,
+  ExtractProgressEvent,
+  LayerProgressEvent,
+  RegistryProgressEvent,
+};
+
 /**
  * The version of the event model below. It goes up when a member changes shape or meaning;
  * new members and new optional fields do not change it (so switch with a default branch).

@@ -1,4 +1,20 @@
-import type { BuildProgressEventType } from "../src/index.js";
+import type {
+  ArchiveProgressEvent,
+  BuildProgressEventType,
+  ContextProgressEvent,
+  ExtractProgressEvent,
+  LayerProgressEvent,
+  RegistryProgressEvent,
+} from "../src/index.js";
+
+/** The parts' events, as `@molt/core` exports them (typecheck fails if one is not exported). */
+export type PartEventType = (
+  | ArchiveProgressEvent
+  | ContextProgressEvent
+  | ExtractProgressEvent
+  | LayerProgressEvent
+  | RegistryProgressEvent
+)["type"];
 
 /**
  * Every member of the event union, by its `type`, with whether it is about a step (carries `step`). `satisfies` makes the compiler (pnpm
