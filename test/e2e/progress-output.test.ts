@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import { EVENT_TYPES } from "../../packages/core/test/event-types.js";
 import { writeContext } from "../harness/context-dir.js";
 import { run } from "../harness/exec.js";
 import { MOLT_BIN, molt } from "../harness/molt-cli.js";
@@ -195,6 +196,8 @@ describe("--progress=json: one event per line", () => {
       expect(l.v).toBe(2);
       expect(typeof l.time === "string" && !Number.isNaN(Date.parse(l.time))).toBe(true);
       expect(l.type).toMatch(/^molt:[a-z]+:[a-z-]+$/);
+      // A member of the union as typed in @molt/core (the JSON carries no other kind of line).
+      expect(Object.hasOwn(EVENT_TYPES, l.type as string), String(l.type)).toBe(true);
     }
     expect(lines.find((l) => l.type === "molt:step:log")).toMatchObject({
       stream: "stdout",
