@@ -36,6 +36,26 @@ describe("--progress, --log-format, --log-timestamp, -v", () => {
     expect(settings({ logTimestamp: true }).timestamps).toBe(true);
   });
 
+  test("--log-format=color paints the status words; text does not", () => {
+    const draw = (logFormat: string) => {
+      const chunks: string[] = [];
+      const r = createRenderer(settings({ logFormat }), {
+        write: (c: string) => chunks.push(c),
+        isTTY: false,
+      });
+      r.event({ type: "molt:step:start", step: 1, kind: "instruction", name: "[2/2] RUN x" });
+      r.event({ type: "molt:step:done", step: 1, durationMs: 1200 });
+      r.event({ type: "molt:step:start", step: 2, kind: "instruction", name: "[3/3] RUN y" });
+      r.event({ type: "molt:step:error", step: 2, durationMs: 5, message: "boom" });
+      r.end({});
+      return chunks.join("");
+    };
+    expect(draw("color")).toContain("#1 \x1b[32mDONE\x1b[0m 1.2s\n");
+    expect(draw("color")).toContain("#2 \x1b[31mERROR:\x1b[0m boom\n");
+    expect(draw("text")).toContain("#1 DONE 1.2s\n");
+    expect(draw("text")).not.toContain("\x1b[");
+  });
+
   test("every kaniko level is taken; an unknown level, mode or format is a usage error", () => {
     for (const level of ["panic", "fatal", "error", "warn", "info", "debug", "trace"])
       expect(settings({ verbosity: level }).level).toBe(level);
