@@ -21,6 +21,8 @@ export class PlainRenderer implements Renderer {
   readonly #cached = new Set<number>();
   readonly #transfers = new Map<string, { start: number; printed: number }>();
   readonly #extracts = new Map<string, number>();
+  /** The start of a line too long for one event, by `step stream`, until its last piece comes. */
+  readonly #partial = new Map<string, string>();
   readonly #clock = new BurstClock();
   readonly #info: boolean;
   readonly #debug: boolean;
@@ -41,7 +43,9 @@ export class PlainRenderer implements Renderer {
     // The hot path (a step may print 100,000 lines): one event per output chunk, its lines
     // joined behind one prefix.
     if (e.type === "molt:step:log") {
-      if (info) this.#logLines(e.step, e.lines);
+      if (!info) return;
+      if (e.partial || this.#partial.size > 0) this.#logPieces(e);
+      else this.#logLines(e.step, e.lines);
       return;
     }
     switch (e.type) {
@@ -63,13 +67,16 @@ export class PlainRenderer implements Renderer {
         }
         return;
       case "molt:step:done":
+        this.#endPieces(e.step);
         if (info && !this.#cached.has(e.step))
           this.#line(e.step, `${this.#paint("green", "DONE")} ${formatSeconds(e.durationMs)}`);
         return;
       case "molt:step:error":
+        this.#endPieces(e.step);
         this.#line(e.step, `${this.#paint("red", "ERROR:")} ${stepErrorMessage(e)}`);
         return;
       case "molt:step:canceled":
+        this.#endPieces(e.step);
         if (atLeast(level, "warn")) this.#line(e.step, this.#paint("yellow", "CANCELED"));
         return;
       case "molt:base:resolved":
@@ -158,7 +165,35 @@ export class PlainRenderer implements Renderer {
   }
 
   end(): void {
+    for (const step of [...this.#partial.keys()].map((k) => Number(k.split(" ")[0]))) this.#endPieces(step);
     this.#out.flush();
+  }
+
+  /** Log lines of a step with a long line in pieces: each line printed once, whole. */
+  #logPieces(e: Extract<BuildProgressEvent, { type: "molt:step:log" }>): void {
+    const key = `${e.step} ${e.stream}`;
+    let lines = e.lines;
+    const head = this.#partial.get(key);
+    if (head !== undefined) {
+      this.#partial.delete(key);
+      lines = [head + (lines[0] ?? ""), ...lines.slice(1)];
+    }
+    if (e.partial) {
+      this.#partial.set(key, lines.at(-1) ?? "");
+      lines = lines.slice(0, -1);
+    }
+    if (lines.length > 0) this.#logLines(e.step, lines);
+  }
+
+  /** Prints what is left of a long line of `step` that never got its last piece. */
+  #endPieces(step: number): void {
+    if (this.#partial.size === 0) return;
+    for (const stream of ["stdout", "stderr"]) {
+      const head = this.#partial.get(`${step} ${stream}`);
+      if (head === undefined) continue;
+      this.#partial.delete(`${step} ${stream}`);
+      if (this.#info) this.#logLines(step, [head]);
+    }
   }
 
   #transferProgress(e: Extract<BuildProgressEvent, { type: "molt:registry:blob-progress" }>): void {

@@ -18,6 +18,8 @@ interface StepView {
    * for the garbage collector to copy).
    */
   logs: string[];
+  /** The stream whose last log entry is a piece of a line continued in its next event. */
+  partial?: "stdout" | "stderr" | undefined;
   transfers: Map<string, { transferred: number; total?: number; start: number }>;
   error?: string;
 }
@@ -51,7 +53,13 @@ export class TtyRenderer implements Renderer {
     if (e.type === "molt:step:log") {
       // The hot path: a chunk of lines is only kept; the next frame shows its tail.
       const s = this.#steps.get(e.step);
-      if (s) s.logs.push(e.lines.length === 1 ? e.lines[0]! : e.lines.join("\n"));
+      if (s) {
+        const text = e.lines.length === 1 ? e.lines[0]! : e.lines.join("\n");
+        // The rest of a long line goes onto its start, so the line is whole in the report.
+        if (s.partial === e.stream && s.logs.length > 0) s.logs[s.logs.length - 1] += text;
+        else s.logs.push(text);
+        s.partial = e.partial ? e.stream : undefined;
+      }
       this.#dirty = true;
       return;
     }
