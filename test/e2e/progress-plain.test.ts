@@ -154,6 +154,31 @@ describe("--progress=plain", () => {
     }
   });
 
+  test("a 100,000-character line (more than one event holds) is printed whole, on one line", async () => {
+    const ctx = await writeContext(
+      join(dir, "long"),
+      `FROM ${BASE}\nRUN echo before && head -c 100000 /dev/zero | tr '\\0' x && echo && echo after\n`,
+    );
+    const r = await molt(["build", "-c", ctx, "--no-push", "--insecure-pull", "--progress=plain"], {
+      env: env(),
+    });
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    const logged = r.stderr
+      .split("\n")
+      .filter((l) => /^#3 \d+\.\d{3} /.test(l))
+      .map((l) => l.replace(/^#3 \d+\.\d{3} /, ""));
+    expect(logged).toEqual(["before", "x".repeat(100_000), "after"]);
+    // The line did come in pieces (else this shows nothing): the JSON events say so.
+    const json = await molt(["build", "-c", ctx, "--no-push", "--insecure-pull", "--progress=json"], {
+      env: env(),
+    });
+    const pieces = json.stderr
+      .split("\n")
+      .filter((l) => l.includes('"type":"molt:step:log"'))
+      .map((l) => JSON.parse(l) as { lines: string[]; partial?: boolean });
+    expect(pieces.some((p) => p.partial)).toBe(true);
+  });
+
   test("-v debug adds molt's debug namespaces (without DEBUG set), -v trace the frequent events too; info shows neither", async () => {
     const ctx = await writeContext(join(dir, "levels"), `FROM ${BASE}\nRUN echo hi > /hi\n`);
     const build = (level: string) =>
