@@ -154,6 +154,43 @@ describe("--progress=plain", () => {
     }
   });
 
+  test("a failing stage in a parallel build: its step's ERROR line, the sibling CANCELED, the error names the failing step", async () => {
+    const ctx = await writeContext(
+      join(dir, "parallel-fail"),
+      [
+        `FROM ${BASE} AS long`,
+        "RUN sleep 30",
+        `FROM ${BASE} AS broken`,
+        "RUN sleep 1 && exit 3",
+        "FROM scratch",
+        "COPY --from=long /etc/passwd /a",
+        "COPY --from=broken /etc/passwd /b",
+        "",
+      ].join("\n"),
+    );
+    const started = Date.now();
+    const r = await molt(
+      ["build", "-c", ctx, "--no-push", "--insecure-pull", "--progress=plain", "-j", "4"],
+      {
+        env: env(),
+      },
+    );
+    expect(r.code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const lines = r.stderr.split("\n");
+    const id = (name: string) => /^#(\d+) /.exec(lines.find((l) => l.endsWith(name)) ?? "")?.[1];
+    const [long, broken] = [id("[long 2/2] RUN sleep 30"), id("[broken 2/2] RUN sleep 1 && exit 3")];
+    expect(long && broken).toBeTruthy();
+    expect(lines).toContain(
+      `#${broken} ERROR: process "/bin/sh -c sleep 1 && exit 3" did not complete successfully: exit code 3`,
+    );
+    expect(lines).toContain(`#${long} CANCELED`);
+    expect(lines.filter((l) => / ERROR: /.test(l))).toHaveLength(1);
+    expect(lines.filter((l) => l !== "").at(-1)).toBe(
+      "molt: error: Dockerfile:4:1: RUN sleep 1 && exit 3 exited with code 3 [MOLT_RUN_FAILED]",
+    );
+  });
+
   test("a 100,000-character line (more than one event holds) is printed whole, on one line", async () => {
     const ctx = await writeContext(
       join(dir, "long"),
