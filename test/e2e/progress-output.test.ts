@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { EVENT_TYPES } from "../../packages/core/test/event-types.js";
 import { writeContext } from "../harness/context-dir.js";
-import { run } from "../harness/exec.js";
-import { MOLT_BIN, molt } from "../harness/molt-cli.js";
+import { molt } from "../harness/molt-cli.js";
+import { tmuxTerminal } from "../harness/tmux.js";
 
 const registry = inject("registry");
 const BASE = `${registry}/test/busybox:latest`;
@@ -230,38 +230,9 @@ describe("--progress=json: one event per line", () => {
 });
 
 describe("--progress=tty: the live view, captured from a real terminal (tmux)", () => {
-  const socket = `molt-test-${process.pid}`;
-  const tmux = (...args: string[]) => run("tmux", ["-L", socket, ...args]);
-  afterAll(async () => {
-    await run("tmux", ["-L", socket, "kill-server"], { allowFail: true });
-  });
-
-  async function pane(session: string): Promise<string> {
-    return (await tmux("capture-pane", "-p", "-J", "-S", "-200", "-t", session)).stdout;
-  }
-  async function waitFor(session: string, what: (text: string) => boolean, ms = 60_000): Promise<string> {
-    const until = Date.now() + ms;
-    for (;;) {
-      const text = await pane(session);
-      if (what(text)) return text;
-      if (Date.now() > until) throw new Error(`timed out; the pane shows:\n${text}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  function start(session: string, args: string[]) {
-    const cmd = [process.execPath, MOLT_BIN, "build", ...args].map((a) => `'${a}'`).join(" ");
-    return tmux(
-      "new-session",
-      "-d",
-      "-x",
-      "120",
-      "-y",
-      "50",
-      "-s",
-      session,
-      `${cmd}; echo EXIT=$?; sleep 600`,
-    );
-  }
+  const term = tmuxTerminal("progress-output");
+  const { start, waitFor } = term;
+  afterAll(() => term.close());
 
   test("running steps show their last log lines, finished steps collapse to one line", async () => {
     const ctx = await context(
