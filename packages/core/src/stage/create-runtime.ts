@@ -33,12 +33,14 @@ export function createRuntime(
   let indexFailed = false;
   /** How many times the root was materialised (a fresh directory each time). */
   let rootsMade = 0;
+  /** The directory of the root made last (each materialisation gets a fresh one). */
+  const rootDir = () => join(session.work, `stage-${stage}${rootsMade > 1 ? `-${rootsMade}` : ""}`);
   const events = session.events;
   /** Progress of a root materialised ahead goes, from then on, to the step that asks for it first. */
   let claimAhead: ((to: ((e: PartEventIn) => void) | undefined) => void) | undefined;
   const makeFs = async (onProgress: ((e: PartEventIn) => void) | undefined): Promise<StageFs> => {
     rootsMade++;
-    const dir = join(session.work, `stage-${stage}${rootsMade > 1 ? `-${rootsMade}` : ""}`);
+    const dir = rootDir();
     const from = { client: session.client, store, ...(signal ? { signal } : {}), onProgress };
     const how = {
       mode: options.snapshotMode ?? "auto",
@@ -133,6 +135,9 @@ export function createRuntime(
     },
     async discardFilesystem() {
       const current = fs;
+      // The root's directory is named now: another root of this stage may be made during the
+      // awaits below, and its name (`rootsMade`) must not be the one removed.
+      const dir = rootDir();
       fs = undefined;
       // The layer index describes layers the stage may no longer have.
       index = undefined;
@@ -143,10 +148,7 @@ export function createRuntime(
         if (i >= 0) session.filesystems.splice(i, 1);
         await made.close().catch(() => {});
       }
-      await rm(join(session.work, `stage-${stage}${rootsMade > 1 ? `-${rootsMade}` : ""}`), {
-        recursive: true,
-        force: true,
-      }).catch(() => {});
+      await rm(dir, { recursive: true, force: true }).catch(() => {});
     },
     filesystem(forStep) {
       // Downloads and extraction belong to the step that first needs the root (a step of
