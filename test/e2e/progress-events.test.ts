@@ -233,6 +233,12 @@ test("a failing RUN ends its step with an error naming the process and exit code
   const failedStart = events.find((e) => e.type === "molt:step:start" && e.step === errors[0]!.step);
   expect(failedStart).toMatchObject({ name: "[2/2] RUN echo about to fail && exit 3" });
   expect(events.some((e) => e.type === "molt:build:done")).toBe(false);
+  // The last event says the build failed, with the error it rejected with.
+  expect(events.at(-1)).toMatchObject({
+    type: "molt:build:error",
+    code: "MOLT_RUN_FAILED",
+    message: (err as Error).message,
+  });
 });
 
 test("--tar-path: build() forwards the oci part's events, one molt:oci:archive-blob per layer, in the tarball's step", async () => {

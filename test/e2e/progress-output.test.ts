@@ -226,6 +226,9 @@ describe("--progress=json: one event per line", () => {
       code: "MOLT_RUN_FAILED",
     });
     expect(lines.at(-1)).toMatchObject({ type: "molt:build:error", code: "MOLT_RUN_FAILED", v: 2 });
+    // The build's own event, written once (not again by the CLI when the build rejects).
+    expect(lines.filter((l) => l.type === "molt:build:error")).toHaveLength(1);
+    expect(lines.at(-1)?.durationMs).toEqual(expect.any(Number));
   });
 });
 

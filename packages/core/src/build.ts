@@ -125,13 +125,43 @@ async function buildImage(options: BuildOptions, plan = false): Promise<BuildRes
   const targets = options.noPush ? [] : destRefs;
   const platform: Platform = options.platform ? parsePlatform(options.platform) : DEFAULT_PLATFORM;
   const signal = options.signal;
-  const signalOpt = signal ? { signal } : {};
   throwIfAborted(signal);
   const t0 = performance.now();
   // The build's own signal: aborted by the caller's, or by the first failing stage (cancelling its siblings).
   const internal = new AbortController();
   const buildSignal = signal ? AbortSignal.any([signal, internal.signal]) : internal.signal;
   const events = new BuildEvents(options.onProgress, buildSignal);
+  try {
+    return await runBuild(options, { destRefs, targets, platform, plan, events, t0, internal, buildSignal });
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    events.emit({
+      type: "molt:build:error",
+      message: e instanceof Error ? e.message : String(e),
+      ...(typeof code === "string" ? { code } : {}),
+      durationMs: Math.round(performance.now() - t0),
+    });
+    throw e;
+  }
+}
+
+/** The build once its options are checked and its events set up: open the context, build, write outputs. */
+async function runBuild(
+  options: BuildOptions,
+  given: {
+    destRefs: Reference[];
+    targets: Reference[];
+    platform: Platform;
+    plan: boolean;
+    events: BuildEvents;
+    t0: number;
+    internal: AbortController;
+    buildSignal: AbortSignal;
+  },
+): Promise<BuildResult> {
+  const { destRefs, targets, platform, plan, events, t0, internal, buildSignal } = given;
+  const signal = options.signal;
+  const signalOpt = signal ? { signal } : {};
 
   const dockerfileSpec = options.dockerfile ?? "Dockerfile";
   const spec = options.context;

@@ -78,6 +78,7 @@ export interface StepStartEvent {
  * | `molt:build:warning` | a Dockerfile lint warning | `message`, `file?`, `line?` |
  * | `molt:build:runner` | the RUN runner is chosen | `name`, `limitations` |
  * | `molt:build:done` | the image is written everywhere | `digest`, `durationMs` |
+ * | `molt:build:error` | the build failed (the last event; `build()` then rejects with this error) | `message`, `code?`, `durationMs` |
  * | `molt:step:start` | a step starts | `step`, `kind`, `name`, … ({@link StepStartEvent}) |
  * | `molt:step:log` | a RUN printed lines (one output chunk's worth) | `step`, `stream`, `lines`, `partial?` |
  * | `molt:step:cache` | the cache was asked about the step | `step`, `hit`, `key?`, `reason?` (why it missed), `store?` |
@@ -106,7 +107,8 @@ export interface StepStartEvent {
  *
  * Order guarantees: a step's `start` comes before any event carrying its id, and exactly one
  * of `done`, `error`, `canceled` ends it. Steps of one stage run in order; stages that do not
- * depend on each other may interleave.
+ * depend on each other may interleave. A build ends with `molt:build:done` or, when it fails
+ * after its options were accepted, `molt:build:error`.
  *
  * @example
  * ```ts
@@ -125,6 +127,7 @@ export type BuildProgressEvent =
   | { type: "molt:build:warning"; message: string; file?: string; line?: number }
   | { type: "molt:build:runner"; name: string; limitations: string[] }
   | { type: "molt:build:done"; digest: Digest; durationMs: number }
+  | { type: "molt:build:error"; message: string; code?: string; durationMs: number }
   | StepStartEvent
   | {
       type: "molt:step:log";

@@ -26,6 +26,7 @@ export const EVENT_TYPES = {
   "molt:build:warning": "build",
   "molt:build:runner": "build",
   "molt:build:done": "build",
+  "molt:build:error": "build",
   "molt:step:start": "step",
   "molt:step:log": "step",
   "molt:step:cache": "step",

@@ -20,6 +20,8 @@ export class JsonRenderer implements Renderer {
   readonly #clock = new BurstClock();
   readonly #info: boolean;
   readonly #trace: boolean;
+  /** A `molt:build:error` came from the build itself (so {@link end} does not write a second). */
+  #errorSent = false;
   /** `{"v":2,"time":"` — every line's start. */
   readonly #head = `{"v":${JSON.stringify(EVENTS_VERSION)},"time":"`;
 
@@ -30,7 +32,7 @@ export class JsonRenderer implements Renderer {
   }
 
   event(e: BuildProgressEvent): void {
-    if (!this.#info && e.type !== "molt:step:error" && e.type !== "molt:build:warning") return;
+    if (!this.#info && e.type !== "molt:step:error" && e.type !== "molt:build:error" && e.type !== "molt:build:warning") return;
     if (e.type === "molt:step:log") {
       // One output chunk's lines (a few dozen events for 100,000 lines): the text the general
       // path writes (fields in the union's order), only the lines through JSON.stringify.
@@ -41,11 +43,13 @@ export class JsonRenderer implements Renderer {
       return;
     }
     if (!this.#trace && TRACE_ONLY.has(e.type)) return;
+    if (e.type === "molt:build:error") this.#errorSent = true;
     this.#write(e);
   }
 
   end(outcome: { error?: unknown }): void {
-    if (outcome.error !== undefined) {
+    // An error before the build started (bad options) has no event of the build's own.
+    if (outcome.error !== undefined && !this.#errorSent) {
       const err = outcome.error;
       const code = (err as { code?: unknown }).code;
       this.#write({
