@@ -32,7 +32,13 @@ export class JsonRenderer implements Renderer {
   }
 
   event(e: BuildProgressEvent): void {
-    if (!this.#info && e.type !== "molt:step:error" && e.type !== "molt:build:error" && e.type !== "molt:build:warning") return;
+    if (
+      !this.#info &&
+      e.type !== "molt:step:error" &&
+      e.type !== "molt:build:error" &&
+      e.type !== "molt:build:warning"
+    )
+      return;
     if (e.type === "molt:step:log") {
       // One output chunk's lines (a few dozen events for 100,000 lines): the text the general
       // path writes (fields in the union's order), only the lines through JSON.stringify.
