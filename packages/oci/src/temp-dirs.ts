@@ -1,6 +1,10 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { killLeftovers } from "./leftovers.js";
+import { processStartTime } from "./proc-stat.js";
+
+export { processStartTime } from "./proc-stat.js";
 
 /**
  * Temporary directories that say who made them. Each molt temp dir holds an owner file with the
@@ -14,22 +18,6 @@ export const OWNER_FILE = ".molt-owner";
 
 /** Prefix of every temp dir molt makes; only names with it are ever reclaimed. */
 export const TEMP_PREFIX = "molt-";
-
-/** The start time of process `pid` in clock ticks since boot (`/proc/PID/stat` field 22), or `undefined` when it is gone (or a zombie). */
-export function processStartTime(pid: number): string | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-  } catch {
-    return undefined;
-  }
-  // "pid (comm) state ppid ..." — comm may hold spaces and parentheses: split after the last ")".
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // A zombie (state Z) or dead (X) process has exited: it owns nothing, even before it is reaped
-  // (a killed build's process waits as a zombie until init gets round to reaping it).
-  if (fields[0] === "Z" || fields[0] === "X") return undefined;
-  return fields[19];
-}
 
 let selfOwner: string | undefined;
 function ownerLine(): string {
@@ -70,6 +58,16 @@ export function ownerAlive(dir: string): boolean {
   if (!Number.isInteger(n) || n <= 0) return false;
   const now = processStartTime(n);
   return now !== undefined && (start === "?" || now === start);
+}
+
+/** The start time (clock ticks) the owner file of `dir` records; 0 when it records none. */
+function ownerStart(dir: string): number {
+  try {
+    const start = Number(readFileSync(join(dir, OWNER_FILE), "latin1").trim().split(" ")[1]);
+    return Number.isFinite(start) ? start : 0;
+  } catch {
+    return 0;
+  }
 }
 
 function unescapeMount(s: string): string {
@@ -121,13 +119,15 @@ export function reclaimStaleTempDirs(parent: string): ReclaimResult {
   for (const name of names) {
     const dir = join(parent, name);
     if (ownerAlive(dir)) continue;
+    // What the dead build left running in the dir (a probe's subshell, say) goes first, or it
+    // would go on writing there while the dir is removed.
+    killLeftovers(dir, ownerStart(dir));
     for (const m of mountsUnder(dir)) spawnSync("umount", ["-l", m], { stdio: "ignore" });
     if (mountsUnder(dir).length > 0) {
       result.kept.push(dir);
       continue;
     }
-    // A dead build's last child (a host probe finishing its mounts) may still touch the dir for
-    // a moment: a few tries, 50 ms apart, before it is kept for a later build.
+    // A last write racing the kill: a few tries, 50 ms apart, before it is kept for a later build.
     let gone = false;
     for (let attempt = 0; attempt < 4 && !gone; attempt++) {
       if (attempt > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);

@@ -96,3 +96,27 @@ describe("a killed owner not yet reaped", () => {
     }
   });
 });
+
+describe("what a dead owner left running", () => {
+  test("a leftover still writing in the dir is killed first, so the dir stays gone", async () => {
+    const d = join(parent, "molt-leftover");
+    await mkdir(d);
+    // The owner (this sh) records itself and exits at once; its background subshell, as a probe's
+    // pipeline subshell does, outlives it and keeps recreating a path below the dir.
+    spawnSync(
+      "sh",
+      [
+        "-c",
+        `echo "$$ $(cut -d' ' -f22 /proc/$$/stat)" > '${d}/${OWNER_FILE}'; (while :; do mkdir -p '${d}/again' 2>/dev/null; sleep 0.01; done) &`,
+      ],
+      { stdio: "ignore" },
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(join(d, "again"))).toBe(true);
+    const r = reclaimStaleTempDirs(parent);
+    expect(r.removed).toContain(d);
+    await new Promise((r) => setTimeout(r, 150));
+    // Without the kill, the loop would have made `again` (and so the dir) anew by now.
+    expect(existsSync(d)).toBe(false);
+  });
+});
