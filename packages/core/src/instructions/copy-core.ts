@@ -2,7 +2,7 @@ import type { Change, FileEntry } from "@molt/oci";
 import { contextReadsOf } from "../cache/context-reads.js";
 import { CopyDestNotDirError, type ErrorLocation, throwIfAborted } from "../errors.js";
 import { resolveContainerPath, toLayerPath } from "../stage/paths.js";
-import { existsIn, followIn, isDirectoryIn, parentsIn } from "../stage/root-view.js";
+import { existsIn, followIn, isDirectoryIn, parentsIn, type RootView } from "../stage/root-view.js";
 import type { StageRuntime } from "../stage/runtime.js";
 import { chmodApplier, resolveChown } from "./chown-chmod.js";
 import { CAPABILITY_XATTR, capabilitiesOf } from "./copy-capabilities.js";
@@ -54,6 +54,11 @@ export interface CopyRequest {
   keyword: string;
   /** The files come from the build context (reported as a `molt:context:transfer` event). */
   fromContext?: boolean;
+  /**
+   * The stage's root view, when the caller started reading it ahead ({@link StageRuntime.rootView}
+   * begun while a `--from` source was being prepared); otherwise it is asked for here.
+   */
+  view?: Promise<RootView | undefined>;
 }
 
 /**
@@ -67,7 +72,7 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
   const loc = req.location;
   // What the base holds is read through a view: the layers' index unless the root is (or is
   // about to be) extracted, so COPY onto a base image needs no extraction.
-  const view = await rt.rootView();
+  const view = await (req.view ?? rt.rootView());
   const owner = (await resolveChown(req.chown, view, loc)) ?? { uid: 0, gid: 0 };
   const chmod = chmodApplier(req.chmod, loc);
   const cfg = rt.state.config.config ?? {};

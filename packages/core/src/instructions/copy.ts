@@ -52,6 +52,11 @@ export async function applyCopy(instr: CopyInstruction, rt: StageRuntime): Promi
   // COPY --from reads another stage's (or an image's) files and keeps their owners unless
   // --chown is given, as BuildKit does; COPY from the context makes everything root-owned.
   const fromOther = instr.from !== undefined && instr.from !== "";
+  // A --from source may be a stage still building: the destination's facts (the base layers'
+  // index, when COPY reads them from it) are read meanwhile, not after it (issue 16). The stage's
+  // layers cannot change while this step waits, so the view is the one asked for afterwards.
+  const view = fromOther ? rt.rootView() : undefined;
+  view?.catch(() => {});
   const source = fromOther ? await rt.fromSource(instr.from!, loc) : rt.context;
   const { selected, missing } = await selectSources(source, instr.sources);
   if (missing.length > 0) {
@@ -102,6 +107,7 @@ export async function applyCopy(instr: CopyInstruction, rt: StageRuntime): Promi
     location: loc,
     keyword: "COPY",
     fromContext: !fromOther,
+    ...(view ? { view } : {}),
   });
 }
 

@@ -83,7 +83,9 @@ export class LayerIndexes {
     };
     const index = await indexLayer(
       {
-        open: () => openLayer(layer, from),
+        // Indexing reads the stream to its end or destroys it: while a stage beside this one is
+        // still downloading the layer (to extract it), wait for that and read the kept copy.
+        open: () => openLayer(layer, { ...from, waitForOthers: true }),
         digest: layer.descriptor.digest,
         mediaType: layer.descriptor.mediaType,
         diffId: layer.diffId,
