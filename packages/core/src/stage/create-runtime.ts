@@ -31,6 +31,25 @@ export function createRuntime(
   let fs: Promise<StageFs> | undefined;
   let index: Promise<RootIndex> | undefined;
   let indexFailed = false;
+  /**
+   * Layers this stage wrote outside the root (COPY, ADD, WORKDIR) that the materialised root has
+   * not taken yet: applied when the root is next asked for, so the last such step of a stage
+   * (`COPY app /app` before the push) extracts nothing (issue 16).
+   */
+  let pending: LayerRef[] = [];
+  /** The root with every pending layer applied, in order. */
+  const upToDate = (): Promise<StageFs> | undefined => {
+    if (!fs || pending.length === 0) return fs;
+    const layers = pending;
+    pending = [];
+    const before = fs;
+    fs = (async () => {
+      const made = await before;
+      for (const layer of layers) await made.apply(layer);
+      return made;
+    })();
+    return fs;
+  };
   /** How many times the root was materialised (a fresh directory each time). */
   let rootsMade = 0;
   /** The directory of the root made last (each materialisation gets a fresh one). */
@@ -84,7 +103,7 @@ export function createRuntime(
       history.push({ created, created_by: createdBy, empty_layer: true });
     },
     async addLayer(changes, createdBy, addOptions = {}) {
-      const root = addOptions.inRoot && fs ? (await fs).root : undefined;
+      const root = addOptions.inRoot && fs ? (await upToDate()!).root : undefined;
       const result = await writeLayer(changes, store, {
         ...(session.scratchLayerStages?.has(stage)
           ? { compression: "none" as const }
@@ -108,7 +127,7 @@ export function createRuntime(
         diffId: result.diffId,
         origin: { kind: "store" },
       };
-      if (fs && !addOptions.inRoot) await (await fs).apply(layer);
+      if (fs && !addOptions.inRoot) pending.push(layer);
       state.layers.push(layer);
       history.push({ created, created_by: createdBy });
       session.layerWritten?.(stage, layer);
@@ -128,8 +147,9 @@ export function createRuntime(
         diffId: entry.layer.diffId,
         origin,
       };
-      // A root already materialised (an earlier step missed) gets the cached layer too.
-      if (fs) await (await fs).apply(layer);
+      // A root already materialised (an earlier step missed) gets the cached layer too, at once:
+      // its bytes are checked as they are extracted.
+      if (fs) await (await upToDate()!).apply(layer);
       state.layers.push(layer);
       history.push({ created, created_by: entry.createdBy });
     },
@@ -139,6 +159,7 @@ export function createRuntime(
       // awaits below, and its name (`rootsMade`) must not be the one removed.
       const dir = rootDir();
       fs = undefined;
+      pending = [];
       // The layer index describes layers the stage may no longer have.
       index = undefined;
       if (!current) return;
@@ -158,7 +179,7 @@ export function createRuntime(
         claimAhead = undefined;
       }
       fs ??= makeFs(events.forStep(forStep ?? rt.stepId));
-      return fs;
+      return upToDate()!;
     },
     materialiseAhead() {
       if (fs || state.layers.length === 0) return;
