@@ -29,7 +29,9 @@ const DOCKERFILE = [
   ...STAGES.flatMap((s) => [
     `FROM ${BASE} AS ${s}`,
     "COPY shared.txt /in/shared.txt",
-    `RUN mkdir -p /out && echo ${s} > /out/${s} && cat /in/shared.txt >> /out/${s} && ls / > /out/${s}.ls`,
+    // The sleep holds each RUN open long enough that the racing stages' RUNs overlap whatever
+    // the machine's load (the check below needs one to start before another ends).
+    `RUN mkdir -p /out && echo ${s} > /out/${s} && cat /in/shared.txt >> /out/${s} && ls / > /out/${s}.ls && sleep 1`,
   ]),
   `FROM ${BASE} AS twin1`,
   "RUN echo same > /twin",
