@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { createHash, type Hash } from "node:crypto";
 import {
   chmodSync,
@@ -28,6 +27,7 @@ import type { XXHashAPI } from "xxhash-wasm";
 import { Baseline, type BaselineEntry, entryFromStat, msFromNs } from "./baseline.js";
 import { ByteReader } from "./byte-reader.js";
 import { type Compression, openDecompressed } from "./decompress.js";
+import { type DeviceNode, makeDeviceNodes } from "./devices.js";
 import {
   DiffIdMismatchError,
   ExtractError,
@@ -179,6 +179,8 @@ class Extractor {
   linked = new Set<string>();
   /** Creates (small files, directories, symlinks) are made by this helper thread, in order (see file-writer.ts). */
   readonly writer = new FileWriter();
+  /** Device nodes and FIFOs to make at the next {@link settle}. */
+  devices: Array<{ node: DeviceNode; rel: string; h: TarHeader; stamp: number | undefined }> = [];
   /** The layer being applied (for limit errors). */
   current: { index: number; digest?: string | undefined } = { index: 0 };
 
@@ -321,9 +323,10 @@ class Extractor {
   /** Removes `rel` from disk and the baseline; files still queued for the writer are written first. */
   async remove(rel: string): Promise<void> {
     this.lastDir = undefined;
-    const e = this.baseline.typeOf(rel);
-    if (e === undefined || rel === "") return;
+    if (rel === "" || this.baseline.typeOf(rel) === undefined) return;
     await this.settle();
+    const e = this.baseline.typeOf(rel); // a queued device node that could not be made is gone
+    if (e === undefined) return;
     const p = abs(this.root, rel);
     if (e === "directory") rmSync(p, { recursive: true, force: true });
     else unlinkSync(p);
@@ -475,29 +478,7 @@ class Extractor {
           return;
         }
         if (existing) await this.remove(rel);
-        await this.settle();
-        const args =
-          h.type === "fifo"
-            ? ["-m", h.mode.toString(8), p, "p"]
-            : [
-                "-m",
-                h.mode.toString(8),
-                p,
-                h.type === "char" ? "c" : "b",
-                String(h.devMajor),
-                String(h.devMinor),
-              ];
-        const r = spawnSync("mknod", args, { encoding: "utf8" });
-        if (r.status !== 0) {
-          debug("mknod %s failed (%s): skipped", rel, (r.stderr || String(r.error)).trim());
-          this.layerSet.delete(rel);
-          return;
-        }
-        if (this.owner) lchownSync(p, h.uid, h.gid);
-        chmodSync(p, h.mode);
-        const t = nsToSeconds(h.mtimeNs);
-        lutimesSync(p, t, t);
-        this.baseline.set(rel, entryFromStat(lstatSync(p, { bigint: true })));
+        this.queueDevice(h, rel, p);
         return;
       }
       default:
@@ -512,9 +493,62 @@ class Extractor {
     return this.entries > (this.options.threadAfter ?? THREAD_AFTER);
   }
 
-  /** Waits until the writer thread has made everything queued (before the main thread touches the tree itself). */
+  /**
+   * Waits until the writer thread has made everything queued, then makes the queued device
+   * nodes (before the main thread touches the tree itself).
+   */
   async settle(): Promise<void> {
     if (this.writer.busy) await this.writer.drain();
+    if (this.devices.length > 0) await this.makeDevices();
+  }
+
+  /**
+   * A device node or FIFO, made at the next {@link settle} together with the others queued by
+   * then (one process for all, see devices.ts). Until then its baseline entry is the header's;
+   * nothing reads the path before the next settle (removals, hard links and the layer's end
+   * settle first, and a device can be no entry's parent).
+   */
+  queueDevice(h: TarHeader, rel: string, p: string): void {
+    const type = h.type as DeviceNode["type"];
+    this.baseline.set(rel, {
+      type,
+      mode: h.mode & 0o7777,
+      uid: this.owner ? h.uid : this.ids.uid,
+      gid: this.owner ? h.gid : this.ids.gid,
+      size: 0,
+      mtimeNs: h.mtimeNs,
+      ctimeNs: 0n,
+      ctimeMs: 0,
+      ino: 0n,
+      nlink: 1,
+    });
+    this.devices.push({
+      node: { path: p, type, mode: h.mode, major: h.devMajor, minor: h.devMinor },
+      rel,
+      h,
+      stamp: this.baseline.stamp(rel),
+    });
+  }
+
+  /** Makes the queued device nodes: one `sh` for all, then owner, mode and times as before. */
+  async makeDevices(): Promise<void> {
+    const queued = this.devices;
+    this.devices = [];
+    const { made, stderr } = await makeDeviceNodes(queued.map((d) => d.node));
+    for (const [i, { node, rel, h, stamp }] of queued.entries()) {
+      if (this.baseline.stamp(rel) !== stamp) continue;
+      if (!made[i]) {
+        debug("mknod %s failed (%s): skipped", rel, stderr.trim());
+        this.baseline.delete(rel);
+        this.layerSet.delete(rel);
+        continue;
+      }
+      if (this.owner) lchownSync(node.path, h.uid, h.gid);
+      chmodSync(node.path, h.mode);
+      const t = nsToSeconds(h.mtimeNs);
+      lutimesSync(node.path, t, t);
+      this.baseline.set(rel, entryFromStat(lstatSync(node.path, { bigint: true })));
+    }
   }
 
   /**
