@@ -87,10 +87,11 @@ export interface ExtractOptions {
   /** Limits over the whole call, against tar bombs (none by default; see {@link DEFAULT_EXTRACT_LIMITS}). */
   limits?: ExtractLimits;
   /**
-   * Entries this call creates on the calling thread before it hands what it creates (files up to
-   * 4 MiB, directories, symlinks) to one helper thread that makes them in tar order, so the
-   * kernel's work overlaps the tar parsing (default 64, so small layers start no thread; 0: from
-   * the first entry; `Infinity`: never). The tree and the returned baseline are the same either way.
+   * Entries this call creates on the calling thread before it starts one helper thread and, once
+   * that runs, hands it what it creates (files up to 4 MiB, directories, symlinks) to make in tar
+   * order, so the kernel's work overlaps the tar parsing (default 64, so small layers start no
+   * thread; 0: from the first entry, waiting for the thread; `Infinity`: never). The tree and the
+   * returned baseline are the same either way.
    */
   threadAfter?: number;
 }
@@ -235,6 +236,8 @@ class Extractor {
     const tarHash = source.diffId !== undefined ? createHash("sha256") : undefined;
     const reader = new ByteReader(tarHash ? hashing(opened.bytes, tarHash) : opened.bytes);
     const tar = new TarReader(reader);
+    // threadAfter 0: every create on the thread, so wait for it to run (tests use this).
+    if (this.options.threadAfter === 0) await this.writer.whenOnline();
     let count = 0;
     let name = "";
     try {
@@ -488,9 +491,17 @@ class Extractor {
     }
   }
 
-  /** Whether creates go to the writer thread: once this call is past its first {@link ExtractOptions.threadAfter} entries. */
+  /**
+   * Whether creates go to the writer thread: once this call is past its first
+   * {@link ExtractOptions.threadAfter} entries and the thread runs. Past that count the thread is
+   * started, and until it has booted this thread keeps creating (nothing is queued before, so the
+   * order of creates holds; once true it stays true).
+   */
   get threaded(): boolean {
-    return this.entries > (this.options.threadAfter ?? THREAD_AFTER);
+    if (this.entries <= (this.options.threadAfter ?? THREAD_AFTER)) return false;
+    if (this.writer.online) return true;
+    this.writer.start();
+    return false;
   }
 
   /**

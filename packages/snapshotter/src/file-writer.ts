@@ -163,6 +163,34 @@ export class FileWriter {
   #inFlight = 0;
   #error: Error | undefined;
   #wake: (() => void) | undefined;
+  #online = false;
+  #onlineWaiters: Array<() => void> = [];
+
+  /**
+   * Starts the thread if it is not started yet (it boots in the background: tens of ms, far
+   * more on a loaded machine, during which the caller can keep creating entries itself).
+   */
+  start(): void {
+    this.#worker ??= this.#start();
+  }
+
+  /** Whether the thread runs (started and booted): only then does handing it work pay. */
+  get online(): boolean {
+    return this.#online;
+  }
+
+  /** Starts the thread and resolves once it runs (or has failed). */
+  async whenOnline(): Promise<void> {
+    this.start();
+    if (this.#online || this.#error) return;
+    await new Promise<void>((resolve) => this.#onlineWaiters.push(resolve));
+  }
+
+  #wakeOnline(): void {
+    const waiters = this.#onlineWaiters;
+    this.#onlineWaiters = [];
+    for (const w of waiters) w();
+  }
 
   /**
    * Queues `op` with its content (`chunks`, `size` bytes in all, at most {@link WRITER_MAX_FILE}).
@@ -264,6 +292,8 @@ export class FileWriter {
     const w = this.#worker;
     this.#worker = undefined;
     this.#batch = undefined;
+    this.#online = false;
+    this.#wakeOnline();
     if (w) await w.terminate();
   }
 
@@ -286,15 +316,21 @@ export class FileWriter {
   #start(): Worker {
     const w = new Worker(WRITER, { eval: true });
     w.unref();
+    w.once("online", () => {
+      this.#online = true;
+      this.#wakeOnline();
+    });
     w.on("message", (m: Answer) => this.#answer(m));
     w.on("error", (e) => {
       this.#error ??= e;
       this.#notify();
+      this.#wakeOnline();
     });
     w.on("exit", (code) => {
       if (this.#worker === w) {
         this.#error ??= new Error(`the extraction's writer thread exited (code ${code})`);
         this.#notify();
+        this.#wakeOnline();
       }
     });
     return w;
@@ -304,14 +340,14 @@ export class FileWriter {
     const b = this.#batch;
     this.#batch = undefined;
     if (!b || b.paths.length === 0) return;
-    this.#worker ??= this.#start();
+    const w = (this.#worker ??= this.#start());
     const id = this.#nextId++;
     const nums = Float64Array.from(b.nums);
     this.#sent.set(id, b);
     b.len += b.paths.length * OP_COST;
     this.#inFlight += b.len;
     const data = b.data.buffer as ArrayBuffer;
-    this.#worker.postMessage({ id, paths: b.paths, targets: b.targets, nums, data }, [nums.buffer, data]);
+    w.postMessage({ id, paths: b.paths, targets: b.targets, nums, data }, [nums.buffer, data]);
   }
 
   #answer(m: Answer): void {
