@@ -1,11 +1,20 @@
 // Snapshotter benchmarks (issue 6), each beside its reference on the same data in the same run:
-//  1. extracting the Debian minbase layer (debootstrap, cached in .cache/) vs `tar -xzf`;
+//  1. extracting the Debian minbase layer (debootstrap, cached in .cache/) vs `tar -xzf` and
+//     `tar -I pigz -xf` (interleaved rounds, `sync` before each run, medians; MOLT_BENCH_RUNS);
 //  2. a one-file change in 5k / 50k / 200k-file roots: walk mode vs
 //     `find ROOT -printf '%T@ %C@ %s %m %U %G %i\n' >/dev/null`, and overlay mode (whole step:
 //     mount, change, unmount, read upper, merge) which must stay < 50 ms whatever the size.
 // MOLT_BENCH_SCALE scales the root sizes. Run `pnpm build` first; needs root for overlay.
 import { spawnSync } from "node:child_process";
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -38,45 +47,58 @@ function debianLayer() {
   return layer;
 }
 
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const load1 = () => readFileSync("/proc/loadavg", "latin1").split(" ")[0];
+
 async function benchExtract() {
   const layer = debianLayer();
   if (!layer) return;
   let n = 0;
   const fresh = () => join(dir, `x${n++}`);
   const clean = (d) => rmSync(d, { recursive: true, force: true });
-  // Warm the page cache for the compressed layer, then alternate runs.
+  // Warm the page cache for the compressed layer, then interleave the tools round by round,
+  // with a `sync` before each timed run (the write-back of the previous tree is not ours to pay).
+  // MOLT_BENCH_RUNS=N rounds (default 5); medians are compared, each run is printed.
   timeShell(`cat ${layer} >/dev/null`);
-  let ours = Number.POSITIVE_INFINITY;
-  let ref = Number.POSITIVE_INFINITY;
-  let pigz = Number.POSITIVE_INFINITY;
+  const rounds = Math.max(1, Math.floor(Number(process.env.MOLT_BENCH_RUNS ?? "5")) || 5);
   const havePigz = spawnSync("sh", ["-c", "command -v pigz"]).status === 0;
-  for (let i = 0; i < 3; i++) {
+  const runs = { ours: [], ref: [], pigz: [] };
+  const loads = [];
+  for (let i = 0; i < rounds; i++) {
     spawnSync("sync");
     const a = fresh();
-    ours = Math.min(
-      ours,
+    runs.ours.push(
       await time(() => extract([{ open: () => createReadStream(layer, { highWaterMark: 1 << 20 }) }], a)),
     );
     clean(a);
     const b = fresh();
     mkdirSync(b);
     spawnSync("sync");
-    ref = Math.min(ref, timeShell(`tar -xzf ${layer} -C ${b}`));
+    runs.ref.push(timeShell(`tar -xzf ${layer} -C ${b}`));
     clean(b);
     if (havePigz) {
       const c = fresh();
       mkdirSync(c);
       spawnSync("sync");
-      pigz = Math.min(pigz, timeShell(`tar -I pigz -xf ${layer} -C ${c}`));
+      runs.pigz.push(timeShell(`tar -I pigz -xf ${layer} -C ${c}`));
       clean(c);
     }
+    loads.push(load1());
   }
   const mb =
     (spawnSync("sh", ["-c", `gzip -l ${layer} | tail -1`], { encoding: "utf8" })
       .stdout.trim()
       .split(/\s+/)[1] ?? 0) / 1e6;
-  report(`extract debian minbase (${mb.toFixed(0)} MB)`, ours, "tar -xzf", ref, 1.0);
-  if (havePigz) report(`extract debian minbase (${mb.toFixed(0)} MB)`, ours, "tar -I pigz -xf", pigz, 1.0);
+  const label = `extract debian minbase (${mb.toFixed(0)} MB, median of ${rounds})`;
+  report(label, median(runs.ours), "tar -xzf", median(runs.ref), 1.0);
+  if (havePigz) report(label, median(runs.ours), "tar -I pigz -xf", median(runs.pigz), 1.0);
+  const list = (xs) => xs.map((x) => x.toFixed(2)).join(" ");
+  console.log(
+    `extract debian minbase: runs (s) molt ${list(runs.ours)}  tar -xzf ${list(runs.ref)}${havePigz ? `  tar -I pigz ${list(runs.pigz)}` : ""}  load ${loads.join(" ")}`,
+  );
 }
 
 /** A plain tar of `files` small files, 100 per directory, written by hand from the ustar spec. */
@@ -157,7 +179,9 @@ async function benchChange(files) {
 
 try {
   await benchExtract();
-  for (const n of [5_000, 50_000, 200_000]) await benchChange(Math.max(100, Math.round(n * SCALE)));
+  // MOLT_BENCH_ONLY=extract: the extraction only.
+  if (process.env.MOLT_BENCH_ONLY !== "extract")
+    for (const n of [5_000, 50_000, 200_000]) await benchChange(Math.max(100, Math.round(n * SCALE)));
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
