@@ -20,7 +20,7 @@ afterAll(() => rm(tmp, { recursive: true, force: true }));
 let n = 0;
 const T = new Date("2001-02-03T04:05:06Z");
 
-type E = Partial<tar.Headers> & { name: string; body?: string };
+type E = Partial<tar.Header> & { name: string; body?: string };
 
 function tarOf(entries: E[]): Promise<Buffer> {
   const pack = tar.pack();
@@ -28,7 +28,7 @@ function tarOf(entries: E[]): Promise<Buffer> {
   pack.finalize();
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
-    pack.on("data", (b: Buffer) => parts.push(b));
+    pack.on("data", (b) => parts.push(b as Buffer));
     pack.on("end", () => resolve(Buffer.concat(parts)));
     pack.on("error", reject);
   });
