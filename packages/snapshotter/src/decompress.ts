@@ -43,7 +43,8 @@ export interface OpenedLayer {
 }
 
 /**
- * Opens `stream` and returns its decompressed bytes. gzip is decoded with Node's zlib; zstd
+ * Opens `stream` and returns its decompressed bytes. gzip is decoded with Node's zlib (on its
+ * thread pool); zstd
  * (which Node 20's zlib lacks) by piping through the `zstd` program; anything else is read as a
  * plain tar. When `verify` is true the compressed bytes are hashed with sha256 on the way.
  */
@@ -72,13 +73,11 @@ export async function openDecompressed(stream: Readable, verify: boolean): Promi
     return { compression, bytes: raw, digest, destroy: () => stream.destroy() };
   }
   if (compression === "gzip") {
-    // Like `tar -xzf`, decompress in another process (pigz, else gzip) so inflating overlaps
-    // with our synchronous file writes; Node's zlib (which needs our thread between chunks)
-    // is the fallback.
-    for (const cmd of ["pigz", "gzip"]) {
-      const piped = await throughProgram(cmd, ["-d", "-c"], raw, stream, compression, digest);
-      if (piped) return piped;
-    }
+    // Node's zlib, in this process: it inflates on libuv's thread pool, off our thread, and now
+    // that creates are made by the writer thread (file-writer.ts) our thread is free between
+    // chunks. Against pigz -d in a child (issue 16, Debian layer, 6 interleaved rounds, same
+    // code otherwise): faster in every round (median 2.02 s against 2.48 s, load 3-5), less CPU
+    // (inflate alone: 0.32 s user against pigz's 0.43-0.75 s), no process, no pipe copies.
     const gunzip = createGunzip({ chunkSize: 256 * 1024 });
     const pump = (async () => {
       try {
@@ -145,14 +144,8 @@ async function fromFile(path: string, stream: Readable, verify: boolean): Promis
   try {
     const n = readSync(fd, head, 0, 4, 0);
     const compression = detectCompression(head.subarray(0, n));
-    if (compression === "none") return null;
-    const programs: Array<[string, string[]]> =
-      compression === "gzip"
-        ? [
-            ["pigz", ["-d", "-c"]],
-            ["gzip", ["-d", "-c"]],
-          ]
-        : [["zstd", ["-d", "-c", "-q", "--no-progress"]]];
+    if (compression !== "zstd") return null; // gzip: zlib, in this process (see openDecompressed)
+    const programs: Array<[string, string[]]> = [["zstd", ["-d", "-c", "-q", "--no-progress"]]];
     for (const [cmd, args] of programs) {
       const hashed = verify ? hashFile(path) : undefined;
       let digest: string | undefined;

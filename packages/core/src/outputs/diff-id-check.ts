@@ -13,7 +13,7 @@ const debug = createDebug("molt:blobs");
  * {@link DiffIdMismatchError} (`MOLT_DIFFID_MISMATCH`), so a consumer writing the bytes somewhere
  * (an OCI layout blob, a registry upload with its Content-Length) never gets the whole blob of a
  * layer whose config lies. `index` is the layer's position in the image. Costs a decompression
- * (in another process when pigz/gzip/zstd are there), no extra read.
+ * (gzip on zlib's thread pool, zstd in the zstd program's process), no extra read.
  */
 export function checkDiffId(input: Readable, layer: LayerRef, index: number): Readable {
   const side = new PassThrough({ highWaterMark: 1 << 20 });
