@@ -71,24 +71,22 @@ async function benchExtract() {
   const havePigz = spawnSync("sh", ["-c", "command -v pigz"]).status === 0;
   const runs = { ours: [], ref: [], pigz: [] };
   const loads = [];
+  const tools = [
+    [
+      "ours",
+      (d) => time(() => extract([{ open: () => createReadStream(layer, { highWaterMark: 1 << 20 }) }], d)),
+    ],
+    ["ref", (d) => timeShell(`tar -xzf ${layer} -C ${d}`)],
+    ...(havePigz ? [["pigz", (d) => timeShell(`tar -I pigz -xf ${layer} -C ${d}`)]] : []),
+  ];
   for (let i = 0; i < rounds; i++) {
-    spawnSync("sync");
-    const a = fresh();
-    runs.ours.push(
-      await time(() => extract([{ open: () => createReadStream(layer, { highWaterMark: 1 << 20 }) }], a)),
-    );
-    clean(a);
-    const b = fresh();
-    mkdirSync(b);
-    spawnSync("sync");
-    runs.ref.push(timeShell(`tar -xzf ${layer} -C ${b}`));
-    clean(b);
-    if (havePigz) {
-      const c = fresh();
-      mkdirSync(c);
+    // The order rotates each round: no tool always runs first or right after the same one.
+    for (const [key, run] of [...tools.slice(i % tools.length), ...tools.slice(0, i % tools.length)]) {
+      const d = fresh();
+      mkdirSync(d);
       spawnSync("sync");
-      runs.pigz.push(timeShell(`tar -I pigz -xf ${layer} -C ${c}`));
-      clean(c);
+      runs[key].push(await run(d));
+      clean(d);
     }
     loads.push(load1());
   }
