@@ -58,9 +58,10 @@ async function benchExtract() {
   if (!layer) return;
   let n = 0;
   const fresh = () => join(dir, `x${n++}`);
-  // Trees are deleted only at the end: on ext4 without a journal (these VMs), files created in the
-  // minute after a mass delete make the inode allocator skip each recently deleted inode
-  // (recently_deleted() in find_inode_bit), which made runs 2-8x slower and noisy.
+  // Trees are deleted only at the end: on ext4 without a journal (these VMs), files created within
+  // 60 s of a mass delete (6 min while the inode table block is dirty) make the inode allocator
+  // skip each recently deleted inode (recently_deleted() in find_inode_bit): runs 2-8x slower.
+  // Other sessions' deletes still count: compare the runs printed, not only the medians.
   const made = [];
   const clean = (d) => made.push(d);
   // Warm the page cache for the compressed layer, then interleave the tools round by round,
