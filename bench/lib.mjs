@@ -1,6 +1,6 @@
 // Small helpers shared by the benchmarks: timing, running a reference command, reporting.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, openSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 
@@ -80,4 +80,56 @@ export async function startRegistry(dir, opts = {}) {
   }
   child.kill("SIGKILL");
   throw new Error("docker-registry did not start");
+}
+
+/** The `/sys/class/block/NAME/stat` file of the block device holding `dir`, or undefined. */
+function blockStatFile(dir) {
+  const r = spawnSync("findmnt", ["-no", "SOURCE", "-T", dir], { encoding: "utf8" });
+  const dev = r.status === 0 ? r.stdout.trim().split("\n")[0] : "";
+  if (!dev.startsWith("/dev/")) return undefined;
+  const f = `/sys/class/block/${dev.slice(5)}/stat`;
+  return existsSync(f) ? f : undefined;
+}
+
+/**
+ * How long ext4 keeps a deleted inode from being reused when the filesystem has no journal
+ * (`recently_deleted()` in fs/ext4/ialloc.c: 30 s, 35 s while its inode-table block is dirty).
+ * Until then every file create in that block group scans past each such inode: on these VMs
+ * (ext4 without a journal) GNU tar's 20,000 creates right after a 20,000-file delete spent
+ * ~1 ms of kernel CPU each (openat 955 us, sys 18 s of a 20 s wall) instead of ~20 us.
+ */
+export const EXT4_RECENTLY_DELETED_MS = 36_000;
+
+/**
+ * `sync`, then waits (at most `maxMs`) until the disk holding `dir` has had no discard request
+ * complete and no request in flight for `quietMs`, and until `EXT4_RECENTLY_DELETED_MS` have
+ * passed since `deletedAt` (when this process, or a build it timed, last deleted a large tree:
+ * see EXT4_RECENTLY_DELETED_MS). Other processes' deletions count too, so the wait is bounded.
+ * Returns the milliseconds waited.
+ */
+export function settleDisk(dir, { quietMs = 1000, maxMs = 20_000, deletedAt } = {}) {
+  const t0 = Date.now();
+  if (deletedAt !== undefined) {
+    const left = deletedAt + EXT4_RECENTLY_DELETED_MS - Date.now();
+    if (left > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, left);
+  }
+  const t1 = Date.now();
+  spawnSync("sync");
+  const file = blockStatFile(dir);
+  if (!file) return Date.now() - t0;
+  // fields (1-based): 9 = requests in flight, 12 = discards completed
+  const read = () => {
+    const f = readFileSync(file, "utf8").trim().split(/\s+/).map(Number);
+    return { inflight: f[8], discards: f[11] ?? 0 };
+  };
+  let last = read();
+  let quietSince = Date.now();
+  while (Date.now() - t1 < maxMs) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    const now = read();
+    if (now.discards !== last.discards || now.inflight > 0) quietSince = Date.now();
+    last = now;
+    if (Date.now() - quietSince >= quietMs) break;
+  }
+  return Date.now() - t0;
 }

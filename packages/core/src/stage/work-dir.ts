@@ -38,8 +38,10 @@ export async function removeWorkDir(dir: string): Promise<void> {
     debug("leaving %s: %d mounts below it (%s)", dir, mounts.length, mounts[0]);
     return;
   }
+  const t0 = performance.now();
   try {
     await removeTree(real);
+    debug("removed %s in %d ms", dir, Math.round(performance.now() - t0));
   } catch (e) {
     debug("removing %s: %s; trying rm", dir, (e as Error).message);
     await rm(real, { recursive: true, force: true });
