@@ -9,7 +9,7 @@
 // probe cost of 30 steps <= 150 ms.
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { busyboxLayout, debianLayout, sh } from "./images.mjs";
 import { freePort, SCALE, settleDisk, time, timeShell } from "./lib.mjs";
@@ -348,7 +348,7 @@ async function copyPart(work, reg, busybox) {
         moltBuild(ctx, dest, null, work, ["--cache-dir", cache, ...progressJson], settle),
     },
   ];
-  const got = rows.map(() => ({ cold: [], warm: [], coldPhases: [], warmPhases: [], settled: [] }));
+  const got = rows.map(() => ({ cold: [], warm: [], coldPhases: [], warmPhases: [], settled: [], load: [] }));
   let edit = 0;
   for (let r = 0; r < ROUNDS; r++) {
     for (const [i, row] of rows.entries()) {
@@ -363,6 +363,7 @@ async function copyPart(work, reg, busybox) {
       g.coldPhases.push(phases(c.stderr));
       g.warmPhases.push(phases(w.stderr));
       g.settled.push(c.settled, w.settled);
+      g.load.push(loadavg()[0]);
     }
   }
   if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
@@ -372,7 +373,7 @@ async function copyPart(work, reg, busybox) {
     const warm = median(g.warm);
     const all = (xs) => xs.map((x) => x.toFixed(2)).join(" ");
     console.log(
-      `cache one file changed in a ${n}-file COPY, ${row.label}: cold ${cold.toFixed(3)}s  warm ${warm.toFixed(3)}s  ratio ${(warm / cold).toFixed(2)} (target <= 0.25)${warm / cold <= 0.25 ? "  OK" : "  MISSED"}  (medians of ${g.cold.length}; cold ${all(g.cold)}, warm ${all(g.warm)}; disk settled before each in ${median(g.settled)}ms median)\n  where the time goes (medians), cold: ${show(medianPhases(g.coldPhases))}\n  warm: ${show(medianPhases(g.warmPhases))}`,
+      `cache one file changed in a ${n}-file COPY, ${row.label}: cold ${cold.toFixed(3)}s  warm ${warm.toFixed(3)}s  ratio ${(warm / cold).toFixed(2)} (target <= 0.25)${warm / cold <= 0.25 ? "  OK" : "  MISSED"}  (medians of ${g.cold.length}; cold ${all(g.cold)}, warm ${all(g.warm)}; disk settled before each in ${median(g.settled)}ms median; 1-min load ${all(g.load)})\n  where the time goes (medians), cold: ${show(medianPhases(g.coldPhases))}\n  warm: ${show(medianPhases(g.warmPhases))}`,
     );
   }
 }
