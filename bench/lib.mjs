@@ -93,7 +93,9 @@ function blockStatFile(dir) {
 
 /**
  * How long ext4 keeps a deleted inode from being reused when the filesystem has no journal
- * (`recently_deleted()` in fs/ext4/ialloc.c: 30 s, 35 s while its inode-table block is dirty).
+ * (`recently_deleted()` in fs/ext4/ialloc.c: 30 s, 35 s while its inode-table block is dirty, in
+ * the kernels this was read for; newer ones may use a longer window (60 s, +300 s dirty) — not
+ * verified on this 6.18 kernel; a registry-only warm build was still slower than its cold).
  * Until then every file create in that block group scans past each such inode: on these VMs
  * (ext4 without a journal) GNU tar's 20,000 creates right after a 20,000-file delete spent
  * ~1 ms of kernel CPU each (openat 955 us, sys 18 s of a 20 s wall) instead of ~20 us.
