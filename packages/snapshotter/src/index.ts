@@ -41,6 +41,12 @@ export {
 } from "./layer-index.js";
 export { canMountOverlay, mountOverlay, unmount } from "./mount.js";
 export { cleanPath, type Lookup, resolveInRoot } from "./paths.js";
+export {
+  type PreparedSnapshotter,
+  type PrepareOptions,
+  prepareSnapshotter,
+  type SnapshotterSetup,
+} from "./prepare.js";
 export { type IndexNode, RootIndex } from "./root-index.js";
 export { scanTree } from "./scan.js";
 export { ShellHelper, type ShellResult } from "./shell.js";

@@ -1,15 +1,15 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
 import type { Change } from "@molt/oci";
 import createDebug from "debug";
 import type { Baseline } from "./baseline.js";
 import { SnapshotError, throwIfAborted } from "./errors.js";
 import { cleanRoot } from "./extract.js";
-import { canMountOverlay, mountOverlay, mountsBelow, unmount, unmountAndDumpXattrs } from "./mount.js";
+import { mountOverlay, mountsBelow, unmount, unmountAndDumpXattrs } from "./mount.js";
 import { overlayChanges, readMergedListings } from "./overlay.js";
 import { cleanPath } from "./paths.js";
+import { makeSetup, type PreparedSnapshotter } from "./prepare.js";
 import { scanTree } from "./scan.js";
-import { ShellHelper } from "./shell.js";
 import { walkChanges } from "./walk.js";
 import { startXattrReader } from "./xattrs.js";
 
@@ -82,6 +82,11 @@ export interface SnapshotterOptions {
    * process's namespace (what happens anyway where no namespace can be made).
    */
   privateMountNamespace?: boolean;
+  /**
+   * The work directory, helper and overlay check made ahead by {@link prepareSnapshotter} with
+   * the same `mode`, `workDir` and `privateMountNamespace` (those options are then not read again).
+   */
+  prepared?: PreparedSnapshotter;
 }
 
 /**
@@ -130,19 +135,15 @@ export async function createSnapshotter(
   options: SnapshotterOptions = {},
 ): Promise<Snapshotter> {
   const rootAbs = cleanRoot(root);
-  const parentDir = options.workDir ?? dirname(rootAbs || "/");
-  // Our own directory inside workDir: close() removes only what we made.
-  await mkdir(parentDir, { recursive: true });
-  const workDir = await mkdtemp(join(parentDir, `.${basename(rootAbs) || "root"}.molt-snapshot-`));
   const wanted = options.mode ?? "auto";
-  // One long-lived shell runs mount/umount/getfattr for this snapshotter (see ShellHelper).
-  let helper =
-    wanted === "walk"
-      ? undefined
-      : await ShellHelper.start({ privateMounts: options.privateMountNamespace ?? true });
+  // Work directory, helper shell and overlay check: made ahead beside the extraction when the
+  // caller prepared them (prepareSnapshotter), else now.
+  const setup = options.prepared ? await options.prepared.take() : await makeSetup(root, options);
+  const workDir = setup.workDir;
+  let helper = setup.helper;
   let mode: "walk" | "overlay" = "walk";
   if (wanted !== "walk") {
-    const err = await canMountOverlay(workDir, helper);
+    const err = setup.overlayError;
     if (err === null) mode = "overlay";
     else if (wanted === "overlay") {
       helper?.close();

@@ -6,6 +6,7 @@ import {
   type Extractor,
   type ExtractProgressEvent,
   extract,
+  prepareSnapshotter,
   type Snapshotter,
   type SnapshotterFactory,
 } from "@molt/snapshotter";
@@ -71,22 +72,33 @@ export async function materialise(
       ...limitsOpt,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
-  const baseline =
-    options.shared && layers.length > 0
-      ? await options.shared.materialise(
-          layers.map((l) => `${l.descriptor.digest} ${l.diffId}`).join(","),
-          root,
-          extractInto,
-          from.signal,
-        )
-      : await extractInto(root);
-  debug("materialised %d layers into %s in %d ms", layers.length, root, Date.now() - t0);
-  const snapshotter = await (options.factory ?? createSnapshotter)(root, {
-    baseline,
+  const snapshotOptions = {
     workDir: join(dir, "snapshot"),
     mode: options.mode ?? "auto",
     ...(options.ignore ? { ignore: options.ignore } : {}),
-  });
+  };
+  // molt's own snapshotter starts its helper shell and overlay check beside the extraction
+  // (they do not read the root), so the first RUN does not wait for them after it (issue 16).
+  const prepared = options.factory ? undefined : prepareSnapshotter(root, snapshotOptions);
+  let baseline: Awaited<ReturnType<typeof extractInto>>;
+  try {
+    baseline =
+      options.shared && layers.length > 0
+        ? await options.shared.materialise(
+            layers.map((l) => `${l.descriptor.digest} ${l.diffId}`).join(","),
+            root,
+            extractInto,
+            from.signal,
+          )
+        : await extractInto(root);
+  } catch (e) {
+    await prepared?.discard();
+    throw e;
+  }
+  debug("materialised %d layers into %s in %d ms", layers.length, root, Date.now() - t0);
+  const snapshotter = prepared
+    ? await createSnapshotter(root, { ...snapshotOptions, baseline, prepared })
+    : await options.factory!(root, { ...snapshotOptions, baseline });
   debug("snapshotter mode: %s", snapshotter.mode);
   return {
     root,
