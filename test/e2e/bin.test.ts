@@ -28,6 +28,23 @@ describe("the molt bin", () => {
     expect(r.stdout).toBe(`molt ${pkg.version} (node ${process.version}, linux/amd64)\n`);
   });
 
+  test("run by its absolute path, or by a relative one from its package, it finds the bundle", async () => {
+    const pkgDir = join(MOLT_LAUNCHER, "..", "..");
+    const pkg = JSON.parse(await readFile(join(pkgDir, "package.json"), "utf8"));
+    const want = `molt ${pkg.version} (node ${process.version}, linux/amd64)\n`;
+    expect((await run(MOLT_LAUNCHER, ["--version"])).stdout).toBe(want);
+    // A relative $0 has no /bin/ with a leading slash to cut at: the launcher resolves it first.
+    const rel = await run("sh", ["-c", 'cd "$1" && ./bin/molt --version', "sh", pkgDir]);
+    expect(rel.stdout).toBe(want);
+    const ctx = join(dir, "ctx-rel");
+    await mkdir(ctx);
+    await writeFile(join(ctx, "Dockerfile"), "FROM scratch\nENV A=1\n");
+    const b = await run("sh", ["-c", 'cd "$1" && ./bin/molt build -c "$2" --no-push', "sh", pkgDir, ctx], {
+      env: { ...process.env, TMPDIR: dir },
+    });
+    expect(b.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+  });
+
   test("the bundle is whole: copied where no node_modules can be found, it still builds", async () => {
     // Nothing above a temp dir holds node_modules: an import the bundle left outside would fail.
     const alone = join(dir, "alone");
