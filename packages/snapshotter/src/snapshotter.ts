@@ -83,7 +83,7 @@ export interface SnapshotterOptions {
    */
   privateMountNamespace?: boolean;
   /**
-   * The work directory, helper and overlay check made ahead by {@link prepareSnapshotter} with
+   * The work directory, helper and overlay check made ahead by `prepareSnapshotter` (@molt/snapshotter) with
    * the same `mode`, `workDir` and `privateMountNamespace` (those options are then not read again).
    */
   prepared?: PreparedSnapshotter;
