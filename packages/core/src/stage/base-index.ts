@@ -13,8 +13,15 @@ import { extractLimits } from "./extract-limits.js";
 import type { LayerRef } from "./image-state.js";
 import { indexStores, type LayerIndexStore } from "./index-store.js";
 import type { BuildSession } from "./session.js";
+import { extractionOf } from "./stage-fs.js";
 
 const debug = createDebug("molt:stage");
+
+/**
+ * Layers up to this size (compressed) being extracted by another stage are indexed only once
+ * that extraction is over (see `extractionOf`): it then takes tens of milliseconds at most.
+ */
+const WAIT_FOR_EXTRACTION_BYTES = 16 * 1024 * 1024;
 
 /** Files whose bodies an index keeps: what `--chown` and WORKDIR's USER read (`/etc/passwd`, `/etc/group`). */
 const keepContent = (path: string, size: number) => size <= 1 << 20 && /(^|\/)(passwd|group)$/.test(path);
@@ -72,6 +79,17 @@ export class LayerIndexes {
             `reading the layer index of ${layer.diffId} from ${store.description} failed: ${(e as Error).message}`,
           );
       }
+    }
+    // A stage extracting this (small) layer now goes first (see extractionOf): its RUN waits for
+    // it. A big layer is indexed beside its extraction as before: waiting for that could cost
+    // the stage a whole extraction of, say, Debian (a second or more) ahead of a long COPY.
+    const extraction =
+      layer.descriptor.size <= WAIT_FOR_EXTRACTION_BYTES
+        ? extractionOf(session.store, layer.descriptor.digest)
+        : undefined;
+    if (extraction) {
+      await extraction;
+      signal?.throwIfAborted();
     }
     const t0 = Date.now();
     const limits = extractLimits(session.options);

@@ -17,6 +17,36 @@ import type { SharedRoots } from "./shared-roots.js";
 
 const debug = createDebug("molt:stage");
 
+/** Extractions running now, by blob store and layer digest (see {@link extractionOf}). */
+const extracting = new WeakMap<object, Map<string, Promise<unknown>>>();
+
+/**
+ * The extraction of the layer `digest` into some stage's root that is running now in the build
+ * whose blob store is `store`, if any: a reader of the same layer that can wait (the layer index
+ * of a COPY onto the same base) waits for it instead of decompressing and parsing the layer on
+ * the same event loop at the same time, which delays the extraction a RUN waits for (issue 16:
+ * a multistage build's COPY --from indexes the base while the first stage extracts it).
+ */
+export function extractionOf(store: object, digest: string): Promise<unknown> | undefined {
+  return extracting.get(store)?.get(digest);
+}
+
+/** Marks `layers` as being extracted in the build of `store` until the returned function is called. */
+function markExtracting(store: object, layers: readonly LayerRef[]): () => void {
+  const running = extracting.get(store) ?? new Map<string, Promise<unknown>>();
+  extracting.set(store, running);
+  let done!: () => void;
+  const settled = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const mine = layers.map((l) => l.descriptor.digest).filter((d) => !running.has(d));
+  for (const d of mine) running.set(d, settled);
+  return () => {
+    for (const d of mine) if (running.get(d) === settled) running.delete(d);
+    done();
+  };
+}
+
 /** A stage's materialised root filesystem and the snapshotter that watches it. */
 export interface StageFs {
   readonly root: string;
@@ -54,7 +84,14 @@ export async function materialise(
   options: MaterialiseOptions = {},
 ): Promise<StageFs> {
   const root = join(dir, "root");
-  await mkdir(options.shared ? dir : root, { recursive: true });
+  // Marked before the first await, so that an index of these layers asked meanwhile waits.
+  const unmark = markExtracting(from.store, layers);
+  try {
+    await mkdir(options.shared ? dir : root, { recursive: true });
+  } catch (e) {
+    unmark();
+    throw e;
+  }
   const signalOpt = from.signal ? { signal: from.signal } : {};
   const source = (layer: LayerRef) => ({
     // Extraction reads each layer to its end: a stage on the same base as one extracting now waits for its download.
@@ -94,6 +131,8 @@ export async function materialise(
   } catch (e) {
     await prepared?.discard();
     throw e;
+  } finally {
+    unmark();
   }
   debug("materialised %d layers into %s in %d ms", layers.length, root, Date.now() - t0);
   const snapshotter = prepared
