@@ -1,3 +1,4 @@
+import { lstatSync } from "node:fs";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import {
   NotAFileError,
   openContext,
   readDockerfile,
+  statStampOf,
 } from "../src/index.js";
 
 let dir: string;
@@ -75,6 +77,28 @@ describe("directory context", () => {
     expect(await ctx.stat("nope")).toBeUndefined();
     expect(await text(ctx.open("a/z.txt"))).toBe("zed");
     await ctx.close();
+  });
+
+  it("a walked file's source is its path on disk and its stamp its lstat data, in the documented form", async () => {
+    const root = join(dir, "stamps");
+    await tree(root, { "top.txt": "t", "d/e/deep.txt": "deep", "d/link": { link: "e" } });
+    const ctx = await openContext(root);
+    const seen: Record<string, unknown> = {};
+    for await (const e of ctx.walk()) {
+      const st = lstatSync(join(root, e.path), { bigint: true });
+      seen[e.path] = [e.source, statStampOf(e)];
+      if (e.type !== "file") continue;
+      // the same key order as before: consumers spread and serialise entries
+      expect(Object.keys(e)).toEqual(["path", "type", "mode", "uid", "gid", "size", "mtimeNs", "source"]);
+      expect(statStampOf(e)).toBe(`${st.size}/${st.mtimeNs}/${st.ctimeNs}/${st.ino}/${st.dev}`);
+    }
+    expect(seen).toEqual({
+      d: [undefined, undefined],
+      "d/e": [undefined, undefined],
+      "d/e/deep.txt": [join(root, "d/e/deep.txt"), expect.stringMatching(/^4\/\d+\/\d+\/\d+\/\d+$/)],
+      "d/link": [undefined, undefined],
+      "top.txt": [join(root, "top.txt"), expect.stringMatching(/^1\/\d+\/\d+\/\d+\/\d+$/)],
+    });
   });
 
   it("never escapes the root", async () => {
