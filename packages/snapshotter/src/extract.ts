@@ -24,7 +24,7 @@ import type { Readable } from "node:stream";
 import { DigestMismatchError } from "@molt/oci";
 import createDebug from "debug";
 import type { XXHashAPI } from "xxhash-wasm";
-import { Baseline, type BaselineEntry, entryFromStat, msFromNs } from "./baseline.js";
+import { Baseline, type BaselineEntry, entryFromStat, msFromNs, type NodeType } from "./baseline.js";
 import { ByteReader } from "./byte-reader.js";
 import { type Compression, openDecompressed } from "./decompress.js";
 import { type DeviceNode, makeDeviceNodes } from "./devices.js";
@@ -171,6 +171,23 @@ interface DirMeta {
   mtimeNs: bigint;
 }
 
+/**
+ * The baseline record of an entry that is queued but not made yet (for the writer thread or
+ * the next settle): what the header says, no inode, no ctime. Replaced by the entry's own stat
+ * once it is made (or, for a directory, at the layer's end).
+ */
+function placeholder(
+  type: NodeType,
+  mode: number,
+  uid: number,
+  gid: number,
+  size: number,
+  mtimeNs: bigint,
+  nlink: number,
+): BaselineEntry {
+  return { type, mode, uid, gid, size, mtimeNs, ctimeNs: 0n, ctimeMs: 0, ino: 0n, nlink };
+}
+
 /** Applies layers to one root; one instance per {@link extract} call. */
 class Extractor {
   readonly lookup: Lookup;
@@ -217,6 +234,15 @@ class Extractor {
       this.baseline.xattrsKnown
       ? mode & 0o777
       : undefined;
+  }
+
+  /** The owner a created entry gets: the header's when owners are applied, else ours. */
+  uidOf(h: TarHeader): number {
+    return this.owner ? h.uid : this.ids.uid;
+  }
+
+  gidOf(h: TarHeader): number {
+    return this.owner ? h.gid : this.ids.gid;
   }
 
   /** Whether a new file in `parent` is already owned by `uid`:`gid` (ours, and no setgid parent to pass its group on). */
@@ -528,18 +554,7 @@ class Extractor {
    */
   queueDevice(h: TarHeader, rel: string, p: string): void {
     const type = h.type as DeviceNode["type"];
-    this.baseline.set(rel, {
-      type,
-      mode: h.mode & 0o7777,
-      uid: this.owner ? h.uid : this.ids.uid,
-      gid: this.owner ? h.gid : this.ids.gid,
-      size: 0,
-      mtimeNs: h.mtimeNs,
-      ctimeNs: 0n,
-      ctimeMs: 0,
-      ino: 0n,
-      nlink: 1,
-    });
+    this.baseline.set(rel, placeholder(type, h.mode & 0o7777, this.uidOf(h), this.gidOf(h), 0, h.mtimeNs, 1));
     this.devices.push({
       node: { path: p, type, mode: h.mode, major: h.devMajor, minor: h.devMinor },
       rel,
@@ -584,35 +599,16 @@ class Extractor {
     this.writer.mkdir(p, mode, entry);
     const parent = this.baseline.get(parentRel(rel));
     const setgid = parent !== undefined && (parent.mode & 0o2000) !== 0;
-    this.baseline.set(rel, {
-      type: "directory",
-      mode: (mode & ~(this.umask ?? 0)) | (setgid ? 0o2000 : 0),
-      uid: this.ids.uid,
-      gid: setgid ? parent.gid : this.ids.gid,
-      size: 0,
-      mtimeNs: 0n,
-      ctimeNs: 0n,
-      ctimeMs: 0,
-      ino: 0n,
-      nlink: 2,
-    });
+    const made = (mode & ~(this.umask ?? 0)) | (setgid ? 0o2000 : 0);
+    const gid = setgid ? parent.gid : this.ids.gid;
+    this.baseline.set(rel, placeholder("directory", made, this.ids.uid, gid, 0, 0n, 2));
   }
 
   /** A symlink made by the writer thread; recorded from its `lstat` once made. */
   async queueSymlink(h: TarHeader, rel: string, p: string, t: number): Promise<void> {
-    this.baseline.set(rel, {
-      type: "symlink",
-      mode: 0o777,
-      uid: this.owner ? h.uid : this.ids.uid,
-      gid: this.owner ? h.gid : this.ids.gid,
-      size: 0,
-      mtimeNs: h.mtimeNs,
-      ctimeNs: 0n,
-      ctimeMs: 0,
-      ino: 0n,
-      nlink: 1,
-      linkTarget: h.linkname,
-    });
+    const link = placeholder("symlink", 0o777, this.uidOf(h), this.gidOf(h), 0, h.mtimeNs, 1);
+    link.linkTarget = h.linkname;
+    this.baseline.set(rel, link);
     const stamp = this.baseline.stamp(rel);
     this.writer.symlink({
       path: p,
@@ -660,18 +656,9 @@ class Extractor {
     const hash = x?.digest();
     this.bytes += h.size;
     const { rel } = at;
-    const provisional: BaselineEntry = {
-      type: "file",
-      mode: h.mode,
-      uid: at.chown ? h.uid : this.ids.uid,
-      gid: at.chown ? h.gid : this.ids.gid,
-      size: h.size,
-      mtimeNs: h.mtimeNs,
-      ctimeNs: 0n,
-      ctimeMs: 0,
-      ino: 0n,
-      nlink: 1,
-    };
+    const uid = at.chown ? h.uid : this.ids.uid;
+    const gid = at.chown ? h.gid : this.ids.gid;
+    const provisional = placeholder("file", h.mode, uid, gid, h.size, h.mtimeNs, 1);
     if (hash !== undefined) provisional.hash = hash;
     this.baseline.set(rel, provisional);
     const stamp = this.baseline.stamp(rel);
