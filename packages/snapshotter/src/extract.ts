@@ -117,6 +117,11 @@ export const DEFAULT_EXTRACT_LIMITS: Readonly<Required<ExtractLimits>> = Object.
   fileBytes: 16 * 1024 ** 3,
 });
 
+/** Skips an entry's body: at once when it is buffered (undefined), else a promise. */
+function skipEntryBody(reader: ByteReader, size: number): Promise<void> | undefined {
+  return size === 0 || reader.skipBuffered(size) ? undefined : reader.skip(size);
+}
+
 /** Passes `bytes` through, hashing every chunk into `hash`. */
 async function* hashing(bytes: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator<Buffer> {
   for await (const b of bytes) {
@@ -284,7 +289,7 @@ class Extractor {
         const max = this.options.limits?.entries;
         if (max !== undefined && this.entries > max) this.limitReached("entries", max, h.name);
         await this.apply(h, reader);
-        await tar.finishEntry();
+        if (!tar.finishBuffered()) await tar.finishEntry();
         if (count % 1000 === 0)
           onProgress?.({ type: "molt:snapshot:extract-progress", index, entries: count, bytes: this.bytes });
       }
@@ -392,9 +397,7 @@ class Extractor {
 
   async applyEntry(h: TarHeader, reader: ByteReader): Promise<void> {
     const name = cleanPath(h.name);
-    const skipBody = async () => {
-      if (h.size > 0) await reader.skip(h.size);
-    };
+    const skipBody = () => skipEntryBody(reader, h.size);
     if (name === "") {
       if (h.type === "directory") this.dirMeta.set("", h);
       return skipBody();
@@ -647,13 +650,24 @@ class Extractor {
     reader: ByteReader,
     at: { rel: string; p: string; createMode: number | undefined; chown: boolean },
   ): Promise<void> {
-    const x = this.options.hash === false ? undefined : this.xx?.create64();
-    const chunks: Buffer[] = [];
-    for await (const chunk of reader.chunks(h.size)) {
-      chunks.push(chunk);
-      x?.update(chunk);
+    const xx = this.options.hash === false ? undefined : this.xx;
+    let chunks: Buffer[];
+    let hash: bigint | undefined;
+    // The usual small file: its body is already buffered, one slice, hashed in one call (issue
+    // 16: no generator, promises or hash state per file; the same xxh64).
+    const whole = reader.take(h.size);
+    if (whole !== undefined) {
+      chunks = [whole];
+      hash = xx?.h64Raw(whole);
+    } else {
+      const x = xx?.create64();
+      chunks = [];
+      for await (const chunk of reader.chunks(h.size)) {
+        chunks.push(chunk);
+        x?.update(chunk);
+      }
+      hash = x?.digest();
     }
-    const hash = x?.digest();
     this.bytes += h.size;
     const { rel } = at;
     const uid = at.chown ? h.uid : this.ids.uid;
@@ -677,7 +691,7 @@ class Extractor {
       chunks,
       h.size,
     );
-    await this.writer.room();
+    if (!this.writer.hasRoom) await this.writer.room();
   }
 
   /** Records a file the writer thread wrote, unless the path was written again since. */

@@ -296,6 +296,11 @@ export class FileWriter {
     if (b.paths.length >= BATCH_OPS || b.len >= BATCH_BYTES) this.#flush();
   }
 
+  /** Whether {@link room} would return at once (nothing to wait for). */
+  get hasRoom(): boolean {
+    return this.#inFlight <= MAX_IN_FLIGHT && this.#opsInFlight <= MAX_OPS_IN_FLIGHT;
+  }
+
   /** Waits while too many bytes or operations are on their way (bounded memory). */
   async room(): Promise<void> {
     while (

@@ -25,8 +25,18 @@ export const MAX_SYMLINKS = OCI_MAX_SYMLINKS;
  * ```
  */
 export function cleanPath(path: string): string {
+  // Most tar names are clean already (`usr/bin/x`) or only prefixed `./` (GNU tar's `-C dir .`):
+  // those are returned without splitting and joining them (issue 16: per entry of a layer).
+  if (!UNCLEAN.test(path)) return path;
+  if (path.startsWith("./")) {
+    const rest = path.slice(2);
+    if (!UNCLEAN.test(rest)) return rest;
+  }
   return cleanRootPath(path);
 }
+
+/** Matches a path with an empty, `.` or `..` component (a leading, trailing or doubled `/` included). */
+const UNCLEAN = /(?:^|\/)\.{0,2}(?:\/|$)/;
 
 /** Joins a root and a relative path produced by {@link cleanPath} or a resolver. */
 export function abs(root: string, rel: string): string {

@@ -34,6 +34,8 @@ export class TarFormatError extends Error {}
 
 const BLOCK = 512;
 
+const isZero = (b: number) => b === 0;
+
 function str(buf: Buffer, off: number, len: number): string {
   let end = off;
   const max = off + len;
@@ -41,8 +43,34 @@ function str(buf: Buffer, off: number, len: number): string {
   return buf.toString("utf8", off, end);
 }
 
+/**
+ * An octal field made of digits with optional spaces around them and a NUL end (what every tar
+ * writer puts there), read without making a string; `undefined` for anything else, which
+ * {@link num} then parses as before.
+ */
+function plainOctal(buf: Buffer, off: number, len: number): number | undefined {
+  const end = off + len;
+  let i = off;
+  while (i < end && buf[i] === 0x20) i++;
+  let v = 0;
+  let digits = 0;
+  for (; i < end; i++) {
+    const c = buf[i]!;
+    if (c < 0x30 || c > 0x37) break;
+    v = v * 8 + (c - 0x30);
+    digits++;
+  }
+  while (i < end && buf[i] === 0x20) i++;
+  if (i < end && buf[i] !== 0) return undefined;
+  return digits > 0 || i > off ? v : undefined;
+}
+
 function num(buf: Buffer, off: number, len: number): number {
   const first = buf[off]!;
+  if ((first & 0x80) === 0) {
+    const v = plainOctal(buf, off, len);
+    if (v !== undefined) return v;
+  }
   if (first & 0x80) {
     // base-256 (GNU): big-endian, first byte's high bit is the marker (0xff = negative).
     const negative = first === 0xff;
@@ -55,6 +83,18 @@ function num(buf: Buffer, off: number, len: number): number {
   const v = Number.parseInt(s, 8);
   if (Number.isNaN(v)) throw new TarFormatError(`bad octal number "${s}"`);
   return v;
+}
+
+/** The POSIX ustar magic (`"ustar\0"` at 257), compared byte by byte. */
+function isUstar(h: Buffer): boolean {
+  return (
+    h[257] === 0x75 &&
+    h[258] === 0x73 &&
+    h[259] === 0x74 &&
+    h[260] === 0x61 &&
+    h[261] === 0x72 &&
+    h[262] === 0
+  );
 }
 
 function checksumOk(buf: Buffer): boolean {
@@ -97,6 +137,9 @@ function parsePaxTime(v: string): bigint {
   return m[1] ? -ns : ns;
 }
 
+/** The empty record map (never written: a PAX header makes a new map). */
+const NONE: ReadonlyMap<string, Buffer> = new Map();
+
 const TYPES: Record<string, TarEntryType> = {
   "0": "file",
   "\0": "file",
@@ -133,15 +176,22 @@ export class TarReader {
     this.#pad = 0;
   }
 
+  /** {@link finishEntry} when the padding is already buffered (true), else false: await {@link finishEntry}. */
+  finishBuffered(): boolean {
+    if (this.#pad > 0 && !this.#r.skipBuffered(this.#pad)) return false;
+    this.#pad = 0;
+    return true;
+  }
+
   /** The next entry header, or `null` at the end of the archive. */
   async next(): Promise<TarHeader | null> {
-    let pax = new Map<string, Buffer>();
+    let pax = NONE;
     let longName: string | undefined;
     let longLink: string | undefined;
     for (;;) {
-      const h = await this.#r.read(BLOCK);
+      const h = this.#r.take(BLOCK) ?? (await this.#r.read(BLOCK));
       if (h === null) return null;
-      if (h.every((b) => b === 0)) return null; // end-of-archive marker (second block is optional)
+      if (h[0] === 0 && h.every(isZero)) return null; // end-of-archive marker (second block is optional)
       if (!checksumOk(h)) throw new TarFormatError("tar header checksum mismatch (corrupt or not a tar)");
       const flag = String.fromCharCode(h[156]!);
       let size = num(h, 124, 12);
@@ -157,10 +207,11 @@ export class TarReader {
         else longLink = str(body, 0, body.length);
         continue;
       }
-      const all = new Map([...this.#global, ...pax]);
-      const magic = h.toString("latin1", 257, 263);
+      // no extension records (the usual case): no merged map per entry
+      const all =
+        pax.size === 0 ? this.#global : this.#global.size === 0 ? pax : new Map([...this.#global, ...pax]);
       let name = str(h, 0, 100);
-      if (magic === "ustar\0" && h[345] !== 0) name = `${str(h, 345, 155)}/${name}`;
+      if (isUstar(h) && h[345] !== 0) name = `${str(h, 345, 155)}/${name}`;
       if (longName !== undefined) name = longName;
       let linkname = longLink ?? str(h, 157, 100);
       const p = all.get("path");
@@ -175,13 +226,14 @@ export class TarReader {
       const gid = all.get("gid");
       const mt = all.get("mtime");
       const xattrs: Record<string, Buffer> = {};
-      for (const [k, v] of all) {
-        if (k.startsWith("SCHILY.xattr.")) xattrs[k.slice(13)] = v;
-        else if (k.startsWith("LIBARCHIVE.xattr.")) {
-          xattrs[decodeURIComponent(k.slice(17))] = Buffer.from(v.toString(), "base64");
-        } else if (k.startsWith("GNU.sparse."))
-          throw new TarFormatError(`sparse file "${name}" is not supported`);
-      }
+      if (all.size > 0)
+        for (const [k, v] of all) {
+          if (k.startsWith("SCHILY.xattr.")) xattrs[k.slice(13)] = v;
+          else if (k.startsWith("LIBARCHIVE.xattr.")) {
+            xattrs[decodeURIComponent(k.slice(17))] = Buffer.from(v.toString(), "base64");
+          } else if (k.startsWith("GNU.sparse."))
+            throw new TarFormatError(`sparse file "${name}" is not supported`);
+        }
       if (flag === "S") throw new TarFormatError(`GNU sparse file "${name}" is not supported`);
       this.#pad = (BLOCK - (size % BLOCK)) % BLOCK;
       return {
