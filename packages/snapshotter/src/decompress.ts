@@ -8,6 +8,9 @@ import { UnsupportedCompressionError } from "./errors.js";
 
 const debug = createDebug("molt:snapshot");
 
+/** Size of the buffers zlib inflates gzip layers into (see {@link openDecompressed}). */
+const GUNZIP_CHUNK = 64 * 1024;
+
 /** Compression formats recognised from a layer's first bytes. */
 export type Compression = "gzip" | "zstd" | "none";
 
@@ -78,7 +81,13 @@ export async function openDecompressed(stream: Readable, verify: boolean): Promi
     // chunks. Against pigz -d in a child (issue 16, Debian layer, 6 interleaved rounds, same
     // code otherwise): faster in every round (median 2.02 s against 2.48 s, load 3-5), less CPU
     // (inflate alone: 0.32 s user against pigz's 0.43-0.75 s), no process, no pipe copies.
-    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+    // 64 KiB output chunks (pigz's pipe writes are the same size): each is a fresh buffer, held
+    // until the tar reader is past it. A 256 KiB chunk of a layer of tiny files held ~256 entries,
+    // long enough to outlive two young-generation collections: promoted, dead, and kept until the
+    // next full collection, up to V8's 64 MB of external memory (issue 16: manyfiles' peak RSS
+    // 199 MiB median against 165 with 64 KiB, 4 interleaved rounds; the Debian layer extracted
+    // in the same time and CPU, 0.82 s against 0.81 s, 7 interleaved rounds).
+    const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK });
     const pump = (async () => {
       try {
         for await (const b of raw) if (!gunzip.write(b)) await new Promise((r) => gunzip.once("drain", r));
