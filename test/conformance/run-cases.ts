@@ -13,20 +13,44 @@ const HARNESS_VERSION = "2";
 /** Reference outcomes are cached here by case content (CI starts empty, a developer's rerun does not). */
 export const OUTCOME_CACHE = join(CACHE_DIR, "..", "conformance");
 
-/** A small promise pool: at most `n` jobs at once, in submission order. */
-export function pool(n: number): <T>(job: () => Promise<T>) => Promise<T> {
+/** A promise pool: `run(job)` shares `n` slots; `run.alone(job)` waits until no job runs and holds them all. */
+export interface Pool {
+  <T>(job: () => Promise<T>): Promise<T>;
+  /** Runs `job` with nothing else of this pool running beside it (ahead of the jobs still waiting). */
+  alone<T>(job: () => Promise<T>): Promise<T>;
+}
+
+/** A small promise pool: at most `n` jobs at once, in submission order; an `alone` job runs by itself. */
+export function pool(n: number): Pool {
   let active = 0;
-  const waiting: (() => void)[] = [];
-  return async <T>(job: () => Promise<T>): Promise<T> => {
-    if (active >= n) await new Promise<void>((r) => waiting.push(r));
-    active++;
+  let exclusive = false;
+  const queue: { alone: boolean; go: () => void }[] = [];
+  const pump = () => {
+    while (!exclusive && queue.length > 0) {
+      const head = queue[0]!;
+      if (head.alone ? active > 0 : active >= n) return;
+      queue.shift();
+      active++;
+      exclusive = head.alone;
+      head.go();
+    }
+  };
+  const enter = async <T>(alone: boolean, job: () => Promise<T>): Promise<T> => {
+    await new Promise<void>((go) => {
+      if (alone) queue.unshift({ alone, go });
+      else queue.push({ alone, go });
+      pump();
+    });
     try {
       return await job();
     } finally {
       active--;
-      waiting.shift()?.();
+      if (alone) exclusive = false;
+      pump();
     }
   };
+  const run = <T>(job: () => Promise<T>) => enter(false, job);
+  return Object.assign(run, { alone: <T>(job: () => Promise<T>) => enter(true, job) });
 }
 
 /** Where the suite runs: bases, reference builders, temp space, concurrency. */
@@ -53,16 +77,21 @@ const caseKey = ({ golden: _golden, ...k }: Case, ref: Builder, identity: string
     .digest("hex")
     .slice(0, 24);
 
-async function cached(key: string, make: () => Promise<Outcome>): Promise<{ o: Outcome; ms: number }> {
+async function cached(
+  key: string,
+  make: () => Promise<Outcome>,
+  retry: () => Promise<Outcome>,
+): Promise<{ o: Outcome; ms: number }> {
   const file = join(OUTCOME_CACHE, `${key}.json`);
   // CONFORM_CACHE=off rebuilds every reference (as CI's fresh machine does), to time a full run
   if (process.env.CONFORM_CACHE !== "off" && existsSync(file))
     return { o: JSON.parse(await readFile(file, "utf8")) as Outcome, ms: 0 };
   const t = Date.now();
   let o = await make();
-  // a reference that fails is asked once more before its failure is cached (buildah's vfs
-  // storage has been seen to fail a commit when two builds finish at once)
-  if (!o.ok) o = await make();
+  // a reference that fails is asked once more, alone, before its failure is cached: buildah's
+  // vfs storage has been seen to fail a commit ("committing the finished image") when two builds
+  // finish at once, and an immediate retry beside the same neighbour failed the same way
+  if (!o.ok) o = await retry();
   await mkdir(OUTCOME_CACHE, { recursive: true });
   await writeFile(file, JSON.stringify(o));
   return { o, ms: Date.now() - t };
@@ -74,7 +103,7 @@ async function cached(key: string, make: () => Promise<Outcome>): Promise<{ o: O
  */
 export function startAll(cases: Case[], env: SuiteEnv): Map<string, Promise<CaseOutcomes>> {
   const n = (v: string | undefined, d: number) => Math.max(1, Number(v) || d);
-  const pools: Record<Builder, ReturnType<typeof pool>> = {
+  const pools: Record<Builder, Pool> = {
     molt: pool(n(process.env.CONFORM_MOLT_JOBS, 2)),
     buildah: pool(n(process.env.CONFORM_BUILDAH_JOBS, 2)),
     docker: pool(n(process.env.CONFORM_DOCKER_JOBS, 2)),
@@ -88,26 +117,30 @@ export function startAll(cases: Case[], env: SuiteEnv): Map<string, Promise<Case
       await materialise(k, ctx, env.bases, join(env.tmp, `${k.name}-${b}`));
       return ctx;
     };
-    const one = (b: Builder): Promise<{ o: Outcome; ms: number }> =>
-      pools[b](async () => {
-        const make = async (): Promise<Outcome> => {
-          const ctx = await ctxOf(b);
-          const w = join(env.work, k.name, b);
-          try {
-            if (b === "molt") return await buildWithMolt(k, ctx, w, env.tmp);
-            if (b === "buildah") return await buildWithBuildah(k, ctx, w, env.buildahRoot);
-            return await buildWithDocker(k, ctx, w, env.dockerd);
-          } finally {
-            await rm(join(env.work, k.name, `ctx-${b}`), { recursive: true, force: true });
-            await rm(w, { recursive: true, force: true });
-          }
-        };
-        if (b === "molt") {
+    const make = async (b: Builder): Promise<Outcome> => {
+      const ctx = await ctxOf(b);
+      const w = join(env.work, k.name, b);
+      try {
+        if (b === "molt") return await buildWithMolt(k, ctx, w, env.tmp);
+        if (b === "buildah") return await buildWithBuildah(k, ctx, w, env.buildahRoot);
+        return await buildWithDocker(k, ctx, w, env.dockerd);
+      } finally {
+        await rm(join(env.work, k.name, `ctx-${b}`), { recursive: true, force: true });
+        await rm(w, { recursive: true, force: true });
+      }
+    };
+    const one = async (b: Builder): Promise<{ o: Outcome; ms: number }> => {
+      if (b === "molt")
+        return pools.molt(async () => {
           const t = Date.now();
-          return { o: await make(), ms: Date.now() - t };
-        }
-        return cached(caseKey(k, b, env.identity), make);
-      });
+          return { o: await make(b), ms: Date.now() - t };
+        });
+      return cached(
+        caseKey(k, b, env.identity),
+        () => pools[b](() => make(b)),
+        () => pools[b].alone(() => make(b)),
+      );
+    };
     const all = (async () => {
       const [m, bu, d] = await Promise.all([one("molt"), one("buildah"), one("docker")]);
       return {
