@@ -99,6 +99,23 @@ describe("the bundle's code cache", () => {
     }
   });
 
+  test("the training build compiled the registry path into it: undici's HTTP/1.1 client, pull and push", async () => {
+    // scripts/code-cache.cjs trains on a two-stage build that pulls its base from an in-memory
+    // registry and pushes to it (scripts/training-registry.cjs). A chunk the training never ran
+    // is cached with its top level alone (3% of its source's size for undici's); one it ran has
+    // its functions' bytecode too (about its source's size).
+    const bundle = join(MOLT_BIN, "..");
+    const names = (await readdir(bundle)).filter((f) => f.endsWith(".js"));
+    const sources = await Promise.all(names.map(async (n) => [n, await readFile(join(bundle, n), "utf8")]));
+    const undici = sources.filter(([, src]) => src.includes("llhttp_execute")).map(([n]) => n!);
+    expect(undici).toHaveLength(1);
+    const size = sources.find(([n]) => n === undici[0])![1]!.length;
+    for (const c of await caches(bundle)) {
+      const [, , length] = c.head.chunks[undici[0]!]!;
+      expect(length).toBeGreaterThan(size / 2);
+    }
+  });
+
   test("bin/molt compiles every chunk it loads from the cache", async () => {
     const r = await run(MOLT_LAUNCHER, ["--version"], { env: { ...process.env, DEBUG: "molt:code-cache" } });
     expect(r.stdout).toMatch(/^molt \S+ \(node v20\./);

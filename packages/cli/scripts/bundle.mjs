@@ -8,7 +8,8 @@
 // CommonJS, not ESM, so that the chunks can be compiled from a V8 code cache (Node 20 has none for
 // ES modules): dist/bundle/bin.js is scripts/bundle-loader.cjs, which loads the chunks (entry
 // cli.js) from a dist/bundle/code-cache-FLAGS.bin, made here by scripts/code-cache.cjs with a
-// training run (`molt build` of FROM scratch) once under the flags bin/molt gives node (read
+// training run (a two-stage `molt build` that pulls from and pushes to an in-memory registry,
+// scripts/training-registry.cjs) once under the flags bin/molt gives node (read
 // from bin/molt) and once under none (`node dist/bundle/bin.js`, as the tests and the executor
 // image run it).
 // MOLT_CODE_CACHE=0 skips making them (the bundle then compiles from source, as it does when a
