@@ -116,6 +116,31 @@ describe("the bundle's code cache", () => {
     }
   });
 
+  test("trained outside a mount namespace, with no RUN, it is made and used too; as root, the RUN path is in pnpm build's", async () => {
+    // bundle.mjs trains as root in `unshare --mount` (the training build then RUNs the base's
+    // static /bin/true); elsewhere, or when that fails, code-cache.cjs trains without RUN.
+    const b = await copyBundle("no-run");
+    for (const c of await caches(b)) await rm(c.path);
+    const script = join(MOLT_BIN, "..", "..", "..", "scripts", "code-cache.cjs");
+    const env = { ...process.env, DEBUG: "", NODE_OPTIONS: "", TMPDIR: dir };
+    delete env.MOLT_MOUNT_NAMESPACE_HELD_BY;
+    const made = await run(process.execPath, [script, b], { env, allowFail: true });
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stderr).not.toMatch(/RUN \[/);
+    const r = await build(b);
+    expect([r.code, r.stdout, r.report.rejected, r.report.compiled]).toEqual([0, reference, 0, 0]);
+    if (process.geteuid?.() !== 0) return;
+    // The chunk of RUN's runner holds more compiled functions in pnpm build's cache.
+    const names = (await readdir(b)).filter((f) => f.endsWith(".js"));
+    const runner: string[] = [];
+    for (const n of names)
+      if ((await readFile(join(b, n), "utf8")).includes("molt-runner-setup-failed")) runner.push(n);
+    expect(runner).toHaveLength(1);
+    const [plain] = (await caches(b)).filter((c) => c.head.flags === "NODE_OPTIONS=");
+    const [built] = (await caches(join(MOLT_BIN, ".."))).filter((c) => c.head.flags === "NODE_OPTIONS=");
+    expect(built!.head.chunks[runner[0]!]![2]).toBeGreaterThan(plain!.head.chunks[runner[0]!]![2] + 20_000);
+  });
+
   test("bin/molt compiles every chunk it loads from the cache", async () => {
     const r = await run(MOLT_LAUNCHER, ["--version"], { env: { ...process.env, DEBUG: "molt:code-cache" } });
     expect(r.stdout).toMatch(/^molt \S+ \(node v20\./);

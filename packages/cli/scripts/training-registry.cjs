@@ -39,13 +39,56 @@ function tarEntry(name, type, mode, body = Buffer.alloc(0)) {
   return Buffer.concat([h, body, pad]);
 }
 
-/** The base image's only layer: /etc with passwd and group, /bin, /tmp, gzip-compressed. */
+/**
+ * A static Linux executable that exits 0 (the `exit` system call and nothing else: an ELF header,
+ * one loadable segment and 10-16 bytes of code), for this machine's architecture (x64 or arm64),
+ * so that the training build can RUN a command in a base image that has no libc; `undefined`
+ * on other architectures.
+ */
+function exitZeroElf(arch = process.arch) {
+  const code = {
+    // xor edi, edi; mov eax, 60 (exit); syscall
+    x64: [0x3e, Buffer.from([0x31, 0xff, 0xb8, 0x3c, 0, 0, 0, 0x0f, 0x05])],
+    // mov x0, #0; mov x8, #93 (exit); svc #0
+    arm64: [0xb7, Buffer.from([0x00, 0x00, 0x80, 0xd2, 0xa8, 0x0b, 0x80, 0xd2, 0x01, 0x00, 0x00, 0xd4])],
+  }[arch];
+  if (!code) return undefined;
+  const [machine, text] = code;
+  const base = 0x400000n;
+  const size = 64 + 56 + text.length;
+  const elf = Buffer.alloc(size);
+  elf.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1], 0); // ELF, 64-bit, little-endian, version 1
+  elf.writeUInt16LE(2, 16); // ET_EXEC
+  elf.writeUInt16LE(machine, 18);
+  elf.writeUInt32LE(1, 20);
+  elf.writeBigUInt64LE(base + 120n, 24); // entry: the code after the two headers
+  elf.writeBigUInt64LE(64n, 32); // program headers at 64
+  elf.writeUInt16LE(64, 52);
+  elf.writeUInt16LE(56, 54);
+  elf.writeUInt16LE(1, 56);
+  elf.writeUInt32LE(1, 64); // PT_LOAD
+  elf.writeUInt32LE(5, 68); // R + X
+  elf.writeBigUInt64LE(base, 80);
+  elf.writeBigUInt64LE(base, 88);
+  elf.writeBigUInt64LE(BigInt(size), 96);
+  elf.writeBigUInt64LE(BigInt(size), 104);
+  elf.writeBigUInt64LE(0x1000n, 112);
+  text.copy(elf, 120);
+  return elf;
+}
+
+/**
+ * The base image's only layer, gzip-compressed: /etc with passwd and group, /tmp, and /bin with
+ * `true` ({@link exitZeroElf}) where this architecture has one.
+ */
 function baseLayer() {
+  const elf = exitZeroElf();
   const tar = Buffer.concat([
     tarEntry("etc/", "5", 0o755),
     tarEntry("etc/passwd", "0", 0o644, Buffer.from("root:x:0:0:root:/root:/bin/sh\n")),
     tarEntry("etc/group", "0", 0o644, Buffer.from("root:x:0:\n")),
     tarEntry("bin/", "5", 0o755),
+    ...(elf ? [tarEntry("bin/true", "0", 0o755, elf)] : []),
     tarEntry("tmp/", "5", 0o1777),
     Buffer.alloc(1024),
   ]);
@@ -60,6 +103,7 @@ function startTrainingRegistry() {
   const blobs = new Map();
   const manifests = new Map();
   const uploads = new Map();
+  const elf = exitZeroElf();
   const layer = baseLayer();
   blobs.set(digestOf(layer.gz), layer.gz);
   const config = Buffer.from(
@@ -196,9 +240,9 @@ function startTrainingRegistry() {
     server.listen(0, "127.0.0.1", () => {
       server.unref();
       host = `127.0.0.1:${server.address().port}`;
-      resolve({ host, base: `${host}/train/base:1`, close: () => server.close() });
+      resolve({ host, base: `${host}/train/base:1`, canRun: elf !== undefined, close: () => server.close() });
     });
   });
 }
 
-module.exports = { startTrainingRegistry };
+module.exports = { startTrainingRegistry, exitZeroElf };
