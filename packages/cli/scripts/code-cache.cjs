@@ -56,6 +56,10 @@ async function trainingArgs() {
       `COPY app /app/\nCOPY --from=first /src /copied\nENV A=1\nCMD ["sh"]\n`,
   );
   if (!run) process.env.MOLT_MOUNT_NAMESPACE = "0";
+  // Nothing of the machine's registry set-up applies to the training registry: no docker
+  // config.json (a credsStore would run a helper for it), no kaniko mirror or registry map.
+  process.env.DOCKER_CONFIG = join(work, "docker-config");
+  for (const k of Object.keys(process.env)) if (k.startsWith("KANIKO_")) delete process.env[k];
   return [
     "build",
     "-c",
