@@ -106,10 +106,12 @@ describe("the bundle's code cache", () => {
     // its functions' bytecode too (about its source's size).
     const bundle = join(MOLT_BIN, "..");
     const names = (await readdir(bundle)).filter((f) => f.endsWith(".js"));
-    const sources = await Promise.all(names.map(async (n) => [n, await readFile(join(bundle, n), "utf8")]));
-    const undici = sources.filter(([, src]) => src.includes("llhttp_execute")).map(([n]) => n!);
+    const sources = await Promise.all(
+      names.map(async (n) => ({ name: n, source: await readFile(join(bundle, n), "utf8") })),
+    );
+    const undici = sources.filter((c) => c.source.includes("llhttp_execute")).map((c) => c.name);
     expect(undici).toHaveLength(1);
-    const size = sources.find(([n]) => n === undici[0])![1]!.length;
+    const size = sources.find((c) => c.name === undici[0])!.source.length;
     for (const c of await caches(bundle)) {
       const [, , length] = c.head.chunks[undici[0]!]!;
       expect(length).toBeGreaterThan(size / 2);
@@ -122,7 +124,7 @@ describe("the bundle's code cache", () => {
     const b = await copyBundle("no-run");
     for (const c of await caches(b)) await rm(c.path);
     const script = join(MOLT_BIN, "..", "..", "..", "scripts", "code-cache.cjs");
-    const env = { ...process.env, DEBUG: "", NODE_OPTIONS: "", TMPDIR: dir };
+    const env: NodeJS.ProcessEnv = { ...process.env, DEBUG: "", NODE_OPTIONS: "", TMPDIR: dir };
     delete env.MOLT_MOUNT_NAMESPACE_HELD_BY;
     const made = await run(process.execPath, [script, b], { env, allowFail: true });
     expect(made.code, made.stderr).toBe(0);
