@@ -18,6 +18,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { trainCodeCache } from "../../packages/cli/scripts/train-code-cache.mjs";
 
 const here = dirname(new URL(import.meta.url).pathname);
 const repo = resolve(here, "..", "..");
@@ -49,18 +50,9 @@ const stripped = spawnSync("strip", ["-o", join(out, "node"), node], { stdio: "i
 if (stripped.status !== 0) copyFileSync(node, join(out, "node"));
 chmodSync(join(out, "node"), 0o755);
 // The code cache, by the Node binary the image ships (UPX packs the same code; the loader checks
-// the version and V8 rejects other flags) under no flags, as molt-bin runs it.
-const cached = spawnSync(
-  node,
-  [join(repo, "packages", "cli", "scripts", "code-cache.cjs"), join(out, "molt", "dist")],
-  {
-    env: { ...process.env, DEBUG: "", NODE_OPTIONS: "" },
-    stdio: ["ignore", "ignore", "pipe"],
-    encoding: "utf8",
-  },
-);
-if (cached.status !== 0)
-  throw new Error(`code cache for the image failed (${cached.status}): ${cached.stderr}`);
+// the version and V8 rejects other flags) under no flags, as molt-bin runs it; as root, trained
+// with a RUN in a private mount namespace (scripts/train-code-cache.mjs).
+trainCodeCache({ dir: join(out, "molt", "dist"), node });
 // busybox-static for the :debug variant (Dockerfile.debug).
 if (existsSync("/bin/busybox")) copyFileSync("/bin/busybox", join(out, "busybox"));
 copyFileSync(join(here, "collect.sh"), join(out, "collect.sh"));

@@ -19,6 +19,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "rolldown";
+import { trainCodeCache } from "./train-code-cache.mjs";
 
 const scripts = import.meta.dirname;
 const dist = join(scripts, "..", "dist");
@@ -34,32 +35,7 @@ await build({
 writeFileSync(join(out, "package.json"), '{ "type": "commonjs" }\n');
 copyFileSync(join(scripts, "bundle-loader.cjs"), join(out, "bin.js"));
 if (process.env.MOLT_CODE_CACHE !== "0") {
-  // As root, the training build runs in a private mount namespace (as bin/molt runs a build), where
-  // it RUNs a command too; if that fails, it is made again without RUN, outside.
-  const ns =
-    process.geteuid?.() === 0 &&
-    spawnSync("unshare", ["--mount", "--propagation", "private", "true"], { stdio: "ignore" }).status === 0;
-  for (const flags of [binNodeFlags(), []]) {
-    const train = (inNamespace) => {
-      const node = [process.execPath, ...flags, join(scripts, "code-cache.cjs"), out];
-      const [cmd, ...args] = inNamespace
-        ? ["unshare", "--mount", "--propagation", "private", "--", ...node]
-        : node;
-      const env = { ...process.env, DEBUG: "", NODE_OPTIONS: "" };
-      delete env.MOLT_MOUNT_NAMESPACE_HELD_BY;
-      if (inNamespace) env.MOLT_MOUNT_NAMESPACE_HELD_BY = "exec";
-      // stdout (the training build's digest) is of no use here; its stderr is shown on failure.
-      return spawnSync(cmd, args, { env, stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
-    };
-    let r = ns ? train(true) : undefined;
-    if (r && r.status !== 0) {
-      process.stderr.write(
-        `code cache: the training build with RUN failed (exit ${r.status}); again without RUN\n`,
-      );
-    }
-    if (r?.status !== 0) r = train(false);
-    if (r.status !== 0) throw new Error(`code cache (${flags.join(" ")}): exit ${r.status}: ${r.stderr}`);
-  }
+  for (const flags of [binNodeFlags(), []]) trainCodeCache({ dir: out, flags });
 }
 
 /**

@@ -1,0 +1,42 @@
+// Makes a bundle's V8 code cache for one set of node flags: runs scripts/code-cache.cjs (the
+// training build) with that node and those flags. As root, where a private mount namespace can
+// be made, it runs through `unshare --mount` (as bin/molt runs a build), where the training build
+// RUNs a command too, so the RUN path is compiled into the cache; if that fails, it is made again
+// without RUN, outside (issue 16). Used by scripts/bundle.mjs and deploy/executor/make-context.mjs.
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+
+const codeCacheScript = join(import.meta.dirname, "code-cache.cjs");
+
+/** Whether this process is root and `unshare --mount` works here. */
+function canUnshare() {
+  return (
+    process.geteuid?.() === 0 &&
+    spawnSync("unshare", ["--mount", "--propagation", "private", "true"], { stdio: "ignore" }).status === 0
+  );
+}
+
+/**
+ * Runs the training build for bundle dir `dir` with node binary `node` and node flags `flags`;
+ * throws (with its stderr) when it fails even without RUN.
+ */
+export function trainCodeCache({ dir, node = process.execPath, flags = [] }) {
+  const train = (inNamespace) => {
+    const cmd = [node, ...flags, codeCacheScript, dir];
+    const env = { ...process.env, DEBUG: "", NODE_OPTIONS: "" };
+    delete env.MOLT_MOUNT_NAMESPACE_HELD_BY;
+    if (inNamespace) env.MOLT_MOUNT_NAMESPACE_HELD_BY = "exec";
+    const [file, ...args] = inNamespace
+      ? ["unshare", "--mount", "--propagation", "private", "--", ...cmd]
+      : cmd;
+    // stdout (the training build's digest) is of no use here; its stderr is shown on failure.
+    return spawnSync(file, args, { env, stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
+  };
+  let r = canUnshare() ? train(true) : undefined;
+  if (r && r.status !== 0)
+    process.stderr.write(
+      `code cache: the training build with RUN failed (exit ${r.status}); again without RUN\n`,
+    );
+  if (r?.status !== 0) r = train(false);
+  if (r.status !== 0) throw new Error(`code cache (${flags.join(" ")}): exit ${r.status}: ${r.stderr}`);
+}
