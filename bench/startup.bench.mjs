@@ -7,9 +7,12 @@
 // and `node dist/bin.js build` (tsc's output, unbundled: 400 modules resolved one by one). One
 // row runs the bin with its V8 code cache turned off (MOLT_CODE_CACHE=0: every chunk compiled
 // from source, as with a stale cache or another Node; packages/cli/scripts/bundle-loader.cjs).
+// One row builds against a registry (the code cache's training registry, packages/cli/scripts/
+// training-registry.cjs, in a child process): pull of a one-layer base, COPY of 5 files, as root a
+// RUN of the base's static /bin/true, push; its code mostly comes compiled out of the code cache.
 // Targets (issue 16): --version <= 60 ms above bare node; the build row as low as it goes (a warm
 // cached rebuild, issue 11, must stay <= 0.5 s in all).
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +31,35 @@ const ctx = join(work, "ctx");
 mkdirSync(ctx);
 writeFileSync(join(ctx, "Dockerfile"), "FROM scratch\nENV A=1\n");
 const build = ["build", "-c", ctx, "--no-push", "--progress=plain"];
+// The registry row's registry, in a child process (the timed runs below block this one).
+const registryChild = spawn(
+  process.execPath,
+  [
+    "-e",
+    `require(${JSON.stringify(join(cli, "scripts", "training-registry.cjs"))}).startTrainingRegistry()` +
+      `.then((r) => { process.stdout.write(JSON.stringify(r) + "\\n"); setInterval(() => {}, 1 << 30); })`,
+  ],
+  { stdio: ["ignore", "pipe", "inherit"] },
+);
+const registry = await new Promise((resolve, reject) => {
+  registryChild.once("exit", (code) => reject(new Error(`training registry exited ${code}`)));
+  registryChild.stdout.once("data", (d) => resolve(JSON.parse(String(d))));
+});
+const regCtx = join(work, "reg-ctx");
+mkdirSync(join(regCtx, "app"), { recursive: true });
+for (let i = 0; i < 5; i++) writeFileSync(join(regCtx, "app", `f${i}.txt`), `file ${i}\n`.repeat(40));
+const runStep = process.geteuid?.() === 0 && registry.canRun ? 'RUN ["/bin/true"]\n' : "";
+writeFileSync(join(regCtx, "Dockerfile"), `FROM ${registry.base}\n${runStep}COPY app /app/\n`);
+const regBuild = [
+  "build",
+  "-c",
+  regCtx,
+  "-d",
+  `${registry.host}/bench/out:1`,
+  "--insecure",
+  "--insecure-pull",
+];
+const regName = `molt build (pull, ${runStep ? "RUN, " : ""}COPY, push)`;
 // Wall time, and CPU time (user + system of the process and its children, from GNU time), which
 // a loaded machine disturbs less.
 const cpu = {};
@@ -54,6 +86,10 @@ const cases = {
   "molt build (FROM scratch), no code cache": Object.assign([launcher, ...build], {
     env: { MOLT_CODE_CACHE: "0" },
   }),
+  [regName]: [launcher, ...regBuild, "--progress=plain"],
+  [`${regName}, no code cache`]: Object.assign([launcher, ...regBuild, "--progress=plain"], {
+    env: { MOLT_CODE_CACHE: "0" },
+  }),
   "node dist/bundle/bin.js build (node wrapper)": [node, bundle, ...build],
   "node dist/bin.js build (unbundled)": [node, unbundled, ...build],
 };
@@ -61,6 +97,8 @@ const t = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
 try {
   for (let i = 0; i < ROUNDS; i++) for (const [k, c] of Object.entries(cases)) t[k].push(timeOnce(k, c));
 } finally {
+  registryChild.removeAllListeners("exit");
+  registryChild.kill();
   rmSync(work, { recursive: true, force: true });
 }
 const bare = median(t["node -e 0"]);
@@ -81,6 +119,6 @@ console.log(
   `startup build: the bin saves ${saved("molt build (FROM scratch)", "node dist/bin.js build (unbundled)")} against the unbundled CLI (${saved("molt build (FROM scratch)", "node dist/bundle/bin.js build (node wrapper)")} of it the exec instead of the node wrapper)`,
 );
 console.log(
-  `startup build: the code cache saves ${saved("molt build (FROM scratch)", "molt build (FROM scratch), no code cache")}`,
+  `startup build: the code cache saves ${saved("molt build (FROM scratch)", "molt build (FROM scratch), no code cache")} (FROM scratch), ${saved(regName, `${regName}, no code cache`)} (${regName.slice(12, -1)})`,
 );
 console.log(`load: ${spawnSync("uptime", { encoding: "utf8" }).stdout.trim()}`);
