@@ -143,6 +143,24 @@ describe("the bundle's code cache", () => {
     expect(built!.head.chunks[runner[0]!]![2]).toBeGreaterThan(plain!.head.chunks[runner[0]!]![2] + 20_000);
   });
 
+  test("with no working loopback network (root: unshare -n) it falls back to a FROM scratch training", async () => {
+    if (process.geteuid?.() !== 0) return;
+    const b = await copyBundle("no-network");
+    for (const c of await caches(b)) await rm(c.path);
+    const train = join(MOLT_BIN, "..", "..", "..", "scripts", "train-code-cache.mjs");
+    const code = `import { trainCodeCache } from ${JSON.stringify(train)}; trainCodeCache({ dir: ${JSON.stringify(b)} });`;
+    const env: NodeJS.ProcessEnv = { ...process.env, DEBUG: "", TMPDIR: dir };
+    delete env.MOLT_MOUNT_NAMESPACE_HELD_BY;
+    const made = await run("unshare", ["-n", process.execPath, "--input-type=module", "-e", code], {
+      env,
+      allowFail: true,
+    });
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stderr).toMatch(/code cache: trained on FROM scratch instead/);
+    const r = await build(b);
+    expect([r.code, r.stdout, r.report.rejected, r.report.compiled]).toEqual([0, reference, 0, 0]);
+  });
+
   test("bin/molt compiles every chunk it loads from the cache", async () => {
     const r = await run(MOLT_LAUNCHER, ["--version"], { env: { ...process.env, DEBUG: "molt:code-cache" } });
     expect(r.stdout).toMatch(/^molt \S+ \(node v20\./);

@@ -72,7 +72,24 @@ async function trainingArgs() {
   ];
 }
 
-const argsReady = cliArgs.length > 0 ? Promise.resolve(cliArgs) : trainingArgs();
+/**
+ * The fallback training build, `FROM scratch` + ENV with no registry (MOLT_CODE_CACHE_TRAINING=
+ * scratch; train-code-cache.mjs's last try, where a loopback registry cannot be served).
+ */
+function scratchArgs() {
+  work = mkdtempSync(join(tmpdir(), "molt-code-cache-"));
+  mkdirSync(join(work, "ctx"));
+  writeFileSync(join(work, "ctx", "Dockerfile"), "FROM scratch\nENV A=1\n");
+  process.env.MOLT_MOUNT_NAMESPACE = "0";
+  return ["build", "-c", join(work, "ctx"), "--no-push", "--progress=plain"];
+}
+
+const argsReady =
+  cliArgs.length > 0
+    ? Promise.resolve(cliArgs)
+    : process.env.MOLT_CODE_CACHE_TRAINING === "scratch"
+      ? Promise.resolve(scratchArgs())
+      : trainingArgs();
 let args = cliArgs;
 argsReady.then((a) => {
   args = a;

@@ -2,7 +2,7 @@
 // training build) with that node and those flags. As root, where a private mount namespace can
 // be made, it runs through `unshare --mount` (as bin/molt runs a build), where the training build
 // RUNs a command too, so the RUN path is compiled into the cache; if that fails, it is made again
-// without RUN, outside (issue 16). Used by scripts/bundle.mjs and deploy/executor/make-context.mjs.
+// without RUN, outside, and if that fails too, on a FROM scratch build (no registry; issue 16). Used by scripts/bundle.mjs and deploy/executor/make-context.mjs.
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 
@@ -21,11 +21,13 @@ function canUnshare() {
  * throws (with its stderr) when it fails even without RUN.
  */
 export function trainCodeCache({ dir, node = process.execPath, flags = [] }) {
-  const train = (inNamespace) => {
+  const train = (inNamespace, scratch = false) => {
     const cmd = [node, ...flags, codeCacheScript, dir];
     const env = { ...process.env, DEBUG: "", NODE_OPTIONS: "" };
     delete env.MOLT_MOUNT_NAMESPACE_HELD_BY;
+    delete env.MOLT_CODE_CACHE_TRAINING;
     if (inNamespace) env.MOLT_MOUNT_NAMESPACE_HELD_BY = "exec";
+    if (scratch) env.MOLT_CODE_CACHE_TRAINING = "scratch";
     const [file, ...args] = inNamespace
       ? ["unshare", "--mount", "--propagation", "private", "--", ...cmd]
       : cmd;
@@ -38,5 +40,13 @@ export function trainCodeCache({ dir, node = process.execPath, flags = [] }) {
       `code cache: the training build with RUN failed (exit ${r.status}); again without RUN\n`,
     );
   if (r?.status !== 0) r = train(false);
+  if (r.status !== 0) {
+    // No registry on loopback here (a sandbox without it?): the FROM scratch training of before.
+    process.stderr.write(
+      `code cache: the training build against its registry failed (exit ${r.status}): ${r.stderr.slice(-2000)}\n` +
+        "code cache: trained on FROM scratch instead\n",
+    );
+    r = train(false, true);
+  }
   if (r.status !== 0) throw new Error(`code cache (${flags.join(" ")}): exit ${r.status}: ${r.stderr}`);
 }
