@@ -103,6 +103,9 @@ describe.skipIf(!root)("--cache-dir snapshot store", () => {
     expect(warm.debug).toContain("from the snapshot store (delta)");
     // f3 and the new file; the directories above them are set again, f5 is a whiteout.
     expect(warm.debug).toContain("snapshot delta: 2 entries written, 1 removed");
+    // From the COPY's own entry digests, not by reading back the layer it had just written.
+    expect(warm.debug).toContain("snapshot delta planned from the writer's entry digests");
+    expect(warm.debug).not.toContain("snapshot delta planned from the layer's bytes");
     const reference = await build(ctx, "snap/app:reference", []);
     expect(reference.debug).not.toContain("snapshot store");
     expect(warm.digest).toBe(reference.digest);
@@ -171,6 +174,7 @@ describe.skipIf(!root)("--cache-dir snapshot store", () => {
       await writeFiles(ctx, changes);
       const warm = await build(ctx, `snap/ops:warm${i}`, ["--cache-dir", cacheDir]);
       expect(warm.debug).toContain("from the snapshot store (delta)");
+      expect(warm.debug).toContain("snapshot delta planned from the writer's entry digests");
       // The stored root's index is read back, not rebuilt by walking the root.
       expect(warm.debug).toContain("root index read");
       expect(warm.debug).not.toContain("scanning the root");

@@ -1,3 +1,4 @@
+import { createHash, type Hash } from "node:crypto";
 import { Digester } from "@molt/oci";
 import type { Compressor } from "./compress.js";
 
@@ -11,6 +12,9 @@ export class BlockSink {
   pos = 0;
   total = 0;
   readonly diff = new Digester("sha256");
+  /** With per-entry hashing on: the hash of the entry being written, and where in `buf` its unhashed bytes start. */
+  #entryHash: Hash | undefined;
+  #hashedTo = 0;
   constructor(
     private readonly compressor: Compressor,
     private readonly onBlock: () => void,
@@ -47,10 +51,32 @@ export class BlockSink {
     if (this.pos === BLOCK_SIZE) await this.flush();
   }
 
+  /** Offset of the next byte in the whole uncompressed stream. */
+  get offset(): number {
+    return this.total + this.pos;
+  }
+
+  /**
+   * Entry boundary for per-entry hashing: ends the running entry's sha256 and returns it (hex),
+   * undefined when none was running; with `next`, the bytes from here on go into a new one.
+   */
+  entryBoundary(next: boolean): string | undefined {
+    let digest: string | undefined;
+    if (this.#entryHash) {
+      this.#entryHash.update(this.buf.subarray(this.#hashedTo, this.pos));
+      digest = this.#entryHash.digest("hex");
+    }
+    this.#entryHash = next ? createHash("sha256") : undefined;
+    this.#hashedTo = this.pos;
+    return digest;
+  }
+
   async flush(): Promise<void> {
     if (this.pos === 0) return;
     const full = this.buf;
     const block = this.pos === BLOCK_SIZE ? full : full.subarray(0, this.pos);
+    if (this.#entryHash) this.#entryHash.update(block.subarray(this.#hashedTo));
+    this.#hashedTo = 0;
     this.buf = this.#pool.pop() ?? Buffer.allocUnsafe(BLOCK_SIZE);
     this.pos = 0;
     this.diff.update(block);

@@ -12,6 +12,7 @@ export {
   parallelGzip,
   zstdCompressor,
 } from "./compress.js";
+export type { WrittenEntries } from "./entry-digests.js";
 export { LAYER_ERROR_CODES, type LayerErrorCode } from "./error-codes.js";
 export {
   BlobNotFoundError,

@@ -1,29 +1,16 @@
-import { closeSync, constants as fsc, fstatSync, openSync, readSync, type Stats } from "node:fs";
-import { type FileHandle, open } from "node:fs/promises";
-import {
-  type Change,
-  type Digest,
-  encodeTarHeader,
-  type FileEntry,
-  MediaType,
-  TAR_END,
-  type TarHeader,
-  tarPadding,
-} from "@molt/oci";
+import { type Change, type Digest, MediaType, TAR_END } from "@molt/oci";
 import createDebug from "debug";
 import type { BlobStore } from "./blob-store.js";
 import { BLOCK_SIZE, BlockSink } from "./block-sink.js";
 import { type Compressor, identityCompressor, parallelGzip, zstdCompressor } from "./compress.js";
-import { headerOf, NS_PER_S, type TimeRule } from "./entry-header.js";
-import { FileChangedError, InvalidEntryError } from "./errors.js";
-import { buildPlan, type ParentLookup, type PlanItem } from "./plan.js";
+import { EntryRecorder, type WrittenEntries } from "./entry-digests.js";
+import { NS_PER_S, type TimeRule } from "./entry-header.js";
+import { buildPlan, type ParentLookup } from "./plan.js";
+import { writeItem } from "./write-item.js";
 
 export { BLOCK_SIZE };
 
 const debug = createDebug("molt:layer");
-
-/** Files up to this size are read with synchronous calls (cheaper than a thread-pool round trip each). */
-const SMALL_FILE = 256 * 1024;
 
 /** What {@link writeLayer} produced. */
 export interface LayerResult {
@@ -41,6 +28,8 @@ export interface LayerResult {
   entries: number;
   /** The compression used. */
   compression: LayerCompression;
+  /** Each entry's path, type and the sha256 of its tar bytes, with {@link WriteLayerOptions.entryDigests}. */
+  entryDigests?: WrittenEntries;
 }
 
 /** Layer compressions molt can write. */
@@ -83,6 +72,12 @@ export interface WriteLayerOptions {
    * entry needs no PAX header at all (a 512-byte ustar block instead of three blocks).
    */
   mtimePrecision?: "second" | "nanosecond";
+  /**
+   * Also hash each tar entry's bytes apart and return them ({@link LayerResult.entryDigests}),
+   * so a reader that needs per-entry digests of this layer (the snapshot store's delta) need not
+   * decompress and parse it again. Costs a second sha256 pass over the tar. Default false.
+   */
+  entryDigests?: boolean;
   signal?: AbortSignal;
   /** Receives the layer's progress: planned, bytes written, written. */
   onProgress?: (e: LayerProgressEvent) => void;
@@ -90,64 +85,6 @@ export interface WriteLayerOptions {
 
 function mediaTypeFor(c: LayerCompression): string {
   return c === "gzip" ? MediaType.OciLayerGzip : c === "zstd" ? MediaType.OciLayerZstd : MediaType.OciLayer;
-}
-
-/** An opened regular file: its descriptor (sync or async) and stat. */
-type OpenedFile = { fd: number; fh?: undefined; st: Stats } | { fd?: undefined; fh: FileHandle; st: Stats };
-
-async function openSource(path: string, source: string, sizeHint: number): Promise<OpenedFile> {
-  const flags = fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK;
-  try {
-    if (sizeHint <= SMALL_FILE) {
-      const fd = openSync(source, flags);
-      let st: Stats;
-      try {
-        st = fstatSync(fd);
-      } catch (e) {
-        closeSync(fd);
-        throw e;
-      }
-      return { fd, st };
-    }
-    const fh = await open(source, flags);
-    try {
-      return { fh, st: await fh.stat() };
-    } catch (e) {
-      await fh.close();
-      throw e;
-    }
-  } catch (e) {
-    throw new FileChangedError(path, source, `cannot open: ${(e as Error).message}`, { cause: e });
-  }
-}
-
-async function closeSource(f: OpenedFile): Promise<void> {
-  if (f.fh) await f.fh.close();
-  else closeSync(f.fd);
-}
-
-/** Copies exactly `size` bytes of an open file into the block sink. */
-async function copyFile(sink: BlockSink, f: OpenedFile, size: number, path: string, source: string) {
-  let pos = 0;
-  while (pos < size) {
-    const want = Math.min(size - pos, sink.free);
-    const n = f.fh
-      ? (await f.fh.read(sink.buf, sink.pos, want, pos)).bytesRead
-      : readSync(f.fd, sink.buf, sink.pos, want, pos);
-    if (n === 0) throw new FileChangedError(path, source, `file shrank to ${pos} bytes, expected ${size}`);
-    pos += n;
-    await sink.advance(n);
-  }
-}
-
-async function copyStream(sink: BlockSink, entry: FileEntry, path: string, size: number) {
-  let got = 0;
-  for await (const chunk of entry.open!() as AsyncIterable<Buffer>) {
-    got += chunk.length;
-    if (got > size) throw new FileChangedError(path, undefined, `stream gave more than ${size} bytes`);
-    await sink.push(chunk);
-  }
-  if (got !== size) throw new FileChangedError(path, undefined, `stream gave ${got} bytes, expected ${size}`);
 }
 
 /**
@@ -213,10 +150,22 @@ export async function writeLayer(
       }),
     );
     const inodes = new Map<string, string>();
+    const recorder = options.entryDigests ? new EntryRecorder() : undefined;
+    const written = recorder?.written;
     for (let i = 0; i < plan.length; i++) {
       signal?.throwIfAborted();
-      await writeItem(sink, plan.item(i), time, options.detectHardlinks ? inodes : undefined);
+      if (written) {
+        const d = sink.entryBoundary(true);
+        if (d !== undefined) written.digests.push(d);
+        written.offsets.push(sink.offset);
+      }
+      await writeItem(sink, plan.item(i), time, options.detectHardlinks ? inodes : undefined, recorder);
       entries++;
+    }
+    if (written) {
+      const d = sink.entryBoundary(false);
+      if (d !== undefined) written.digests.push(d);
+      written.offsets.push(sink.offset);
     }
     await sink.push(TAR_END);
     await sink.flush();
@@ -233,9 +182,10 @@ export async function writeLayer(
       mediaType: mediaTypeFor(compression),
       entries,
       compression,
+      ...(written ? { entryDigests: written } : {}),
     };
     debug("layer %s (diffID %s): %d -> %d bytes", digest, diffId, uncompressedSize, size);
-    onProgress?.({ type: "molt:layer:written", ...result });
+    onProgress?.({ type: "molt:layer:written", ...withoutEntries(result) });
     return result;
   } catch (e) {
     compressor?.abort();
@@ -244,67 +194,9 @@ export async function writeLayer(
   }
 }
 
-const ZERO_TIME_HEADER = (path: string): TarHeader => ({
-  name: path,
-  type: "file",
-  mode: 0,
-  uid: 0,
-  gid: 0,
-  size: 0,
-  mtimeNs: 0n,
-});
-
-async function writeItem(
-  sink: BlockSink,
-  item: PlanItem,
-  time: TimeRule,
-  inodes: Map<string, string> | undefined,
-): Promise<void> {
-  if (item.kind !== "entry") {
-    await sink.push(encodeTarHeader(ZERO_TIME_HEADER(item.path)));
-    return;
-  }
-  const { entry, path } = item;
-  if (entry.type !== "file") {
-    await sink.push(encodeTarHeader(headerOf(entry, path, time)));
-    return;
-  }
-  const data = item.data ?? entry;
-  if (data.source) {
-    const f = await openSource(path, data.source, item.sizeFromSource ? SMALL_FILE + 1 : data.size);
-    try {
-      if (!f.st.isFile()) throw new FileChangedError(path, data.source, "no longer a regular file");
-      const size = item.sizeFromSource ? f.st.size : data.size;
-      if (f.st.size !== size) {
-        throw new FileChangedError(path, data.source, `size is ${f.st.size}, expected ${size}`);
-      }
-      if (inodes && f.st.nlink > 1) {
-        const key = `${f.st.dev}:${f.st.ino}`;
-        const first = inodes.get(key);
-        if (first !== undefined) {
-          const h = headerOf({ ...entry, type: "hardlink", linkTarget: first, size: 0 }, path, time);
-          await sink.push(encodeTarHeader(h));
-          return;
-        }
-        inodes.set(key, path);
-      }
-      await sink.push(encodeTarHeader(headerOf({ ...entry, size }, path, time)));
-      await copyFile(sink, f, size, path, data.source);
-      await sink.zeros(tarPadding(size));
-    } finally {
-      await closeSource(f);
-    }
-    return;
-  }
-  if (data.open) {
-    await sink.push(encodeTarHeader(headerOf(entry, path, time)));
-    await copyStream(sink, data, path, data.size);
-    await sink.zeros(tarPadding(data.size));
-    return;
-  }
-  if (data.size === 0) {
-    await sink.push(encodeTarHeader(headerOf(entry, path, time)));
-    return;
-  }
-  throw new InvalidEntryError(path, "regular file without `source` or `open()`");
+/** The event's copy of a result: without the per-entry digests (tens of thousands of strings). */
+function withoutEntries(r: LayerResult): LayerResult {
+  if (!r.entryDigests) return r;
+  const { entryDigests: _, ...rest } = r;
+  return rest;
 }

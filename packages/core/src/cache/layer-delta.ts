@@ -1,4 +1,7 @@
 import { createHash } from "node:crypto";
+import { BLOCK, layerPath, type RawEntry, rawEntries } from "./layer-entries.js";
+
+export { layerPath };
 
 /**
  * What a snapshot remembers of the last layer extracted into it: per path, the digest of that
@@ -10,135 +13,6 @@ export interface LayerFingerprints {
   entries: Record<string, string>;
   /** Paths of this layer that already existed below it (a removal of those cannot be a whiteout). */
   shadowed: string[];
-}
-
-/** One tar entry of a layer: its path, type flag and every byte that makes it (headers included). */
-interface RawEntry {
-  path: string;
-  type: string;
-  /** A hard link's target path, when `type` is `1`. */
-  linkPath?: string;
-  bytes: Buffer[];
-  digest: string;
-}
-
-const BLOCK = 512;
-/** An entry bigger than this makes {@link layerDelta} give up (the caller extracts the layer whole). */
-const MAX_DELTA_ENTRY = 64 * 1024 * 1024;
-
-/** Reads exact byte counts from an async stream of chunks. */
-class Reader {
-  readonly #it: AsyncIterator<Uint8Array>;
-  #buf: Buffer = Buffer.alloc(0);
-  constructor(source: AsyncIterable<Uint8Array>) {
-    this.#it = source[Symbol.asyncIterator]();
-  }
-  async read(n: number): Promise<Buffer | null> {
-    while (this.#buf.length < n) {
-      const r = await this.#it.next();
-      if (r.done) {
-        if (this.#buf.length === 0) return null;
-        throw new Error(`layer ended inside a ${n}-byte read`);
-      }
-      const c = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
-      this.#buf = this.#buf.length === 0 ? c : Buffer.concat([this.#buf, c]);
-    }
-    const out = this.#buf.subarray(0, n);
-    this.#buf = this.#buf.subarray(n);
-    return out;
-  }
-}
-
-const str = (b: Buffer, off: number, len: number) => {
-  const s = b.subarray(off, off + len);
-  const z = s.indexOf(0);
-  return (z < 0 ? s : s.subarray(0, z)).toString("utf8");
-};
-
-function octal(b: Buffer, off: number, len: number): number {
-  // GNU base-256 for big sizes
-  if ((b[off]! & 0x80) !== 0) {
-    let v = 0;
-    for (let i = off + 1; i < off + len; i++) v = v * 256 + b[i]!;
-    return v;
-  }
-  const s = str(b, off, len).trim();
-  return s === "" ? 0 : Number.parseInt(s, 8);
-}
-
-function paxRecords(body: Buffer): Map<string, string> {
-  const out = new Map<string, string>();
-  let i = 0;
-  while (i < body.length) {
-    const sp = body.indexOf(0x20, i);
-    if (sp < 0) break;
-    const len = Number.parseInt(body.subarray(i, sp).toString("ascii"), 10);
-    if (!(len > 0)) break;
-    const rec = body.subarray(sp + 1, i + len - 1).toString("utf8");
-    const eq = rec.indexOf("=");
-    if (eq > 0) out.set(rec.slice(0, eq), rec.slice(eq + 1));
-    i += len;
-  }
-  return out;
-}
-
-/** A layer path as the index keys it: no `./` or `/` in front, no `/` behind. */
-export function layerPath(p: string): string {
-  let s = p;
-  while (s.startsWith("./")) s = s.slice(2);
-  while (s.startsWith("/")) s = s.slice(1);
-  while (s.endsWith("/")) s = s.slice(0, -1);
-  return s === "." ? "" : s;
-}
-
-/**
- * Every entry of an uncompressed tar stream with its raw bytes (the PAX or GNU long-name headers
- * before it included) and their digest. Global PAX headers make it throw: such a layer is
- * extracted whole.
- */
-async function* rawEntries(tar: AsyncIterable<Uint8Array>): AsyncGenerator<RawEntry> {
-  const r = new Reader(tar);
-  let pending: Buffer[] = [];
-  let pax: Map<string, string> | undefined;
-  let longName: string | undefined;
-  let longLink: string | undefined;
-  for (;;) {
-    const h = await r.read(BLOCK);
-    if (h === null) return;
-    if (h.every((x) => x === 0)) return;
-    const type = String.fromCharCode(h[156] || 0x30);
-    const size = octal(h, 124, 12);
-    const padded = Math.ceil(size / BLOCK) * BLOCK;
-    if (padded > MAX_DELTA_ENTRY) throw new Error("entry too big for a delta");
-    const body = padded > 0 ? await r.read(padded) : Buffer.alloc(0);
-    if (body === null) throw new Error("layer ended inside an entry");
-    const bytes = [...pending, h, body];
-    if (type === "x" || type === "L" || type === "K") {
-      const data = body.subarray(0, size);
-      if (type === "x") pax = paxRecords(data);
-      else if (type === "L") longName = str(data, 0, data.length);
-      else longLink = str(data, 0, data.length);
-      pending = bytes.map((b) => Buffer.from(b));
-      continue;
-    }
-    if (type === "g") throw new Error("global PAX header");
-    const prefix = str(h, 345, 155);
-    const name = pax?.get("path") ?? longName ?? (prefix ? `${prefix}/${str(h, 0, 100)}` : str(h, 0, 100));
-    const link = pax?.get("linkpath") ?? longLink ?? str(h, 157, 100);
-    const hash = createHash("sha256");
-    for (const b of bytes) hash.update(b);
-    yield {
-      path: layerPath(name),
-      type,
-      ...(type === "1" ? { linkPath: layerPath(link) } : {}),
-      bytes,
-      digest: hash.digest("hex"),
-    };
-    pending = [];
-    pax = undefined;
-    longName = undefined;
-    longLink = undefined;
-  }
 }
 
 /** A layer's fingerprints ({@link LayerFingerprints}), `has` telling which paths the layers below hold. */
@@ -161,6 +35,18 @@ export async function fingerprintLayer(
   return { entries, shadowed };
 }
 
+/** A delta tar ({@link layerDelta}) and what it holds. */
+export interface DeltaResult {
+  /** Uncompressed tar: the changed and new entries' exact bytes, the directories above them, whiteouts. */
+  tar: Buffer;
+  /** Entries written (changed or new). */
+  changed: number;
+  /** Paths of the old layer gone from the new one. */
+  removed: number;
+  /** Entries of the new layer. */
+  entries: number;
+}
+
 /**
  * The change from the layer a snapshot holds (`old`) to a new layer over the same layers below:
  * an uncompressed tar with exactly the new layer's bytes for every entry that differs or is new
@@ -173,7 +59,7 @@ export async function fingerprintLayer(
 export async function layerDelta(
   tar: AsyncIterable<Uint8Array>,
   old: LayerFingerprints,
-): Promise<{ tar: Buffer; changed: number; removed: number; entries: number } | undefined> {
+): Promise<DeltaResult | undefined> {
   const oldEntries = old.entries;
   const seen = new Set<string>();
   const now: Record<string, string> = Object.create(null);
@@ -198,7 +84,44 @@ export async function layerDelta(
   } catch {
     return undefined;
   }
-  const removed = Object.keys(oldEntries).filter((p) => !seen.has(p));
+  const shape = deltaShape(
+    old,
+    (p) => seen.has(p),
+    changed.map((e) => e.path),
+    (p) => dirs.has(p),
+  );
+  if (!shape) return undefined;
+  const out: Buffer[] = [];
+  for (const d of shape.dirs) out.push(...dirs.get(d)!);
+  for (const e of changed) out.push(...e.bytes);
+  out.push(...shape.whiteouts, Buffer.alloc(BLOCK * 2));
+  return { tar: Buffer.concat(out), changed: changed.length, removed: shape.removed, entries: count };
+}
+
+/** Where a delta's entries come from, once the layer's changed entries are known. */
+export interface DeltaShape {
+  /** Directories of the new layer above a change and not changed themselves: their bytes go first, in this order. */
+  dirs: string[];
+  /** Whiteouts of the topmost removed paths: after the changed entries. */
+  whiteouts: Buffer[];
+  /** How many paths of the old layer the new one no longer has. */
+  removed: number;
+}
+
+/**
+ * The rest of a delta from the old layer's fingerprints and the new layer's changed paths (in
+ * layer order): which directories above them are rewritten first, which paths are whited out.
+ * `seen` tells the paths the new layer has, `isDir` its directories. `undefined` when a removed
+ * path lies over the layers below or a whiteout name does not fit a ustar header.
+ * @internal
+ */
+export function deltaShape(
+  old: LayerFingerprints,
+  seen: (path: string) => boolean,
+  changed: readonly string[],
+  isDir: (path: string) => boolean,
+): DeltaShape | undefined {
+  const removed = Object.keys(old.entries).filter((p) => !seen(p));
   const shadowed = new Set(old.shadowed);
   for (const p of removed) {
     for (const s of shadowed) if (s === p || s.startsWith(`${p}/`)) return undefined;
@@ -209,17 +132,16 @@ export async function layerDelta(
     for (let i = p.lastIndexOf("/"); i > 0; i = p.lastIndexOf("/", i - 1)) above.add(p.slice(0, i));
     if (p !== "") above.add("");
   };
-  for (const e of changed) touch(e.path);
+  for (const p of changed) touch(p);
   for (const p of removed) touch(p);
-  const changedPaths = new Set(changed.map((e) => e.path));
-  const out: Buffer[] = [];
+  const changedPaths = new Set(changed);
+  const dirs: string[] = [];
   for (const d of [...above].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1))) {
     if (changedPaths.has(d)) continue;
-    const bytes = dirs.get(d);
-    if (bytes) out.push(...bytes);
+    if (isDir(d)) dirs.push(d);
   }
-  for (const e of changed) out.push(...e.bytes);
   // Whiteouts for the topmost removed paths (a removed directory takes what is below it).
+  const whiteouts: Buffer[] = [];
   const gone = new Set(removed);
   for (const p of removed.sort()) {
     const parent = p.slice(0, Math.max(0, p.lastIndexOf("/")));
@@ -228,10 +150,9 @@ export async function layerDelta(
     const wh = parent === "" ? `.wh.${name}` : `${parent}/.wh.${name}`;
     const header = whiteoutHeader(wh);
     if (!header) return undefined;
-    out.push(header);
+    whiteouts.push(header);
   }
-  out.push(Buffer.alloc(BLOCK * 2));
-  return { tar: Buffer.concat(out), changed: changed.length, removed: removed.length, entries: count };
+  return { dirs, whiteouts, removed: removed.length };
 }
 
 /**
@@ -239,16 +160,31 @@ export async function layerDelta(
  * with its target's fingerprint, since its bytes name the target only).
  */
 function fingerprint(e: RawEntry, known: Record<string, string>): string {
-  if (e.linkPath === undefined) return `${e.type}${e.digest}`;
+  return entryFingerprint(e.type, e.digest, e.linkPath, known);
+}
+
+/**
+ * An entry's fingerprint from its type flag, the sha256 (hex) of its bytes and, for a hard link,
+ * its target's path (`known` holding the fingerprints of the entries before it).
+ * @internal
+ */
+export function entryFingerprint(
+  type: string,
+  digest: string,
+  linkPath: string | undefined,
+  known: Record<string, string>,
+): string {
+  if (linkPath === undefined) return `${type}${digest}`;
   const folded = createHash("sha256")
-    .update(`${e.digest}\0${known[e.linkPath] ?? ""}`)
+    .update(`${digest}\0${known[linkPath] ?? ""}`)
     .digest("hex");
-  return `${e.type}${folded}`;
+  return `${type}${folded}`;
 }
 
 const depth = (p: string) => (p === "" ? 0 : p.split("/").length);
 
-function isWhiteout(p: string): boolean {
+/** Whether a layer path names a whiteout (`.wh.` base name). @internal */
+export function isWhiteout(p: string): boolean {
   const base = p.slice(p.lastIndexOf("/") + 1);
   return base.startsWith(".wh.");
 }

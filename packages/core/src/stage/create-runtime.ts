@@ -14,6 +14,7 @@ import type { StageRuntime } from "./runtime.js";
 import type { BuildSession } from "./session.js";
 import { materialiseFromSnapshots } from "./snapshot-root.js";
 import { materialise, type StageFs } from "./stage-fs.js";
+import { dropWritten, handOverWritten } from "./written-layers.js";
 
 const debug = createDebug("molt:stage");
 
@@ -99,11 +100,15 @@ export function createRuntime(
     created,
     cmdSetInStage: false,
     rootNeededLater: false,
+    runLater: false,
     addEmptyHistory(createdBy) {
       history.push({ created, created_by: createdBy, empty_layer: true });
     },
     async addLayer(changes, createdBy, addOptions = {}) {
       const root = addOptions.inRoot && fs ? (await upToDate()!).root : undefined;
+      // A layer the next root may be made from with a snapshot delta (--cache-dir, no root yet, a
+      // RUN later in the stage): the writer hashes its entries for it (snapshot-root.ts planFor).
+      const forDelta = !fs && !root && rt.runLater && session.snapshots !== undefined && !options.extractor;
       const result = await writeLayer(changes, store, {
         ...(session.scratchLayerStages?.has(stage)
           ? { compression: "none" as const }
@@ -117,6 +122,7 @@ export function createRuntime(
         ...(options.subsecondMtimes ? { mtimePrecision: "nanosecond" as const } : {}),
         ...(signal ? { signal } : {}),
         ...(events.listening ? { onProgress: events.forStep(rt.stepId) } : {}),
+        ...(forDelta ? { entryDigests: true } : {}),
       });
       const layer: LayerRef = {
         descriptor: {
@@ -128,6 +134,8 @@ export function createRuntime(
         origin: { kind: "store" },
       };
       if (fs && !addOptions.inRoot) pending.push(layer);
+      dropWritten(state.layers.at(-1));
+      if (result.entryDigests) handOverWritten(layer, result.entryDigests);
       state.layers.push(layer);
       history.push({ created, created_by: createdBy });
       session.layerWritten?.(stage, layer);

@@ -172,9 +172,9 @@ export async function runStage(
         const handler = stepFor(instr);
         handler.configure?.(instr, rt);
         // A later RUN that no cache can skip materialises the root anyway: COPY then uses it too.
+        rt.runLater = instructions.slice(step).some((i) => i.kind === "RUN");
         rt.rootNeededLater =
-          instructions.slice(step).some((i) => i.kind === "RUN") &&
-          (cache?.use("run", { index: rt.stage, name: mode.stageName }) ?? "off") !== "probe";
+          rt.runLater && (cache?.use("run", { index: rt.stage, name: mode.stageName }) ?? "off") !== "probe";
         const report: StepReport = {
           stage: rt.stage,
           step,

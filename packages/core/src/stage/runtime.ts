@@ -78,6 +78,8 @@ export interface StageRuntime {
    * root (a RUN, with no cache that could skip it), so reading an index first would be wasted.
    */
   rootNeededLater: boolean;
+  /** Set by the stage loop before each step: a RUN follows later in the stage (cached or not). */
+  runLater: boolean;
   /**
    * Drops the materialised root (closed, its directory removed), so the next
    * {@link StageRuntime.filesystem} materialises a fresh one from the layers the image then has.

@@ -16,13 +16,15 @@ import {
 } from "@molt/snapshotter";
 import createDebug from "debug";
 import { resolveCacheOptions } from "../cache/cache-options.js";
-import { layerDelta } from "../cache/layer-delta.js";
+import { type DeltaResult, layerDelta } from "../cache/layer-delta.js";
 import { type SnapshotMeta, SnapshotStore } from "../cache/snapshot-store.js";
+import { layerDeltaFromWritten } from "../cache/written-delta.js";
 import type { BuildOptions } from "../options.js";
 import { type LayerBytes, openLayer } from "../outputs/layer-bytes.js";
 import { extractFingerprinting } from "./extract-fingerprinting.js";
 import type { LayerRef } from "./image-state.js";
 import type { MaterialiseOptions, StageFs } from "./stage-fs.js";
+import { takeWritten } from "./written-layers.js";
 
 const debug = createDebug("molt:stage");
 
@@ -269,13 +271,20 @@ async function planFor(
   const layer = layers[n - 1]!;
   // Only a layer this build wrote itself: bytes from elsewhere are verified by extracting them.
   if (layer.origin.kind !== "store") return undefined;
-  const opened = await openDecompressed(await openLayer(layer, from), false);
-  let delta: Awaited<ReturnType<typeof layerDelta>>;
-  try {
-    delta = await layerDelta(opened.bytes, meta.last);
-  } finally {
-    opened.destroy();
+  const open = async () => openDecompressed(await openLayer(layer, from), false);
+  // The step that wrote the layer (a COPY) handed its entries' digests over: no parse, no hashing.
+  const written = takeWritten(layer);
+  let delta: DeltaResult | undefined;
+  if (written) delta = await layerDeltaFromWritten(written, meta.last, open);
+  else {
+    const opened = await open();
+    try {
+      delta = await layerDelta(opened.bytes, meta.last);
+    } finally {
+      opened.destroy();
+    }
   }
+  debug("snapshot delta planned from %s", written ? "the writer's entry digests" : "the layer's bytes");
   if (!delta) return undefined;
   // Most of the layer changed: a new snapshot serves the next build better.
   if (delta.changed > delta.entries / 2) return undefined;
