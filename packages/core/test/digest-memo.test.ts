@@ -48,7 +48,9 @@ describe("digest memo (--cache-dir)", () => {
     // Old enough not to be "racy": its ctime is what the memo trusts, so wait past the window.
     await new Promise((r) => setTimeout(r, 2100));
     const first = await keyOf(ctx, cacheDir);
-    expect(await readdir(join(cacheDir, "molt-digests"))).toHaveLength(1);
+    expect(
+      (await readdir(join(cacheDir, "molt-digests"))).map((f) => f.replace(/^[0-9a-f]{32}/, "")),
+    ).toEqual([".memo", ".memo.pack"]);
     const second = await keyOf(ctx, cacheDir);
     expect(first.hits).toBe(0);
     expect(second.hits).toBe(2);
@@ -79,6 +81,34 @@ describe("digest memo (--cache-dir)", () => {
     const second = await keyOf(ctx, cacheDir);
     expect(second.inputs).not.toBe(first.inputs);
   });
+});
+
+describe("digest memo bytes", () => {
+  test("a small file's bytes are given back only after a hit in this build, and not from a pack that does not match the memo", async () => {
+    const ctx = join(dir, "ctx");
+    const cacheDir = join(dir, "cache");
+    await mkdir(join(ctx, "files"), { recursive: true });
+    await writeFile(join(ctx, "files/a"), "aaaa");
+    await writeFile(join(ctx, "files/big"), "b".repeat(20_000));
+    await new Promise((r) => setTimeout(r, 2100));
+    await keyOf(ctx, cacheDir);
+    const options = { context: ctx, cache: { stores: [{ type: "directory" as const, path: cacheDir }] } };
+    const memo = (await attachDigestMemo(options, await openContext(ctx)))!;
+    const a = join(ctx, "files/a");
+    expect(memo.bytesOf(a)).toBeUndefined();
+    expect(memo.lookup(a)).toBe(sha("aaaa"));
+    expect(memo.bytesOf(a)?.toString()).toBe("aaaa");
+    expect(memo.lookup(join(ctx, "files/big"))).toBeDefined();
+    expect(memo.bytesOf(join(ctx, "files/big"))).toBeUndefined();
+    expect(memo.bytesTaken).toBe(1);
+    await memo.save();
+
+    const packs = (await readdir(join(cacheDir, "molt-digests"))).filter((f) => f.endsWith(".pack"));
+    await writeFile(join(cacheDir, "molt-digests", packs[0]!), "xxxx");
+    const bad = (await attachDigestMemo(options, await openContext(ctx)))!;
+    expect(bad.lookup(a)).toBe(sha("aaaa"));
+    expect(bad.bytesOf(a)).toBeUndefined();
+  }, 20_000);
 });
 
 describe("digest memo and file capabilities", () => {

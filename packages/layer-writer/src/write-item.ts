@@ -83,9 +83,13 @@ export async function writeItem(
   sink: BlockSink,
   item: PlanItem,
   time: TimeRule,
-  inodes: Map<string, string> | undefined,
-  recorder: EntryRecorder | undefined,
+  how: {
+    inodes: Map<string, string> | undefined;
+    recorder: EntryRecorder | undefined;
+    knownBytes: ((source: string) => Buffer | undefined) | undefined;
+  },
 ): Promise<void> {
+  const { inodes, recorder, knownBytes } = how;
   /** Writes an entry's header (each item writes exactly one), noting it for the recorder. */
   const header = (h: TarHeader) => {
     const bytes = encodeTarHeader(h);
@@ -103,6 +107,15 @@ export async function writeItem(
   }
   const data = item.data ?? entry;
   if (data.source) {
+    // Bytes the caller already holds for this source (exactly the announced size): no open/read.
+    // Not where the file itself decides (its size, or its inode for hard links).
+    const known = inodes || item.sizeFromSource ? undefined : knownBytes?.(data.source);
+    if (known && known.length === data.size) {
+      await header(headerOf({ ...entry, size: data.size }, path, time));
+      await sink.push(known);
+      await sink.zeros(tarPadding(data.size));
+      return;
+    }
     const f = await openSource(path, data.source, item.sizeFromSource ? SMALL_FILE + 1 : data.size);
     try {
       if (!f.st.isFile()) throw new FileChangedError(path, data.source, "no longer a regular file");

@@ -78,6 +78,13 @@ export interface WriteLayerOptions {
    * decompress and parse it again. Costs a second sha256 pass over the tar. Default false.
    */
   entryDigests?: boolean;
+  /**
+   * Bytes the caller already holds for a regular file's `source` (a build's digest memo keeps
+   * small context files'): when it returns exactly the entry's `size` bytes, they are written
+   * instead of opening and reading the file. The caller vouches that they are the file's current
+   * content. Not consulted with `detectHardlinks` or for entries sized from their source.
+   */
+  knownBytes?: (source: string) => Buffer | undefined;
   signal?: AbortSignal;
   /** Receives the layer's progress: planned, bytes written, written. */
   onProgress?: (e: LayerProgressEvent) => void;
@@ -159,7 +166,11 @@ export async function writeLayer(
         if (d !== undefined) written.digests.push(d);
         written.offsets.push(sink.offset);
       }
-      await writeItem(sink, plan.item(i), time, options.detectHardlinks ? inodes : undefined, recorder);
+      await writeItem(sink, plan.item(i), time, {
+        inodes: options.detectHardlinks ? inodes : undefined,
+        recorder,
+        knownBytes: options.knownBytes,
+      });
       entries++;
     }
     if (written) {

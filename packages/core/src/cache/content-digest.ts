@@ -6,7 +6,7 @@ import { type ContextSource, statStampOf } from "@molt/context-source";
 import type { FileEntry } from "@molt/oci";
 import { capabilitiesOf } from "../instructions/copy-capabilities.js";
 import { contextReadsOf, walkContext } from "./context-reads.js";
-import { digestMemoOf } from "./digest-memo.js";
+import { digestMemoOf, MEMO_BYTES_MAX_FILE } from "./digest-memo.js";
 import type { KeyInput } from "./key.js";
 
 /** How COPY/ADD sources are hashed for a key. */
@@ -121,26 +121,28 @@ async function fileDigest(
     if (known) digest = known;
     else {
       const before = lstatSync(e.source, { bigint: true, throwIfNoEntry: false });
-      digest = await readDigest(onDisk, signal);
-      if (before) memo.remember(e.source, before, digest);
+      let bytes: Buffer | undefined;
+      ({ digest, bytes } = await readDigest(onDisk, signal));
+      if (before) memo.remember(e.source, before, digest, bytes);
     }
-  } else digest = await readDigest(onDisk, signal);
+  } else ({ digest } = await readDigest(onDisk, signal));
   reads?.digests.set(e.source, digest);
   return digest;
 }
 
-/** sha256 of a file's bytes, read from its path on disk. */
+/** sha256 of a file's bytes, read from its path on disk, and the bytes of a small file (for the memo). */
 async function readDigest(
   e: FileEntry & { source: string },
   signal: AbortSignal | undefined,
-): Promise<string> {
+): Promise<{ digest: string; bytes?: Buffer }> {
   if (e.size <= 4 * 1024 * 1024) {
     const bytes = await readFile(e.source, signal ? { signal } : {});
-    return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    return bytes.length <= MEMO_BYTES_MAX_FILE ? { digest, bytes } : { digest };
   }
   const h = createHash("sha256");
   await pipeline(createReadStream(e.source, signal ? { signal } : {}), h);
-  return `sha256:${h.digest("hex")}`;
+  return { digest: `sha256:${h.digest("hex")}` };
 }
 
 /** `fn` over `items` with at most `limit` running at once; results in order. */

@@ -9,24 +9,30 @@ import { resolveCacheOptions } from "./cache-options.js";
 
 const debug = createDebug("molt:cache:digests");
 
-/** One remembered content digest and the stat data it is valid for. */
+/** One remembered content digest and the stat stamp it is valid for. */
 interface Remembered {
-  size: string;
-  mtimeNs: string;
-  ctimeNs: string;
-  ino: string;
-  dev: string;
+  /** `size/mtimeNs/ctimeNs/ino/dev`, as context-source's `statStampOf` gives it. */
+  stamp: string;
   digest: string;
-  /** When the digest was taken (ns since the epoch). */
-  at: string;
-  /** The file's `security.capability` as hex, `""` for none; absent when not known. */
-  cap?: string;
+  /** The file's `security.capability` as hex, `""` for none; undefined when not known. */
+  cap: string | undefined;
+  /** The file's bytes (a small file's, from the pack or read when hashed), when kept. */
+  bytes: Buffer | undefined;
+  /** Taken from the memo file (vouched for by its stamp in this build), not hashed in it. */
+  fromFile: boolean;
 }
 
-/** A change within this long of the hashing (ns) could share its timestamps: such a memo is not trusted. */
+/** On disk: `[path, stamp, digest, cap or null, offset of the bytes in the pack or -1]`. */
+type Row = [string, string, string, string | null, number];
+
+/** A change within this long of the hashing (ns) could share its timestamps: such a digest is not remembered. */
 const RACY_NS = 2_000_000_000n;
 /** The memo file keeps at most this many paths (the ones of the latest build first). */
 const MAX_ENTRIES = 500_000;
+/** Files up to this size keep their bytes in the memo's pack ... */
+export const MEMO_BYTES_MAX_FILE = 16 * 1024;
+/** ... up to this many bytes in all. */
+const MEMO_BYTES_MAX_TOTAL = 16 * 1024 * 1024;
 
 const memos = new WeakMap<ContextSource, DigestMemo>();
 
@@ -35,20 +41,29 @@ export function digestMemoOf(context: ContextSource): DigestMemo | undefined {
   return memos.get(context);
 }
 
+const stampOf = (st: BigIntStats) => [st.size, st.mtimeNs, st.ctimeNs, st.ino, st.dev].join("/");
+const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
 /**
  * Content digests of context files remembered between builds in `--cache-dir`
- * (`<cacheDir>/molt-digests/<context>.json`), keyed by the file's stat data — path, size, mtime,
+ * (`<cacheDir>/molt-digests/<context>.memo`), keyed by the file's stat stamp — size, mtime,
  * ctime, inode and device — so an unchanged file of a large context is not read again to key its
- * COPY. A file whose ctime lies within two seconds before its digest was taken is hashed again
- * (it could have changed within one timestamp tick: git's "racy" case), and anything that does
- * not match exactly is hashed again. ctime cannot be set by a user, so a file rewritten with its
- * old size and mtime restored still misses.
+ * COPY: a hit is one string compare. A file whose ctime lies within two seconds before its
+ * digest was taken is not remembered (it could change again within one timestamp tick: git's
+ * "racy" case), and anything that does not match exactly is hashed again. ctime cannot be set by
+ * a user, so a file rewritten with its old size and mtime restored still misses.
+ *
+ * The bytes of small files (≤ {@link MEMO_BYTES_MAX_FILE}, 16 MiB in all) are kept beside it in
+ * `<context>.memo.pack` (its size and sha256 checked on load), so a COPY of a file whose digest
+ * the memo vouched for in this build's keys writes it from those bytes ({@link bytesOf}) instead
+ * of opening and reading it again.
  */
 export class DigestMemo {
   readonly #file: string;
   readonly #old: Map<string, Remembered>;
   readonly #now = new Map<string, Remembered>();
   #hits = 0;
+  #bytesTaken = 0;
 
   private constructor(file: string, old: Map<string, Remembered>) {
     this.#file = file;
@@ -58,14 +73,30 @@ export class DigestMemo {
   /** Opens the memo of the context at `contextDir` under `cacheDir` and attaches it to `context`. */
   static async attach(cacheDir: string, contextDir: string, context: ContextSource): Promise<DigestMemo> {
     const dir = join(cacheDir, "molt-digests");
-    const file = join(dir, `${createHash("sha256").update(contextDir).digest("hex").slice(0, 32)}.json`);
+    const file = join(dir, `${createHash("sha256").update(contextDir).digest("hex").slice(0, 32)}.memo`);
     const old = new Map<string, Remembered>();
     try {
       const parsed = JSON.parse(await readFile(file, "utf8")) as {
         version: number;
-        entries: [string, Remembered][];
+        pack?: { size: number; sha256: string };
+        entries: Row[];
       };
-      if (parsed.version === 1) for (const [p, r] of parsed.entries) old.set(p, r);
+      if (parsed.version === 2) {
+        let pack: Buffer | undefined;
+        if (parsed.pack) {
+          pack = await readFile(`${file}.pack`).catch(() => undefined);
+          if (pack && (pack.length !== parsed.pack.size || sha256(pack) !== parsed.pack.sha256)) {
+            debug("digest memo's pack does not match it: no bytes from it");
+            pack = undefined;
+          }
+        }
+        for (const [p, stamp, digest, cap, off] of parsed.entries) {
+          const size = Number(stamp.slice(0, stamp.indexOf("/")));
+          const bytes =
+            pack && off >= 0 && off + size <= pack.length ? pack.subarray(off, off + size) : undefined;
+          old.set(p, { stamp, digest, cap: cap ?? undefined, bytes, fromFile: true });
+        }
+      }
     } catch {
       // none yet, or unreadable: every file is hashed
     }
@@ -80,6 +111,11 @@ export class DigestMemo {
     return this.#hits;
   }
 
+  /** How many files this build's layers were written from the memo's bytes ({@link bytesOf}). */
+  get bytesTaken(): number {
+    return this.#bytesTaken;
+  }
+
   /**
    * The remembered digest of the file at `path` when its stat data still match, else undefined.
    * `stamp` is the lstat data a walk just took (`size/mtimeNs/ctimeNs/ino/dev`, context-source's
@@ -88,35 +124,17 @@ export class DigestMemo {
   lookup(path: string, stamp?: string): string | undefined {
     const r = this.#old.get(path);
     if (!r) return undefined;
-    if (stamp !== undefined) {
-      const ctimeNs = stamp.split("/")[2];
-      if (
-        stamp !== `${r.size}/${r.mtimeNs}/${r.ctimeNs}/${r.ino}/${r.dev}` ||
-        ctimeNs === undefined ||
-        BigInt(ctimeNs) + RACY_NS > BigInt(r.at)
-      )
+    if (stamp === undefined) {
+      let st: BigIntStats | undefined;
+      try {
+        st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+      } catch {
         return undefined;
-      this.#hits++;
-      this.#now.set(path, r);
-      return r.digest;
+      }
+      if (!st?.isFile()) return undefined;
+      stamp = stampOf(st);
     }
-    let st: BigIntStats | undefined;
-    try {
-      st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
-    } catch {
-      return undefined;
-    }
-    if (
-      !st ||
-      !st.isFile() ||
-      String(st.size) !== r.size ||
-      String(st.mtimeNs) !== r.mtimeNs ||
-      String(st.ctimeNs) !== r.ctimeNs ||
-      String(st.ino) !== r.ino ||
-      String(st.dev) !== r.dev ||
-      st.ctimeNs + RACY_NS > BigInt(r.at)
-    )
-      return undefined;
+    if (stamp !== r.stamp) return undefined;
     this.#hits++;
     this.#now.set(path, r);
     return r.digest;
@@ -124,9 +142,10 @@ export class DigestMemo {
 
   /**
    * Remembers `digest` for the file at `path`, with the stat data taken before it was read
-   * (`before`); nothing is remembered when the file changed while it was read.
+   * (`before`) and, for a small file, the bytes read; nothing is remembered when the file changed
+   * while it was read, or so shortly before that its timestamps could not tell a next change.
    */
-  remember(path: string, before: BigIntStats, digest: string): void {
+  remember(path: string, before: BigIntStats, digest: string, bytes?: Buffer): void {
     let after: BigIntStats | undefined;
     try {
       after = lstatSync(path, { bigint: true, throwIfNoEntry: false });
@@ -134,15 +153,27 @@ export class DigestMemo {
       return;
     }
     if (!after || after.ctimeNs !== before.ctimeNs || after.size !== before.size) return;
+    if (after.ctimeNs + RACY_NS > BigInt(Date.now()) * 1_000_000n) return;
+    const keep = bytes && BigInt(bytes.length) === after.size && bytes.length <= MEMO_BYTES_MAX_FILE;
     this.#now.set(path, {
-      size: String(after.size),
-      mtimeNs: String(after.mtimeNs),
-      ctimeNs: String(after.ctimeNs),
-      ino: String(after.ino),
-      dev: String(after.dev),
+      stamp: stampOf(after),
       digest,
-      at: String(BigInt(Date.now()) * 1_000_000n),
+      cap: undefined,
+      bytes: keep ? bytes : undefined,
+      fromFile: false,
     });
+  }
+
+  /**
+   * The bytes of the file at `path` when the memo vouched for its digest in this build (a
+   * {@link lookup} hit) and kept them, else undefined. For writing a layer: counted in
+   * {@link bytesTaken}.
+   */
+  bytesOf(path: string): Buffer | undefined {
+    const r = this.#now.get(path);
+    if (!r?.fromFile || !r.bytes) return undefined;
+    this.#bytesTaken++;
+    return r.bytes;
   }
 
   /**
@@ -160,21 +191,47 @@ export class DigestMemo {
     if (r) this.#now.set(path, { ...r, cap: cap ? cap.toString("hex") : "" });
   }
 
-  /** Writes the memo (this build's paths first, then older ones up to the bound), temp file + rename. */
+  /**
+   * Writes the memo (this build's paths first, then older ones up to the bound) and its pack of
+   * small files' bytes, each to a temp file renamed into place, the pack first.
+   */
   async save(): Promise<void> {
-    const entries: [string, Remembered][] = [...this.#now];
+    const rows: Row[] = [];
+    const pieces: Buffer[] = [];
+    let packed = 0;
+    const add = (p: string, r: Remembered) => {
+      let off = -1;
+      if (r.bytes && packed + r.bytes.length <= MEMO_BYTES_MAX_TOTAL) {
+        off = packed;
+        pieces.push(r.bytes);
+        packed += r.bytes.length;
+      }
+      rows.push([p, r.stamp, r.digest, r.cap ?? null, off]);
+    };
+    for (const [p, r] of this.#now) add(p, r);
     for (const [p, r] of this.#old) {
-      if (entries.length >= MAX_ENTRIES) break;
-      if (!this.#now.has(p)) entries.push([p, r]);
+      if (rows.length >= MAX_ENTRIES) break;
+      if (!this.#now.has(p)) add(p, r);
     }
-    const tmp = `${this.#file}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
+    const pack = Buffer.concat(pieces);
+    const tag = `${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
+    const tmps = [`${this.#file}.pack.${tag}`, `${this.#file}.${tag}`];
     try {
-      await writeFile(tmp, JSON.stringify({ version: 1, entries }));
-      await rename(tmp, this.#file);
-      debug("%d digests remembered (%d taken from the memo this build)", entries.length, this.#hits);
+      await writeFile(tmps[0]!, pack);
+      await rename(tmps[0]!, `${this.#file}.pack`);
+      const meta = { version: 2, pack: { size: pack.length, sha256: sha256(pack) }, entries: rows };
+      await writeFile(tmps[1]!, JSON.stringify(meta));
+      await rename(tmps[1]!, this.#file);
+      debug(
+        "%d digests remembered, %d files' bytes (%d taken from the memo this build, %d files written from its bytes)",
+        rows.length,
+        pieces.length,
+        this.#hits,
+        this.#bytesTaken,
+      );
     } catch (e) {
       debug("digest memo not saved: %s", (e as Error).message);
-      await rm(tmp, { force: true }).catch(() => {});
+      for (const t of tmps) await rm(t, { force: true }).catch(() => {});
     }
   }
 }

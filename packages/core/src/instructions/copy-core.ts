@@ -1,5 +1,6 @@
 import type { Change, FileEntry } from "@molt/oci";
 import { contextReadsOf } from "../cache/context-reads.js";
+import { digestMemoOf } from "../cache/digest-memo.js";
 import { CopyDestNotDirError, type ErrorLocation, throwIfAborted } from "../errors.js";
 import { resolveContainerPath, toLayerPath } from "../stage/paths.js";
 import { existsIn, followIn, isDirectoryIn, parentsIn, type RootView } from "../stage/root-view.js";
@@ -196,7 +197,13 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
     }
     rt.events.emit({ type: "molt:context:transfer", step: rt.stepId, files, bytes });
   }
-  await rt.addLayer(changes, req.createdBy, view ? { parents: parentsIn(view) } : {});
+  // With --cache-dir, small context files whose digests the memo vouched for in this build's keys
+  // are written from the bytes it kept (no open/read/close each).
+  const memo = req.fromContext ? digestMemoOf(rt.context) : undefined;
+  await rt.addLayer(changes, req.createdBy, {
+    ...(view ? { parents: parentsIn(view) } : {}),
+    ...(memo ? { knownBytes: (source: string) => memo.bytesOf(source) } : {}),
+  });
 }
 
 /**

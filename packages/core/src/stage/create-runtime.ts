@@ -118,6 +118,7 @@ export function createRuntime(
             }),
         ...(root ? { parents: parentsFromRoot(root), detectHardlinks: true } : {}),
         ...(addOptions.parents ? { parents: addOptions.parents } : {}),
+        ...(addOptions.knownBytes && !root ? { knownBytes: addOptions.knownBytes } : {}),
         ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
         ...(options.subsecondMtimes ? { mtimePrecision: "nanosecond" as const } : {}),
         ...(signal ? { signal } : {}),

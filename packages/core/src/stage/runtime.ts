@@ -47,7 +47,12 @@ export interface StageRuntime {
   addLayer(
     changes: Change[],
     createdBy: string,
-    options?: { inRoot?: boolean; parents?: (path: string) => Promise<FileEntry | undefined> },
+    options?: {
+      inRoot?: boolean;
+      parents?: (path: string) => Promise<FileEntry | undefined>;
+      /** Bytes held for a file's source (the digest memo's), written instead of reading it (writeLayer's `knownBytes`). */
+      knownBytes?: (source: string) => Buffer | undefined;
+    },
   ): Promise<LayerRef>;
   /**
    * Takes a step's result from the cache: appends its layer (by descriptor; the bytes are read
