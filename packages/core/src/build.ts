@@ -39,6 +39,7 @@ import { type Runner, selectRunner } from "./runner/index.js";
 import { finalLayerStages, runIsCertain, stageRunIsCertain } from "./stage/ahead.js";
 import { BaseResolver, pullBaseState, scratchState } from "./stage/base-image.js";
 import { createRuntime } from "./stage/create-runtime.js";
+import { filesOnlyStages, straightRuns } from "./stage/files-only.js";
 import { FromSources } from "./stage/from-sources.js";
 import { cloneState, type ImageState } from "./stage/image-state.js";
 import { layoutBaseState } from "./stage/layout-base.js";
@@ -368,6 +369,16 @@ async function buildInContext(
             ),
           }
         : {}),
+      // Stages only read as files: their last RUNs run straight in the root (nothing is recorded
+      // of them: no cache, no --cache-dir snapshots, no snapshotter of the user's, no plan).
+      filesOnlyStages: filesOnlyStages(plan, {
+        recorded:
+          cache !== undefined ||
+          snapshots !== undefined ||
+          options.snapshotter !== undefined ||
+          given.plan ||
+          (options.singleSnapshot ?? false),
+      }),
       fromSource: (ref, current, location, step) => fromSources.get(ref, current, location, step),
       fromKey: (ref, current, location) => fromSources.key(ref, current, location),
     };
@@ -548,26 +559,28 @@ export async function buildStage(
   // A stage based on another inherits its ARGs; proxy args are always in scope.
   const parent = planned.baseStage !== undefined ? finished.get(planned.baseStage)!.runtime : undefined;
   const inherited = parent ? parent.args : new Map<string, string>();
+  // ONBUILD triggers of the base run now, a base image's and a base stage's alike (a stage's
+  // config lists only its own ONBUILDs: those of its base were consumed), and are not carried
+  // into this stage's config (BuildKit dockerfile2llb resolveStages / dispatchState.init).
+  const triggers = takeOnbuildTriggers(state.config, base);
+  const instructions = [...triggers, ...stage.instructions];
   const rt = createRuntime(
     session,
     stage.index,
     state,
     new Map([...argDefaults.proxyArgs, ...inherited]),
     parent ? parent.declaredArgs : [],
+    session.filesOnlyStages?.has(stage.index) ? straightRuns(instructions) : undefined,
   );
   // A stage sure to RUN extracts its base now, beside planning and the other stages' work.
   if (!session.dryRun && stageRunIsCertain(stage, session.cache)) rt.materialiseAhead?.();
   const layersBefore = state.layers.length;
-  // ONBUILD triggers of the base run now, a base image's and a base stage's alike (a stage's
-  // config lists only its own ONBUILDs: those of its base were consumed), and are not carried
-  // into this stage's config (BuildKit dockerfile2llb resolveStages / dispatchState.init).
-  const triggers = takeOnbuildTriggers(state.config, base);
   const defaults: ArgDefaults = {
     buildArgs: argDefaults.buildArgs,
     metaArgs: argDefaults.metaArgs,
     predefined: predefinedArgs(stagePlatform, hostPlatform(), stage.name),
   };
-  const steps = await runStage([...triggers, ...stage.instructions], rt, defaults, session.cache, {
+  const steps = await runStage(instructions, rt, defaults, session.cache, {
     dryRun: session.dryRun,
     ready: session.ready,
     fromReady: (ref) => {

@@ -92,7 +92,9 @@ export const runStep: InstructionStep<RunInstruction> = {
 /**
  * RUN: executes the command in the stage's root through the build's runner, then asks the
  * snapshotter what changed. A command that changes nothing adds no layer (an `empty_layer`
- * history entry instead); a non-zero exit fails the build naming the code.
+ * history entry instead); a non-zero exit fails the build naming the code. In a stage only read
+ * as files, the last RUNs ({@link StageRuntime.straightRunsFrom}) run straight in the root and
+ * record nothing.
  */
 export async function applyRun(instr: RunInstruction, rt: StageRuntime): Promise<void> {
   const loc = instr.location;
@@ -106,24 +108,28 @@ export async function applyRun(instr: RunInstruction, rt: StageRuntime): Promise
   const cfg = rt.state.config.config ?? {};
   const shell = cfg.Shell && cfg.Shell.length > 0 ? cfg.Shell : DEFAULT_SHELL;
   const command = checkRunCommand(heredocRunArgv(instr, shell), shell, instr);
-  const step = await fs.snapshotter.begin(signal ? { signal } : {});
+  // A stage only read as files runs its last RUNs straight in the root: nothing reads a layer
+  // of theirs, so the step is neither snapshotted nor diffed (see stage/files-only.ts).
+  const straight = rt.straightRunsFrom !== undefined && rt.step >= rt.straightRunsFrom;
+  const step = straight ? undefined : await fs.snapshotter.begin(signal ? { signal } : {});
+  const rootfs = step?.rootfs ?? fs.root;
   let finished = false;
   const mounted =
     instr.mounts.length > 0
       ? await prepareRunMounts(instr.mounts, rt, loc, runner.idMap).catch(async (e) => {
-          await step.abort().catch(() => {});
+          await step?.abort().catch(() => {});
           throw e;
         })
       : undefined;
   const logs = new LogBatcher(rt.stepId, (e) => rt.events.emit(e));
   try {
-    const user = await resolveUser(step.rootfs, cfg.User);
+    const user = await resolveUser(rootfs, cfg.User);
     const env = [...runEnvironment(cfg.Env ?? [], rt.args, user), ...(mounted?.env ?? [])];
     const outcome = await runner.run({
       ...(mounted && mounted.mounts.length > 0 ? { mounts: mounted.mounts } : {}),
       ...(mounted && Object.keys(mounted.secretEnv).length > 0 ? { secretEnv: mounted.secretEnv } : {}),
-      rootfs: step.rootfs,
-      ...(step.mountNamespacePid !== undefined ? { mountNamespacePid: step.mountNamespacePid } : {}),
+      rootfs,
+      ...(step?.mountNamespacePid !== undefined ? { mountNamespacePid: step.mountNamespacePid } : {}),
       argv: command.argv,
       ...(command.transientFiles.length > 0 ? { transientFiles: command.transientFiles } : {}),
       env,
@@ -139,6 +145,10 @@ export async function applyRun(instr: RunInstruction, rt: StageRuntime): Promise
     if (outcome.exitCode !== 0) {
       throw new RunFailedError(instr.original, outcome.exitCode, loc, outcome.signal, command.argv);
     }
+    if (!step) {
+      finished = true;
+      return;
+    }
     const t0 = performance.now();
     const changes = toImageIds(await step.finish(signal ? { signal } : {}), runner.idMap);
     rt.events.emit({
@@ -153,7 +163,7 @@ export async function applyRun(instr: RunInstruction, rt: StageRuntime): Promise
     else await rt.addLayer(changes, instr.original, { inRoot: true });
   } finally {
     await mounted?.release();
-    if (!finished) await step.abort().catch(() => {});
+    if (!finished) await step?.abort().catch(() => {});
   }
 }
 

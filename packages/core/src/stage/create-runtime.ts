@@ -7,6 +7,7 @@ import { layerMediaType } from "../image/assemble.js";
 import type { PartEventIn } from "../step-events.js";
 import { layerIndexes } from "./base-index.js";
 import { extractLimits } from "./extract-limits.js";
+import type { StraightRuns } from "./files-only.js";
 import type { ImageState, LayerRef } from "./image-state.js";
 import { parentsFromRoot } from "./parent-dirs.js";
 import { directoryView, indexView, type RootView } from "./root-view.js";
@@ -18,13 +19,19 @@ import { dropWritten, handOverWritten } from "./written-layers.js";
 
 const debug = createDebug("molt:stage");
 
-/** Creates the runtime a stage's instructions run against, starting from `state`. */
+/**
+ * Creates the runtime a stage's instructions run against, starting from `state`. `straight`
+ * (a stage only read as files, see `stage/files-only.ts`) says which of its RUN steps run
+ * straight in the root; when none of its steps diffs the root, the root gets a walk-mode
+ * snapshotter (no helper process, no overlay check).
+ */
 export function createRuntime(
   session: BuildSession,
   stage: number,
   state: ImageState,
   initialArgs: ReadonlyMap<string, string> = new Map(),
   declared: Iterable<string> = [],
+  straight?: StraightRuns,
 ): StageRuntime {
   const { options, store, created, sourceDateEpoch } = session;
   const signal = options.signal;
@@ -63,7 +70,7 @@ export function createRuntime(
     const dir = rootDir();
     const from = { client: session.client, store, ...(signal ? { signal } : {}), onProgress };
     const how = {
-      mode: options.snapshotMode ?? "auto",
+      mode: straight?.noDiffs ? ("walk" as const) : (options.snapshotMode ?? "auto"),
       factory: options.snapshotter,
       extractor: options.extractor,
       limits: extractLimits(options),
@@ -101,6 +108,8 @@ export function createRuntime(
     cmdSetInStage: false,
     rootNeededLater: false,
     runLater: false,
+    // 1-based like `step` (FROM is 0).
+    ...(straight ? { straightRunsFrom: straight.from + 1 } : {}),
     addEmptyHistory(createdBy) {
       history.push({ created, created_by: createdBy, empty_layer: true });
     },

@@ -99,6 +99,12 @@ export interface StageRuntime {
   ): Promise<{ digest: string; display: string }>;
   /** The files of an earlier stage or an image, for `COPY --from`. */
   fromSource(ref: string, location: { file: string; line: number; column: number }): Promise<ContextSource>;
+  /**
+   * Set in a stage that is only read as files (see `stage/files-only.ts`): RUN steps at this
+   * step ({@link StageRuntime.step}) and after run straight in the root, with no snapshot, no
+   * layer and no history entry (nothing reads this stage's layers, config or history).
+   */
+  readonly straightRunsFrom?: number;
   /** The RUN runner chosen for this build. */
   runner(): Promise<Runner>;
 }

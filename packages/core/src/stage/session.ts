@@ -68,6 +68,11 @@ export interface BuildSession {
    * cache): written uncompressed, as only this build's own steps read them back.
    */
   readonly scratchLayerStages?: ReadonlySet<number>;
+  /**
+   * Stages only read as files (`COPY --from`, `RUN --mount from=`; see `stage/files-only.ts`):
+   * their last RUN steps run straight in the root, with no snapshot and no layer.
+   */
+  readonly filesOnlyStages?: ReadonlySet<number>;
   /** Told of every layer a stage writes (the final image's are uploaded ahead of the push step). */
   readonly layerWritten?: (stage: number, layer: LayerRef) => void;
   /** Told of the layers of a stage's base image once it is resolved (the final image's are mounted ahead of the push step). */
