@@ -39,7 +39,7 @@ import { type Runner, selectRunner } from "./runner/index.js";
 import { finalLayerStages, runIsCertain, stageRunIsCertain } from "./stage/ahead.js";
 import { BaseResolver, pullBaseState, scratchState } from "./stage/base-image.js";
 import { createRuntime } from "./stage/create-runtime.js";
-import { filesOnlyStages, straightRuns } from "./stage/files-only.js";
+import { FilesOnlyRelease, filesOnlyStages, straightRuns } from "./stage/files-only.js";
 import { FromSources } from "./stage/from-sources.js";
 import { cloneState, type ImageState } from "./stage/image-state.js";
 import { layoutBaseState } from "./stage/layout-base.js";
@@ -329,6 +329,16 @@ async function buildInContext(
     if (digests) closers.push(() => digests.save());
     const unshareReads = shareContextReads(context);
     closers.push(async () => unshareReads());
+    const filesOnly = filesOnlyStages(plan, {
+      recorded:
+        cache !== undefined ||
+        snapshots !== undefined ||
+        options.snapshotter !== undefined ||
+        given.plan ||
+        (options.singleSnapshot ?? false),
+    });
+    const release = new FilesOnlyRelease(plan, filesOnly);
+    closers.push(() => release.settled());
     const session: BuildSession = {
       // Stages watch the build's signal, so the first failure cancels its siblings.
       options: { ...options, signal: given.cancel.signal },
@@ -371,14 +381,7 @@ async function buildInContext(
         : {}),
       // Stages only read as files: their last RUNs run straight in the root (nothing is recorded
       // of them: no cache, no --cache-dir snapshots, no snapshotter of the user's, no plan).
-      filesOnlyStages: filesOnlyStages(plan, {
-        recorded:
-          cache !== undefined ||
-          snapshots !== undefined ||
-          options.snapshotter !== undefined ||
-          given.plan ||
-          (options.singleSnapshot ?? false),
-      }),
+      filesOnlyStages: filesOnly,
       fromSource: (ref, current, location, step) => fromSources.get(ref, current, location, step),
       fromKey: (ref, current, location) => fromSources.key(ref, current, location),
     };
@@ -420,6 +423,8 @@ async function buildInContext(
         });
         built.set(index, done);
         finished.set(index, done);
+        // A files-only stage's root goes once its readers are done (not at the end of the build).
+        release.finished(index, (i) => finished.get(i)?.runtime.discardFilesystem());
       },
       { jobs, signal: options.signal, onFailure: (e) => given.cancel.controller.abort(e) },
     ).catch(async (e: unknown) => {

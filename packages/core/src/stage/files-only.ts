@@ -66,3 +66,47 @@ function changesFiles(instr: Instruction): boolean {
     return true;
   }
 }
+
+/**
+ * Drops the roots of files-only stages once every stage that reads them has finished, so their
+ * directories are removed while the build goes on (the push) rather than at its end: the
+ * multistage build's 4 MB source stage went at the end of the build, on the critical path.
+ *
+ * @example
+ * ```ts
+ * const release = new FilesOnlyRelease(plan, filesOnly);
+ * // each time a stage finishes:
+ * release.finished(index, (i) => finished.get(i)?.runtime.discardFilesystem());
+ * await release.settled(); // before the build's work directory is removed
+ * ```
+ */
+export class FilesOnlyRelease {
+  /** For each files-only stage, the stages that read it and have not finished yet. */
+  readonly #readers = new Map<number, Set<number>>();
+  readonly #dropping: Promise<unknown>[] = [];
+
+  constructor(plan: BuildPlan, filesOnly: ReadonlySet<number>) {
+    for (const p of plan.stages)
+      for (const d of p.dependsOn) {
+        if (!filesOnly.has(d) || d === p.stage.index) continue;
+        let readers = this.#readers.get(d);
+        if (!readers) this.#readers.set(d, (readers = new Set()));
+        readers.add(p.stage.index);
+      }
+  }
+
+  /** Stage `index` finished: `drop(i)` each files-only stage `i` that no unfinished stage reads now. */
+  finished(index: number, drop: (stage: number) => Promise<void> | undefined): void {
+    for (const [stage, readers] of this.#readers) {
+      if (!readers.delete(index) || readers.size > 0) continue;
+      this.#readers.delete(stage);
+      const p = drop(stage);
+      if (p) this.#dropping.push(p.catch(() => {}));
+    }
+  }
+
+  /** Settles once every drop started so far has. */
+  async settled(): Promise<void> {
+    await Promise.all(this.#dropping);
+  }
+}
