@@ -31,6 +31,7 @@ import { checkBuildArgsNul, checkRunNul } from "./instructions/run-checks.js";
 import { startCacheMountTravel } from "./mounts/prepare.js";
 import type { BuildOptions } from "./options.js";
 import { EarlyPush } from "./outputs/early-push.js";
+import { dropLayersAhead, openLayerAhead } from "./outputs/layer-bytes.js";
 import { withOutputs } from "./outputs/list.js";
 import { writeOutputs } from "./outputs/write-outputs.js";
 import { registryClientOptions } from "./registry/client-options.js";
@@ -299,10 +300,39 @@ async function buildInContext(
     // Every stage's base is resolved now, beside that check (not when its stage starts); a base
     // pre-warmed into --cache-dir is looked for there first, so nothing is asked ahead then.
     const bases = new BaseResolver(client, given.cancel.signal);
+    // A stage sure to RUN extracts its base: with no cache to skip the RUN and no --cache-dir
+    // snapshot to start from, its layers are asked for as soon as the manifest is in, beside the
+    // config (issue 16).
+    const layersAhead =
+      !given.plan && resolveCacheOptions(options.cache).stores.length === 0 && !snapshotStoreOf(options);
     if (warmDir(options) === undefined)
       for (const p of plan.stages)
         if (p.baseImage && p.baseImage !== "scratch" && p.baseStage === undefined)
-          bases.resolve(p.baseImage, p.platform ? parsePlatform(p.platform) : platform);
+          bases.resolve(
+            p.baseImage,
+            p.platform ? parsePlatform(p.platform) : platform,
+            undefined,
+            layersAhead &&
+              plan.stages.some(
+                (q) =>
+                  q.baseImage === p.baseImage &&
+                  q.baseStage === undefined &&
+                  q.stage.instructions.some((i) => i.kind === "RUN"),
+              )
+              ? (manifest, reference) => {
+                  // The first layer only: extraction opens the next ones as it goes, and a body
+                  // held open ahead holds one of the registry's connections.
+                  const descriptor = manifest.layers[0];
+                  if (descriptor)
+                    openLayerAhead(descriptor, reference, {
+                      client: bases.client,
+                      store,
+                      signal: given.cancel.signal,
+                    });
+                }
+              : undefined,
+          );
+    closers.push(() => dropLayersAhead(store));
     cache = await openBuildCache(options, client, { dryRun: given.plan });
     const sourceDateEpoch = options.sourceDateEpoch ?? (options.reproducible ? 0 : undefined);
     const created = new Date(

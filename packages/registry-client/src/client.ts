@@ -294,11 +294,16 @@ export class RegistryClient implements Registry {
   /**
    * Resolves a reference to one image: follows an index / manifest list to the manifest for
    * `platform` (default linux/amd64), then fetches and parses the config (digest-checked).
+   * `onManifest` is told of that manifest before the config is fetched (a build starts
+   * downloading the base's layers meanwhile).
    * @throws {@link PlatformNotFoundError} when the index has no such platform.
    */
   async resolveImage(
     ref: Reference,
-    opts: CallOptions & { platform?: Platform } = {},
+    opts: CallOptions & {
+      platform?: Platform;
+      onManifest?: (manifest: Manifest, digest: Digest) => void;
+    } = {},
   ): Promise<ResolvedImage> {
     const platform = opts.platform ?? DEFAULT_PLATFORM;
     const top = await this.getManifest(ref, opts);
@@ -321,6 +326,7 @@ export class RegistryClient implements Registry {
     const manifest = doc as Manifest;
     checkDescriptor(manifest.config, "config descriptor", ref);
     for (const l of manifest.layers) checkDescriptor(l, "layer descriptor", ref);
+    opts.onManifest?.(manifest, fetched.digest);
     // The config's retries go to the caller too (not its byte progress: it is part of resolving).
     const onProgress = opts.onProgress;
     const retries: RegistryProgressHandler | undefined = onProgress

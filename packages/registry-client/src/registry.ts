@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import type { Descriptor, Digest, MediaTypeName, Platform, Reference } from "@molt/oci";
+import type { Descriptor, Digest, Manifest, MediaTypeName, Platform, Reference } from "@molt/oci";
 import type { BlobSource } from "./blob-upload.js";
 import type { CallOptions, FetchedManifest, ResolvedImage, TransferOptions } from "./client.js";
 
@@ -69,8 +69,16 @@ export interface Registry {
   getManifest(ref: Reference, opts?: CallOptions & { accept?: string[] }): Promise<FetchedManifest>;
   /** Digest, media type and size of a manifest, or `undefined` when the registry does not hold it. */
   headManifest(ref: Reference, opts?: CallOptions & { accept?: string[] }): Promise<ManifestHead | undefined>;
-  /** Resolves a reference to one platform's manifest and config (following an index). */
-  resolveImage(ref: Reference, opts?: CallOptions & { platform?: Platform }): Promise<ResolvedImage>;
+  /**
+   * Resolves a reference to one platform's manifest and config (following an index).
+   * `onManifest`, when given, is told of the platform's manifest (and its digest) before the
+   * config is fetched, so a caller can start on the layers meanwhile; an implementation may
+   * ignore it.
+   */
+  resolveImage(
+    ref: Reference,
+    opts?: CallOptions & { platform?: Platform; onManifest?: (manifest: Manifest, digest: Digest) => void },
+  ): Promise<ResolvedImage>;
   /** Streams a blob; the stream fails at its end when the bytes do not match `descriptor`. */
   fetchBlob(ref: Reference, descriptor: Descriptor, opts?: TransferOptions): Promise<Readable>;
   /** True when `ref`'s repository holds the blob. */

@@ -2,6 +2,7 @@ import {
   type Descriptor,
   emptyConfig,
   formatReference,
+  type Manifest,
   MediaType,
   MoltError,
   type Platform,
@@ -59,25 +60,36 @@ export class BaseResolver {
   >();
 
   constructor(
-    private readonly client: Registry,
+    /** The registry client the bases are resolved with. */
+    readonly client: Registry,
     private readonly signal?: AbortSignal,
   ) {}
 
   /**
    * The image's manifest and config for `platform` (asked once; later calls share the answer).
    * The resolution's events (retries) go to the first `onProgress` given, those that came before
-   * it first (a resolution started ahead has no step yet).
+   * it first (a resolution started ahead has no step yet). `onManifest` (of the first call) is
+   * told of the platform's manifest and the reference its layers are fetched by, before the
+   * config is fetched.
    */
-  resolve(image: string, platform: Platform, onProgress?: RegistryProgressHandler): Promise<ResolvedImage> {
+  resolve(
+    image: string,
+    platform: Platform,
+    onProgress?: RegistryProgressHandler,
+    onManifest?: (manifest: Manifest, origin: Reference) => void,
+  ): Promise<ResolvedImage> {
     const key = `${image}\0${platform.os}/${platform.architecture}/${platform.variant ?? ""}`;
     let r = this.#resolved.get(key);
     if (!r) {
       const entry: { to?: RegistryProgressHandler; early: RegistryProgressEvent[] } = { early: [] };
       const relay: RegistryProgressHandler = (e) => (entry.to ? entry.to(e) : entry.early.push(e));
-      const p = this.client.resolveImage(parseReference(image), {
+      const reference = parseReference(image);
+      const p = this.client.resolveImage(reference, {
         platform,
         onProgress: relay,
         ...(this.signal ? { signal: this.signal } : {}),
+        // The platform's manifest, before the config: where the layers are (see `origin` in pullBaseState).
+        ...(onManifest ? { onManifest: (m, digest) => onManifest(m, { ...reference, digest }) } : {}),
       });
       // Started ahead: a failure belongs to the stage that awaits it.
       p.catch(() => {});
