@@ -5,6 +5,9 @@ import { join } from "node:path";
 import createDebug from "debug";
 import type { ShellHelper } from "./shell.js";
 
+/** `s` as one shell word. */
+const shellQuote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+
 const debug = createDebug("molt:snapshot");
 
 /**
@@ -92,7 +95,14 @@ export async function unmountAndDumpXattrs(
   if (helper) {
     let r: { code: number; out: string } | undefined;
     try {
-      r = await helper.run(["sh", "-c", script, "sh", merged, upper], "2>/dev/null");
+      // The same script in the helper shell itself (no `sh -c` child: one process start less
+      // per RUN), written without `exit`, which would end the helper.
+      const m = shellQuote(merged);
+      r = await helper.script(
+        `if umount ${m} 2>/dev/null || umount -l ${m} 2>/dev/null; then ` +
+          `if command -v getfattr >/dev/null 2>&1; then getfattr -R -P -d -m - -e hex --absolute-names -- ${shellQuote(upper)} 2>/dev/null; fi; true; ` +
+          "else false; fi",
+      );
     } catch (e) {
       if (helper.mountNamespacePid !== undefined) throw e;
       debug("shell helper failed (%s): spawning directly", (e as Error).message);
