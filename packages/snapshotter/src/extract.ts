@@ -23,7 +23,6 @@ import {
 import type { Readable } from "node:stream";
 import { DigestMismatchError } from "@molt/oci";
 import createDebug from "debug";
-import type { XXHashAPI } from "xxhash-wasm";
 import { Baseline, type BaselineEntry, entryFromStat, msFromNs, type NodeType } from "./baseline.js";
 import { ByteReader } from "./byte-reader.js";
 import { type Compression, openDecompressed } from "./decompress.js";
@@ -43,6 +42,7 @@ import { abs, baselineLookup, cleanPath, type Lookup, resolveWith } from "./path
 import { scanTree } from "./scan.js";
 import { type TarHeader, TarReader } from "./tar-reader.js";
 import { writeXattrs } from "./xattrs.js";
+import type { Xxh64 } from "./xxh64.js";
 
 const debug = createDebug("molt:snapshot");
 
@@ -218,7 +218,7 @@ class Extractor {
     readonly root: string,
     readonly baseline: Baseline,
     readonly options: ExtractOptions,
-    readonly xx: XXHashAPI | undefined,
+    readonly xx: Xxh64 | undefined,
   ) {
     this.lookup = baselineLookup(baseline);
     this.owner = options.preserveOwner ?? process.getuid?.() === 0;
@@ -454,7 +454,7 @@ class Extractor {
         let st: import("node:fs").BigIntStats;
         let hash: bigint | undefined;
         try {
-          const x = this.options.hash === false ? undefined : this.xx?.create64();
+          const x = this.options.hash === false ? undefined : this.xx?.create();
           for await (const chunk of reader.chunks(h.size)) {
             writeAll(fd, chunk);
             x?.update(chunk);
@@ -658,9 +658,9 @@ class Extractor {
     const whole = reader.take(h.size);
     if (whole !== undefined) {
       chunks = [whole];
-      hash = xx?.h64Raw(whole);
+      hash = xx?.h64(whole);
     } else {
-      const x = xx?.create64();
+      const x = xx?.create();
       chunks = [];
       for await (const chunk of reader.chunks(h.size)) {
         chunks.push(chunk);

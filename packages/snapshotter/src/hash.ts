@@ -1,19 +1,22 @@
 import { closeSync, openSync, readSync } from "node:fs";
-import xxhash, { type XXHashAPI } from "xxhash-wasm";
+import { Xxh64 } from "./xxh64.js";
 
-let api: Promise<XXHashAPI> | undefined;
+let api: Xxh64 | undefined;
 
-/** The xxhash-wasm instance (instantiated once). */
-export function hasher(): Promise<XXHashAPI> {
-  api ??= xxhash();
+/**
+ * The xxh64 instance (made once; see xxh64.ts). Async as the xxhash-wasm instance it replaces
+ * was, which callers still await.
+ */
+export async function hasher(): Promise<Xxh64> {
+  api ??= new Xxh64();
   return api;
 }
 
 const scratch = Buffer.allocUnsafe(1024 * 1024);
 
 /** xxh64 of a file's content, read synchronously in 1 MiB blocks. */
-export function hashFileSync(x: XXHashAPI, path: string): bigint {
-  const h = x.create64();
+export function hashFileSync(x: Xxh64, path: string): bigint {
+  const h = x.create();
   const fd = openSync(path, "r");
   try {
     for (;;) {
