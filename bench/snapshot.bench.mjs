@@ -4,6 +4,7 @@
 //  2. a one-file change in 5k / 50k / 200k-file roots: walk mode vs
 //     `find ROOT -printf '%T@ %C@ %s %m %U %G %i\n' >/dev/null`, and overlay mode (whole step:
 //     mount, change, unmount, read upper, merge) which must stay < 50 ms whatever the size.
+// Node runs with bin/molt's flags (MOLT_BENCH_NODE_FLAGS overrides them, "" for none).
 // MOLT_BENCH_SCALE scales the root sizes. Run `pnpm build` first; needs root for overlay.
 import { spawnSync } from "node:child_process";
 import {
@@ -20,6 +21,21 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { createSnapshotter, extract } from "@molt/snapshotter";
 import { best, report, SCALE, time, timeShell } from "./lib.mjs";
+
+// Run under bin/molt's node flags (packages/cli/bin/molt): WebAssembly on Liftoff only, which is
+// what hashes every extracted file (xxh64), and a 2 MiB young generation; a re-exec, as node takes
+// them only at start. MOLT_BENCH_NODE_FLAGS="" runs with this node's own flags.
+const MOLT_FLAGS = (process.env.MOLT_BENCH_NODE_FLAGS ?? "--liftoff-only --max-semi-space-size=2")
+  .split(/\s+/)
+  .filter(Boolean);
+if (MOLT_FLAGS.length > 0 && process.env.MOLT_BENCH_FLAGS_SET !== "1") {
+  const args = [...MOLT_FLAGS, ...process.execArgv, process.argv[1], ...process.argv.slice(2)];
+  const r = spawnSync(process.execPath, args, {
+    stdio: "inherit",
+    env: { ...process.env, MOLT_BENCH_FLAGS_SET: "1" },
+  });
+  process.exit(r.status ?? 1);
+}
 
 const CACHE = join(import.meta.dirname, "..", ".cache", "debian-minbase-bookworm");
 const dir = mkdtempSync(join(tmpdir(), "molt-bench-snap-"));
@@ -51,6 +67,17 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+/**
+ * CPU seconds (user + system) of this process and of the children it waited for (from
+ * /proc/self/stat, in 10 ms ticks), so a run's CPU is told beside its wall time: on a shared
+ * machine wall time swings with the neighbours, CPU time much less.
+ */
+function cpuNow() {
+  const self = process.cpuUsage();
+  const stat = readFileSync("/proc/self/stat", "latin1");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (self.user + self.system) / 1e6 + (Number(f[13]) + Number(f[14])) / 100;
+}
 const load1 = () => readFileSync("/proc/loadavg", "latin1").split(" ")[0];
 
 async function benchExtract() {
@@ -71,6 +98,7 @@ async function benchExtract() {
   const rounds = Math.max(1, Math.floor(Number(process.env.MOLT_BENCH_RUNS ?? "5")) || 5);
   const havePigz = spawnSync("sh", ["-c", "command -v pigz"]).status === 0;
   const runs = { ours: [], ref: [], pigz: [] };
+  const cpu = { ours: [], ref: [], pigz: [] };
   const loads = [];
   const tools = [
     [
@@ -86,7 +114,9 @@ async function benchExtract() {
       const d = fresh();
       mkdirSync(d);
       spawnSync("sync");
+      const c0 = cpuNow();
       runs[key].push(await run(d));
+      cpu[key].push(cpuNow() - c0);
       clean(d);
     }
     loads.push(load1());
@@ -102,6 +132,9 @@ async function benchExtract() {
   const list = (xs) => xs.map((x) => x.toFixed(2)).join(" ");
   console.log(
     `extract debian minbase: runs (s) molt ${list(runs.ours)}  tar -xzf ${list(runs.ref)}${havePigz ? `  tar -I pigz ${list(runs.pigz)}` : ""}  load ${loads.join(" ")}`,
+  );
+  console.log(
+    `extract debian minbase: CPU (user+sys s, children included) median molt ${median(cpu.ours).toFixed(2)}  tar -xzf ${median(cpu.ref).toFixed(2)}${havePigz ? `  tar -I pigz ${median(cpu.pigz).toFixed(2)}` : ""}; runs molt ${list(cpu.ours)}`,
   );
 }
 
