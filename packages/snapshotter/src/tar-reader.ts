@@ -97,16 +97,24 @@ function isUstar(h: Buffer): boolean {
   );
 }
 
+/**
+ * Whether the header's checksum is right: the sum of its bytes as unsigned (what every writer
+ * stores), or as signed (some old writers), the checksum field counted as spaces. The signed sum
+ * is made only when the unsigned one does not match (issue 16: two sums over every header block,
+ * two blocks per entry with PAX headers, were a tenth of the tar parsing).
+ */
 function checksumOk(buf: Buffer): boolean {
   const stored = num(buf, 148, 8);
   let unsigned = 8 * 32;
+  for (let i = 0; i < 148; i++) unsigned += buf[i]!;
+  for (let i = 156; i < BLOCK; i++) unsigned += buf[i]!;
+  if (stored === unsigned) return true;
   let signed = 8 * 32;
   for (let i = 0; i < BLOCK; i++) {
     if (i >= 148 && i < 156) continue;
-    unsigned += buf[i]!;
     signed += (buf[i]! << 24) >> 24;
   }
-  return stored === unsigned || stored === signed;
+  return stored === signed;
 }
 
 /** Parses PAX extended header records (`"<len> key=value\n"`), keeping values binary-safe. */
@@ -130,8 +138,26 @@ export function parsePax(buf: Buffer): Map<string, Buffer> {
   return out;
 }
 
+/** Whether `s` is ASCII digits only (`""` is). */
+function digitsOnly(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+/** A PAX time (`[-]seconds[.fraction]`) in nanoseconds. */
 function parsePaxTime(v: string): bigint {
-  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(v.trim());
+  const t = v.trim();
+  // the usual form, digits and one dot: no regular expression
+  const dot = t.indexOf(".");
+  const secs = dot < 0 ? t : t.slice(0, dot);
+  const frac = dot < 0 ? "" : t.slice(dot + 1);
+  if (secs.length > 0 && secs.length <= 15 && digitsOnly(secs) && digitsOnly(frac)) {
+    return BigInt(secs) * 1_000_000_000n + BigInt(frac.padEnd(9, "0").slice(0, 9));
+  }
+  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(t);
   if (!m) throw new TarFormatError(`bad PAX time "${v}"`);
   const ns = BigInt(m[2]!) * 1_000_000_000n + BigInt((m[3] ?? "").padEnd(9, "0").slice(0, 9) || "0");
   return m[1] ? -ns : ns;
@@ -199,9 +225,12 @@ export class TarReader {
       const pad = (BLOCK - (size % BLOCK)) % BLOCK;
       if (flag === "x" || flag === "g" || flag === "L" || flag === "K") {
         if (size > 16 * 1024 * 1024) throw new TarFormatError("extended header larger than 16 MiB");
-        const body = size > 0 ? Buffer.from((await this.#r.read(size)) ?? Buffer.alloc(0)) : Buffer.alloc(0);
-        if (pad) await this.#r.skip(pad);
-        if (flag === "x") pax = new Map([...pax, ...parsePax(body)]);
+        // copied: xattr values are kept past the entry (a slice would keep the whole chunk)
+        const raw = size > 0 ? (this.#r.take(size) ?? (await this.#r.read(size))) : null;
+        const body = raw ? Buffer.from(raw) : Buffer.alloc(0);
+        if (pad && !this.#r.skipBuffered(pad)) await this.#r.skip(pad);
+        // one header's records (the usual case) are its map, not merged into a new one
+        if (flag === "x") pax = pax.size === 0 ? parsePax(body) : new Map([...pax, ...parsePax(body)]);
         else if (flag === "g") this.#global = new Map([...this.#global, ...parsePax(body)]);
         else if (flag === "L") longName = str(body, 0, body.length);
         else longLink = str(body, 0, body.length);

@@ -98,4 +98,118 @@ describe("extraction's fast paths agree with the general ones", () => {
       expect(await tar.next()).toBeNull();
     }
   });
+
+  it("a checksum stored as the signed sum (old writers) is still accepted, a wrong one refused", async () => {
+    const fields = {
+      name: "caf\u00e9",
+      mode: "0000644\0",
+      uid: "0000000\0",
+      size: "00000000000\0",
+      mtime: "00000000000\0",
+    };
+    const h = header(fields); // the name's UTF-8 bytes are >= 0x80: signed and unsigned sums differ
+    let signed = 8 * 32;
+    for (let i = 0; i < 512; i++) if (i < 148 || i >= 156) signed += (h[i]! << 24) >> 24;
+    const old = Buffer.from(h);
+    old.write(`${signed.toString(8).padStart(6, "0")}\0 `, 148, 8, "latin1");
+    for (const block of [h, old]) {
+      const tar = new TarReader(new ByteReader(once(Buffer.concat([block, Buffer.alloc(1024)]))));
+      expect((await tar.next())?.name).toBe("caf\u00e9");
+    }
+    const bad = Buffer.from(h);
+    bad.write("0000001\0", 148, 8, "latin1");
+    const tar = new TarReader(new ByteReader(once(Buffer.concat([bad, Buffer.alloc(1024)]))));
+    await expect(tar.next()).rejects.toThrow(/checksum/);
+  });
+
+  it("PAX times in every spelling, and PAX records of one header or several, read as before", async () => {
+    /** A PAX header (typeflag x) with `records`, then a file header named "f". */
+    const pax = (records: Array<[string, string]>, flag = "x") => {
+      const body = Buffer.from(
+        records
+          .map(([k, v]) => {
+            const rest = ` ${k}=${v}\n`;
+            let len = rest.length + 2;
+            if (`${len}${rest}`.length !== len) len++;
+            return `${len}${rest}`;
+          })
+          .join(""),
+      );
+      const x = header({
+        name: "pax",
+        mode: "0000644\0",
+        uid: "0000000\0",
+        size: `${body.length.toString(8).padStart(11, "0")}\0`,
+        mtime: "00000000000\0",
+      });
+      x.write(flag, 156, 1, "latin1");
+      let sum = 0;
+      x.write("        ", 148, 8, "latin1");
+      for (const b of x) sum += b;
+      x.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, 8, "latin1");
+      const padded = Buffer.alloc(Math.ceil(body.length / 512) * 512);
+      body.copy(padded);
+      return Buffer.concat([x, padded]);
+    };
+    const file = header({
+      name: "f",
+      mode: "0000644\0",
+      uid: "0000000\0",
+      size: "00000000000\0",
+      mtime: "00000000007\0",
+    });
+    const cases: Array<[string, bigint]> = [
+      ["1700000000.123456789", 1_700_000_000_123_456_789n],
+      ["1700000000", 1_700_000_000_000_000_000n],
+      ["1700000000.5", 1_700_000_000_500_000_000n],
+      ["1700000000.1234567891234", 1_700_000_000_123_456_789n],
+      ["-5.25", -5_250_000_000n],
+      ["0.000000001", 1n],
+      ["12345678901234567", 12_345_678_901_234_567_000_000_000n],
+    ];
+    for (const [v, ns] of cases) {
+      const tar = new TarReader(
+        new ByteReader(once(Buffer.concat([pax([["mtime", v]]), file, Buffer.alloc(1024)]))),
+      );
+      expect([v, (await tar.next())?.mtimeNs]).toEqual([v, ns]);
+    }
+    for (const bad of ["1.2.3", "x", "1e9", ""]) {
+      const tar = new TarReader(
+        new ByteReader(once(Buffer.concat([pax([["mtime", bad]]), file, Buffer.alloc(1024)]))),
+      );
+      await expect(tar.next(), bad).rejects.toThrow(/PAX time/);
+    }
+    // two PAX headers merge (the later record wins), a global one applies under them, and every
+    // body arrives in pieces of 7 bytes (no fast path)
+    const bytes = Buffer.concat([
+      pax([["SCHILY.xattr.user.g", "global"]], "g"),
+      pax([
+        ["path", "first"],
+        ["SCHILY.xattr.user.a", "1"],
+      ]),
+      pax([
+        ["path", "second"],
+        ["uid", "42"],
+      ]),
+      file,
+      Buffer.alloc(1024),
+    ]);
+    async function* pieces() {
+      for (let i = 0; i < bytes.length; i += 7) yield bytes.subarray(i, i + 7);
+    }
+    for (const source of [once(bytes), pieces()]) {
+      const h = await new TarReader(new ByteReader(source)).next();
+      expect(
+        h && {
+          name: h.name,
+          uid: h.uid,
+          xattrs: Object.fromEntries(Object.entries(h.xattrs).map(([k, v]) => [k, v.toString()])),
+        },
+      ).toEqual({
+        name: "second",
+        uid: 42,
+        xattrs: { "user.g": "global", "user.a": "1" },
+      });
+    }
+  });
 });
