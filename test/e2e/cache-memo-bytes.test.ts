@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { pushBusybox } from "../harness/base-images.js";
-import { molt } from "../harness/molt-cli.js";
+import { freshBuild } from "../harness/cache-build.js";
 import { type RunningRegistry, startRegistry } from "../harness/registry.js";
 
 // The digest memo of --cache-dir (packages/core/src/cache/digest-memo.ts) keeps small context
@@ -24,26 +24,8 @@ afterAll(async () => {
 });
 
 /** One `molt build` in a fresh process and TMPDIR: its digest and its debug lines. */
-async function build(ctx: string, dest: string, args: string[]): Promise<{ digest: string; debug: string }> {
-  const tmp = await mkdtemp(join(dir, "tmp-"));
-  const r = await molt(
-    [
-      "build",
-      "-c",
-      ctx,
-      "-d",
-      `${reg.host}/${dest}`,
-      "--insecure",
-      "--insecure-pull",
-      "--reproducible",
-      ...args,
-    ],
-    { env: { ...process.env, TMPDIR: tmp, DEBUG: "molt:cache:digests" } },
-  );
-  await rm(tmp, { recursive: true, force: true });
-  if (r.code !== 0) throw new Error(`molt build failed (${r.code}):\n${r.stderr}`);
-  return { digest: r.stdout.trim(), debug: r.stderr };
-}
+const build = (ctx: string, dest: string, args: string[]) =>
+  freshBuild(dir, reg.host, ctx, dest, args, "molt:cache:digests");
 
 const written = (debug: string) =>
   Number(/(\d+) files written from its bytes/.exec(debug)?.[1] ?? Number.NaN);

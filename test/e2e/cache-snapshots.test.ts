@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { pushBusybox } from "../harness/base-images.js";
-import { MOLT_BIN, molt } from "../harness/molt-cli.js";
+import { freshBuild } from "../harness/cache-build.js";
+import { MOLT_BIN } from "../harness/molt-cli.js";
 import { type RunningRegistry, startRegistry } from "../harness/registry.js";
 
 // The snapshot store of --cache-dir (packages/core/src/cache/snapshot-store.ts): a rebuild whose
@@ -39,31 +40,8 @@ async function writeFiles(ctx: string, files: Record<string, string>): Promise<v
 }
 
 /** One `molt build` in a fresh process and TMPDIR; its digest and its `molt:stage` debug lines. */
-async function build(
-  ctx: string,
-  dest: string,
-  args: string[],
-  tmpPrefix = "tmp-",
-): Promise<{ digest: string; debug: string }> {
-  const tmp = await mkdtemp(join(dir, tmpPrefix));
-  const r = await molt(
-    [
-      "build",
-      "-c",
-      ctx,
-      "-d",
-      `${reg.host}/${dest}`,
-      "--insecure",
-      "--insecure-pull",
-      "--reproducible",
-      ...args,
-    ],
-    { env: { ...process.env, TMPDIR: tmp, DEBUG: "molt:stage,molt:cache:snapshot" } },
-  );
-  await rm(tmp, { recursive: true, force: true });
-  if (r.code !== 0) throw new Error(`molt build failed (${r.code}):\n${r.stderr}`);
-  return { digest: r.stdout.trim(), debug: r.stderr };
-}
+const build = (ctx: string, dest: string, args: string[], tmpPrefix = "tmp-") =>
+  freshBuild(dir, reg.host, ctx, dest, args, "molt:stage,molt:cache:snapshot", tmpPrefix);
 
 // What the first RUN sees of the copied tree: every path's size, mtime, mode and owner, files'
 // link counts, and every file's content (the layer would hide a wrong mtime under --reproducible).

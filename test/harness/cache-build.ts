@@ -64,3 +64,27 @@ export function readCacheEvents(stderr: string): Omit<CacheBuild, "code" | "stde
   }
   return { cached, missed, keys, warnings };
 }
+
+/**
+ * One reproducible `molt build -c ctx -d host/dest` to a plain-HTTP registry in a fresh process
+ * with a fresh temp dir under `scratch` (removed afterwards), with `DEBUG` set to `debug`: the
+ * pushed digest and stderr (the debug lines). Throws with stderr when the build fails.
+ */
+export async function freshBuild(
+  scratch: string,
+  host: string,
+  ctx: string,
+  dest: string,
+  args: string[],
+  debug: string,
+  tmpPrefix = "tmp-",
+): Promise<{ digest: string; debug: string }> {
+  const tmp = await mkdtemp(join(scratch, tmpPrefix));
+  const r = await molt(
+    ["build", "-c", ctx, "-d", `${host}/${dest}`, "--insecure", "--insecure-pull", "--reproducible", ...args],
+    { env: { ...process.env, TMPDIR: tmp, DEBUG: debug } },
+  );
+  await rm(tmp, { recursive: true, force: true });
+  if (r.code !== 0) throw new Error(`molt build failed (${r.code}):\n${r.stderr}`);
+  return { digest: r.stdout.trim(), debug: r.stderr };
+}
