@@ -13,7 +13,8 @@
 // from bin/molt) and once under none (`node dist/bundle/bin.js`, as the tests and the executor
 // image run it).
 // MOLT_CODE_CACHE=0 skips making them (the bundle then compiles from source, as it does when a
-// cache is stale or made by another Node).
+// cache is stale or made by another Node). MOLT_BUNDLE_MINIFY=0 keeps names as written, for a
+// readable CPU profile (node --cpu-prof dist/bundle/bin.js build ...).
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,7 +30,12 @@ await build({
   input: { cli: join(dist, "bin.js") },
   platform: "node",
   logLevel: "warn",
-  output: { dir: out, format: "cjs", minify: true, dynamicImportInCjs: false },
+  output: {
+    dir: out,
+    format: "cjs",
+    minify: process.env.MOLT_BUNDLE_MINIFY !== "0",
+    dynamicImportInCjs: false,
+  },
 });
 // The package is "type": "module"; the bundle's .js files are CommonJS.
 writeFileSync(join(out, "package.json"), '{ "type": "commonjs" }\n');

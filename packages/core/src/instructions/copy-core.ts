@@ -155,17 +155,11 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
     throwIfAborted(rt.options.signal);
     const scope = item.linkScope ?? item;
     if (item.kind === "contents") {
+      const under = posixJoin(dest, item.prefix ?? "");
       for await (const e of item.contents()) {
-        await check?.check(posixJoin(dest, item.prefix ?? "", e.path), e.type);
-        put(
-          {
-            ...e,
-            path: posixJoin(dest, item.prefix ?? "", e.path),
-            ...relink(e, posixJoin(dest, item.prefix ?? "")),
-          },
-          item.keepOwner,
-          scope,
-        );
+        const path = posixJoin(under, e.path);
+        await check?.check(path, e.type);
+        put({ ...e, path, ...relink(e, under) }, item.keepOwner, scope);
       }
     } else {
       const target = item.keepPath

@@ -1,11 +1,35 @@
 export type { FileEntry } from "@molt/oci";
 
-/** Joins layer path segments, dropping empties. */
+/**
+ * Joins layer path segments, dropping empty and `.` segments. A part that is already clean (no
+ * leading, trailing or doubled slash, no `.` segment: every path of a walk) is taken whole
+ * instead of being split (a COPY of 20,000 files joins each path twice).
+ */
 export function posixJoin(...parts: string[]): string {
-  return parts
-    .flatMap((p) => p.split("/"))
-    .filter((s) => s !== "" && s !== ".")
-    .join("/");
+  let out = "";
+  for (const p of parts) {
+    if (p === "" || p === ".") continue;
+    const seg = isClean(p)
+      ? p
+      : p
+          .split("/")
+          .filter((s) => s !== "" && s !== ".")
+          .join("/");
+    if (seg !== "") out = out === "" ? seg : `${out}/${seg}`;
+  }
+  return out;
+}
+
+/** A non-empty path part with no empty or `.` segment. */
+function isClean(p: string): boolean {
+  return (
+    p.charCodeAt(0) !== 47 &&
+    p.charCodeAt(p.length - 1) !== 47 &&
+    !p.includes("//") &&
+    !p.startsWith("./") &&
+    !p.endsWith("/.") &&
+    !p.includes("/./")
+  );
 }
 
 /** The ancestors of a layer path, outermost first (`a/b/c` → `a`, `a/b`). */
