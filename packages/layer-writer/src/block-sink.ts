@@ -1,5 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
-import { Digester } from "@molt/oci";
+import { Digester, encodeTarHeader, type TarHeader, writeUstarHeader } from "@molt/oci";
 import type { Compressor } from "./compress.js";
 
 /** Size of the uncompressed blocks that are hashed and compressed in parallel. Fixed: it shapes the output. */
@@ -22,6 +22,38 @@ export class BlockSink {
 
   get free(): number {
     return BLOCK_SIZE - this.pos;
+  }
+
+  /**
+   * Writes an entry's tar header: a plain ustar header straight into the block when it fits
+   * there (no Buffer per entry), else the encoded bytes (PAX headers, or a header that straddles
+   * two blocks). The same bytes either way. Returns a promise only when a block was flushed.
+   */
+  header(h: TarHeader): Promise<void> | undefined {
+    if (this.free > 512 && writeUstarHeader(h, this.buf, this.pos)) {
+      this.pos += 512;
+      return undefined;
+    }
+    return this.push(encodeTarHeader(h));
+  }
+
+  /**
+   * {@link push}, without a promise when the bytes fit in the current block with room to spare
+   * (the block is flushed only once full, so the output blocks are the same).
+   */
+  write(data: Buffer): Promise<void> | undefined {
+    if (data.length >= this.free) return this.push(data);
+    data.copy(this.buf, this.pos);
+    this.pos += data.length;
+    return undefined;
+  }
+
+  /** {@link zeros}, without a promise when they fit in the current block with room to spare. */
+  pad(n: number): Promise<void> | undefined {
+    if (n >= this.free) return this.zeros(n);
+    if (n > 0) this.buf.fill(0, this.pos, this.pos + n);
+    this.pos += n;
+    return undefined;
   }
 
   async push(data: Buffer): Promise<void> {

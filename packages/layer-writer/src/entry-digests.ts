@@ -1,4 +1,4 @@
-import type { TarHeader } from "@molt/oci";
+import { type TarHeader, tarTypeFlag } from "@molt/oci";
 
 /**
  * Every tar entry of a written layer, in tar order, with the sha256 of its exact bytes: the PAX
@@ -22,16 +22,27 @@ export interface WrittenEntries {
   offsets: number[];
 }
 
+/** Each entry type's flag as a one-character string, made once. */
+const TYPE_CHARS: Partial<Record<TarHeader["type"], string>> = {
+  file: "0",
+  hardlink: "1",
+  symlink: "2",
+  char: "3",
+  block: "4",
+  directory: "5",
+  fifo: "6",
+};
+
 /** Collects {@link WrittenEntries} while a layer is written (the digests come from the block sink). */
 export class EntryRecorder {
   readonly written: WrittenEntries = { paths: [], types: [], linkTargets: [], digests: [], offsets: [] };
 
-  /** The header of the entry being written: its encoded bytes (PAX blocks first) and fields. */
-  header(bytes: Buffer, h: TarHeader): void {
+  /** The header of the entry being written. */
+  header(h: TarHeader): void {
     const w = this.written;
     w.paths.push(h.name);
-    // the type flag of the ustar block, the last 512 bytes (after any PAX header)
-    w.types.push(String.fromCharCode(bytes[bytes.length - 512 + 156] || 0x30));
+    // the type flag of its ustar block (the block after any PAX header)
+    w.types.push(TYPE_CHARS[h.type] ?? String.fromCharCode(tarTypeFlag(h.type) || 0x30));
     w.linkTargets.push(h.type === "hardlink" ? h.linkname : undefined);
   }
 }

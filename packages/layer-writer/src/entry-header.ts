@@ -20,7 +20,11 @@ function floorSecond(ns: bigint): bigint {
   return r === 0n ? ns : r > 0n ? ns - r : ns - r - NS_PER_S;
 }
 
-export function headerOf(entry: FileEntry, path: string, time: TimeRule): TarHeader {
+/**
+ * The tar header of `entry` written at `path`. `size`, for a regular file, replaces the entry's
+ * own size (the size read from its source; passed apart so no copy of the entry is made).
+ */
+export function headerOf(entry: FileEntry, path: string, time: TimeRule, size?: number): TarHeader {
   let mtimeNs = entry.mtimeNs;
   if (time.clampNs !== undefined && mtimeNs > time.clampNs) mtimeNs = time.clampNs;
   if (time.wholeSeconds) mtimeNs = floorSecond(mtimeNs);
@@ -30,7 +34,7 @@ export function headerOf(entry: FileEntry, path: string, time: TimeRule): TarHea
     mode: entry.mode & 0o7777,
     uid: entry.uid,
     gid: entry.gid,
-    size: entry.type === "file" ? entry.size : 0,
+    size: entry.type === "file" ? (size ?? entry.size) : 0,
     mtimeNs,
   };
   if (entry.type === "symlink" || entry.type === "hardlink") {

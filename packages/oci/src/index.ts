@@ -24,4 +24,5 @@ export * from "./root-path.js";
 export * from "./tar-file.js";
 export * from "./tar-header.js";
 export * from "./temp-dirs.js";
+export { writeUstarHeader } from "./ustar-direct.js";
 export * from "./validate.js";

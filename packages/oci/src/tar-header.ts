@@ -4,6 +4,8 @@
  * must reach the PAX record byte for byte, which string-based encoders cannot do.
  */
 
+import { ASCII_RE, MAX_OCTAL_7, MAX_OCTAL_11 } from "./tar-limits.js";
+
 /** The tar entry kinds molt writes. */
 export type TarEntryType = "file" | "hardlink" | "symlink" | "char" | "block" | "directory" | "fifo";
 
@@ -41,10 +43,12 @@ const TYPEFLAG: Record<TarEntryType, number> = {
   fifo: 0x36,
 };
 
+/** The ustar type flag byte (`'0'` file, `'5'` directory, …) of an entry type. */
+export function tarTypeFlag(type: TarEntryType): number {
+  return TYPEFLAG[type];
+}
+
 const NS = 1_000_000_000n;
-const MAX_OCTAL_7 = 0o7777777;
-const MAX_OCTAL_11 = 0o77777777777;
-const ASCII_RE = /^[\x01-\x7f]*$/;
 
 /** The number of zero bytes that pad `size` bytes of content to a 512-byte boundary. */
 export function tarPadding(size: number): number {

@@ -3,6 +3,8 @@ import { CopyOntoDirError, CopyOntoNonDirError, type ErrorLocation } from "../er
 import type { RootView } from "../stage/root-view.js";
 
 type Kind = "directory" | "other" | undefined;
+/** {@link CopyTargetCheck}'s answer when only the image can tell. */
+const LOOK_UP = Symbol("look up");
 
 /**
  * The refusals of BuildKit's copy (tonistiigi/fsutil copy): a directory of the source that
@@ -26,9 +28,19 @@ export class CopyTargetCheck {
     private readonly location: ErrorLocation,
   ) {}
 
-  /** Throws when an entry of `type` may not be copied to `path` (a layer path). */
-  async check(path: string, type: EntryType): Promise<void> {
-    const kind = await this.#kind(path);
+  /**
+   * Throws when an entry of `type` may not be copied to `path` (a layer path). Returns a promise
+   * only when the image had to be looked up: a path this copy wrote already, or under a directory
+   * the image lacks, is judged at once (a 20,000-file copy into a new directory makes no promise).
+   */
+  check(path: string, type: EntryType): Promise<void> | undefined {
+    const kind = this.#knownKind(path);
+    if (kind === LOOK_UP) return this.#lookUp(path).then((k) => this.#judge(path, type, k));
+    this.#judge(path, type, kind);
+    return undefined;
+  }
+
+  #judge(path: string, type: EntryType, kind: Kind): void {
     if (kind === undefined) {
       if (type === "directory") this.#absent.add(path);
       return;
@@ -55,11 +67,16 @@ export class CopyTargetCheck {
     );
   }
 
-  async #kind(path: string): Promise<Kind> {
+  /** What is at `path` when known without the image: this copy's own entry, or nothing under an absent directory. */
+  #knownKind(path: string): Kind | typeof LOOK_UP {
     const w = this.written.get(path);
     if (w) return w.type === "directory" ? "directory" : "other";
     const i = path.lastIndexOf("/");
     if (this.#absent.has(i < 0 ? "" : path.slice(0, i))) return undefined;
+    return LOOK_UP;
+  }
+
+  async #lookUp(path: string): Promise<Kind> {
     const node = await this.root.lstat(path);
     return node === undefined ? undefined : node.type === "directory" ? "directory" : "other";
   }

@@ -116,12 +116,24 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
   });
   // The link scope of each entry that may be a hard link (a file with a shared inode).
   const scopes = new Map<string, object>();
-  const put = (e: FileEntry, keepOwner: boolean | undefined, scope: object) => {
-    const ids = keepOwner && !req.chown ? { uid: e.uid, gid: e.gid } : owner;
+  /**
+   * Puts `e` at `path` with the copy's owner and mode (and `linkTarget`, a hard link's relinked
+   * target): one new object per entry, the source's own left as it is.
+   */
+  const put = (
+    e: FileEntry,
+    path: string,
+    keepOwner: boolean | undefined,
+    scope: object,
+    linkTarget?: string,
+  ) => {
+    const keep = keepOwner && !req.chown;
     const mode = chmod && e.type !== "symlink" ? chmod(e.mode, e.type === "directory") : e.mode;
-    entries.set(e.path, { ...e, ...ids, mode });
-    if (e.type === "file" && e.inode !== undefined) scopes.set(e.path, scope);
-    else scopes.delete(e.path);
+    const out: FileEntry = { ...e, path, uid: keep ? e.uid : owner.uid, gid: keep ? e.gid : owner.gid, mode };
+    if (linkTarget !== undefined) out.linkTarget = linkTarget;
+    entries.set(path, out);
+    if (e.type === "file" && e.inode !== undefined) scopes.set(path, scope);
+    else scopes.delete(path);
   };
 
   const destDir = multiple ? dest : parentOf(dest);
@@ -158,8 +170,9 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
       const under = posixJoin(dest, item.prefix ?? "");
       for await (const e of item.contents()) {
         const path = posixJoin(under, e.path);
-        await check?.check(path, e.type);
-        put({ ...e, path, ...relink(e, under) }, item.keepOwner, scope);
+        const checked = check?.check(path, e.type);
+        if (checked) await checked;
+        put(e, path, item.keepOwner, scope, relinked(e, under));
       }
     } else {
       const target = item.keepPath
@@ -169,7 +182,7 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
           : dest;
       if (target === "") throw new CopyDestNotDirError(`cannot ${req.keyword} a file onto "/"`, loc);
       await check?.check(target, item.entry.type);
-      put({ ...item.entry, path: target }, item.keepOwner, scope);
+      put(item.entry, target, item.keepOwner, scope);
     }
   }
   keepHardLinks(entries, scopes);
@@ -219,11 +232,9 @@ function keepHardLinks(entries: Map<string, FileEntry>, scopes: Map<string, obje
   }
 }
 
-/** A hardlink inside copied contents points at the copied target. */
-function relink(e: FileEntry, dest: string): Partial<FileEntry> {
-  return e.type === "hardlink" && e.linkTarget !== undefined
-    ? { linkTarget: posixJoin(dest, e.linkTarget) }
-    : {};
+/** A hardlink inside copied contents points at the copied target: that target, else undefined. */
+function relinked(e: FileEntry, dest: string): string | undefined {
+  return e.type === "hardlink" && e.linkTarget !== undefined ? posixJoin(dest, e.linkTarget) : undefined;
 }
 
 function parentOf(path: string): string {
