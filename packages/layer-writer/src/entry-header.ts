@@ -20,14 +20,26 @@ function floorSecond(ns: bigint): bigint {
   return r === 0n ? ns : r > 0n ? ns - r : ns - r - NS_PER_S;
 }
 
+/** The whole second the last time fell in: `[secondStart, secondEnd)` (most entries of a layer share it). */
+let secondStart = 0n;
+let secondEnd = 0n;
+
+/** The mtime an entry's header gets under `time` (no BigInt division for a time in the last one's second). */
+function writtenTime(ns: bigint, time: TimeRule): bigint {
+  const t = time.clampNs !== undefined && ns > time.clampNs ? time.clampNs : ns;
+  if (!time.wholeSeconds) return t;
+  if (t >= secondStart && t < secondEnd) return secondStart;
+  secondStart = floorSecond(t);
+  secondEnd = secondStart + NS_PER_S;
+  return secondStart;
+}
+
 /**
  * The tar header of `entry` written at `path`. `size`, for a regular file, replaces the entry's
  * own size (the size read from its source; passed apart so no copy of the entry is made).
  */
 export function headerOf(entry: FileEntry, path: string, time: TimeRule, size?: number): TarHeader {
-  let mtimeNs = entry.mtimeNs;
-  if (time.clampNs !== undefined && mtimeNs > time.clampNs) mtimeNs = time.clampNs;
-  if (time.wholeSeconds) mtimeNs = floorSecond(mtimeNs);
+  const mtimeNs = writtenTime(entry.mtimeNs, time);
   const h: TarHeader = {
     name: path,
     type: entry.type,

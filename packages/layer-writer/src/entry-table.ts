@@ -23,6 +23,14 @@ export function isStorableType(t: string): boolean {
  * @internal
  */
 export class EntryTable {
+  /**
+   * @param keepSources keep each `source` string as given rather than as a prefix index. For
+   * callers that hold their entries anyway (so the strings live on regardless) and look sources
+   * up by string: the given string's hash is cached in it, while one rebuilt from the prefix is
+   * flattened and hashed again at each lookup (a 20,000-file COPY's `knownBytes`).
+   */
+  constructor(private readonly keepSources = false) {}
+
   count = 0;
   #cap = 0;
   /** Normalised in-layer path of each slot. */
@@ -101,6 +109,10 @@ export class EntryTable {
     this.#prefixOf[slot] = 0;
     const src = entry.source;
     if (src === undefined) return;
+    if (this.keepSources) {
+      this.sources[slot] = src;
+      return;
+    }
     const k = src.length - path.length - 1;
     if (k >= 0 && src.charCodeAt(k) === 0x2f && src.endsWith(path)) {
       const prefix = src.slice(0, k);

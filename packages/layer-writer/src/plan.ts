@@ -184,9 +184,9 @@ export async function planLayer(
  */
 export async function buildPlan(
   changes: Iterable<Change> | AsyncIterable<Change>,
-  options: { parents?: ParentLookup | undefined } = {},
+  options: { parents?: ParentLookup | undefined; keepSources?: boolean | undefined } = {},
 ): Promise<LayerPlan> {
-  const table = new EntryTable();
+  const table = new EntryTable(options.keepSources);
   const adds = new Map<string, number>(); // path -> slot, in first-insertion order
   const deletes = new Set<string>();
   const opaques = new Set<string>();

@@ -133,7 +133,11 @@ export async function writeLayer(
         : undefined,
     wholeSeconds: (options.mtimePrecision ?? "second") === "second",
   };
-  const plan = await buildPlan(changes, { parents: options.parents });
+  // with knownBytes, sources are looked up by string: kept as given (see EntryTable)
+  const plan = await buildPlan(changes, {
+    parents: options.parents,
+    keepSources: options.knownBytes !== undefined,
+  });
   onProgress?.({ type: "molt:layer:planned", entries: plan.length });
   debug("layer: %d entries, %s", plan.length, compression);
 
