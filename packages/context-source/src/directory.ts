@@ -1,18 +1,19 @@
 import { createHash } from "node:crypto";
-import { type BigIntStats, createReadStream, lstatSync, readlinkSync } from "node:fs";
+import { createReadStream } from "node:fs";
 import { lstat, readdir, readFile, readlink, realpath, stat } from "node:fs/promises";
 import { join, resolve as resolvePath } from "node:path";
 import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { FileEntry } from "@molt/oci";
 import createDebug from "debug";
+import { byteOrder, isMissing, type WalkStart, walkBatches } from "./dir-walk.js";
 import {
   type IgnoreMatcher,
   IgnoreMatcher as Matcher,
   type ParentMatches,
   parseDockerignore,
 } from "./dockerignore.js";
-import { rememberStamp, toFileEntry } from "./entry.js";
+import { toFileEntry } from "./entry.js";
 import { BadPatternError, ContextNotFoundError, NotAFileError } from "./errors.js";
 import { goMatch, hasMeta } from "./go-match.js";
 import { cleanContextPath, goClean, joinContextPath } from "./paths.js";
@@ -20,6 +21,9 @@ import { resolveInRoot } from "./resolve.js";
 import type { ContextSource, OpenContextOptions } from "./source.js";
 
 const debug = createDebug("molt:context");
+
+/** A lazy {@link DirectoryContext.walk} lists this many entries ahead of its consumer. */
+const WALK_YIELD_BATCH = 256;
 
 /** Options of {@link DirectoryContext}. */
 export interface DirectoryContextOptions {
@@ -73,12 +77,42 @@ export class DirectoryContext implements ContextSource {
     // An ignored directory still exists in docker's context when an exception re-includes
     // something below it.
     if (entry.type === "directory" && this.ignore.mayIncludeBelow(real)) {
-      for await (const _ of this.walk(wanted)) return entry;
+      const start = await this.#walkStart(wanted, 1, undefined);
+      if (start) for await (const _ of walkBatches(start)) return entry;
     }
     return undefined;
   }
 
   async *walk(dir = "", options: { signal?: AbortSignal } = {}): AsyncGenerator<FileEntry> {
+    const start = await this.#walkStart(dir, WALK_YIELD_BATCH, options.signal);
+    if (start === undefined) return;
+    for await (const batch of walkBatches(start)) {
+      for (const e of batch) {
+        // Listed ahead in batches, so the signal is checked per entry here.
+        options.signal?.throwIfAborted();
+        yield e;
+      }
+    }
+  }
+
+  /**
+   * Every entry {@link walk} yields, as one array: for a consumer that keeps them all anyway
+   * (the build's shared context reads), without paying the async iteration per entry.
+   */
+  async walkAll(dir = "", options: { signal?: AbortSignal } = {}): Promise<FileEntry[]> {
+    const start = await this.#walkStart(dir, Number.POSITIVE_INFINITY, options.signal);
+    if (start === undefined) return [];
+    const all: FileEntry[] = [];
+    for await (const batch of walkBatches(start)) for (const e of batch) all.push(e);
+    return all;
+  }
+
+  /** Where a walk of `dir` starts; undefined when `.dockerignore` leaves nothing below it. */
+  async #walkStart(
+    dir: string,
+    batch: number,
+    signal: AbortSignal | undefined,
+  ): Promise<WalkStart | undefined> {
     const wanted = cleanContextPath(dir);
     const real = await resolveInRoot(this.root, wanted, true);
     let st: Awaited<ReturnType<typeof lstat>>;
@@ -99,55 +133,9 @@ export class DirectoryContext implements ContextSource {
         info = r.info;
         ignored = r.matched;
       }
-      if (ignored && !this.ignore.mayIncludeBelow(real)) return;
+      if (ignored && !this.ignore.mayIncludeBelow(real)) return undefined;
     }
-    yield* this.#walkDir(real, wanted, info, [], options.signal);
-  }
-
-  async *#walkDir(
-    real: string,
-    out: string,
-    info: ParentMatches,
-    pending: { entry: FileEntry; emitted: boolean }[],
-    signal: AbortSignal | undefined,
-  ): AsyncGenerator<FileEntry> {
-    signal?.throwIfAborted();
-    const abs = join(this.root, real);
-    const names = (await readdir(abs)).sort(byteOrder);
-    const stats = await lstatAll(abs, names);
-    const useIgnore = !this.ignore.empty;
-    for (let i = 0; i < names.length; i++) {
-      const st = stats[i];
-      if (st === undefined) continue;
-      const name = names[i] as string;
-      const childReal = joinContextPath(real, name);
-      const entry = toFileEntry(joinContextPath(out, name), childPath(abs, name), st.s, st.link);
-      if (entry === undefined) continue;
-      if (entry.type === "file") rememberStamp(entry, st.s);
-      let childInfo: ParentMatches;
-      let ignored = false;
-      if (useIgnore) {
-        const r = this.ignore.matchWithParent(childReal, info);
-        childInfo = r.info;
-        ignored = r.matched;
-      }
-      const isDir = entry.type === "directory";
-      if (ignored) {
-        if (!isDir || !this.ignore.mayIncludeBelow(childReal)) continue;
-        pending.push({ entry, emitted: false });
-        yield* this.#walkDir(childReal, entry.path, childInfo, pending, signal);
-        pending.pop();
-        continue;
-      }
-      for (const p of pending) {
-        if (!p.emitted) {
-          p.emitted = true;
-          yield p.entry;
-        }
-      }
-      yield entry;
-      if (isDir) yield* this.#walkDir(childReal, entry.path, childInfo, pending, signal);
-    }
+    return { root: this.root, ignore: this.ignore, real, out: wanted, info, batch, signal };
   }
 
   async glob(pattern: string): Promise<string[]> {
@@ -389,53 +377,4 @@ export async function openDirectoryContext(
   return ctx;
 }
 
-/**
- * `abs/name` for a name `readdir` gave (one component, never `.` or `..`), without path.join:
- * its normalising builds the result a segment at a time, a rope of two pieces per segment that
- * each entry's `source` kept (issue 16: ~500 bytes a file, 50,000 walked files held ~25 MB).
- * This string is the directory's path, shared by all its children, and the name.
- */
-function childPath(abs: string, name: string): string {
-  return abs.endsWith("/") ? `${abs}${name}` : `${abs}/${name}`;
-}
-
-/** Names lstat'ed per batch before the walk lets other work run (a huge directory blocks no longer than this). */
-const LSTAT_BATCH = 4096;
-
-/**
- * lstat (and readlink for symlinks) of every name of one directory, synchronously: a walk's
- * lstat calls through the thread pool cost 2.5x the CPU of plain calls (measured on a
- * 20,000-file context: 250-290 ms against 100-120 ms; `find -printf` takes 30 ms of system time).
- * Between batches of {@link LSTAT_BATCH} names the event loop gets a turn. A name removed while
- * walking is `undefined`.
- */
-async function lstatAll(
-  abs: string,
-  names: string[],
-): Promise<({ s: BigIntStats; link: string | undefined } | undefined)[]> {
-  const out: ({ s: BigIntStats; link: string | undefined } | undefined)[] = new Array(names.length);
-  for (let i = 0; i < names.length; i++) {
-    if (i > 0 && i % LSTAT_BATCH === 0) await new Promise<void>((r) => setImmediate(r));
-    const p = childPath(abs, names[i] as string);
-    try {
-      const s = lstatSync(p, { bigint: true, throwIfNoEntry: false });
-      out[i] = s && { s, link: s.isSymbolicLink() ? readlinkSync(p) : undefined };
-    } catch (e) {
-      if (isMissing(e))
-        out[i] = undefined; // removed while walking
-      else throw e;
-    }
-  }
-  return out;
-}
-
-/** Byte order for names (UTF-16 code unit order, which equals UTF-8 byte order for BMP names). */
-export function byteOrder(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** True for ENOENT/ENOTDIR: the path is not there. */
-export function isMissing(e: unknown): boolean {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  return code === "ENOENT" || code === "ENOTDIR";
-}
+export { byteOrder, isMissing };

@@ -99,6 +99,11 @@ export interface ContextSource {
    * exception) is yielded just before that path, as docker sends it.
    */
   walk(dir?: string, options?: { signal?: AbortSignal }): AsyncIterable<FileEntry>;
+  /**
+   * Every entry {@link walk} yields, in its order, as one array (optional: a source without it
+   * is walked with {@link walk}). For a consumer that keeps every entry anyway.
+   */
+  walkAll?(dir?: string, options?: { signal?: AbortSignal }): Promise<FileEntry[]>;
   /** Docker COPY source matching: `filepath.Match` per path component; sorted; ignored excluded. */
   glob(pattern: string): Promise<string[]>;
   /** The bytes of a regular file. Throws {@link NotAFileError} for anything else. */

@@ -5,7 +5,7 @@ import { pipeline } from "node:stream/promises";
 import { type ContextSource, statStampOf } from "@molt/context-source";
 import type { FileEntry } from "@molt/oci";
 import { capabilitiesOf } from "../instructions/copy-capabilities.js";
-import { contextReadsOf, walkContext } from "./context-reads.js";
+import { contextReadsOf, walkContextAll } from "./context-reads.js";
 import { digestMemoOf, MEMO_BYTES_MAX_FILE } from "./digest-memo.js";
 import type { KeyInput } from "./key.js";
 
@@ -42,7 +42,7 @@ export async function sourceInputs(
     if (top.type === "directory") {
       const prefix = top.path === "" ? "" : `${top.path}/`;
       const pruned: string[] = [];
-      for await (const e of walkContext(context, top.path, options.signal)) {
+      for (const e of await walkContextAll(context, top.path, options.signal)) {
         if (e.path === top.path) continue;
         const rel = prefix && e.path.startsWith(prefix) ? e.path.slice(prefix.length) : e.path;
         if (options.exclude) {
@@ -58,17 +58,31 @@ export async function sourceInputs(
     groups.push({ top, items });
   }
   const all = groups.flatMap((g) => g.items);
-  const contents = await mapLimit(all, 32, ({ e }) =>
-    e.type === "file" ? fileDigest(context, e, options.signal) : Promise.resolve(""),
-  );
+  const memo = digestMemoOf(context);
+  const reads = contextReadsOf(context);
+  // The digests the memo vouches for first, synchronously; only the other files are read (many
+  // at a time): a promise per file of a 20,000-file context cost ~20 ms when almost all hit.
+  const contents = new Array<string>(all.length).fill("");
+  const toRead: number[] = [];
+  for (let i = 0; i < all.length; i++) {
+    const e = all[i]!.e;
+    if (e.type !== "file") continue;
+    const known = memo && typeof e.source === "string" ? memo.lookup(e.source, statStampOf(e)) : undefined;
+    if (known === undefined) toRead.push(i);
+    else {
+      contents[i] = known;
+      reads?.digests.set(e.source as string, known);
+    }
+  }
+  await mapLimit(toRead, 32, async (i) => {
+    contents[i] = await fileDigest(context, all[i]!.e, options.signal);
+  });
   // File capabilities are copied into the layer (copy-capabilities.ts), so they are input too.
   // With the digest memo, a file whose digest it vouched for keeps its remembered capability.
-  const memo = digestMemoOf(context);
   const caps = await capabilitiesOf(
     all.map((x) => x.e),
     memo ? (source) => memo.capOf(source) : undefined,
   );
-  const reads = contextReadsOf(context);
   for (const [source, cap] of caps) {
     memo?.rememberCap(source, cap);
     reads?.caps.set(source, cap);
@@ -83,6 +97,9 @@ export async function sourceInputs(
   const inodes = new Map<string, string>();
   for (const { top, items } of groups) {
     const h = createHash("sha256");
+    // The lines go into the hash in chunks: the same bytes in the same order (the same digest),
+    // one native call per ~64 KiB instead of one per entry.
+    let chunk = "";
     for (const { e, rel } of items) {
       const content = contents[k++]!;
       const mode = modeFor(e, options);
@@ -95,16 +112,24 @@ export async function sourceInputs(
       const cap = e.type === "file" && e.source !== undefined ? caps.get(e.source) : undefined;
       const capText = cap ? `\0cap:${cap.toString("hex")}` : "";
       const text = `${rel}\0${e.type}\0${mode.toString(8)}\0${e.uid}:${e.gid}\0${e.linkTarget ?? ""}\0${content}${link}${capText}`;
-      h.update(`${text}\n`);
+      chunk += `${text}\n`;
+      if (chunk.length >= 65536) {
+        h.update(chunk);
+        chunk = "";
+      }
       if (e.type !== "directory" && ++total <= MAX_FILE_INPUTS)
         files.push({ name: `file:${e.path}`, digest: digestText(text) });
     }
+    h.update(chunk);
     tops.push({ name: `src:${top.path === "" ? "." : top.path}`, digest: `sha256:${h.digest("hex")}` });
   }
   return total <= MAX_FILE_INPUTS ? [...files, ...tops] : tops;
 }
 
-/** sha256 of a file's bytes: read straight from its path on disk when the context has one. */
+/**
+ * sha256 of a file's bytes: read straight from its path on disk when the context has one (the
+ * digest memo was asked already: it did not know this file).
+ */
 async function fileDigest(
   context: ContextSource,
   e: FileEntry,
@@ -117,14 +142,10 @@ async function fileDigest(
   const reads = contextReadsOf(context);
   let digest: string;
   if (memo) {
-    const known = memo.lookup(e.source, statStampOf(e));
-    if (known) digest = known;
-    else {
-      const before = lstatSync(e.source, { bigint: true, throwIfNoEntry: false });
-      let bytes: Buffer | undefined;
-      ({ digest, bytes } = await readDigest(onDisk, signal));
-      if (before) memo.remember(e.source, before, digest, bytes);
-    }
+    const before = lstatSync(e.source, { bigint: true, throwIfNoEntry: false });
+    let bytes: Buffer | undefined;
+    ({ digest, bytes } = await readDigest(onDisk, signal));
+    if (before) memo.remember(e.source, before, digest, bytes);
   } else ({ digest } = await readDigest(onDisk, signal));
   reads?.digests.set(e.source, digest);
   return digest;

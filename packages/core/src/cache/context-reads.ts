@@ -43,6 +43,19 @@ export class ContextReads {
     this.#walks.set(dir, seen);
   }
 
+  /** Every entry of `context.walk(dir)` as one array, shared like {@link walk}'s. */
+  async entries(context: ContextSource, dir: string, signal?: AbortSignal): Promise<readonly FileEntry[]> {
+    const known = this.#walks.get(dir);
+    if (known) {
+      this.#replayed++;
+      debug("walk of %s shared (%d entries)", dir || ".", known.length);
+      return known;
+    }
+    const seen = await walkAllOf(context, dir, signal);
+    this.#walks.set(dir, seen);
+    return seen;
+  }
+
   /** How many walks were answered from an earlier one. */
   get replayed(): number {
     return this.#replayed;
@@ -76,4 +89,26 @@ export function walkContext(
 ): AsyncIterable<FileEntry> {
   const reads = attached.get(context);
   return reads ? reads.walk(context, dir, signal) : context.walk(dir, signal ? { signal } : {});
+}
+
+/**
+ * Every entry of `context.walk(dir)`, in its order, as one array: shared with the build's
+ * earlier complete walk of the same directory, and taken with the source's `walkAll` when it
+ * has one (no async iteration per entry).
+ */
+export function walkContextAll(
+  context: ContextSource,
+  dir: string,
+  signal?: AbortSignal,
+): Promise<readonly FileEntry[]> {
+  const reads = attached.get(context);
+  return reads ? reads.entries(context, dir, signal) : walkAllOf(context, dir, signal);
+}
+
+async function walkAllOf(context: ContextSource, dir: string, signal?: AbortSignal): Promise<FileEntry[]> {
+  const options = signal ? { signal } : {};
+  if (context.walkAll) return context.walkAll(dir, options);
+  const all: FileEntry[] = [];
+  for await (const e of context.walk(dir, options)) all.push(e);
+  return all;
 }
