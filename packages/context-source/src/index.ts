@@ -15,7 +15,7 @@ export {
 } from "./directory.js";
 export { type DockerfileText, type ReadDockerfileOptions, readDockerfile } from "./dockerfile.js";
 export { IgnoreMatcher, type IgnorePattern, type ParentMatches, parseDockerignore } from "./dockerignore.js";
-export { statStampOf } from "./entry.js";
+export { type StatFields, statFieldsOf, statStampOf } from "./entry.js";
 export { CONTEXT_ERROR_CODES, type ContextErrorCode } from "./error-codes.js";
 export * from "./errors.js";
 export { DEFAULT_GCS_OBJECT, openGcsContext, parseGsUrl } from "./gcs.js";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { endianness, tmpdir } from "node:os";
 import { join } from "node:path";
 import { openContext } from "@molt/context-source";
 import type { FileEntry } from "@molt/oci";
@@ -60,10 +60,16 @@ describe("digest memo journal", () => {
     expect(line.slice(0, 5)).toEqual([
       3,
       join(ctx, "files/a"),
-      expect.stringMatching(/^5\//),
+      expect.stringMatching(/^[0-9a-f]{80}$/),
       sha("AAAAA"),
       "", // its capability was checked: none
     ]);
+    // The stamp: size, mtime, ctime, inode, device as 64-bit words in the machine's order.
+    const words = Buffer.from(line[2] as string, "hex");
+    const st = await stat(join(ctx, "files/a"), { bigint: true });
+    const read = (i: number) =>
+      endianness() === "LE" ? words.readBigUInt64LE(i * 8) : words.readBigUInt64BE(i * 8);
+    expect([0, 1, 2, 3, 4].map(read)).toEqual([5n, st.mtimeNs, st.ctimeNs, st.ino, st.dev]);
     // The file's bytes ride along, base64.
     expect(line[5]).toBe(Buffer.from("AAAAA").toString("base64"));
 
@@ -89,11 +95,14 @@ describe("digest memo journal", () => {
     const first = await keyOf(ctx, cacheDir);
     const memoDir = join(cacheDir, "molt-digests");
     const main = (await readdir(memoDir)).find((f) => f.endsWith(".memo"))!;
-    const row = (JSON.parse(await readFile(join(memoDir, main), "utf8")) as { entries: string[][] })
-      .entries[0]!;
+    const meta = JSON.parse(await readFile(join(memoDir, main), "utf8")) as {
+      stamps: string;
+      entries: string[][];
+    };
+    const [path, stamp] = [meta.entries[0]![0]!, meta.stamps.slice(0, 80)];
     // The right path and stamp with another digest, its check left as zeros; then a torn line.
-    const forged = [3, row[0], row[1], sha("evil"), null, null, "0000000000000000"];
-    await appendFile(join(memoDir, `${main}.log`), `\n${JSON.stringify(forged)}\n[3,"${row[0]}","${row[1]}`);
+    const forged = [3, path, stamp, sha("evil"), null, null, "0000000000000000"];
+    await appendFile(join(memoDir, `${main}.log`), `\n${JSON.stringify(forged)}\n[3,"${path}","${stamp}`);
     const second = await keyOf(ctx, cacheDir);
     expect(second.hits).toBe(1);
     expect(second.inputs).toBe(first.inputs);

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, lstatSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
-import { type ContextSource, statStampOf } from "@molt/context-source";
+import { type ContextSource, statFieldsOf } from "@molt/context-source";
 import type { FileEntry } from "@molt/oci";
 import { capabilitiesOf } from "../instructions/copy-capabilities.js";
 import { contextReadsOf, walkContextAll } from "./context-reads.js";
@@ -67,7 +67,7 @@ export async function sourceInputs(
   for (let i = 0; i < all.length; i++) {
     const e = all[i]!.e;
     if (e.type !== "file") continue;
-    const known = memo && typeof e.source === "string" ? memo.lookup(e.source, statStampOf(e)) : undefined;
+    const known = memo && typeof e.source === "string" ? memo.lookup(e.source, statFieldsOf(e)) : undefined;
     if (known === undefined) toRead.push(i);
     else {
       contents[i] = known;

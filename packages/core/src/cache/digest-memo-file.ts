@@ -1,10 +1,15 @@
 import { createHash, randomBytes } from "node:crypto";
 import { appendFile, readFile, rename, rm, writeFile } from "node:fs/promises";
+import type { StatFields } from "@molt/context-source";
 
 /** One remembered content digest and the stat stamp it is valid for. */
 export interface Remembered {
-  /** `size/mtimeNs/ctimeNs/ino/dev`, as context-source's `statStampOf` gives it. */
-  stamp: string;
+  /**
+   * The stamp — size, mtimeNs, ctimeNs, ino, dev — as {@link STAMP_WORDS} 32-bit words from
+   * `words[at]` on (a loaded memo's rows share one table).
+   */
+  words: Uint32Array;
+  at: number;
   digest: string;
   /** The file's `security.capability` as hex, `""` for none; undefined when not known. */
   cap: string | undefined;
@@ -32,9 +37,9 @@ export interface LoadedMemo {
   journalLines: number;
 }
 
-/** The main file: `[path, stamp, digest, cap or null, offset of the bytes in the pack or -1]`. */
-type Row = [string, string, string, string | null, number];
-/** A journal line: `[version, path, stamp, digest, cap or null, bytes (base64) or null, check]`. */
+/** A main file row: `[path, digest, cap or null, offset of the bytes in the pack or -1]`; its stamp is in `stamps`. */
+type Row = [string, string, string | null, number];
+/** A journal line: `[version, path, stamp (hex of its words), digest, cap or null, bytes (base64) or null, check]`. */
 type JournalLine = [number, string, string, string, string | null, string | null, string];
 
 /** Version of the main file and of journal lines; another version is ignored (all files hashed once). */
@@ -42,7 +47,53 @@ const VERSION = 3;
 
 const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 const check = (fields: readonly unknown[]) => sha256(JSON.stringify(fields)).slice(0, 16);
-const sizeOf = (stamp: string) => Number(stamp.slice(0, stamp.indexOf("/")));
+
+/** 32-bit words per stamp: five 64-bit fields. */
+export const STAMP_WORDS = 10;
+const scratch64 = new BigUint64Array(5);
+const scratch32 = new Uint32Array(scratch64.buffer);
+
+/**
+ * The stamp of lstat fields as ten 32-bit words, in a scratch array the next call overwrites:
+ * a BigInt stored into a BigUint64Array and read back as words makes no string and no object
+ * (the decimal text of five BigInts cost ~1 µs a file).
+ */
+export function stampWords(st: StatFields): Uint32Array {
+  scratch64[0] = st.size;
+  scratch64[1] = st.mtimeNs;
+  scratch64[2] = st.ctimeNs;
+  scratch64[3] = st.ino;
+  scratch64[4] = st.dev;
+  return scratch32;
+}
+
+/** Whether a row's stamp is `w` (ten words, see {@link stampWords}). */
+export function sameStamp(r: Remembered, w: Uint32Array): boolean {
+  const { words, at } = r;
+  for (let i = 0; i < STAMP_WORDS; i++) if (words[at + i] !== w[i]) return false;
+  return true;
+}
+
+/** The file size a row's stamp holds. */
+export function sizeOf(r: Remembered): number {
+  return r.words[r.at]! + r.words[r.at + 1]! * 2 ** 32;
+}
+
+/** Words as hex of their bytes (the machine's byte order: a memo moved to another one only misses). */
+function wordsHex(words: Uint32Array): string {
+  return Buffer.from(words.buffer, words.byteOffset, words.byteLength).toString("hex");
+}
+
+/** Hex of whole stamps back to words; undefined when it is not `n` stamps' worth. */
+function hexWords(hex: unknown, n: number): Uint32Array | undefined {
+  if (typeof hex !== "string" || hex.length !== n * STAMP_WORDS * 8) return undefined;
+  // Decoding stops at the first character that is not hex: a short result tells it.
+  const bytes = Buffer.from(hex, "hex");
+  if (bytes.length !== n * STAMP_WORDS * 4) return undefined;
+  const words = new Uint32Array(n * STAMP_WORDS);
+  new Uint8Array(words.buffer).set(bytes);
+  return words;
+}
 
 /**
  * Reads the memo at `file`: the main file (`file`, JSON) with its pack (`file.pack`), then the
@@ -58,9 +109,11 @@ export async function readMemo(file: string, onBadPack: () => void): Promise<Loa
     const parsed = JSON.parse(await readFile(file, "utf8")) as {
       version: number;
       pack?: { size: number; sha256: string };
+      stamps: string;
       entries: Row[];
     };
-    if (parsed.version === VERSION) {
+    const words = parsed.version === VERSION ? hexWords(parsed.stamps, parsed.entries.length) : undefined;
+    if (words) {
       if (parsed.pack) {
         pack = await readFile(`${file}.pack`).catch(() => undefined);
         if (pack && (pack.length !== parsed.pack.size || sha256(pack) !== parsed.pack.sha256)) {
@@ -68,17 +121,21 @@ export async function readMemo(file: string, onBadPack: () => void): Promise<Loa
           pack = undefined;
         }
       }
-      for (const [p, stamp, digest, cap, off] of parsed.entries) {
-        const at = pack && off >= 0 && off + sizeOf(stamp) <= pack.length ? off : -1;
-        rows.set(p, {
-          stamp,
+      let at = 0;
+      for (const [p, digest, cap, off] of parsed.entries) {
+        const r: Remembered = {
+          words,
+          at,
           digest,
           cap: cap ?? undefined,
           bytes: undefined,
-          off: at,
+          off: -1,
           fromFile: true,
           fresh: false,
-        });
+        };
+        if (pack && off >= 0 && off + sizeOf(r) <= pack.length) r.off = off;
+        rows.set(p, r);
+        at += STAMP_WORDS;
       }
       main = true;
     }
@@ -97,11 +154,23 @@ export async function readMemo(file: string, onBadPack: () => void): Promise<Loa
       continue;
     }
     if (!Array.isArray(line) || line.length !== 7 || line[0] !== VERSION) continue;
-    const [, p, stamp, digest, cap, b64] = line;
     if (line[6] !== check(line.slice(0, 6))) continue;
-    let bytes = b64 === null ? undefined : Buffer.from(b64, "base64");
-    if (bytes && bytes.length !== sizeOf(stamp)) bytes = undefined;
-    rows.set(p, { stamp, digest, cap: cap ?? undefined, bytes, off: -1, fromFile: true, fresh: false });
+    const [, p, stamp, digest, cap, b64] = line;
+    const words = hexWords(stamp, 1);
+    if (!words) continue;
+    const r: Remembered = {
+      words,
+      at: 0,
+      digest,
+      cap: cap ?? undefined,
+      bytes: undefined,
+      off: -1,
+      fromFile: true,
+      fresh: false,
+    };
+    const bytes = b64 === null ? undefined : Buffer.from(b64, "base64");
+    if (bytes && bytes.length === sizeOf(r)) r.bytes = bytes;
+    rows.set(p, r);
   }
   return { rows, pack, main, journalLines };
 }
@@ -116,7 +185,7 @@ export async function appendJournal(file: string, rows: Iterable<[string, Rememb
     const fields = [
       VERSION,
       p,
-      r.stamp,
+      wordsHex(r.words.subarray(r.at, r.at + STAMP_WORDS)),
       r.digest,
       r.cap ?? null,
       r.bytes ? r.bytes.toString("base64") : null,
@@ -127,17 +196,28 @@ export async function appendJournal(file: string, rows: Iterable<[string, Rememb
 }
 
 /**
- * Writes the whole memo: the pack (`pieces` in order) and the main file, each to a temp file
+ * Writes the whole memo: the pack (`pieces` in order) and the main file (`rows`, their stamps
+ * `stamps` in the same order), each to a temp file
  * renamed into place, the pack first; then removes the journal, which the main file now holds.
  */
-export async function writeMemo(file: string, rows: Row[], pieces: Buffer[]): Promise<void> {
+export async function writeMemo(
+  file: string,
+  rows: Row[],
+  stamps: Uint32Array,
+  pieces: Buffer[],
+): Promise<void> {
   const pack = Buffer.concat(pieces);
   const tag = `${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
   const tmps = [`${file}.pack.${tag}`, `${file}.${tag}`];
   try {
     await writeFile(tmps[0]!, pack);
     await rename(tmps[0]!, `${file}.pack`);
-    const meta = { version: VERSION, pack: { size: pack.length, sha256: sha256(pack) }, entries: rows };
+    const meta = {
+      version: VERSION,
+      pack: { size: pack.length, sha256: sha256(pack) },
+      stamps: wordsHex(stamps),
+      entries: rows,
+    };
     await writeFile(tmps[1]!, JSON.stringify(meta));
     await rename(tmps[1]!, file);
     await rm(`${file}.log`, { force: true });

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { type BigIntStats, lstatSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { ContextSource } from "@molt/context-source";
+import type { ContextSource, StatFields } from "@molt/context-source";
 import createDebug from "debug";
 import type { BuildOptions } from "../options.js";
 import { resolveCacheOptions } from "./cache-options.js";
@@ -12,6 +12,10 @@ import {
   type MemoRow,
   type Remembered,
   readMemo,
+  STAMP_WORDS,
+  sameStamp,
+  sizeOf,
+  stampWords,
   writeMemo,
 } from "./digest-memo-file.js";
 
@@ -33,13 +37,11 @@ export function digestMemoOf(context: ContextSource): DigestMemo | undefined {
   return memos.get(context);
 }
 
-const stampOf = (st: BigIntStats) => [st.size, st.mtimeNs, st.ctimeNs, st.ino, st.dev].join("/");
-
 /**
  * Content digests of context files remembered between builds in `--cache-dir`
  * (`<cacheDir>/molt-digests/<context>.memo`), keyed by the file's stat stamp — size, mtime,
  * ctime, inode and device — so an unchanged file of a large context is not read again to key its
- * COPY: a hit is one string compare. A file whose ctime lies within two seconds before its
+ * COPY: a hit compares ten 32-bit words. A file whose ctime lies within two seconds before its
  * digest was taken is not remembered (it could change again within one timestamp tick: git's
  * "racy" case), and anything that does not match exactly is hashed again. ctime cannot be set by
  * a user, so a file rewritten with its old size and mtime restored still misses.
@@ -99,13 +101,13 @@ export class DigestMemo {
 
   /**
    * The remembered digest of the file at `path` when its stat data still match, else undefined.
-   * `stamp` is the lstat data a walk just took (`size/mtimeNs/ctimeNs/ino/dev`, context-source's
-   * `statStampOf`); without it the file is lstat'ed here.
+   * `stat` is the lstat data a walk just took (context-source's `statFieldsOf`); without it the
+   * file is lstat'ed here.
    */
-  lookup(path: string, stamp?: string): string | undefined {
+  lookup(path: string, stat?: StatFields): string | undefined {
     const r = this.#old.get(path);
     if (!r) return undefined;
-    if (stamp === undefined) {
+    if (stat === undefined) {
       let st: BigIntStats | undefined;
       try {
         st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
@@ -113,9 +115,9 @@ export class DigestMemo {
         return undefined;
       }
       if (!st?.isFile()) return undefined;
-      stamp = stampOf(st);
+      stat = st;
     }
-    if (stamp !== r.stamp) return undefined;
+    if (!sameStamp(r, stampWords(stat))) return undefined;
     this.#hits++;
     this.#now.set(path, r);
     return r.digest;
@@ -137,7 +139,8 @@ export class DigestMemo {
     if (after.ctimeNs + RACY_NS > BigInt(Date.now()) * 1_000_000n) return;
     const keep = bytes && BigInt(bytes.length) === after.size && bytes.length <= MEMO_BYTES_MAX_FILE;
     this.#now.set(path, {
-      stamp: stampOf(after),
+      words: Uint32Array.from(stampWords(after)),
+      at: 0,
       digest,
       cap: undefined,
       bytes: keep ? bytes : undefined,
@@ -164,8 +167,7 @@ export class DigestMemo {
   /** A row's bytes: kept when hashed, or its slice of the loaded pack. */
   #bytesIn(r: Remembered): Buffer | undefined {
     if (r.bytes || r.off < 0 || !this.#pack) return r.bytes;
-    const size = Number(r.stamp.slice(0, r.stamp.indexOf("/")));
-    return this.#pack.subarray(r.off, r.off + size);
+    return this.#pack.subarray(r.off, r.off + sizeOf(r));
   }
 
   /**
@@ -209,6 +211,7 @@ export class DigestMemo {
         return;
       }
       const rows: MemoRow[] = [];
+      const stamps = new Uint32Array(Math.min(this.#now.size + this.#old.size, MAX_ENTRIES) * STAMP_WORDS);
       const pieces: Buffer[] = [];
       let packed = 0;
       const add = (p: string, r: Remembered) => {
@@ -219,14 +222,15 @@ export class DigestMemo {
           pieces.push(bytes);
           packed += bytes.length;
         }
-        rows.push([p, r.stamp, r.digest, r.cap ?? null, off]);
+        stamps.set(r.words.subarray(r.at, r.at + STAMP_WORDS), rows.length * STAMP_WORDS);
+        rows.push([p, r.digest, r.cap ?? null, off]);
       };
       for (const [p, r] of this.#now) add(p, r);
       for (const [p, r] of this.#old) {
         if (rows.length >= MAX_ENTRIES) break;
         if (!this.#now.has(p)) add(p, r);
       }
-      await writeMemo(this.#file, rows, pieces);
+      await writeMemo(this.#file, rows, stamps.subarray(0, rows.length * STAMP_WORDS), pieces);
       debug(
         "%d digests remembered, %d files' bytes (%d taken from the memo this build, %d files written from its bytes)",
         rows.length,
