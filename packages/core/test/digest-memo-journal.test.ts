@@ -127,4 +127,23 @@ describe("digest memo journal", () => {
     expect(third.hits).toBe(80);
     expect(third.inputs).toBe(second.inputs);
   }, 30_000);
+
+  test("a file hashed again after a hit in the same build no longer gives the memo's bytes or capability", async () => {
+    const ctx = join(dir, "ctx");
+    const cacheDir = join(dir, "cache");
+    await mkdir(join(ctx, "files"), { recursive: true });
+    await writeFile(join(ctx, "files/a"), "aaaa");
+    await racyWindow();
+    await keyOf(ctx, cacheDir);
+    const options = { context: ctx, cache: { stores: [{ type: "directory" as const, path: cacheDir }] } };
+    const memo = (await attachDigestMemo(options, await openContext(ctx)))!;
+    const a = join(ctx, "files/a");
+    expect(memo.lookup(a)).toBe(sha("aaaa"));
+    expect(memo.capOf(a)).toBeNull();
+    const before = await stat(a, { bigint: true });
+    await writeFile(a, "bbbb");
+    memo.remember(a, before, sha("bbbb"), Buffer.from("bbbb"));
+    expect(memo.bytesOf(a)).toBeUndefined();
+    expect(memo.capOf(a)).toBeUndefined();
+  }, 20_000);
 });

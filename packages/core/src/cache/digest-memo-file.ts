@@ -24,6 +24,8 @@ export interface Remembered {
   fromFile: boolean;
   /** Not yet on disk as it is: hashed in this build, or its capability learnt in it. */
   fresh: boolean;
+  /** A loaded row this build's {@link DigestMemo.lookup} vouched for (set then, not at load). */
+  hit?: boolean;
 }
 
 /** What {@link readMemo} found. */
