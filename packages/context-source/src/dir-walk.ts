@@ -30,7 +30,7 @@ export interface WalkStart {
  */
 export async function* walkBatches(start: WalkStart): AsyncGenerator<FileEntry[]> {
   const buf: FileEntry[] = [];
-  yield* walkDir(start, start.real, start.out, start.info, [], buf);
+  yield* walkDir(start, start.real, start.out, start.info, [], buf, { listed: 0 });
   if (buf.length > 0) yield buf;
 }
 
@@ -41,6 +41,7 @@ async function* walkDir(
   info: ParentMatches,
   pending: { entry: FileEntry; emitted: boolean }[],
   buf: FileEntry[],
+  pace: { listed: number },
 ): AsyncGenerator<FileEntry[]> {
   start.signal?.throwIfAborted();
   const { ignore } = start;
@@ -48,6 +49,13 @@ async function* walkDir(
   // Synchronous like the lstat calls below: one directory's listing is one syscall batch, and
   // through the thread pool each of a context's directories cost a round trip of idle main thread.
   const names = readdirSync(abs).sort(byteOrder);
+  // However the names are spread over directories, the event loop gets a turn every
+  // LSTAT_BATCH names (a walk of one huge tree in one go would hold it for seconds).
+  pace.listed += names.length;
+  if (pace.listed >= LSTAT_BATCH) {
+    pace.listed = 0;
+    await new Promise<void>((r) => setImmediate(r));
+  }
   const stats = await lstatAll(abs, names);
   const useIgnore = !ignore.empty;
   for (let i = 0; i < names.length; i++) {
@@ -69,7 +77,7 @@ async function* walkDir(
     if (ignored) {
       if (!isDir || !ignore.mayIncludeBelow(childReal)) continue;
       pending.push({ entry, emitted: false });
-      yield* walkDir(start, childReal, entry.path, childInfo, pending, buf);
+      yield* walkDir(start, childReal, entry.path, childInfo, pending, buf, pace);
       pending.pop();
       continue;
     }
@@ -81,7 +89,7 @@ async function* walkDir(
     }
     buf.push(entry);
     if (buf.length >= start.batch) yield buf.splice(0);
-    if (isDir) yield* walkDir(start, childReal, entry.path, childInfo, pending, buf);
+    if (isDir) yield* walkDir(start, childReal, entry.path, childInfo, pending, buf, pace);
   }
 }
 

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDirectoryContext, parseDockerignore, statStampOf } from "../src/index.js";
+import { walkBatches } from "../src/dir-walk.js";
+import { IgnoreMatcher, openDirectoryContext, parseDockerignore, statStampOf } from "../src/index.js";
 import { makeTree } from "./helpers.js";
 
 let dir: string;
@@ -72,5 +73,33 @@ describe("DirectoryContext.walkAll", () => {
     });
     expect((await ctx.stat("b"))?.type).toBe("directory");
     expect((await ctx.walkAll("b")).map((e) => e.path)).toEqual(["b/sub", "b/sub/keep.log"]);
+  });
+
+  it("gives the event loop turns while it lists a tree of many small directories", async () => {
+    const root = join(dir, "wide");
+    const tree: Record<string, string> = {};
+    for (let d = 0; d < 50; d++) for (let f = 0; f < 100; f++) tree[`d${d}/f${f}`] = "";
+    await makeTree(root, tree);
+    let turns = 0;
+    let done = false;
+    const tick = () => {
+      turns++;
+      if (!done) setImmediate(tick);
+    };
+    // 5,050 names in directories of at most 100: only the walk's own pacing lets an immediate run.
+    const batches = walkBatches({
+      root,
+      ignore: new IgnoreMatcher([]),
+      real: "",
+      out: "",
+      info: undefined,
+      batch: Number.POSITIVE_INFINITY,
+    });
+    const first = batches.next();
+    setImmediate(tick);
+    const { value } = await first;
+    done = true;
+    expect(value).toHaveLength(5050);
+    expect(turns).toBeGreaterThanOrEqual(1);
   });
 });
