@@ -1,4 +1,4 @@
-import type { NodeType } from "./baseline.js";
+import type { NodeType } from "./baseline-entry.js";
 
 /** Node types by their one-byte code in {@link Columns.type}. */
 export const TYPES: readonly NodeType[] = ["file", "directory", "symlink", "char", "block", "fifo", "socket"];

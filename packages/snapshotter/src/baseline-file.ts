@@ -1,5 +1,5 @@
-import { Baseline, type BaselineEntry, msFromNs } from "./baseline.js";
-import { TYPE_CODE, TYPES } from "./baseline-columns.js";
+import { Baseline, type BaselineColumns } from "./baseline.js";
+import { TYPE_CODE } from "./baseline-columns.js";
 
 const MAGIC = Buffer.from("MOLTBLN1", "latin1");
 
@@ -112,35 +112,19 @@ export function baselineFromBytes(bytes: Buffer): Baseline {
     cols[k] = new T(body.buffer, at, n);
     at += n * T.BYTES_PER_ELEMENT;
   }
-  const links = new Map(header.links);
-  const xattrs = new Map(header.xattrs);
-  const b = new Baseline();
+  const xattrs = new Map<number, Record<string, Buffer>>();
+  for (const [i, x] of header.xattrs ?? [])
+    if (Number.isInteger(i) && i >= 0 && i < n)
+      xattrs.set(i, Object.fromEntries(Object.entries(x).map(([k, v]) => [k, Buffer.from(v, "hex")])));
+  // Slot i of the file is slot i of the baseline: the columns are copied whole, not entry by entry.
+  const b = Baseline.fromColumns({
+    ...(cols as unknown as Omit<BaselineColumns, "paths" | "linkTargets" | "xattrs">),
+    paths: header.paths,
+    linkTargets: new Map(header.links),
+    xattrs,
+  });
+  if (!b) throw new Error("inconsistent baseline file");
   b.xattrsKnown = header.xattrsKnown;
-  for (let i = 0; i < n; i++) {
-    const type = TYPES[(cols.type as Uint8Array)[i]!];
-    if (type === undefined) throw new Error("inconsistent baseline file");
-    const ctimeNs = (cols.ctimeNs as BigInt64Array)[i]!;
-    const e: BaselineEntry = {
-      type,
-      mode: (cols.mode as Uint16Array)[i]!,
-      uid: (cols.uid as Uint32Array)[i]!,
-      gid: (cols.gid as Uint32Array)[i]!,
-      size: (cols.size as Float64Array)[i]!,
-      mtimeNs: (cols.mtimeNs as BigInt64Array)[i]!,
-      ctimeNs,
-      ctimeMs: msFromNs(ctimeNs),
-      ino: (cols.ino as BigUint64Array)[i]!,
-      nlink: (cols.nlink as Uint32Array)[i]!,
-    };
-    const flags = (cols.flags as Uint8Array)[i]!;
-    if (flags & HAS_HASH) e.hash = (cols.hash as BigUint64Array)[i]!;
-    if (flags & HAS_RDEV) e.rdev = (cols.rdev as Float64Array)[i]!;
-    const link = links.get(i);
-    if (link !== undefined) e.linkTarget = link;
-    const x = xattrs.get(i);
-    if (x) e.xattrs = Object.fromEntries(Object.entries(x).map(([k, v]) => [k, Buffer.from(v, "hex")]));
-    b.set(header.paths[i]!, e);
-  }
   if (b.size !== n || !b.has("")) throw new Error("inconsistent baseline file");
   return b;
 }

@@ -1,76 +1,7 @@
-import type { BigIntStats } from "node:fs";
 import { Columns, HAS_HASH, HAS_RDEV, TYPE_CODE, TYPES } from "./baseline-columns.js";
+import { type BaselineEntry, msFromNs, type NodeType } from "./baseline-entry.js";
 
-/** The kind of an entry on disk (a hardlink is just another name of a `file`). */
-export type NodeType = "file" | "directory" | "symlink" | "char" | "block" | "fifo" | "socket";
-
-/**
- * What the snapshotter knows about one path of the root: enough stat data to tell, without
- * reading content, whether it changed.
- */
-export interface BaselineEntry {
-  type: NodeType;
-  /** Permission bits (`mode & 0o7777`). */
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-  /** `ctimeNs` as the millisecond double that a non-bigint `lstat` reports (`ctimeMs`), for walk mode's fast path. */
-  ctimeMs: number;
-  ino: bigint;
-  nlink: number;
-  /** Symlink target as stored. */
-  linkTarget?: string;
-  /** Device numbers of character and block devices. */
-  rdev?: number;
-  /** Extended attributes, when known to be non-empty. `undefined` means none (or unknown when {@link Baseline.xattrsKnown} is false). */
-  xattrs?: Record<string, Buffer>;
-  /** xxh64 of a regular file's content, when it was computed (during extraction). */
-  hash?: bigint;
-}
-
-/** Maps `lstat` (bigint) results to a {@link NodeType}. */
-export function nodeType(st: BigIntStats): NodeType {
-  if (st.isFile()) return "file";
-  if (st.isDirectory()) return "directory";
-  if (st.isSymbolicLink()) return "symlink";
-  if (st.isCharacterDevice()) return "char";
-  if (st.isBlockDevice()) return "block";
-  if (st.isFIFO()) return "fifo";
-  return "socket";
-}
-
-/** The double Node's non-bigint stat computes for a time (`sec * 1e3 + nsec / 1e6`), from nanoseconds. */
-export function msFromNs(ns: bigint): number {
-  return Number(ns / 1_000_000_000n) * 1e3 + Number(ns % 1_000_000_000n) / 1e6;
-}
-
-/** Builds a {@link BaselineEntry} from an `lstat` result (plus what `lstat` cannot tell). */
-export function entryFromStat(
-  st: BigIntStats,
-  extra?: { linkTarget?: string; xattrs?: Record<string, Buffer>; hash?: bigint },
-): BaselineEntry {
-  const type = nodeType(st);
-  const e: BaselineEntry = {
-    type,
-    mode: Number(st.mode & 0o7777n),
-    uid: Number(st.uid),
-    gid: Number(st.gid),
-    size: type === "file" ? Number(st.size) : 0,
-    mtimeNs: st.mtimeNs,
-    ctimeNs: st.ctimeNs,
-    ctimeMs: msFromNs(st.ctimeNs),
-    ino: st.ino,
-    nlink: Number(st.nlink),
-  };
-  if (type === "char" || type === "block") e.rdev = Number(st.rdev);
-  if (extra?.linkTarget !== undefined) e.linkTarget = extra.linkTarget;
-  if (extra?.xattrs && Object.keys(extra.xattrs).length > 0) e.xattrs = extra.xattrs;
-  if (extra?.hash !== undefined) e.hash = extra.hash;
-  return e;
-}
+export { type BaselineEntry, entryFromStat, msFromNs, type NodeType, nodeType } from "./baseline-entry.js";
 
 const parentOf = (p: string): string => {
   const i = p.lastIndexOf("/");
@@ -108,6 +39,58 @@ export class Baseline {
   #xattrs = new Map<number, Record<string, Buffer>>();
   /** Whether xattrs were recorded for every entry (true when built by extraction or a scan that read them). */
   xattrsKnown = true;
+
+  /**
+   * A baseline holding exactly the slots of `src`, slot `i` at `src.paths[i]`, as recording them
+   * one by one with {@link set} in that order would leave it (stamps `1…n` included), but copied
+   * column by column: no entry object, no bigint per field (a stored 20,000-entry root index is
+   * read on every warm build). `undefined` when recording them one by one would not keep them
+   * all: a path twice, an unknown type code, or a non-directory recorded after a child of its own.
+   * @internal
+   */
+  static fromColumns(src: BaselineColumns): Baseline | undefined {
+    const paths = src.paths;
+    const n = paths.length;
+    let capacity = 64;
+    while (capacity < n) capacity *= 2;
+    const c = new Columns(capacity);
+    for (const k of COPIED)
+      (c[k] as { set(a: ArrayLike<unknown>): void }).set(src[k].subarray(0, n) as never);
+    const b = new Baseline();
+    const slots = b.#slots;
+    const children = b.#children;
+    const dirCode = TYPE_CODE.directory;
+    for (let i = 0; i < n; i++) {
+      const path = paths[i];
+      if (typeof path !== "string" || c.type[i]! >= TYPES.length) return undefined;
+      slots.set(path, i);
+      if (slots.size !== i + 1) return undefined;
+      c.stamp[i] = i + 1;
+      c.ctimeMs[i] = msFromNs(c.ctimeNs[i]!);
+      if (path === "") continue;
+      const parent = parentOf(path);
+      let kids = children.get(parent);
+      if (!kids) {
+        kids = new Set();
+        children.set(parent, kids);
+      }
+      kids.add(i);
+    }
+    // `set` drops the children recorded so far of a path it records as a non-directory.
+    for (const [parent, kids] of children) {
+      const at = slots.get(parent);
+      if (at === undefined || c.type[at] === dirCode) continue;
+      for (const k of kids) if (k < at) return undefined;
+    }
+    b.#paths = paths.slice();
+    b.#cols = c;
+    b.#used = n;
+    b.#stamp = n;
+    for (const [i, link] of src.linkTargets)
+      if (Number.isInteger(i) && i >= 0 && i < n) b.#linkTargets.set(i, link);
+    for (const [i, x] of src.xattrs) if (Number.isInteger(i) && i >= 0 && i < n) b.#xattrs.set(i, x);
+    return b;
+  }
 
   /** Number of paths recorded (the root included). */
   get size(): number {
@@ -308,3 +291,32 @@ export class Baseline {
 }
 
 const EMPTY: ReadonlyMap<string, BaselineEntry> = new Map();
+
+/** The columns {@link Baseline.fromColumns} copies as they are. */
+const COPIED = [
+  "type",
+  "flags",
+  "mode",
+  "uid",
+  "gid",
+  "nlink",
+  "size",
+  "rdev",
+  "mtimeNs",
+  "ctimeNs",
+  "ino",
+  "hash",
+] as const;
+
+/**
+ * The slots of a {@link Baseline} as columns, slot `i` at `paths[i]` (what a stored root index
+ * holds): each column has at least `paths.length` values; `hash` and `rdev` count only where
+ * `flags` says so. @internal
+ */
+export type BaselineColumns = Pick<Columns, (typeof COPIED)[number]> & {
+  paths: readonly string[];
+  /** Symlink targets by slot. */
+  linkTargets: ReadonlyMap<number, string>;
+  /** Non-empty xattrs by slot. */
+  xattrs: ReadonlyMap<number, Record<string, Buffer>>;
+};
