@@ -35,7 +35,10 @@ const entry = (path: string, extra: Partial<FileEntry> = {}): Change => ({
 });
 
 /** A layer of many kinds of entries: across 1 MiB blocks, PAX names and xattrs, links. */
-async function layerOf(version: Record<string, string>): Promise<{ result: LayerResult; tar: Buffer }> {
+async function layerOf(
+  version: Record<string, string>,
+  links = true,
+): Promise<{ result: LayerResult; tar: Buffer }> {
   const src = join(dir, `src-${Math.random().toString(36).slice(2)}`);
   const changes: Change[] = [
     entry("app", { type: "directory", mode: 0o755 }),
@@ -53,7 +56,7 @@ async function layerOf(version: Record<string, string>): Promise<{ result: Layer
     entry(long.slice(0, long.lastIndexOf("/")), { type: "directory", mode: 0o755 }),
     entry(long, { size: 0 }),
     entry("app/sym", { type: "symlink", linkTarget: "sub/one" }),
-    entry("app/hard", { type: "hardlink", linkTarget: "app/sub/one" }),
+    ...(links ? [entry("app/hard", { type: "hardlink", linkTarget: "app/sub/one" })] : []),
     entry("app/x", { xattrs: { "user.k": Buffer.from("v") } }),
   );
   const result = await writeLayer(changes, store, { entryDigests: true });
@@ -128,6 +131,23 @@ describe("a writer's entry digests", () => {
     expect(none).toEqual(await layerDelta(chunks(same.tar), fp2));
     expect(none!.changed).toBe(0);
     expect(opened).toBe(1);
+  });
+
+  test("without hard links in the layer: the same delta as parsing it, each changed, new and removed entry found", async () => {
+    const old = await layerOf(v1, false);
+    const fp = (await fingerprintLayer(chunks(old.tar), () => false))!;
+    const now = await layerOf(v2, false);
+    expect(now.result.entryDigests!.linkTargets.every((l) => l === undefined)).toBe(true);
+    const parsed = await layerDelta(chunks(now.tar), fp);
+    const handed = await layerDeltaFromWritten(now.result.entryDigests!, fp, async () => ({
+      bytes: chunks(now.tar, 4096),
+      destroy: () => undefined,
+    }));
+    // app/sub/one changed, app/new is new, app/gone was removed; the rest is the same
+    expect(parsed!.changed).toBe(2);
+    expect(parsed!.removed).toBe(1);
+    expect(handed).toEqual(parsed);
+    expect(handed!.tar.equals(parsed!.tar)).toBe(true);
   });
 
   test("are left out when not asked for, and of the written event", async () => {

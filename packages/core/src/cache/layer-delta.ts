@@ -185,8 +185,7 @@ const depth = (p: string) => (p === "" ? 0 : p.split("/").length);
 
 /** Whether a layer path names a whiteout (`.wh.` base name). @internal */
 export function isWhiteout(p: string): boolean {
-  const base = p.slice(p.lastIndexOf("/") + 1);
-  return base.startsWith(".wh.");
+  return p.startsWith(".wh.", p.lastIndexOf("/") + 1);
 }
 
 /** A ustar header of an empty regular file named `name` (a whiteout), or undefined when the name does not fit. */

@@ -29,21 +29,27 @@ export async function layerDeltaFromWritten(
   const at = new Map<string, number>();
   const changed: number[] = [];
   const n = written.paths.length;
+  // Fingerprints of the entries so far are read only to fold a hard link's target in: without
+  // links none is kept, and a plain entry is compared in place (no string built per entry).
+  const links = written.linkTargets.some((l) => l !== undefined);
   for (let i = 0; i < n; i++) {
     const path = layerPath(written.paths[i]!);
     if (isWhiteout(path)) return undefined;
     const type = written.types[i]!;
+    const digest = written.digests[i]!;
     const link = written.linkTargets[i];
-    const fp = entryFingerprint(
-      type,
-      written.digests[i]!,
-      link === undefined ? undefined : layerPath(link),
-      now,
-    );
-    now[path] = fp;
-    at.set(path, i);
     const before = oldEntries[path];
-    if (before !== fp) {
+    let same: boolean;
+    if (link === undefined) {
+      same = before !== undefined && isFingerprint(before, type, digest);
+      if (links) now[path] = entryFingerprint(type, digest, undefined, now);
+    } else {
+      const fp = entryFingerprint(type, digest, layerPath(link), now);
+      now[path] = fp;
+      same = before === fp;
+    }
+    at.set(path, i);
+    if (!same) {
       if (before !== undefined && (before[0] === "5") !== (type === "5")) return undefined;
       changed.push(i);
     }
@@ -64,6 +70,10 @@ export async function layerDeltaFromWritten(
     entries: n,
   };
 }
+
+/** Whether `fp` is the fingerprint `entryFingerprint` gives an entry of `type` (no link) with `digest`. */
+const isFingerprint = (fp: string, type: string, digest: string) =>
+  fp.length === type.length + digest.length && fp.startsWith(type) && fp.startsWith(digest, type.length);
 
 /** The bytes of entries `wanted` (indices into `offsets`), cut from one pass over the stream. */
 async function cut(
