@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import createDebug from "debug";
 import type { LayerFingerprints } from "./layer-delta.js";
@@ -37,6 +37,32 @@ const alive = (pid: number) => {
     return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 };
+
+/** How much of a `meta.json` {@link storedBytes} reads first: its `bytes` and `created` fields end it. */
+const TAIL = 256;
+/** The end of a `meta.json` as {@link SnapshotStore.release} writes it (`bytes` and `created` are its last keys). */
+const TAIL_FIELDS = /,"bytes":(\d+),"created":"[0-9TZ:.+-]*"\}$/;
+
+/**
+ * The `bytes` of a stored snapshot's `meta.json`. Read from the file's last bytes: the meta of a
+ * snapshot holds the fingerprints of its last layer (a 20,000-file COPY makes it ~2 MB), which the
+ * size bound does not need; a file that does not end as this store writes it is parsed whole.
+ * Throws when the file is gone or unreadable.
+ */
+async function storedBytes(file: string): Promise<number> {
+  const fh = await open(file, "r");
+  try {
+    const { size } = await fh.stat();
+    const start = Math.max(0, size - TAIL);
+    const tail = Buffer.alloc(size - start);
+    const { bytesRead } = await fh.read(tail, 0, tail.length, start);
+    const m = TAIL_FIELDS.exec(tail.toString("latin1", 0, bytesRead));
+    if (m) return Number(m[1]);
+  } finally {
+    await fh.close();
+  }
+  return (JSON.parse(await readFile(file, "utf8")) as SnapshotMeta).bytes;
+}
 
 /**
  * Extracted roots kept between builds in `<cacheDir>/molt-snapshots/`, one per chain slot (the
@@ -158,8 +184,8 @@ export class SnapshotStore {
     for (const name of await readdir(this.dir)) {
       if (name.startsWith(".")) continue;
       try {
-        const meta = JSON.parse(await readFile(join(this.dir, name, "meta.json"), "utf8")) as SnapshotMeta;
-        all.push({ name, bytes: meta.bytes, used: (await stat(join(this.dir, name))).mtimeMs });
+        const bytes = await storedBytes(join(this.dir, name, "meta.json"));
+        all.push({ name, bytes, used: (await stat(join(this.dir, name))).mtimeMs });
       } catch {
         // another build took it meanwhile
       }
