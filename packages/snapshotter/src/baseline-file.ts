@@ -113,8 +113,8 @@ export function baselineFromBytes(bytes: Buffer): Baseline {
     at += n * T.BYTES_PER_ELEMENT;
   }
   const xattrs = new Map<number, Record<string, Buffer>>();
-  for (const [i, x] of header.xattrs ?? [])
-    if (Number.isInteger(i) && i >= 0 && i < n)
+  for (const [i, x] of new Map(header.xattrs))
+    if (x && Number.isInteger(i) && i >= 0 && i < n)
       xattrs.set(i, Object.fromEntries(Object.entries(x).map(([k, v]) => [k, Buffer.from(v, "hex")])));
   // Slot i of the file is slot i of the baseline: the columns are copied whole, not entry by entry.
   const b = Baseline.fromColumns({
