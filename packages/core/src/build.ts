@@ -500,7 +500,7 @@ async function buildInContext(
       events,
       early,
     });
-    await flushCache(cache, options);
+    await flushCache(cache);
     await cacheMounts?.exportChanged(options.signal);
     return {
       digest: image.manifestDescriptor.digest,
@@ -632,7 +632,7 @@ export async function buildStage(
 }
 
 /** Waits for the cache writes, then keeps a local cache directory under its size limit. */
-async function flushCache(cache: StepCache | undefined, options: BuildOptions): Promise<void> {
+async function flushCache(cache: StepCache | undefined): Promise<void> {
   if (!cache) return;
   await cache.flush();
   await cache.enforceLimits();

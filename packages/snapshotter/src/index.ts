@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 export { Baseline, type BaselineEntry, type NodeType } from "./baseline.js";
+export { nodeType } from "./baseline-entry.js";
 export { baselineFromBytes, baselineToBytes } from "./baseline-file.js";
 export { type Compression, detectCompression, type OpenedLayer, openDecompressed } from "./decompress.js";
 export { SNAPSHOT_ERROR_CODES, type SnapshotErrorCode } from "./error-codes.js";

@@ -28,6 +28,25 @@ export interface Remembered {
   hit?: boolean;
 }
 
+/** A row as read from the memo's files (bytes and pack offset set by the caller where known). */
+function loadedRow(
+  words: Uint32Array,
+  at: number,
+  digest: string,
+  cap: string | null | undefined,
+): Remembered {
+  return {
+    words,
+    at,
+    digest,
+    cap: cap ?? undefined,
+    bytes: undefined,
+    off: -1,
+    fromFile: true,
+    fresh: false,
+  };
+}
+
 /** What {@link readMemo} found. */
 export interface LoadedMemo {
   rows: Map<string, Remembered>;
@@ -125,16 +144,7 @@ export async function readMemo(file: string, onBadPack: () => void): Promise<Loa
       }
       let at = 0;
       for (const [p, digest, cap, off] of parsed.entries) {
-        const r: Remembered = {
-          words,
-          at,
-          digest,
-          cap: cap ?? undefined,
-          bytes: undefined,
-          off: -1,
-          fromFile: true,
-          fresh: false,
-        };
+        const r = loadedRow(words, at, digest, cap);
         if (pack && off >= 0 && off + sizeOf(r) <= pack.length) r.off = off;
         rows.set(p, r);
         at += STAMP_WORDS;
@@ -160,16 +170,7 @@ export async function readMemo(file: string, onBadPack: () => void): Promise<Loa
     const [, p, stamp, digest, cap, b64] = line;
     const words = hexWords(stamp, 1);
     if (!words) continue;
-    const r: Remembered = {
-      words,
-      at: 0,
-      digest,
-      cap: cap ?? undefined,
-      bytes: undefined,
-      off: -1,
-      fromFile: true,
-      fresh: false,
-    };
+    const r = loadedRow(words, 0, digest, cap);
     const bytes = b64 === null ? undefined : Buffer.from(b64, "base64");
     if (bytes && bytes.length === sizeOf(r)) r.bytes = bytes;
     rows.set(p, r);

@@ -1,22 +1,12 @@
 import type { BigIntStats } from "node:fs";
 import { lstat, readdir, readlink, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { Baseline, BaselineEntry, NodeType } from "@molt/snapshotter";
+import { type Baseline, type BaselineEntry, nodeType } from "@molt/snapshotter";
 import createDebug from "debug";
 import { throwIfAborted } from "../errors.js";
 import { run } from "../runner/exec.js";
 
 const debug = createDebug("molt:stage");
-
-function nodeType(st: BigIntStats): NodeType {
-  if (st.isFile()) return "file";
-  if (st.isDirectory()) return "directory";
-  if (st.isSymbolicLink()) return "symlink";
-  if (st.isCharacterDevice()) return "char";
-  if (st.isBlockDevice()) return "block";
-  if (st.isFIFO()) return "fifo";
-  return "socket";
-}
 
 /** The millisecond double a non-bigint `lstat` reports for a time given in nanoseconds (as the snapshotter keeps it). */
 const msFromNs = (ns: bigint): number =>
