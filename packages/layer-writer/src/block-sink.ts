@@ -1,20 +1,31 @@
-import { createHash, type Hash } from "node:crypto";
+import { createHash, type Hash, hash } from "node:crypto";
 import { Digester, encodeTarHeader, type TarHeader, writeUstarHeader } from "@molt/oci";
 import type { Compressor } from "./compress.js";
 
 /** Size of the uncompressed blocks that are hashed and compressed in parallel. Fixed: it shapes the output. */
 export const BLOCK_SIZE = 1 << 20;
 
-/** Accumulates tar bytes into fixed-size blocks, hashing each block and feeding the compressor. */
+/**
+ * Accumulates tar bytes into fixed-size blocks, hashing each block and feeding the compressor.
+ *
+ * The bytes of `buf` from `pos` to its end are always zero (a new block is allocated zeroed, a
+ * recycled one is cleared when it comes back): padding and the zero bytes of a header need no
+ * writing, only `pos` moves. Who writes into `buf` directly ({@link advance}) must write only the
+ * bytes it then marks written. A 20,000-file layer so makes 40,000 fewer small fills (JS argument
+ * checks and a native call each) for 20 fills of 1 MiB. With the one-shot entry hashes below and
+ * `set` for small bodies: 261 → 235 ms of main-thread CPU for a 20,000-file COPY's writeLayer.
+ */
 export class BlockSink {
   readonly #pool: Buffer[] = [];
-  buf: Buffer = Buffer.allocUnsafe(BLOCK_SIZE);
+  buf: Buffer = Buffer.alloc(BLOCK_SIZE);
   pos = 0;
   total = 0;
   readonly diff = new Digester("sha256");
-  /** With per-entry hashing on: the hash of the entry being written, and where in `buf` its unhashed bytes start. */
+  /** With per-entry hashing on: whether an entry is being written, and where in `buf` its bytes start. */
+  #entryOpen = false;
+  #entryStart = 0;
+  /** The running hash of an entry that began in an earlier block (undefined while it lies in `buf` alone). */
   #entryHash: Hash | undefined;
-  #hashedTo = 0;
   constructor(
     private readonly compressor: Compressor,
     private readonly onBlock: () => void,
@@ -30,7 +41,9 @@ export class BlockSink {
    * two blocks). The same bytes either way. Returns a promise only when a block was flushed.
    */
   header(h: TarHeader): Promise<void> | undefined {
-    if (this.free > 512 && writeUstarHeader(h, this.buf, this.pos)) {
+    // the 512 bytes are zero (see the class); if it declines after writing some, the encoded
+    // header (512 bytes or more, from `pos`) covers them
+    if (this.free > 512 && writeUstarHeader(h, this.buf, this.pos, true)) {
       this.pos += 512;
       return undefined;
     }
@@ -43,7 +56,8 @@ export class BlockSink {
    */
   write(data: Buffer): Promise<void> | undefined {
     if (data.length >= this.free) return this.push(data);
-    data.copy(this.buf, this.pos);
+    // TypedArray#set, a V8 builtin: 20,000 bodies of 9 bytes took 18 ms as Buffer#copy, 1.3 ms so
+    this.buf.set(data, this.pos);
     this.pos += data.length;
     return undefined;
   }
@@ -51,8 +65,7 @@ export class BlockSink {
   /** {@link zeros}, without a promise when they fit in the current block with room to spare. */
   pad(n: number): Promise<void> | undefined {
     if (n >= this.free) return this.zeros(n);
-    if (n > 0) this.buf.fill(0, this.pos, this.pos + n);
-    this.pos += n;
+    this.pos += n; // already zero (see the class)
     return undefined;
   }
 
@@ -70,8 +83,7 @@ export class BlockSink {
   async zeros(n: number): Promise<void> {
     while (n > 0) {
       const k = Math.min(n, this.free);
-      this.buf.fill(0, this.pos, this.pos + k);
-      this.pos += k;
+      this.pos += k; // already zero (see the class)
       n -= k;
       if (this.pos === BLOCK_SIZE) await this.flush();
     }
@@ -95,11 +107,16 @@ export class BlockSink {
   entryBoundary(next: boolean): string | undefined {
     let digest: string | undefined;
     if (this.#entryHash) {
-      this.#entryHash.update(this.buf.subarray(this.#hashedTo, this.pos));
+      this.#entryHash.update(this.buf.subarray(0, this.pos));
       digest = this.#entryHash.digest("hex");
+      this.#entryHash = undefined;
+    } else if (this.#entryOpen) {
+      // An entry within one block (all but ~one per block): one-shot, no Hash object. 20,000
+      // entries took 52 ms of main-thread CPU with createHash/update/digest, 32 ms so.
+      digest = hash("sha256", this.buf.subarray(this.#entryStart, this.pos), "hex");
     }
-    this.#entryHash = next ? createHash("sha256") : undefined;
-    this.#hashedTo = this.pos;
+    this.#entryOpen = next;
+    this.#entryStart = this.pos;
     return digest;
   }
 
@@ -107,14 +124,18 @@ export class BlockSink {
     if (this.pos === 0) return;
     const full = this.buf;
     const block = this.pos === BLOCK_SIZE ? full : full.subarray(0, this.pos);
-    if (this.#entryHash) this.#entryHash.update(block.subarray(this.#hashedTo));
-    this.#hashedTo = 0;
-    this.buf = this.#pool.pop() ?? Buffer.allocUnsafe(BLOCK_SIZE);
+    if (this.#entryOpen) {
+      if (this.#entryHash) this.#entryHash.update(block);
+      else this.#entryHash = createHash("sha256").update(block.subarray(this.#entryStart));
+    }
+    this.#entryStart = 0;
+    this.buf = this.#pool.pop() ?? Buffer.alloc(BLOCK_SIZE);
     this.pos = 0;
     this.diff.update(block);
     this.total += block.length;
     await this.compressor.write(block, () => {
-      if (this.#pool.length < 4) this.#pool.push(full);
+      // zeroed again for its next use (see the class); only what was written can be non-zero
+      if (this.#pool.length < 4) this.#pool.push(full.fill(0, 0, block.length));
     });
     this.onBlock();
   }

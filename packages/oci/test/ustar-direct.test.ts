@@ -100,4 +100,18 @@ describe("writeUstarHeader (a plain ustar header written in place)", () => {
         JSON.stringify(h, (_k, v) => (typeof v === "bigint" ? `${v}` : v)),
       ).toBeUndefined();
   });
+
+  it("with `zeroed`, writes the same bytes into a zeroed block without clearing it first", () => {
+    const h: TarHeader = { ...base, name: "files/d1/f7.txt", size: 9, mtimeNs: 1_700_000_000n * S };
+    const zero = Buffer.alloc(1536);
+    expect(writeUstarHeader(h, zero, 512, true)).toBe(true);
+    expect(zero.subarray(512, 1024).equals(encodeTarHeader(h))).toBe(true);
+    expect(zero.subarray(0, 512).equals(Buffer.alloc(512))).toBe(true);
+    expect(zero.subarray(1024).equals(Buffer.alloc(512))).toBe(true);
+    // it does skip the fill: a byte of garbage in a field's unused tail stays (bytes 16.. of the name)
+    const dirty = Buffer.alloc(512);
+    dirty[40] = 0xa5;
+    writeUstarHeader(h, dirty, 0, true);
+    expect(dirty[40]).toBe(0xa5);
+  });
 });
