@@ -6,7 +6,7 @@ import { type Compressor, identityCompressor, parallelGzip, zstdCompressor } fro
 import { EntryRecorder, type WrittenEntries } from "./entry-digests.js";
 import { NS_PER_S, type TimeRule } from "./entry-header.js";
 import { buildPlan, type ParentLookup } from "./plan.js";
-import { writeItem } from "./write-item.js";
+import { type ItemOptions, writeItem } from "./write-item.js";
 
 export { BLOCK_SIZE };
 
@@ -163,6 +163,11 @@ export async function writeLayer(
     const inodes = new Map<string, string>();
     const recorder = options.entryDigests ? new EntryRecorder() : undefined;
     const written = recorder?.written;
+    const how: ItemOptions = {
+      inodes: options.detectHardlinks ? inodes : undefined,
+      recorder,
+      knownBytes: options.knownBytes,
+    };
     for (let i = 0; i < plan.length; i++) {
       signal?.throwIfAborted();
       if (written) {
@@ -170,11 +175,8 @@ export async function writeLayer(
         if (d !== undefined) written.digests.push(d);
         written.offsets.push(sink.offset);
       }
-      await writeItem(sink, plan.item(i), time, {
-        inodes: options.detectHardlinks ? inodes : undefined,
-        recorder,
-        knownBytes: options.knownBytes,
-      });
+      const p = writeItem(sink, plan.item(i), time, how);
+      if (p) await p;
       entries++;
     }
     if (written) {
