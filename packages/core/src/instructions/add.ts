@@ -23,7 +23,7 @@ import { detectArchive, tarStream } from "./archive.js";
 import { parseChmod } from "./chown-chmod.js";
 import { withoutExcluded } from "./copy.js";
 import { type CopyItem, copyItems } from "./copy-core.js";
-import { entriesUnder, selectSources } from "./copy-selection.js";
+import { entriesUnder, listedUnder, selectSources } from "./copy-selection.js";
 import { heredocItems } from "./heredoc-files.js";
 import type { InstructionStep, PlanView } from "./step.js";
 
@@ -264,7 +264,11 @@ async function localItems(
     if (excluded?.matches(entry.path)) continue;
     if (entry.type === "directory") {
       const all = () => entriesUnder(rt.context, entry, "", signal);
-      items.push({ kind: "contents", contents: excluded ? () => withoutExcluded(all(), excluded) : all });
+      items.push({
+        kind: "contents",
+        contents: excluded ? () => withoutExcluded(all(), excluded) : all,
+        ...(excluded ? {} : { listed: listedUnder(rt.context, entry, signal) }),
+      });
       continue;
     }
     const onDisk = entry.type === "file" ? join(rt.context.root, entry.path) : undefined;

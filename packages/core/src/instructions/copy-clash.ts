@@ -59,6 +59,21 @@ export class CopyTargetCheck {
     this.#absent.add(path);
   }
 
+  /**
+   * True when no entry below `dir` can be refused: the image lacks `dir` ({@link markAbsent}, or
+   * a directory {@link check} found absent) and this copy has put nothing below it yet. Then
+   * {@link check} of each entry of one walk of a directory copied to `dir` (each path once, a
+   * directory before its contents) would find nothing there and only record the directories as
+   * absent; a caller may skip it and {@link markAbsent} those directories itself (a 20,000-file
+   * COPY into a new directory: ~11 ms of Map lookups on new path strings).
+   */
+  isFreshTree(dir: string): boolean {
+    if (dir === "" || !this.#absent.has(dir)) return false;
+    const below = `${dir}/`;
+    for (const p of this.written.keys()) if (p.startsWith(below)) return false;
+    return true;
+  }
+
   /** Throws the "cannot copy to non-directory" error for `path`. */
   notDirectory(path: string): never {
     throw new CopyOntoNonDirError(

@@ -8,7 +8,8 @@ import type { StageRuntime } from "../stage/runtime.js";
 import { chmodApplier, resolveChown } from "./chown-chmod.js";
 import { CAPABILITY_XATTR, capabilitiesOf } from "./copy-capabilities.js";
 import { CopyTargetCheck } from "./copy-clash.js";
-import { ancestors, baseName, posixJoin } from "./copy-paths.js";
+import { ancestors, baseName, posixJoin, reRoot } from "./copy-paths.js";
+import type { ListedContents } from "./copy-selection.js";
 
 /**
  * One thing COPY/ADD puts into the image: a file-like entry (its `path` only names it, for the
@@ -30,6 +31,8 @@ export type CopyItem = (
       keepOwner?: boolean;
       /** `COPY --parents`: a path the contents go under, inside the destination. */
       prefix?: string;
+      /** The same contents as one walk's array, when the source has it at hand: taken instead of `contents`. */
+      listed?: (() => Promise<ListedContents>) | undefined;
     }
 ) & {
   /**
@@ -168,6 +171,26 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
     const scope = item.linkScope ?? item;
     if (item.kind === "contents") {
       const under = posixJoin(dest, item.prefix ?? "");
+      if (item.listed) {
+        const listed = await item.listed();
+        // Into a directory the image lacks and nothing of this copy is in yet (COPY dir/ /new/),
+        // no entry can be refused: only its directories are recorded (see isFreshTree).
+        const fresh = check === undefined || check.isFreshTree(under);
+        const { dir, entries: all, strip } = listed;
+        const place = reRoot(strip, under);
+        for (let i = 0; i < all.length; i++) {
+          if ((i & 1023) === 1023) throwIfAborted(rt.options.signal);
+          const e = all[i] as FileEntry;
+          if (e.path === dir) continue;
+          const path = place(e.path);
+          if (!fresh) {
+            const checked = check?.check(path, e.type);
+            if (checked) await checked;
+          } else if (e.type === "directory") check?.markAbsent(path);
+          put(e, path, item.keepOwner, scope, relinked(e, under));
+        }
+        continue;
+      }
       for await (const e of item.contents()) {
         const path = posixJoin(under, e.path);
         const checked = check?.check(path, e.type);

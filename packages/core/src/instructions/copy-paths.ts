@@ -20,6 +20,22 @@ export function posixJoin(...parts: string[]): string {
   return out;
 }
 
+/**
+ * Moves source paths below `strip` (a directory's path and a slash, or `""`) under `under` (a
+ * clean layer path, `""` for the root): `path` → `posixJoin(under, path without strip)`. When
+ * `strip` is `under` and a slash (`COPY files/ /files/`), a clean path is returned as it is: the
+ * same string, not a new one per entry (~6 ms for 20,000 files, and their copies' memory).
+ */
+export function reRoot(strip: string, under: string): (path: string) => string {
+  const same = strip === (under === "" ? "" : `${under}/`);
+  return (path) => {
+    const below = path.startsWith(strip);
+    // Clean and `under/` + the rest, so also `under` joined to a clean rest.
+    if (same && below && isClean(path)) return path;
+    return posixJoin(under, strip !== "" && below ? path.slice(strip.length) : path);
+  };
+}
+
 /** A non-empty path part with no empty or `.` segment. */
 function isClean(p: string): boolean {
   return (

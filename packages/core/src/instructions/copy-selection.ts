@@ -1,6 +1,6 @@
 import type { ContextSource } from "@molt/context-source";
 import { cleanRootPath, resolvePathAsync } from "@molt/oci";
-import { walkContext } from "../cache/context-reads.js";
+import { contextReadsOf, walkContext, walkContextAll } from "../cache/context-reads.js";
 import { type FileEntry, posixJoin } from "./copy-paths.js";
 
 /** One source of a COPY, resolved against the context. */
@@ -61,6 +61,34 @@ export async function* entriesUnder(
     const rel = prefix && e.path.startsWith(prefix) ? e.path.slice(prefix.length) : e.path;
     yield { ...e, path: posixJoin(destDir, rel) };
   }
+}
+
+/**
+ * A directory's contents as one walk listed them, taken at once: each entry keeps the source's
+ * own path, which starts with `strip` (`dir` and a slash, `""` for the root).
+ * A walk names each path once and a directory before its contents (ContextSource.walk).
+ */
+export interface ListedContents {
+  /** The directory's own path (`""` for the root), never one of `entries`. */
+  dir: string;
+  entries: readonly FileEntry[];
+  strip: string;
+}
+
+/**
+ * The entries under a context directory as one array, when the build shares its context reads
+ * (the keys walked the directory already and the array is kept for the build anyway): the copy
+ * then takes the walk's own entries, without {@link entriesUnder}'s async step and re-rooted copy
+ * per entry. Undefined when the reads are not shared (a stream does not hold them all).
+ */
+export function listedUnder(
+  context: ContextSource,
+  dir: FileEntry,
+  signal?: AbortSignal,
+): (() => Promise<ListedContents>) | undefined {
+  if (contextReadsOf(context) === undefined) return undefined;
+  const strip = dir.path === "" ? "" : `${dir.path}/`;
+  return async () => ({ dir: dir.path, entries: await walkContextAll(context, dir.path, signal), strip });
 }
 
 /**

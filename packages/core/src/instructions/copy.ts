@@ -7,7 +7,7 @@ import { SourceNotFoundError } from "../errors.js";
 import type { StageRuntime } from "../stage/runtime.js";
 import { parseChmod } from "./chown-chmod.js";
 import { type CopyItem, copyItems } from "./copy-core.js";
-import { entriesUnder, selectSources } from "./copy-selection.js";
+import { entriesUnder, listedUnder, selectSources } from "./copy-selection.js";
 import { heredocItems } from "./heredoc-files.js";
 import type { InstructionStep, PlanView } from "./step.js";
 
@@ -81,6 +81,7 @@ export async function applyCopy(instr: CopyInstruction, rt: StageRuntime): Promi
       items.push({
         kind: "contents",
         contents: excluded ? () => withoutExcluded(all(), excluded) : all,
+        ...(excluded ? {} : { listed: listedUnder(source, entry, signal) }),
         keepOwner: fromOther,
         linkScope,
         ...(instr.parents ? { prefix: entry.path } : {}),
