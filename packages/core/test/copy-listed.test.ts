@@ -1,7 +1,9 @@
 import type { Change, FileEntry } from "@molt/oci";
 import { describe, expect, it } from "vitest";
+import { addCapabilities } from "../src/instructions/copy-capabilities.js";
 import { CopyTargetCheck } from "../src/instructions/copy-clash.js";
 import { type CopyItem, copyItems } from "../src/instructions/copy-core.js";
+import { keepHardLinks } from "../src/instructions/copy-links.js";
 import { reRoot } from "../src/instructions/copy-paths.js";
 import type { ListedContents } from "../src/instructions/copy-selection.js";
 import type { RootView } from "../src/stage/root-view.js";
@@ -108,6 +110,44 @@ describe("CopyTargetCheck.isFreshTree", () => {
     written.set("new/x", file("new/x"));
     expect(check.isFreshTree("new")).toBe(false);
     expect(check.isFreshTree("")).toBe(false);
+  });
+});
+
+describe("addCapabilities", () => {
+  it("gives the known capability to files only, nothing read", async () => {
+    const cap = Buffer.from([1, 2]);
+    const entries = new Map<string, FileEntry>([
+      ["a", file("a", { source: "/s/a" })],
+      ["b", file("b", { source: "/s/b", xattrs: { "user.x": Buffer.from("y") } })],
+      ["l", { ...file("l", { source: "/s/a" }), type: "hardlink", linkTarget: "a" }],
+      ["c", file("c", { source: "/s/c" })],
+    ]);
+    await addCapabilities(entries, (s) => (s === "/s/c" ? null : cap));
+    expect(entries.get("a")?.xattrs).toEqual({ "security.capability": cap });
+    expect(entries.get("b")?.xattrs).toEqual({ "user.x": Buffer.from("y"), "security.capability": cap });
+    expect(entries.get("l")?.xattrs).toBeUndefined();
+    expect(entries.get("c")?.xattrs).toBeUndefined();
+    expect([...entries.keys()]).toEqual(["a", "b", "l", "c"]);
+  });
+});
+
+describe("keepHardLinks", () => {
+  it("links a second name of an inode in the same scope to the first", () => {
+    const scope = {};
+    const entries = new Map<string, FileEntry>([
+      ["x", file("x", { inode: "1:7" })],
+      ["y", file("y", { inode: "1:7" })],
+    ]);
+    keepHardLinks(
+      entries,
+      new Map([
+        ["x", scope],
+        ["y", scope],
+      ]),
+    );
+    expect(entries.get("y")).toMatchObject({ type: "hardlink", linkTarget: "x", size: 0 });
+    keepHardLinks(entries, new Map());
+    expect(entries.get("x")?.type).toBe("file");
   });
 });
 

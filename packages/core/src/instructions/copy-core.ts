@@ -6,8 +6,9 @@ import { resolveContainerPath, toLayerPath } from "../stage/paths.js";
 import { existsIn, followIn, isDirectoryIn, parentsIn, type RootView } from "../stage/root-view.js";
 import type { StageRuntime } from "../stage/runtime.js";
 import { chmodApplier, resolveChown } from "./chown-chmod.js";
-import { CAPABILITY_XATTR, capabilitiesOf } from "./copy-capabilities.js";
+import { addCapabilities } from "./copy-capabilities.js";
 import { CopyTargetCheck } from "./copy-clash.js";
+import { keepHardLinks } from "./copy-links.js";
 import { ancestors, baseName, posixJoin, reRoot } from "./copy-paths.js";
 import type { ListedContents } from "./copy-selection.js";
 
@@ -136,7 +137,7 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
     if (linkTarget !== undefined) out.linkTarget = linkTarget;
     entries.set(path, out);
     if (e.type === "file" && e.inode !== undefined) scopes.set(path, scope);
-    else scopes.delete(path);
+    else if (scopes.size > 0) scopes.delete(path);
   };
 
   const destDir = multiple ? dest : parentOf(dest);
@@ -209,14 +210,12 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
     }
   }
   keepHardLinks(entries, scopes);
-  // A file's capabilities go with it (the one xattr BuildKit's layers carry).
+  // A file's capabilities go with it (the one xattr BuildKit's layers carry); the keys read those
+  // of the context's files already.
   const known = contextReadsOf(rt.context)?.caps;
-  const caps = await capabilitiesOf(entries.values(), known ? (source) => known.get(source) : undefined);
-  for (const [path, e] of [...caps.values()].some((c) => c !== null) ? entries : []) {
-    const cap = e.type === "file" && e.source !== undefined ? caps.get(e.source) : undefined;
-    if (cap) entries.set(path, { ...e, xattrs: { ...e.xattrs, [CAPABILITY_XATTR]: cap } });
-  }
-  const changes: Change[] = [...entries.values()].map((entry) => ({ kind: "add", entry }));
+  await addCapabilities(entries, known ? (source) => known.get(source) : undefined);
+  const changes: Change[] = [];
+  for (const entry of entries.values()) changes.push({ kind: "add", entry });
   if (req.fromContext && rt.events.listening) {
     let files = 0;
     let bytes = 0;
@@ -234,25 +233,6 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
     ...(view ? { parents: parentsIn(view) } : {}),
     ...(memo ? { knownBytes: (source: string) => memo.bytesOf(source) } : {}),
   });
-}
-
-/**
- * Files of one link scope that share an inode become one file and hard links to it (the first
- * in copy order holds the bytes), as BuildKit's copy links a name whose inode it copied before.
- * A name overwritten by a later source has left `scopes`, so no link points at replaced bytes.
- */
-function keepHardLinks(entries: Map<string, FileEntry>, scopes: Map<string, object>): void {
-  const holders = new Map<object, Map<string, string>>();
-  for (const [path, e] of entries) {
-    const scope = scopes.get(path);
-    if (scope === undefined || e.inode === undefined) continue;
-    let byInode = holders.get(scope);
-    if (!byInode) holders.set(scope, (byInode = new Map()));
-    const holder = byInode.get(e.inode);
-    if (holder === undefined) byInode.set(e.inode, path);
-    // The link keeps its `source`: should its target ever leave the layer, it is written as a file.
-    else entries.set(path, { ...e, type: "hardlink", linkTarget: holder, size: 0 });
-  }
 }
 
 /** A hardlink inside copied contents points at the copied target: that target, else undefined. */
