@@ -122,7 +122,12 @@ describe("addCapabilities", () => {
       ["l", { ...file("l", { source: "/s/a" }), type: "hardlink", linkTarget: "a" }],
       ["c", file("c", { source: "/s/c" })],
     ]);
-    await addCapabilities(entries, (s) => (s === "/s/c" ? null : cap));
+    const known = new Map([
+      ["/s/a", cap],
+      ["/s/b", cap],
+      ["/s/c", null],
+    ]);
+    await addCapabilities(entries, known);
     expect(entries.get("a")?.xattrs).toEqual({ "security.capability": cap });
     expect(entries.get("b")?.xattrs).toEqual({ "user.x": Buffer.from("y"), "security.capability": cap });
     expect(entries.get("l")?.xattrs).toBeUndefined();

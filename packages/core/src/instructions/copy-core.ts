@@ -212,18 +212,18 @@ export async function copyItems(rt: StageRuntime, items: CopyItem[], req: CopyRe
   keepHardLinks(entries, scopes);
   // A file's capabilities go with it (the one xattr BuildKit's layers carry); the keys read those
   // of the context's files already.
-  const known = contextReadsOf(rt.context)?.caps;
-  await addCapabilities(entries, known ? (source) => known.get(source) : undefined);
+  await addCapabilities(entries, contextReadsOf(rt.context)?.caps);
+  // One pass (forEach: no iterator result per entry) makes the changes and counts the files.
   const changes: Change[] = [];
-  for (const entry of entries.values()) changes.push({ kind: "add", entry });
+  let files = 0;
+  let bytes = 0;
+  entries.forEach((entry) => {
+    changes.push({ kind: "add", entry });
+    if (entry.type !== "file") return;
+    files++;
+    bytes += entry.size;
+  });
   if (req.fromContext && rt.events.listening) {
-    let files = 0;
-    let bytes = 0;
-    for (const e of entries.values()) {
-      if (e.type !== "file") continue;
-      files++;
-      bytes += e.size;
-    }
     rt.events.emit({ type: "molt:context:transfer", step: rt.stepId, files, bytes });
   }
   // With --cache-dir, small context files whose digests the memo vouched for in this build's keys
