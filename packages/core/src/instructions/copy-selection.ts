@@ -65,13 +65,15 @@ export async function* entriesUnder(
 
 /**
  * A directory's contents as one walk listed them, taken at once: each entry keeps the source's
- * own path, which starts with `strip` (`dir` and a slash, `""` for the root).
+ * own path, which starts with `strip`.
  * A walk names each path once and a directory before its contents (ContextSource.walk).
  */
 export interface ListedContents {
   /** The directory's own path (`""` for the root), never one of `entries`. */
   dir: string;
+  /** The walk's entries, in its order, as the source gave them (not to be changed). */
   entries: readonly FileEntry[];
+  /** The prefix of every entry's path: `dir` and a slash, `""` for the root. */
   strip: string;
 }
 
