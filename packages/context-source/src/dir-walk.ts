@@ -18,6 +18,8 @@ export interface WalkStart {
   info: ParentMatches;
   /** A batch is handed out once it holds this many entries (and at the end). */
   batch: number;
+  /** Names lstat'ed between turns of the event loop; default {@link LSTAT_BATCH}. */
+  pause?: number;
   signal?: AbortSignal | undefined;
 }
 
@@ -50,15 +52,16 @@ async function* walkDir(
   // through the thread pool each of a context's directories cost a round trip of idle main thread.
   const names = readdirSync(abs).sort(byteOrder);
   // However the names are spread over directories, the event loop gets a turn every
-  // LSTAT_BATCH names (a walk of one huge tree in one go would hold it for seconds).
+  // `pause` names (a walk of one huge tree in one go would hold it for seconds).
+  const pause = start.pause ?? LSTAT_BATCH;
   pace.listed += names.length;
-  if (pace.listed >= LSTAT_BATCH) {
+  if (pace.listed >= pause) {
     pace.listed = 0;
     await new Promise<void>((r) => setImmediate(r));
   }
   const useIgnore = !ignore.empty;
   for (let i = 0; i < names.length; i++) {
-    if (i > 0 && i % LSTAT_BATCH === 0) await new Promise<void>((r) => setImmediate(r));
+    if (i > 0 && i % pause === 0) await new Promise<void>((r) => setImmediate(r));
     const name = names[i] as string;
     // Each name's lstat is used at once and dropped (a BigIntStats is ~700 bytes of BigInts and
     // Dates): a directory's worth held together survived into the old generation (a

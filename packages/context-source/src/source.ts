@@ -101,9 +101,11 @@ export interface ContextSource {
   walk(dir?: string, options?: { signal?: AbortSignal }): AsyncIterable<FileEntry>;
   /**
    * Every entry {@link walk} yields, in its order, as one array (optional: a source without it
-   * is walked with {@link walk}). For a consumer that keeps every entry anyway.
+   * is walked with {@link walk}). For a consumer that keeps every entry anyway. `background`:
+   * the walk gives other work a turn every few hundred entries instead of every few thousand
+   * (for a walk made ahead of its consumer, beside work that waits on I/O).
    */
-  walkAll?(dir?: string, options?: { signal?: AbortSignal }): Promise<FileEntry[]>;
+  walkAll?(dir?: string, options?: { signal?: AbortSignal; background?: boolean }): Promise<FileEntry[]>;
   /** Docker COPY source matching: `filepath.Match` per path component; sorted; ignored excluded. */
   glob(pattern: string): Promise<string[]>;
   /** The bytes of a regular file. Throws {@link NotAFileError} for anything else. */

@@ -17,6 +17,7 @@ import { type PlannedStage, PROXY_ARGS, parseDockerfile, planBuild, predefinedAr
 import { type Registry, RegistryClient } from "@molt/registry-client";
 import createDebug from "debug";
 import { resolveCacheOptions } from "./cache/cache-options.js";
+import { copySourcesAhead, walkContextAhead } from "./cache/context-ahead.js";
 import { shareContextReads } from "./cache/context-reads.js";
 import { attachDigestMemo } from "./cache/digest-memo.js";
 import { KeySalt } from "./cache/key.js";
@@ -297,6 +298,16 @@ async function buildInContext(
         ? checkPushPermissions(client, [...targets, ...cacheTargets], signalOpt)
         : undefined;
     ready?.catch(() => {});
+    // With a cache, the directories the first COPY steps' keys read are walked now, while the
+    // push check, the digest memo and the base image wait on the network and the disk (the
+    // 20,000-file warm build's main thread was idle 25 ms before its COPY started, 9 ms with
+    // this; medians of 7 profiled runs each; see cache/context-ahead.ts).
+    const unshareReads = shareContextReads(context);
+    closers.push(async () => unshareReads());
+    if (resolveCacheOptions(options.cache).stores.length > 0) {
+      const ahead = walkContextAhead(context, copySourcesAhead(plan.stages, jobs), given.cancel.signal);
+      closers.push(() => ahead);
+    }
     // Every stage's base is resolved now, beside that check (not when its stage starts); a base
     // pre-warmed into --cache-dir is looked for there first, so nothing is asked ahead then.
     const bases = new BaseResolver(client, given.cancel.signal);
@@ -357,8 +368,6 @@ async function buildInContext(
     const snapshots = snapshotStoreOf(options);
     const digests = await attachDigestMemo(options, context);
     if (digests) closers.push(() => digests.save());
-    const unshareReads = shareContextReads(context);
-    closers.push(async () => unshareReads());
     const filesOnly = filesOnlyStages(plan, {
       recorded:
         cache !== undefined ||

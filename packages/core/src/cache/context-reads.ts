@@ -16,6 +16,8 @@ const debug = createDebug("molt:cache");
  */
 export class ContextReads {
   readonly #walks = new Map<string, readonly FileEntry[]>();
+  /** Walks started ahead of their first consumer ({@link prefetch}), by directory. */
+  readonly #ahead = new Map<string, Promise<readonly FileEntry[] | undefined>>();
   /** Content digests (`sha256:…`) the keys took, by the file's `source` path. */
   readonly digests = new Map<string, string>();
   /** Capabilities the keys read, by `source` path (`null`: checked, none). */
@@ -28,7 +30,10 @@ export class ContextReads {
     if (known) {
       this.#replayed++;
       debug("walk of %s shared (%d entries)", dir || ".", known.length);
-      for (const e of known) {
+    }
+    const all = known ?? (await this.#fromAhead(dir));
+    if (all) {
+      for (const e of all) {
         signal?.throwIfAborted();
         yield e;
       }
@@ -51,9 +56,43 @@ export class ContextReads {
       debug("walk of %s shared (%d entries)", dir || ".", known.length);
       return known;
     }
+    // A walk started ahead is this one (not a replay); one that failed is walked again here, so
+    // its error, if it is one still, is this caller's.
+    const ahead = await this.#fromAhead(dir);
+    if (ahead) return ahead;
     const seen = await walkAllOf(context, dir, signal);
     this.#walks.set(dir, seen);
     return seen;
+  }
+
+  /**
+   * Starts the complete walk of `dir` now, for a consumer to come ({@link entries}, {@link walk}):
+   * the build walks the directories its first COPY steps read while its base image is resolved
+   * and the digest memo read, work that waits on the network or the disk (a 20,000-file
+   * context's walk is ~150 ms of main thread). Its failure is nobody's: the consumer walks again.
+   * Returns when the walk has ended, either way.
+   */
+  prefetch(context: ContextSource, dir: string, signal?: AbortSignal): Promise<void> {
+    if (this.#walks.has(dir) || this.#ahead.has(dir)) return Promise.resolve();
+    const walk = walkAllOf(context, dir, signal, true).then(
+      (all): readonly FileEntry[] => all,
+      (e: unknown) => {
+        debug("walk of %s ahead failed: %s", dir || ".", e);
+        return undefined;
+      },
+    );
+    this.#ahead.set(dir, walk);
+    return walk.then(() => {});
+  }
+
+  /** The entries of a walk started ahead (moved to the complete walks), undefined when there was none or it failed. */
+  async #fromAhead(dir: string): Promise<readonly FileEntry[] | undefined> {
+    const ahead = this.#ahead.get(dir);
+    if (!ahead) return undefined;
+    const all = await ahead;
+    if (this.#ahead.get(dir) === ahead) this.#ahead.delete(dir);
+    if (all && !this.#walks.has(dir)) this.#walks.set(dir, all);
+    return this.#walks.get(dir);
   }
 
   /** How many walks were answered from an earlier one. */
@@ -105,9 +144,14 @@ export function walkContextAll(
   return reads ? reads.entries(context, dir, signal) : walkAllOf(context, dir, signal);
 }
 
-async function walkAllOf(context: ContextSource, dir: string, signal?: AbortSignal): Promise<FileEntry[]> {
+async function walkAllOf(
+  context: ContextSource,
+  dir: string,
+  signal?: AbortSignal,
+  background = false,
+): Promise<FileEntry[]> {
   const options = signal ? { signal } : {};
-  if (context.walkAll) return context.walkAll(dir, options);
+  if (context.walkAll) return context.walkAll(dir, background ? { ...options, background } : options);
   const all: FileEntry[] = [];
   for await (const e of context.walk(dir, options)) all.push(e);
   return all;
