@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { lstatSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -137,6 +138,34 @@ describe("digest memo and file capabilities", () => {
     execFileSync("setcap", ["-r", join(ctx, "files/a")]);
     const fourth = await keyOf(ctx, cacheDir);
     expect(fourth.inputs).toBe(first.inputs);
+  }, 20_000);
+});
+
+describe("DigestMemo.lookupWithCap", () => {
+  test("a hit gives the digest and the capability remembered with it; a miss gives nothing", async () => {
+    const ctx = join(dir, "ctx");
+    const cacheDir = join(dir, "cache");
+    await mkdir(join(ctx, "files"), { recursive: true });
+    await writeFile(join(ctx, "files/a"), "aaaa");
+    await writeFile(join(ctx, "files/b"), "bbbb");
+    execFileSync("setcap", ["cap_net_raw+ep", join(ctx, "files/b")]);
+    await new Promise((r) => setTimeout(r, 2100));
+    await keyOf(ctx, cacheDir);
+    const context = await openContext(ctx);
+    const options = { context: ctx, cache: { stores: [{ type: "directory" as const, path: cacheDir }] } };
+    const memo = (await attachDigestMemo(options, context))!;
+    const a = join(ctx, "files/a");
+    const b = join(ctx, "files/b");
+    const st = (p: string) => lstatSync(p, { bigint: true });
+    expect(memo.lookupWithCap(a, st(a))).toEqual({ digest: sha("aaaa"), cap: null });
+    // VFS_CAP_REVISION_2 with the effective flag (0x02000001), permitted CAP_NET_RAW (bit 13).
+    const cap = memo.lookupWithCap(b, st(b))?.cap;
+    expect(cap?.toString("hex")).toBe("0100000200200000000000000000000000000000");
+    expect(memo.hits).toBe(2);
+    await writeFile(a, "AAAA");
+    expect(memo.lookupWithCap(a, st(a))).toBeUndefined();
+    expect(memo.lookupWithCap(join(ctx, "files/c"))).toBeUndefined();
+    await context.close();
   }, 20_000);
 });
 

@@ -106,6 +106,24 @@ export class DigestMemo {
    * file is lstat'ed here.
    */
   lookup(path: string, stat?: StatFields): string | undefined {
+    return this.#hit(path, stat)?.digest;
+  }
+
+  /**
+   * {@link lookup} and, when it hits, the capability remembered with the digest ({@link capOf}
+   * of the same row, read at once: a second lookup of each of 20,000 paths cost ~10 ms a warm
+   * build).
+   */
+  lookupWithCap(
+    path: string,
+    stat?: StatFields,
+  ): { digest: string; cap: Buffer | null | undefined } | undefined {
+    const r = this.#hit(path, stat);
+    return r && { digest: r.digest, cap: capOfRow(r) };
+  }
+
+  /** The loaded row whose stamp `path` still has (flagged a hit), else undefined. */
+  #hit(path: string, stat: StatFields | undefined): Remembered | undefined {
     const r = this.#old.get(path);
     if (!r) return undefined;
     if (stat === undefined) {
@@ -122,7 +140,7 @@ export class DigestMemo {
     this.#hits++;
     // A flag, not a second map: 20,000 inserts cost ~5 ms a warm build.
     r.hit = true;
-    return r.digest;
+    return r;
   }
 
   /** The row this build took (a hit) or made for `path`; a row made replaces a hit (its flag cleared). */
@@ -193,8 +211,8 @@ export class DigestMemo {
    * when not known. Setting an xattr changes the ctime, so a digest hit vouches for it too.
    */
   capOf(path: string): Buffer | null | undefined {
-    const cap = this.#row(path)?.cap;
-    return cap === undefined ? undefined : cap === "" ? null : Buffer.from(cap, "hex");
+    const r = this.#row(path);
+    return r && capOfRow(r);
   }
 
   /** Remembers the capability read for a file whose digest this build remembered. */
@@ -262,6 +280,11 @@ export class DigestMemo {
       debug("digest memo not saved: %s", (e as Error).message);
     }
   }
+}
+
+/** A row's capability: `null` for none, undefined when not known. */
+function capOfRow(r: Remembered): Buffer | null | undefined {
+  return r.cap === undefined ? undefined : r.cap === "" ? null : Buffer.from(r.cap, "hex");
 }
 
 /** The journal is folded into the main file once it holds more lines than this (an eighth of the rows, at least 64). */
