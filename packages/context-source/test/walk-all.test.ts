@@ -65,6 +65,10 @@ describe("DirectoryContext.walkAll", () => {
     const file = all.find((e) => e.path === "a/x")!;
     expect(statStampOf(file)).toMatch(/^1\/\d+\/\d+\/\d+\/\d+$/);
     expect(statStampOf(all.find((e) => e.path === "a")!)).toBeUndefined();
+    // The stamp is no property anyone sees, and a copy of the entry has none.
+    expect(Object.keys(file)).toEqual(["path", "type", "mode", "uid", "gid", "size", "mtimeNs", "source"]);
+    expect(statStampOf({ ...file })).toBeUndefined();
+    expect(statStampOf({ ...file, path: "elsewhere" })).toBeUndefined();
   });
 
   it("stat of an ignored directory with a re-included path below finds it", async () => {
