@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -5,6 +6,7 @@ import { type ContextSource, openContext } from "@molt/context-source";
 import type { FileEntry } from "@molt/oci";
 import { parseDockerfile, planBuild } from "@molt/parser";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { sourceInputs } from "../src/cache/content-digest.js";
 import { copySourcesAhead, walkContextAhead } from "../src/cache/context-ahead.js";
 import {
   contextReadsOf,
@@ -104,6 +106,22 @@ describe("walkContextAhead", () => {
     await ahead;
     expect(got).toEqual(["files/a", "files/sub", "files/sub/b"]);
     expect(contextReadsOf(context)!.replayed).toBe(0);
+  });
+
+  test("capabilities the keys read go through the getfattr started ahead, with the same inputs", async () => {
+    execFileSync("setcap", ["cap_net_raw+ep", join(dir, "files/a")]);
+    const top = (await context.stat("files")) as FileEntry;
+    const plain = await sourceInputs(context, [top]);
+    const reads = contextReadsOf(context)!;
+    reads.startXattrReader();
+    await walkContextAhead(context, ["files"]);
+    expect(await sourceInputs(context, [top])).toEqual(plain);
+    // Taken by that read; the capability is what the copy then finds.
+    expect(reads.takeXattrReader()).toBeUndefined();
+    expect(reads.caps.get(join(dir, "files/a"))?.toString("hex")).toBe(
+      "0100000200200000000000000000000000000000",
+    );
+    expect(reads.caps.get(join(dir, "files/sub/b"))).toBeNull();
   });
 
   test("a walk ahead that failed is made again by its consumer, whose error it is", async () => {

@@ -59,4 +59,11 @@ export {
   type SnapshotterOptions,
   type Step,
 } from "./snapshotter.js";
-export { CAPABILITY_XATTR, layerXattrs, readXattrs, xattrToolsAvailable } from "./xattrs.js";
+export {
+  CAPABILITY_XATTR,
+  layerXattrs,
+  type PendingXattrReader,
+  readXattrs,
+  startXattrReader,
+  xattrToolsAvailable,
+} from "./xattrs.js";

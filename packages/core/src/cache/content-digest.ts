@@ -4,7 +4,8 @@ import { readFile } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { type ContextSource, statFieldsOf } from "@molt/context-source";
 import type { FileEntry } from "@molt/oci";
-import { capabilitiesOf } from "../instructions/copy-capabilities.js";
+import { readXattrs } from "@molt/snapshotter";
+import { CAPABILITY_XATTR, capabilitiesOf } from "../instructions/copy-capabilities.js";
 import { contextReadsOf, walkContextAll } from "./context-reads.js";
 import { digestMemoOf, MEMO_BYTES_MAX_FILE } from "./digest-memo.js";
 import type { KeyInput } from "./key.js";
@@ -150,7 +151,13 @@ async function stepCapabilities(
     reads?.caps.set(e.source, cap);
   }
   if (rest.length === 0) return capAt;
-  const read = await capabilitiesOf(rest, memo ? (source) => memo.capOf(source) : undefined);
+  const ahead =
+    reads &&
+    (async (paths: string[]) => {
+      const reader = reads.takeXattrReader();
+      return reader ? reader.read(paths) : readXattrs(paths, (name) => name === CAPABILITY_XATTR);
+    });
+  const read = await capabilitiesOf(rest, memo ? (source) => memo.capOf(source) : undefined, ahead);
   for (const [source, cap] of read) {
     memo?.rememberCap(source, cap);
     reads?.caps.set(source, cap);

@@ -40,8 +40,9 @@ function isContextCopy(instr: Instruction): instr is Extract<Instruction, { kind
  * that is missing or not a directory is left to the step. Never rejects.
  *
  * The `getfattr` probe those keys make (copy-capabilities.ts, for a file the digest memo does
- * not vouch for) is started first: its process (3-9 ms of a warm build's main thread, and the
- * wait for it) then runs beside the walk instead of in the keys.
+ * not vouch for) is started first, and the helper they then read capabilities with
+ * ({@link ContextReads.startXattrReader}): those processes (3-9 ms of a warm build's main
+ * thread each, and the wait for the probe) then start beside the walk instead of in the keys.
  */
 export async function walkContextAhead(
   context: ContextSource,
@@ -51,6 +52,7 @@ export async function walkContextAhead(
   const reads = contextReadsOf(context);
   if (!reads || sources.length === 0) return;
   const probe = xattrToolsAvailable().catch(() => false);
+  reads.startXattrReader();
   for (const source of sources) {
     try {
       signal?.throwIfAborted();

@@ -1,5 +1,6 @@
 import type { ContextSource } from "@molt/context-source";
 import type { FileEntry } from "@molt/oci";
+import { type PendingXattrReader, startXattrReader } from "@molt/snapshotter";
 import createDebug from "debug";
 
 const debug = createDebug("molt:cache");
@@ -23,6 +24,8 @@ export class ContextReads {
   /** Capabilities the keys read, by `source` path (`null`: checked, none). */
   readonly caps = new Map<string, Buffer | null>();
   #replayed = 0;
+  /** A `getfattr` started ahead for the first capabilities the keys read ({@link takeXattrReader}). */
+  #xattrs: PendingXattrReader | undefined;
 
   /** The entries of `context.walk(dir)`, from the first complete walk of `dir` in this build. */
   async *walk(context: ContextSource, dir: string, signal?: AbortSignal): AsyncGenerator<FileEntry> {
@@ -95,6 +98,28 @@ export class ContextReads {
     return this.#walks.get(dir);
   }
 
+  /**
+   * Starts the `getfattr` helper (`xargs -0 getfattr`, see the snapshotter's startXattrReader)
+   * that the first COPY key with a file the digest memo does not vouch for reads capabilities
+   * with: its process start then falls beside the walks ahead, not in the keys (a fork of the
+   * grown process cost 5-15 ms of main thread there).
+   */
+  startXattrReader(): void {
+    this.#xattrs ??= startXattrReader();
+  }
+
+  /** The helper of {@link startXattrReader}, for one read; undefined once taken (or never started). */
+  takeXattrReader(): PendingXattrReader | undefined {
+    const r = this.#xattrs;
+    this.#xattrs = undefined;
+    return r;
+  }
+
+  /** Stops a helper nobody took. */
+  close(): void {
+    this.takeXattrReader()?.cancel();
+  }
+
   /** How many walks were answered from an earlier one. */
   get replayed(): number {
     return this.#replayed;
@@ -111,6 +136,7 @@ export function shareContextReads(context: ContextSource): () => void {
   const reads = new ContextReads();
   attached.set(context, reads);
   return () => {
+    reads.close();
     if (attached.get(context) === reads) attached.delete(context);
   };
 }

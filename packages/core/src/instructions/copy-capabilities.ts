@@ -15,8 +15,9 @@ export type KnownCapabilities = (source: string) => Buffer | null | undefined;
  * `source` path. BuildKit's copy keeps a source's xattrs (fsutil sends them with each stat and
  * its copy applies them), but its layer writer (containerd's archive ChangeWriter) records only
  * `security.capability` in the tar, so that is the one a COPY/ADD layer carries; `user.*` and
- * the rest are dropped. Read with one `getfattr` per 2000 files, for the paths `known` does not
- * answer; without the `attr` package nothing is read (README "Host programs molt uses").
+ * the rest are dropped. Read with one `getfattr` per 2000 files (or `read`, e.g. a reader
+ * started ahead), for the paths `known` does not answer; without the `attr` package nothing is
+ * read (README "Host programs molt uses").
  *
  * The result maps each source to its capability, or to `null` when it was checked and has none;
  * a path that could not be checked (no `getfattr`) is absent.
@@ -24,6 +25,8 @@ export type KnownCapabilities = (source: string) => Buffer | null | undefined;
 export async function capabilitiesOf(
   entries: Iterable<FileEntry>,
   known?: KnownCapabilities,
+  read: (paths: string[]) => Promise<Map<string, Record<string, Buffer>>> = (paths) =>
+    readXattrs(paths, (name) => name === CAPABILITY_XATTR),
 ): Promise<Map<string, Buffer | null>> {
   const paths = new Set<string>();
   const out = new Map<string, Buffer | null>();
@@ -34,7 +37,7 @@ export async function capabilitiesOf(
     else paths.add(e.source);
   }
   if (paths.size === 0 || !(await xattrToolsAvailable())) return out;
-  const found = await readXattrs([...paths], (name) => name === CAPABILITY_XATTR);
+  const found = await read([...paths]);
   for (const p of paths) out.set(p, found.get(p)?.[CAPABILITY_XATTR] ?? null);
   return out;
 }
