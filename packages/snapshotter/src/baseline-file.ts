@@ -1,7 +1,10 @@
 import { Baseline, type BaselineColumns } from "./baseline.js";
 import { TYPE_CODE } from "./baseline-columns.js";
 
-const MAGIC = Buffer.from("MOLTBLN1", "latin1");
+/** Files written now: with a `ctimeMs` column. */
+const MAGIC = Buffer.from("MOLTBLN2", "latin1");
+/** Files of earlier builds: no `ctimeMs` column (it is derived from `ctimeNs` when read). */
+const MAGIC_V1 = Buffer.from("MOLTBLN1", "latin1");
 
 /** The strings of a baseline file (the numbers follow it in columns). */
 interface Header {
@@ -17,6 +20,7 @@ interface Header {
 /** Column layout: 8-byte columns first so every view is aligned. */
 const COLS = [
   ["size", Float64Array],
+  ["ctimeMs", Float64Array],
   ["rdev", Float64Array],
   ["mtimeNs", BigInt64Array],
   ["ctimeNs", BigInt64Array],
@@ -30,6 +34,8 @@ const COLS = [
   ["flags", Uint8Array],
 ] as const;
 type ColName = (typeof COLS)[number][0];
+/** The layout of a `MOLTBLN1` file: {@link COLS} without `ctimeMs`. */
+const COLS_V1: readonly (typeof COLS)[number][] = COLS.filter(([k]) => k !== "ctimeMs");
 type Col = Float64Array | BigInt64Array | BigUint64Array | Uint32Array | Uint16Array | Uint8Array;
 
 const HAS_HASH = 1;
@@ -49,6 +55,7 @@ export function baselineToBytes(baseline: Baseline): Buffer {
   for (const [path, e] of baseline.entries()) {
     header.paths.push(path);
     (cols.size as Float64Array)[i] = e.size;
+    (cols.ctimeMs as Float64Array)[i] = e.ctimeMs;
     (cols.mtimeNs as BigInt64Array)[i] = e.mtimeNs;
     (cols.ctimeNs as BigInt64Array)[i] = e.ctimeNs;
     (cols.ino as BigUint64Array)[i] = e.ino;
@@ -92,7 +99,10 @@ export function baselineToBytes(baseline: Baseline): Buffer {
  * (wrong magic, truncated, inconsistent): the caller then scans the tree instead.
  */
 export function baselineFromBytes(bytes: Buffer): Baseline {
-  if (bytes.length < 12 || !bytes.subarray(0, 8).equals(MAGIC)) throw new Error("not a molt baseline file");
+  const v1 = bytes.length >= 12 && bytes.subarray(0, 8).equals(MAGIC_V1);
+  if (bytes.length < 12 || !(v1 || bytes.subarray(0, 8).equals(MAGIC)))
+    throw new Error("not a molt baseline file");
+  const layout: readonly (typeof COLS)[number][] = v1 ? COLS_V1 : COLS;
   const jsonLen = bytes.readUInt32LE(8);
   if (12 + jsonLen > bytes.length) throw new Error("truncated baseline file");
   const header = JSON.parse(bytes.toString("utf8", 12, 12 + jsonLen)) as Header;
@@ -101,14 +111,14 @@ export function baselineFromBytes(bytes: Buffer): Baseline {
     throw new Error("inconsistent baseline file");
   let off = 12 + jsonLen;
   off += (8 - (off % 8)) % 8;
-  const need = off + COLS.reduce((s, [, T]) => s + n * T.BYTES_PER_ELEMENT, 0);
+  const need = off + layout.reduce((s, [, T]) => s + n * T.BYTES_PER_ELEMENT, 0);
   if (need !== bytes.length) throw new Error("truncated baseline file");
   // One aligned copy of the columns, then views into it.
   const body = new Uint8Array(need - off);
   body.set(bytes.subarray(off));
   const cols = {} as Record<ColName, Col>;
   let at = 0;
-  for (const [k, T] of COLS) {
+  for (const [k, T] of layout) {
     cols[k] = new T(body.buffer, at, n);
     at += n * T.BYTES_PER_ELEMENT;
   }

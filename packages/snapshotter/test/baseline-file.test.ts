@@ -44,8 +44,31 @@ describe("baseline file (what the snapshot store keeps beside a root)", () => {
     expect(back.get("d/f")?.hash).toBe(2n ** 64n - 1n);
     expect(back.get("c")?.rdev).toBe(0x10203);
     expect(back.get("c")?.ctimeMs).toBe(0);
-    // What a scan computes for ctimeMs is what the file gives back (it is derived, not stored).
-    expect(back.get("d/f")?.ctimeMs).toBe(b.get("d/f")?.ctimeMs);
+    // The ctimeMs recorded is what the file gives back (stored since MOLTBLN2, not derived).
+    expect(back.get("d/f")?.ctimeMs).toBe(1_700_000_001_250);
+  });
+
+  it("still reads a file of earlier builds (MOLTBLN1: no ctimeMs column, derived from ctimeNs)", () => {
+    const b = new Baseline();
+    b.set("", entry({ type: "directory", size: 0 }));
+    b.set("f", entry({ ctimeNs: 1_600_000_000_500_000_000n, ctimeMs: 1 }));
+    const v2 = baselineToBytes(b);
+    // A MOLTBLN1 file: the same bytes without the ctimeMs column (n = 2 doubles after size's).
+    const len = v2.readUInt32LE(8);
+    let off = 12 + len;
+    off += (8 - (off % 8)) % 8;
+    const n = 2;
+    const v1 = Buffer.concat([
+      Buffer.from("MOLTBLN1", "latin1"),
+      v2.subarray(8, off + n * 8),
+      v2.subarray(off + 2 * n * 8),
+    ]);
+    const back = baselineFromBytes(v1);
+    expect(back.get("f")?.ctimeMs).toBe(1_600_000_000_500);
+    expect(back.get("f")?.ctimeNs).toBe(1_600_000_000_500_000_000n);
+    expect(back.get("f")?.size).toBe(12);
+    expect(back.get("f")?.ino).toBe(2n ** 63n + 5n);
+    expect(back.childNames("")).toEqual(["f"]);
   });
 
   it("equals a scan of the same real tree", async () => {

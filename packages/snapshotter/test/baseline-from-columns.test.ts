@@ -71,6 +71,19 @@ describe("a stored root index read column by column", () => {
     expect(back.linkTargetOf("bin")).toBeUndefined();
   });
 
+  it("files each path under its own parent however the paths are ordered (names that share a prefix)", () => {
+    const b = new Baseline();
+    for (const p of ["", "a", "ab", "a/x", "ab/y", "a/z", "a/b", "a/b/c", "a/bc", "ab/c", "/s", "t"])
+      b.set(p, p.includes(".") ? file() : dir());
+    const back = baselineFromBytes(baselineToBytes(b));
+    expect(back.childNames("").sort()).toEqual(["/s", "a", "ab", "t"]);
+    expect(back.childNames("a").sort()).toEqual(["b", "bc", "x", "z"]);
+    expect(back.childNames("ab").sort()).toEqual(["c", "y"]);
+    expect(back.childNames("a/b")).toEqual(["c"]);
+    expect(back.childNames("a/bc")).toEqual([]);
+    expect(state(back)).toEqual(state(b));
+  });
+
   it("grows past its first capacity like any baseline (more than 64 slots)", () => {
     const b = new Baseline();
     b.set("", dir());
