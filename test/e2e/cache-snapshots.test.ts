@@ -74,7 +74,12 @@ describe.skipIf(!root)("--cache-dir snapshot store", () => {
     expect(stored).toHaveLength(1);
     expect(await readdir(store)).toEqual(stored);
 
+    // Only a file's content changed: the COPY's paths are the stored layer's, matched whole.
     await writeFile(join(ctx, "files/a/f3"), "changed 3\n");
+    const content = await build(ctx, "snap/app:content", ["--cache-dir", cacheDir]);
+    expect(content.debug).toContain("snapshot delta: 1 entries written, 0 removed");
+    expect(content.digest).toBe((await build(ctx, "snap/app:content-reference", [])).digest);
+
     await writeFile(join(ctx, "files/a/added"), "added\n");
     await rm(join(ctx, "files/a/f5"));
     const warm = await build(ctx, "snap/app:warm", ["--cache-dir", cacheDir]);

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FingerprintTable } from "../src/cache/fingerprint-table.js";
 import { type SnapshotMeta, SnapshotStore } from "../src/cache/snapshot-store.js";
 
 let dir: string;
@@ -13,7 +14,6 @@ afterEach(async () => {
 });
 
 const meta = (bytes: number, last?: SnapshotMeta["last"]): SnapshotMeta => ({
-  version: 1,
   layers: ["sha256:aa"],
   last,
   bytes,
@@ -37,7 +37,7 @@ describe("the snapshot store's size bound", () => {
     // A big fingerprint table whose paths look like the fields that end the file: only the real end counts.
     const entries: Record<string, string> = {};
     for (let i = 0; i < 5000; i++) entries[`f${i},"bytes":1,"created":"x"}`] = `0${"ab".repeat(32)}`;
-    await stored(store, "old", meta(60, { entries, shadowed: [] }), 30);
+    await stored(store, "old", meta(60, FingerprintTable.of({ entries, shadowed: [] })), 30);
     expect(await names(store)).toEqual([SnapshotStore.idOf("old")]);
     await stored(store, "new", meta(50), 10);
     // 60 + 50 > 100: the older one goes, the newer one stays.

@@ -7,8 +7,10 @@ import { gunzipSync } from "node:zlib";
 import { BlobStore, type LayerResult, writeLayer } from "@molt/layer-writer";
 import type { Change, FileEntry } from "@molt/oci";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { FingerprintTable } from "../src/cache/fingerprint-table.js";
 import { fingerprintLayer, layerDelta } from "../src/cache/layer-delta.js";
 import { layerDeltaFromWritten } from "../src/cache/written-delta.js";
+import { matchEach, matchInOrder } from "../src/cache/written-match.js";
 
 let dir: string;
 let store: BlobStore;
@@ -108,7 +110,7 @@ describe("a writer's entry digests", () => {
 
   test("give the same delta, byte for byte, as parsing the layer does; nothing is read when nothing changed", async () => {
     const old = await layerOf(v1);
-    const fp = (await fingerprintLayer(chunks(old.tar), () => false))!;
+    const fp = FingerprintTable.of((await fingerprintLayer(chunks(old.tar), () => false))!)!;
     const now = await layerOf(v2);
     const parsed = await layerDelta(chunks(now.tar), fp);
     let opened = 0;
@@ -126,7 +128,7 @@ describe("a writer's entry digests", () => {
     expect(opened).toBe(1);
 
     const same = await layerOf(v2);
-    const fp2 = (await fingerprintLayer(chunks(same.tar), () => false))!;
+    const fp2 = FingerprintTable.of((await fingerprintLayer(chunks(same.tar), () => false))!)!;
     const none = await layerDeltaFromWritten(same.result.entryDigests!, fp2, open);
     expect(none).toEqual(await layerDelta(chunks(same.tar), fp2));
     expect(none!.changed).toBe(0);
@@ -135,7 +137,7 @@ describe("a writer's entry digests", () => {
 
   test("without hard links in the layer: the same delta as parsing it, each changed, new and removed entry found", async () => {
     const old = await layerOf(v1, false);
-    const fp = (await fingerprintLayer(chunks(old.tar), () => false))!;
+    const fp = FingerprintTable.of((await fingerprintLayer(chunks(old.tar), () => false))!)!;
     const now = await layerOf(v2, false);
     expect(now.result.entryDigests!.linkTargets.every((l) => l === undefined)).toBe(true);
     const parsed = await layerDelta(chunks(now.tar), fp);
@@ -148,6 +150,54 @@ describe("a writer's entry digests", () => {
     expect(parsed!.removed).toBe(1);
     expect(handed).toEqual(parsed);
     expect(handed!.tar.equals(parsed!.tar)).toBe(true);
+  });
+
+  test("of a layer with the old one's paths in its order: matched whole, the same delta as parsing it", async () => {
+    const old = await layerOf(v1, false);
+    const fp = FingerprintTable.of((await fingerprintLayer(chunks(old.tar), () => false))!)!;
+    const now = await layerOf({ ...v1, "app/sub/two": "TWO\n" }, false);
+    const w = now.result.entryDigests!;
+    const match = matchInOrder(w, fp)!;
+    expect(match).toBeDefined();
+    expect(match.changed.map((i) => w.paths[i])).toEqual(["app/sub/two"]);
+    expect(match.removed).toEqual([]);
+    expect(match.indexOf("app/sub")).toBe(w.paths.indexOf("app/sub"));
+    expect(match.indexOf("app")).toBe(0);
+    expect(match.indexOf("")).toBeUndefined();
+    expect(match.indexOf("app/x")).toBe(w.paths.indexOf("app/x"));
+    const parsed = await layerDelta(chunks(now.tar), fp);
+    const handed = await layerDeltaFromWritten(w, fp, async () => ({
+      bytes: chunks(now.tar, 4096),
+      destroy: () => undefined,
+    }));
+    // the file and the two directories above it
+    expect(parsed!.changed).toBe(1);
+    expect(handed).toEqual(parsed);
+    expect(handed!.tar.equals(parsed!.tar)).toBe(true);
+    // nothing changed: nothing to write
+    const same = matchInOrder((await layerOf(v1, false)).result.entryDigests!, fp)!;
+    expect(same.changed).toEqual([]);
+  });
+
+  test("are matched entry by entry when the layer is not the old one's paths in its order, or has links", async () => {
+    const old = await layerOf(v1, false);
+    const fp = FingerprintTable.of((await fingerprintLayer(chunks(old.tar), () => false))!)!;
+    // other paths (one new, one gone)
+    expect(matchInOrder((await layerOf(v2, false)).result.entryDigests!, fp)).toBeUndefined();
+    // a hard link
+    const linked = await layerOf(v1);
+    const fpLinked = FingerprintTable.of((await fingerprintLayer(chunks(linked.tar), () => false))!)!;
+    expect(matchInOrder(linked.result.entryDigests!, fpLinked)).toBeUndefined();
+    // the same paths in another order
+    const w = old.result.entryDigests!;
+    const swapped = { ...w, paths: [...w.paths] };
+    [swapped.paths[2], swapped.paths[3]] = [swapped.paths[3]!, swapped.paths[2]!];
+    expect(matchInOrder(swapped, fp)).toBeUndefined();
+    // paths as written that clean up to the table's (a leading "./")
+    expect(matchInOrder({ ...w, paths: w.paths.map((p) => `./${p}`) }, fp)).toBeUndefined();
+    const each = matchEach({ ...w, paths: w.paths.map((p) => `./${p}`) }, fp)!;
+    expect(each.changed).toEqual([]);
+    expect(each.removed).toEqual([]);
   });
 
   test("are left out when not asked for, and of the written event", async () => {

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { type FingerprintTable, unmarkedPaths } from "./fingerprint-table.js";
 import { BLOCK, layerPath, type RawEntry, rawEntries } from "./layer-entries.js";
 
 export { layerPath };
@@ -58,35 +59,41 @@ export interface DeltaResult {
  */
 export async function layerDelta(
   tar: AsyncIterable<Uint8Array>,
-  old: LayerFingerprints,
+  old: FingerprintTable,
 ): Promise<DeltaResult | undefined> {
-  const oldEntries = old.entries;
-  const seen = new Set<string>();
   const now: Record<string, string> = Object.create(null);
   const dirs = new Map<string, Buffer[]>();
   const changed: RawEntry[] = [];
+  const find = old.lookup();
+  const seen = new Uint8Array(old.count);
+  let marked = 0;
   let count = 0;
+  let removed: string[];
   try {
     for await (const e of rawEntries(tar)) {
       count++;
       if (isWhiteout(e.path)) return undefined;
       const fp = fingerprint(e, now);
       now[e.path] = fp;
-      seen.add(e.path);
       if (e.type === "5") dirs.set(e.path, e.bytes);
-      const before = oldEntries[e.path];
-      if (before !== fp) {
+      const before = find(e.path);
+      if (before >= 0 && seen[before] === 0) {
+        seen[before] = 1;
+        marked++;
+      }
+      if (before < 0 || old.fingerprintAt(before) !== fp) {
         // A directory that became something else, or the other way round: extract whole.
-        if (before !== undefined && (before[0] === "5") !== (e.type === "5")) return undefined;
+        if (before >= 0 && old.isDirectory(before) !== (e.type === "5")) return undefined;
         changed.push(e);
       }
     }
+    removed = unmarkedPaths(old, seen, marked);
   } catch {
     return undefined;
   }
   const shape = deltaShape(
-    old,
-    (p) => seen.has(p),
+    removed,
+    old.shadowed,
     changed.map((e) => e.path),
     (p) => dirs.has(p),
   );
@@ -109,20 +116,20 @@ export interface DeltaShape {
 }
 
 /**
- * The rest of a delta from the old layer's fingerprints and the new layer's changed paths (in
- * layer order): which directories above them are rewritten first, which paths are whited out.
- * `seen` tells the paths the new layer has, `isDir` its directories. `undefined` when a removed
- * path lies over the layers below or a whiteout name does not fit a ustar header.
+ * The rest of a delta from the old layer's paths the new one no longer has (`removed`), the old
+ * layer's `shadowed` paths ({@link LayerFingerprints.shadowed}) and the new layer's changed
+ * paths (in layer order): which directories above them are rewritten first, which paths are
+ * whited out. `isDir` tells the new layer's directories. `undefined` when a removed path lies
+ * over the layers below or a whiteout name does not fit a ustar header.
  * @internal
  */
 export function deltaShape(
-  old: LayerFingerprints,
-  seen: (path: string) => boolean,
+  removed: string[],
+  oldShadowed: readonly string[],
   changed: readonly string[],
   isDir: (path: string) => boolean,
 ): DeltaShape | undefined {
-  const removed = Object.keys(old.entries).filter((p) => !seen(p));
-  const shadowed = new Set(old.shadowed);
+  const shadowed = new Set(oldShadowed);
   for (const p of removed) {
     for (const s of shadowed) if (s === p || s.startsWith(`${p}/`)) return undefined;
   }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import createDebug from "debug";
+import { FingerprintTable, type StoredFingerprints } from "./fingerprint-table.js";
 import type { LayerFingerprints } from "./layer-delta.js";
 
 const debug = createDebug("molt:cache:snapshot");
@@ -11,14 +12,46 @@ export const DEFAULT_SNAPSHOT_MAX_BYTES = 10 * 1024 ** 3;
 
 /** What a snapshot holds: the root a stage had once these layers were extracted, in order. */
 export interface SnapshotMeta {
-  version: 1;
   /** diff_ids of the layers extracted into `root/`, bottom first. */
   layers: string[];
   /** Fingerprints of the last layer, when it can be replaced by a delta (see `layer-delta.ts`). */
-  last?: LayerFingerprints | undefined;
+  last?: FingerprintTable | undefined;
   /** Bytes of regular files in `root/` (what the size bound counts). */
   bytes: number;
   created: string;
+}
+
+/**
+ * A `meta.json` as this store writes it (version 2: the fingerprints as a {@link FingerprintTable})
+ * or as earlier builds did (version 1: a path → fingerprint object, still read). `bytes` and
+ * `created` are its last keys ({@link storedBytes} reads them from the file's end).
+ */
+type StoredMeta =
+  | { version: 2; layers: string[]; last?: StoredFingerprints; bytes: number; created: string }
+  | { version: 1; layers: string[]; last?: LayerFingerprints; bytes: number; created: string };
+
+/** The {@link SnapshotMeta} of a `meta.json`'s text. Throws when it is not one. */
+export function metaFromJson(text: string): SnapshotMeta {
+  const m = JSON.parse(text) as StoredMeta;
+  if ((m.version !== 1 && m.version !== 2) || !Array.isArray(m.layers))
+    throw new Error("unknown snapshot format");
+  let last: FingerprintTable | undefined;
+  if (m.version === 2) last = m.last && FingerprintTable.fromStored(m.last);
+  // an earlier build's fingerprints (every one of a tar entry is 65 characters, as a table needs)
+  else last = m.last && FingerprintTable.of(m.last);
+  return { layers: m.layers, last, bytes: m.bytes, created: m.created };
+}
+
+/** The text of `meta`'s `meta.json` (version 2). */
+export function metaToJson(meta: SnapshotMeta): string {
+  const stored: StoredMeta = {
+    version: 2,
+    layers: meta.layers,
+    ...(meta.last ? { last: meta.last.toStored() } : {}),
+    bytes: meta.bytes,
+    created: meta.created,
+  };
+  return JSON.stringify(stored);
 }
 
 /** A snapshot held by one build alone: its directory is out of the store while held. */
@@ -61,7 +94,7 @@ async function storedBytes(file: string): Promise<number> {
   } finally {
     await fh.close();
   }
-  return (JSON.parse(await readFile(file, "utf8")) as SnapshotMeta).bytes;
+  return (JSON.parse(await readFile(file, "utf8")) as StoredMeta).bytes;
 }
 
 /**
@@ -113,8 +146,7 @@ export class SnapshotStore {
       throw e;
     }
     try {
-      const meta = JSON.parse(await readFile(join(held, "meta.json"), "utf8")) as SnapshotMeta;
-      if (meta.version !== 1 || !Array.isArray(meta.layers)) throw new Error("unknown snapshot format");
+      const meta = metaFromJson(await readFile(join(held, "meta.json"), "utf8"));
       debug("took snapshot %s (%d layers)", id, meta.layers.length);
       return { dir: held, root: join(held, "root"), meta };
     } catch (e) {
@@ -140,7 +172,7 @@ export class SnapshotStore {
   async release(dir: string, slot: string, meta?: SnapshotMeta): Promise<void> {
     const id = SnapshotStore.idOf(slot);
     try {
-      if (meta) await writeFile(join(dir, "meta.json"), JSON.stringify(meta));
+      if (meta) await writeFile(join(dir, "meta.json"), metaToJson(meta));
       // Newest first in the LRU order: the directory's mtime is its last use.
       const now = new Date();
       await utimes(dir, now, now);

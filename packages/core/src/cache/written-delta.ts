@@ -1,12 +1,7 @@
 import type { WrittenEntries } from "@molt/layer-writer";
-import {
-  type DeltaResult,
-  deltaShape,
-  entryFingerprint,
-  isWhiteout,
-  type LayerFingerprints,
-  layerPath,
-} from "./layer-delta.js";
+import type { FingerprintTable } from "./fingerprint-table.js";
+import { type DeltaResult, deltaShape, layerPath } from "./layer-delta.js";
+import { matchEach, matchInOrder } from "./written-match.js";
 
 const END = Buffer.alloc(1024);
 
@@ -20,60 +15,28 @@ const END = Buffer.alloc(1024);
  */
 export async function layerDeltaFromWritten(
   written: WrittenEntries,
-  old: LayerFingerprints,
+  old: FingerprintTable,
   open: () => Promise<{ bytes: AsyncIterable<Uint8Array>; destroy(): void }>,
 ): Promise<DeltaResult | undefined> {
-  const oldEntries = old.entries;
-  const now: Record<string, string> = Object.create(null);
-  /** Index of each path's entry (the last, if a path were written twice). */
-  const at = new Map<string, number>();
-  const changed: number[] = [];
-  const n = written.paths.length;
-  // Fingerprints of the entries so far are read only to fold a hard link's target in: without
-  // links none is kept, and a plain entry is compared in place (no string built per entry).
-  const links = written.linkTargets.some((l) => l !== undefined);
-  for (let i = 0; i < n; i++) {
-    const path = layerPath(written.paths[i]!);
-    if (isWhiteout(path)) return undefined;
-    const type = written.types[i]!;
-    const digest = written.digests[i]!;
-    const link = written.linkTargets[i];
-    const before = oldEntries[path];
-    let same: boolean;
-    if (link === undefined) {
-      same = before !== undefined && isFingerprint(before, type, digest);
-      if (links) now[path] = entryFingerprint(type, digest, undefined, now);
-    } else {
-      const fp = entryFingerprint(type, digest, layerPath(link), now);
-      now[path] = fp;
-      same = before === fp;
-    }
-    at.set(path, i);
-    if (!same) {
-      if (before !== undefined && (before[0] === "5") !== (type === "5")) return undefined;
-      changed.push(i);
-    }
-  }
+  const match = matchInOrder(written, old) ?? matchEach(written, old);
+  if (!match) return undefined;
+  const { changed, indexOf } = match;
   const shape = deltaShape(
-    old,
-    (p) => at.has(p),
+    match.removed,
+    old.shadowed,
     changed.map((i) => layerPath(written.paths[i]!)),
-    (p) => written.types[at.get(p) ?? -1] === "5",
+    (p) => written.types[indexOf(p) ?? -1] === "5",
   );
   if (!shape) return undefined;
-  const order = [...shape.dirs.map((d) => at.get(d)!), ...changed];
+  const order = [...shape.dirs.map((d) => indexOf(d)!), ...changed];
   const pieces = await cut(written.offsets, order, open);
   return {
     tar: Buffer.concat([...order.map((i) => pieces.get(i)!), ...shape.whiteouts, END]),
     changed: changed.length,
     removed: shape.removed,
-    entries: n,
+    entries: written.paths.length,
   };
 }
-
-/** Whether `fp` is the fingerprint `entryFingerprint` gives an entry of `type` (no link) with `digest`. */
-const isFingerprint = (fp: string, type: string, digest: string) =>
-  fp.length === type.length + digest.length && fp.startsWith(type) && fp.startsWith(digest, type.length);
 
 /** The bytes of entries `wanted` (indices into `offsets`), cut from one pass over the stream. */
 async function cut(

@@ -16,6 +16,7 @@ import {
 } from "@molt/snapshotter";
 import createDebug from "debug";
 import { resolveCacheOptions } from "../cache/cache-options.js";
+import { FingerprintTable } from "../cache/fingerprint-table.js";
 import { type DeltaResult, layerDelta } from "../cache/layer-delta.js";
 import { type SnapshotMeta, SnapshotStore } from "../cache/snapshot-store.js";
 import { layerDeltaFromWritten } from "../cache/written-delta.js";
@@ -112,7 +113,8 @@ export async function materialiseFromSnapshots(
       );
       let bytes = 0;
       for (const [, e] of baseline.entries()) bytes += e.type === "file" ? e.size : 0;
-      created = { version: 1, layers: ids, last: fingerprints, bytes, created: new Date().toISOString() };
+      const table = fingerprints && FingerprintTable.of(fingerprints);
+      created = { layers: ids, last: table, bytes, created: new Date().toISOString() };
       plan = { kind: "exact", rest: [] };
     }
   } catch (e) {
