@@ -200,6 +200,23 @@ describe("a writer's entry digests", () => {
     expect(each.removed).toEqual([]);
   });
 
+  test("of paths that clean up again or name whiteouts: never matched whole", () => {
+    const d = "e".repeat(64);
+    const written = (paths: string[]) => ({
+      paths,
+      types: paths.map(() => "0"),
+      linkTargets: paths.map(() => undefined),
+      digests: paths.map(() => d),
+      offsets: [...paths.map((_, i) => i * 1024), paths.length * 1024],
+    });
+    for (const p of ["./x", "/x", "x/", ".", "d/.wh.x", ".wh.x", "a/.wh.b/c"]) {
+      const table = FingerprintTable.of({ entries: { [p]: `0${d}` }, shadowed: [] })!;
+      expect(matchInOrder(written([p]), table)).toBeUndefined();
+    }
+    const plain = FingerprintTable.of({ entries: { "a/b": `0${d}`, "a/.whx": `0${d}` }, shadowed: [] })!;
+    expect(matchInOrder(written(["a/b", "a/.whx"]), plain)!.changed).toEqual([]);
+  });
+
   test("are left out when not asked for, and of the written event", async () => {
     const events: unknown[] = [];
     const r = await writeLayer([entry("f")], store, { onProgress: (e) => events.push(e) });

@@ -2,6 +2,16 @@ import type { WrittenEntries } from "@molt/layer-writer";
 import { type FingerprintTable, unmarkedPaths } from "./fingerprint-table.js";
 import { entryFingerprint, isWhiteout, layerPath } from "./layer-delta.js";
 
+/**
+ * In the joined paths (a NUL before each, after each): an entry `layerPath` would clean up again
+ * (one that starts with `./` or `/`, ends with `/`, or is `.`) or a whiteout (a component that
+ * starts with `.wh.`; one that is not the last one goes the general way too, which tells).
+ */
+const UNCLEAN = /\0\.\/|\0\/|\/\0|\0\.\0|\0\.wh\.|\/\.wh\./;
+
+/** Entries compared at once by {@link matchInOrder} before one by one. */
+const BLOCK = 256;
+
 /** Which entries of a written layer differ from a snapshot's fingerprints of the layer it replaces. */
 export interface WrittenMatch {
   /** Indices of the entries that are changed or new, in layer order. */
@@ -28,8 +38,7 @@ export function matchInOrder(written: WrittenEntries, old: FingerprintTable): Wr
   // Each path as written is then its table path, which `layerPath` left as it was unless it
   // could be cleaned up again; a cleaned-up path or a whiteout goes the general way.
   const all = `\0${joined}`;
-  for (const odd of ["\0./", "\0/", "/\0", "\0.\0", "\0.wh.", "/.wh."])
-    if (all.includes(odd)) return undefined;
+  if (UNCLEAN.test(all)) return undefined;
   if (written.types.join("") !== old.types) return undefined;
   const digests = written.digests.join("");
   if (digests.length !== old.digests.length) return undefined;
@@ -38,9 +47,15 @@ export function matchInOrder(written: WrittenEntries, old: FingerprintTable): Wr
   if (digests !== old.digests) {
     const d = old.digests;
     const width = d.length / n;
-    for (let i = 0; i < n; i++) {
-      const digest = written.digests[i]!;
-      if (digest.length !== width || !d.startsWith(digest, i * width)) changed.push(i);
+    // Blocks of entries first (a slice of a flat string is not a copy), then the entries of a
+    // block that differs: one call per 256 entries where nothing changed.
+    for (let from = 0; from < n; from += BLOCK) {
+      const to = Math.min(n, from + BLOCK);
+      if (d.startsWith(digests.slice(from * width, to * width), from * width)) continue;
+      for (let i = from; i < to; i++) {
+        const digest = written.digests[i]!;
+        if (digest.length !== width || !d.startsWith(digest, i * width)) changed.push(i);
+      }
     }
   }
   // The paths are the table's, which are distinct: an entry found is the only one at its path.
