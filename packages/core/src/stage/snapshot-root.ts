@@ -9,7 +9,7 @@ import {
   extract,
   type LayerSource,
   mountOverlay,
-  openDecompressed,
+  prepareSnapshotter,
   type Snapshotter,
   scanTree,
   unmount,
@@ -17,15 +17,14 @@ import {
 import createDebug from "debug";
 import { resolveCacheOptions } from "../cache/cache-options.js";
 import { FingerprintTable } from "../cache/fingerprint-table.js";
-import { type DeltaResult, layerDelta } from "../cache/layer-delta.js";
+import { layerDelta } from "../cache/layer-delta.js";
 import { type SnapshotMeta, SnapshotStore } from "../cache/snapshot-store.js";
-import { layerDeltaFromWritten } from "../cache/written-delta.js";
 import type { BuildOptions } from "../options.js";
 import { type LayerBytes, openLayer } from "../outputs/layer-bytes.js";
 import { extractFingerprinting } from "./extract-fingerprinting.js";
 import type { LayerRef } from "./image-state.js";
+import { diffIds, type Plan, planFor } from "./snapshot-plan.js";
 import type { MaterialiseOptions, StageFs } from "./stage-fs.js";
-import { takeWritten } from "./written-layers.js";
 
 const debug = createDebug("molt:stage");
 
@@ -37,17 +36,6 @@ const debug = createDebug("molt:stage");
 export function canUseSnapshots(): boolean {
   return process.geteuid?.() === 0 && process.env.MOLT_MOUNT_NAMESPACE_HELD_BY !== undefined;
 }
-
-/** How the held snapshot is brought to this stage's layers. */
-type Plan =
-  | { kind: "exact"; rest: readonly LayerRef[] }
-  | { kind: "delta"; delta: Buffer; rest: readonly LayerRef[]; changed: number; removed: number };
-
-const diffIds = (layers: readonly LayerRef[]) => layers.map((l) => l.diffId as string);
-const samePrefix = (a: readonly string[], b: readonly string[], n: number) => {
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
-  return true;
-};
 
 /**
  * Materialises a stage's root from the persistent snapshot store (`--cache-dir`): the snapshot of
@@ -74,6 +62,11 @@ export async function materialiseFromSnapshots(
   const progressOpt = options.onProgress ? { onProgress: options.onProgress } : {};
   const source = (layer: LayerRef) => layerSourceOf(layer, from);
   const t0 = Date.now();
+  const snapshotOptions = {
+    workDir: join(dir, "snapshot"),
+    mode: options.mode ?? "auto",
+    ...(options.ignore ? { ignore: options.ignore } : {}),
+  };
   const ids = diffIds(layers);
   let held = await snapshots.take(slot);
   let plan: Plan | undefined;
@@ -137,6 +130,11 @@ export async function materialiseFromSnapshots(
     // write into it, so it is dropped at the end, never stored).
     return plainStage(held.root, lowerDir, baseline!, snapshots, dir, from, options);
   }
+  // molt's own snapshotter starts its helper shell and overlay check now, beside reading the
+  // root's index and writing the delta: the RUN waited ~50 ms for them after the root was
+  // ready (a process start and a test mount). Not earlier: the helper's private mount namespace
+  // is a copy made when it starts, and must hold the stage overlay.
+  const prepared = options.factory ? undefined : prepareSnapshotter(root, snapshotOptions);
   let closed = false;
   const release = async () => {
     if (closed) return;
@@ -163,12 +161,9 @@ export async function materialiseFromSnapshots(
       created ? "new snapshot" : plan!.kind,
       Date.now() - t0,
     );
-    const snapshotter = await (options.factory ?? createSnapshotter)(root, {
-      baseline,
-      workDir: join(dir, "snapshot"),
-      mode: options.mode ?? "auto",
-      ...(options.ignore ? { ignore: options.ignore } : {}),
-    });
+    const snapshotter = prepared
+      ? await createSnapshotter(root, { ...snapshotOptions, baseline, prepared })
+      : await options.factory!(root, { ...snapshotOptions, baseline });
     return {
       root,
       snapshotter,
@@ -184,6 +179,7 @@ export async function materialiseFromSnapshots(
       },
     };
   } catch (e) {
+    await prepared?.discard();
     await release();
     throw e;
   }
@@ -257,46 +253,6 @@ async function storedBaseline(
     debug("snapshot index unusable (%s): scanning the root", (e as Error).message);
     return { baseline: await scanTree(root, signalOpt), how: "scanned" };
   }
-}
-
-/** How a held snapshot becomes this stage's root, or undefined when it cannot. */
-async function planFor(
-  meta: SnapshotMeta,
-  layers: readonly LayerRef[],
-  ids: readonly string[],
-  from: LayerBytes,
-): Promise<Plan | undefined> {
-  const n = meta.layers.length;
-  if (n === 0 || n > ids.length) return undefined;
-  if (samePrefix(meta.layers, ids, n)) return { kind: "exact", rest: layers.slice(n) };
-  if (!meta.last || !samePrefix(meta.layers, ids, n - 1)) return undefined;
-  const layer = layers[n - 1]!;
-  // Only a layer this build wrote itself: bytes from elsewhere are verified by extracting them.
-  if (layer.origin.kind !== "store") return undefined;
-  const open = async () => openDecompressed(await openLayer(layer, from), false);
-  // The step that wrote the layer (a COPY) handed its entries' digests over: no parse, no hashing.
-  const written = takeWritten(layer);
-  let delta: DeltaResult | undefined;
-  if (written) delta = await layerDeltaFromWritten(written, meta.last, open);
-  else {
-    const opened = await open();
-    try {
-      delta = await layerDelta(opened.bytes, meta.last);
-    } finally {
-      opened.destroy();
-    }
-  }
-  debug("snapshot delta planned from %s", written ? "the writer's entry digests" : "the layer's bytes");
-  if (!delta) return undefined;
-  // Most of the layer changed: a new snapshot serves the next build better.
-  if (delta.changed > delta.entries / 2) return undefined;
-  return {
-    kind: "delta",
-    delta: delta.tar,
-    rest: layers.slice(n),
-    changed: delta.changed,
-    removed: delta.removed,
-  };
 }
 
 /**
