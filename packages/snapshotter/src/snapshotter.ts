@@ -241,7 +241,7 @@ export async function createSnapshotter(
         try {
           const visible = readMergedListings(upper, view);
           const dump = await unmountAndDumpXattrs(merged, upper, helper);
-          return await overlayChanges(upper, rootAbs, baseline, currentIgnore(), dump, visible);
+          return await overlayChanges(upper, rootAbs, baseline, currentIgnore(), dump, visible, helper);
         } catch (e) {
           throw e instanceof SnapshotError
             ? e
