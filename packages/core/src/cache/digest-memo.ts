@@ -183,6 +183,7 @@ export class DigestMemo {
       off: -1,
       fromFile: false,
       fresh: true,
+      hit: false,
     });
   }
 
