@@ -404,6 +404,9 @@ async function buildInContext(
         })();
         return runner;
       },
+      runnerAhead: () => {
+        choose().catch(() => {});
+      },
       ...(early
         ? {
             layerWritten: (stage, layer) => finalStages.has(stage) && early.layer(layer),

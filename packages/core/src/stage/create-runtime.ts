@@ -234,6 +234,7 @@ export function createRuntime(
       }
     },
     runner: () => session.runner(),
+    runnerAhead: () => session.runnerAhead?.(),
     fromSource: (ref, location) => session.fromSource(ref, stage, location, rt.stepId),
     fromKey: (ref, location) => session.fromKey(ref, stage, location),
     scratchDir: (name) => mkdtemp(join(session.work, `${name}-`)),

@@ -107,6 +107,8 @@ export interface StageRuntime {
   readonly straightRunsFrom?: number;
   /** The RUN runner chosen for this build. */
   runner(): Promise<Runner>;
+  /** Starts choosing the runner ahead of the RUN that will need it (see the session's `runnerAhead`). */
+  runnerAhead(): void;
 }
 
 /** Variable lookup for expansion: the image's ENV wins over ARGs, as the reference specifies. */

@@ -64,6 +64,11 @@ export interface BuildSession {
   /** The RUN runner, chosen once per build on first use. */
   runner(): Promise<Runner>;
   /**
+   * Starts choosing the runner (its host probes) before a RUN asks for it, without the
+   * `molt:build:runner` event; a failure is {@link runner}'s to report.
+   */
+  runnerAhead?(): void;
+  /**
    * Stages whose layers no output and no cache will hold (not in the final image's chain, no
    * cache): written uncompressed, as only this build's own steps read them back.
    */
