@@ -112,15 +112,24 @@ describe("digest memo bytes", () => {
   }, 20_000);
 });
 
+/**
+ * A context of two files, `files/b` with a capability, old enough (2.1 s) for the memo to trust
+ * their timestamps, and the cache dir to use with it.
+ */
+async function capabilityContext(): Promise<{ ctx: string; cacheDir: string }> {
+  const ctx = join(dir, "ctx");
+  const cacheDir = join(dir, "cache");
+  await mkdir(join(ctx, "files"), { recursive: true });
+  await writeFile(join(ctx, "files/a"), "aaaa");
+  await writeFile(join(ctx, "files/b"), "bbbb");
+  execFileSync("setcap", ["cap_net_raw+ep", join(ctx, "files/b")]);
+  await new Promise((r) => setTimeout(r, 2100));
+  return { ctx, cacheDir };
+}
+
 describe("digest memo and file capabilities", () => {
   test("a capability remembered with a digest is kept; setting one (a new ctime) is read again", async () => {
-    const ctx = join(dir, "ctx");
-    const cacheDir = join(dir, "cache");
-    await mkdir(join(ctx, "files"), { recursive: true });
-    await writeFile(join(ctx, "files/a"), "aaaa");
-    await writeFile(join(ctx, "files/b"), "bbbb");
-    execFileSync("setcap", ["cap_net_raw+ep", join(ctx, "files/b")]);
-    await new Promise((r) => setTimeout(r, 2100));
+    const { ctx, cacheDir } = await capabilityContext();
     const first = await keyOf(ctx, cacheDir);
     const second = await keyOf(ctx, cacheDir);
     expect(second.hits).toBe(2);
@@ -143,13 +152,7 @@ describe("digest memo and file capabilities", () => {
 
 describe("DigestMemo.lookupWithCap", () => {
   test("a hit gives the digest and the capability remembered with it; a miss gives nothing", async () => {
-    const ctx = join(dir, "ctx");
-    const cacheDir = join(dir, "cache");
-    await mkdir(join(ctx, "files"), { recursive: true });
-    await writeFile(join(ctx, "files/a"), "aaaa");
-    await writeFile(join(ctx, "files/b"), "bbbb");
-    execFileSync("setcap", ["cap_net_raw+ep", join(ctx, "files/b")]);
-    await new Promise((r) => setTimeout(r, 2100));
+    const { ctx, cacheDir } = await capabilityContext();
     await keyOf(ctx, cacheDir);
     const context = await openContext(ctx);
     const options = { context: ctx, cache: { stores: [{ type: "directory" as const, path: cacheDir }] } };
