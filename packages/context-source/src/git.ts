@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeOwnedTempDir } from "@molt/oci";
+import { makeOwnedTempDir, removeOwnedTempDir } from "@molt/oci";
 import createDebug from "debug";
 import { openDirectoryContext } from "./directory.js";
 import { ContextFetchError, ContextNotFoundError } from "./errors.js";
@@ -98,7 +98,7 @@ export async function openGitContext(spec: string, options: OpenContextOptions =
   const submodules = options.submodules || gitOpts.recurseSubmodules;
   const signal = options.signal;
   const tmp = makeOwnedTempDir(options.tmpDir ?? tmpdir(), "molt-context-git-");
-  const cleanup = () => removeTree(tmp);
+  const cleanup = () => removeOwnedTempDir(tmp, removeTree);
   const gitDir = join(tmp, "git");
   const work = join(tmp, "ctx");
   // Extra trusted CAs for https remotes: git reads a bundle file (GIT_SSL_CAINFO beats config).

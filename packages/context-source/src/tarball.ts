@@ -3,7 +3,7 @@ import { mkdir, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import type { Readable } from "node:stream";
-import { makeOwnedTempDir } from "@molt/oci";
+import { makeOwnedTempDir, removeOwnedTempDir } from "@molt/oci";
 import { openDirectoryContext } from "./directory.js";
 import { ContextNotFoundError } from "./errors.js";
 import { removeTree } from "./remove-tree.js";
@@ -27,7 +27,7 @@ export async function openExtractedContext(
   afterExtract?: () => void | Promise<void>,
 ): Promise<ContextSource> {
   const tmp = makeOwnedTempDir(options.tmpDir ?? tmpdir(), "molt-context-");
-  const cleanup = () => removeTree(tmp);
+  const cleanup = () => removeOwnedTempDir(tmp, removeTree);
   const root = join(tmp, "ctx");
   try {
     await mkdir(root, { mode: 0o700 });

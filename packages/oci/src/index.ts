@@ -18,6 +18,7 @@ export * from "./layout.js";
 export * from "./manifest.js";
 export * from "./media-types.js";
 export * from "./oci-archive.js";
+export * from "./owned-removal.js";
 export * from "./platform.js";
 export * from "./reference.js";
 export * from "./root-path.js";

@@ -1,5 +1,14 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { killLeftovers } from "./leftovers.js";
 import { processStartTime } from "./proc-stat.js";
@@ -93,6 +102,22 @@ export function mountsUnder(dir: string): string[] {
   return out.sort((a, b) => b.length - a.length);
 }
 
+/**
+ * How long an empty `molt-*` dir without an owner file must have gone untouched before a reclaim
+ * removes it. A live process leaves one so for a few microseconds at most (between `mkdtemp` and
+ * writing the owner file, or unlinking the owner file and the dir).
+ */
+const UNOWNED_GRACE_MS = 5000;
+
+/** Whether `dir` is empty, has no owner file, and its mtime is more than `graceMs` ago. */
+function emptyAndUnownedSince(dir: string, graceMs: number): boolean {
+  try {
+    return Date.now() - statSync(dir).mtimeMs > graceMs && readdirSync(dir).length === 0;
+  } catch {
+    return false;
+  }
+}
+
 /** What {@link reclaimStaleTempDirs} did. */
 export interface ReclaimResult {
   /** Directories removed. */
@@ -106,7 +131,9 @@ export interface ReclaimResult {
  * another process now using the pid). Mounts still below such a dir (an overlay mounted in the
  * host's namespace by a killed library caller) are detached first with `umount -l`; a dir with a
  * mount that will not go is kept, never removed through the mount. Dirs without an owner file
- * (older versions, or being created right now) are left alone.
+ * (older versions, or being created right now) are left alone, except an empty one untouched
+ * for a few seconds (what a process killed right after making it, or right before removing it
+ * after its owner file, leaves).
  */
 export function reclaimStaleTempDirs(parent: string): ReclaimResult {
   const result: ReclaimResult = { removed: [], kept: [] };
@@ -118,6 +145,17 @@ export function reclaimStaleTempDirs(parent: string): ReclaimResult {
   }
   for (const name of names) {
     const dir = join(parent, name);
+    if (emptyAndUnownedSince(dir, UNOWNED_GRACE_MS)) {
+      // Killed between making a dir and writing its owner file, or between removing the owner
+      // file and the dir (see `removeOwnedTempDir`): nothing in it, and no one has touched it since.
+      try {
+        rmdirSync(dir);
+        result.removed.push(dir);
+      } catch {
+        // filled or removed meanwhile: someone's
+      }
+      continue;
+    }
     if (ownerAlive(dir)) continue;
     // What the dead build left running in the dir (a probe's subshell, say) goes first, or it
     // would go on writing there while the dir is removed.

@@ -1,7 +1,7 @@
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeOwnedTempDir } from "@molt/oci";
+import { makeOwnedTempDir, removeOwnedTempDir } from "@molt/oci";
 import createDebug from "debug";
 import { makeDevDir } from "./dev-skeleton.js";
 import { run } from "./exec.js";
@@ -90,7 +90,7 @@ async function probeMounts(tools: HostTools, nsArgs: string[]): Promise<Set<Moun
     for (const line of r.stdout.split("\n")) if (line.startsWith("ok:")) ok.add(line.slice(3) as MountId);
     debug("mount probe %o: %o %s", nsArgs, [...ok], r.stderr.trim());
   } finally {
-    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    await removeOwnedTempDir(dir).catch(() => {});
   }
   return ok;
 }
@@ -174,7 +174,7 @@ async function rootProbes(tools: HostTools): Promise<RootProbes> {
       mountsNet,
     };
   } finally {
-    if (files) await rm(files.dir, { recursive: true, force: true }).catch(() => {});
+    if (files) await removeOwnedTempDir(files.dir).catch(() => {});
   }
 }
 

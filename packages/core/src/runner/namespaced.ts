@@ -1,6 +1,6 @@
-import { rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeOwnedTempDir } from "@molt/oci";
+import { makeOwnedTempDir, removeOwnedTempDirSync } from "@molt/oci";
 import createDebug from "debug";
 import { mountFstabLines } from "../mounts/fstab.js";
 import { type MountTargets, prepareTargets, removeTargets } from "../mounts/targets.js";
@@ -198,7 +198,7 @@ export async function runNamespaced(
       );
     else if (targets) await removeTargets(targets, tools.touch);
     await restoreMountPoints(mp, tools.touch);
-    rmSync(tmp, { recursive: true, force: true });
+    removeOwnedTempDirSync(tmp);
     debug(
       "cleaned up in %d ms (total %d ms)",
       Math.round(performance.now() - t1),

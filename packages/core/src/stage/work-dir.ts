@@ -1,7 +1,7 @@
-import { readdir, realpath, rm, rmdir, unlink } from "node:fs/promises";
+import { readdir, realpath, rmdir, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeOwnedTempDir, mountsUnder, reclaimStaleTempDirs } from "@molt/oci";
+import { makeOwnedTempDir, mountsUnder, reclaimStaleTempDirs, removeOwnedTempDir } from "@molt/oci";
 import createDebug from "debug";
 import { runScratchParent } from "../runner/scratch-dir.js";
 
@@ -39,17 +39,28 @@ export async function removeWorkDir(dir: string): Promise<void> {
     return;
   }
   const t0 = performance.now();
+  // The owner file last, so a build killed while removing it leaves a dir the next one reclaims.
   try {
-    await removeTree(real);
+    await removeOwnedTempDir(real, removeEntry);
     debug("removed %s in %d ms", dir, Math.round(performance.now() - t0));
   } catch (e) {
     debug("removing %s: %s; trying rm", dir, (e as Error).message);
-    await rm(real, { recursive: true, force: true });
+    await removeOwnedTempDir(real);
   }
 }
 
 /** Unlinks at most this many entries at once (the libuv pool has 4 threads). */
 const REMOVE_WINDOW = 16;
+
+/** Removes a tree with {@link removeTree}, or unlinks a file. */
+async function removeEntry(path: string): Promise<void> {
+  try {
+    await removeTree(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOTDIR") throw e;
+    await unlink(path);
+  }
+}
 
 async function removeTree(dir: string): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true });
