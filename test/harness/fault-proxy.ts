@@ -40,6 +40,8 @@ export interface SeenRequest {
   headers: IncomingMessage["headers"];
   /** When it arrived (`performance.now()` of the test process). */
   at: number;
+  /** Which client connection it came on (1 for the fault proxy's first, counting up). */
+  connection?: number;
 }
 
 /** A running fault proxy: `host` is `127.0.0.1:PORT`. */
@@ -75,8 +77,16 @@ export async function startFaultProxy(
   let n = 0;
   const seen: SeenRequest[] = [];
   const [upHost, upPort] = upstream.split(":");
+  const connections = new WeakMap<object, number>();
+  let connected = 0;
   const handler: RequestListener = (req: IncomingMessage, res: ServerResponse) => {
-    seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, at: performance.now() });
+    seen.push({
+      method: req.method ?? "",
+      url: req.url ?? "",
+      headers: req.headers,
+      at: performance.now(),
+      connection: connections.get(req.socket) ?? 0,
+    });
     const action = current(req, n++);
     if (action.kind === "drop") {
       const after = action.afterRequestBytes ?? 0;
@@ -203,9 +213,18 @@ export async function startFaultProxy(
         handler,
       )
     : createServer(handler);
+  server.on(options.tls ? "secureConnection" : "connection", (socket: Socket) => {
+    connections.set(socket, ++connected);
+  });
   // HTTP CONNECT: act as a forward proxy (tunnels to any loopback host), recording the target.
   server.on("connect", (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    seen.push({ method: "CONNECT", url: req.url ?? "", headers: req.headers, at: performance.now() });
+    seen.push({
+      method: "CONNECT",
+      url: req.url ?? "",
+      headers: req.headers,
+      at: performance.now(),
+      connection: connections.get(req.socket) ?? 0,
+    });
     const [h, p] = (req.url ?? "").split(":");
     const out = connect(Number(p), h ?? "127.0.0.1", () => {
       socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");

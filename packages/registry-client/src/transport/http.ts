@@ -149,6 +149,11 @@ export class RegistryHttp {
         headers: { "user-agent": this.userAgent, ...init.headers },
         body: init.body ?? null,
         signal: init.signal ?? null,
+        // undici closes the connection after every HEAD (against servers that wrongly send a
+        // body with it), so each blob or manifest HEAD paid a new TCP connection, the close and
+        // an error object with its stack: registries answer HEAD as HTTP says, so the connection
+        // is kept. A body sent anyway fails the next exchange on it, which is retried.
+        ...(init.method === "HEAD" ? { reset: false } : {}),
       });
     } catch (e) {
       init.signal?.throwIfAborted();
