@@ -12,6 +12,11 @@ export interface CacheBuild {
   missed: Map<string, string>;
   /** Every step's cache key, hit or miss. */
   keys: Map<string, string>;
+  /**
+   * Whether each step hit, from its last report: a stage whose cached layer turns out unusable
+   * runs again from that step, so the steps from there are reported twice.
+   */
+  final: Map<string, boolean>;
   /** The `molt:build:warning` messages. */
   warnings: string[];
 }
@@ -39,6 +44,7 @@ export function readCacheEvents(stderr: string): Omit<CacheBuild, "code" | "stde
   const cached: string[] = [];
   const missed = new Map<string, string>();
   const keys = new Map<string, string>();
+  const final = new Map<string, boolean>();
   const warnings: string[] = [];
   for (const line of stderr.split("\n")) {
     if (!line.startsWith("{")) continue;
@@ -59,10 +65,11 @@ export function readCacheEvents(stderr: string): Omit<CacheBuild, "code" | "stde
       if (e.key) keys.set(at, e.key);
       if (e.hit) cached.push(at);
       else missed.set(at, e.reason ?? "");
+      final.set(at, e.hit === true);
     }
     if (e.type === "molt:build:warning" && e.message) warnings.push(e.message);
   }
-  return { cached, missed, keys, warnings };
+  return { cached, missed, keys, final, warnings };
 }
 
 /**

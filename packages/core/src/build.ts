@@ -411,6 +411,7 @@ async function buildInContext(
         ? {
             layerWritten: (stage, layer) => finalStages.has(stage) && early.layer(layer),
             baseResolved: (stage, layers) => finalStages.has(stage) && early.baseLayers(layers),
+            confirmCached: (stage, layer) => (finalStages.has(stage) ? early.cachedLayer(layer) : undefined),
           }
         : {}),
       // Without a cache, an intermediate stage's layers are read back only by this build's steps.

@@ -2,7 +2,7 @@ import { Readable, Transform } from "node:stream";
 import { type Descriptor, type Digest, Digester, formatReference, type Reference } from "@molt/oci";
 import { repositoryScope } from "./auth/authenticator.js";
 import { abandon } from "./body.js";
-import { RegistryError, RegistryProtocolError } from "./errors.js";
+import { RegistryError, RegistryNotFoundError, RegistryProtocolError } from "./errors.js";
 import type { RegistryProgressHandler } from "./progress.js";
 import type { RegistryHttp, RegistryResponse } from "./transport/http.js";
 import { withRetries } from "./transport/retry.js";
@@ -34,6 +34,11 @@ export interface UploadOptions {
    * then comes first, so that `exists` and `mounted` keep their meaning).
    */
   likelyNew?: boolean | undefined;
+  /**
+   * Never upload: when the repository lacks the blob and `mountFrom` cannot provide it, the
+   * session is cancelled and a {@link RegistryNotFoundError} (`BLOB_UNKNOWN`) is thrown.
+   */
+  mountOnly?: boolean | undefined;
 }
 
 const PROGRESS_STEP = 1024 * 1024;
@@ -168,6 +173,12 @@ export async function uploadBlob(
     return result;
   };
 
+  /** For `mountOnly`: the blob is in neither repository. */
+  const notThere = (source: string) =>
+    new RegistryNotFoundError(
+      `push blob ${desc.digest} to ${name}: ${source} has no such blob to mount, and molt was asked not to upload it`,
+      { ...ctx, status: 404, registryCode: "BLOB_UNKNOWN" },
+    );
   const checkExists = async (): Promise<boolean> => {
     const head = await http.request({
       registry: ref.registry,
@@ -189,9 +200,9 @@ export async function uploadBlob(
   const mountable =
     mountFrom && mountFrom.registry === ref.registry && mountFrom.repository !== ref.repository;
   // Not beside a mount: a mount landing before the HEAD is answered would make it say `exists`.
-  if (options.skipExistsCheck) {
+  if (options.skipExistsCheck && !options.mountOnly) {
     // Asked not to: straight to the upload.
-  } else if (options.likelyNew && !mountable) {
+  } else if (options.likelyNew && !mountable && !options.mountOnly) {
     pending = checkExists();
     pending.catch(() => {});
   } else if (await checkExists()) return done("exists");
@@ -268,6 +279,12 @@ export async function uploadBlob(
       if (start === "exists") return done("exists");
       await start.body.dump().catch(() => {});
       if (start.status === 201) return done("mounted");
+      if (options.mountOnly) {
+        await cancel(start);
+        throw notThere(`${mountFrom.registry}/${mountFrom.repository}`);
+      }
+    } else if (options.mountOnly) {
+      throw notThere(name);
     } else {
       start = await started(
         http.request({

@@ -421,6 +421,8 @@ export class RegistryClient implements Registry {
       /** Upload without asking first whether the repository has the blob (a small, usually new blob). */
       skipExistsCheck?: boolean;
       likelyNew?: boolean;
+      /** Never upload: fail with `BLOB_UNKNOWN` unless the blob is there or mounted (see `PushBlobOptions`). */
+      mountOnly?: boolean;
     } = {},
   ): Promise<"exists" | "mounted" | "uploaded"> {
     return this.#limiter(ref.registry).run(

@@ -35,6 +35,13 @@ export interface CacheHit {
    * has verified): false when they fail. Absent where a check would cost a download.
    */
   verify?: (signal?: AbortSignal) => Promise<boolean>;
+  /**
+   * Checks that the layer's blob is still in the store, reading none of it (a registry's HEAD),
+   * for a store whose `get` did not: false when it is gone. A build runs it once per layer
+   * before anything references the layer (or lets the push's own existence check stand in for
+   * it), and a layer found gone is a miss with a warning. Not run when `verify` is given.
+   */
+  present?: (signal?: AbortSignal) => Promise<boolean>;
 }
 
 /** Per-call options of a {@link LayerCache}. */

@@ -61,9 +61,10 @@ export interface RegistryLayerCacheOptions {
  * records the entry (inputs by digest, history, diff id). A second tag `s-<slot>` points at the
  * entry last written for the same place on the chain, to explain misses.
  *
- * Probing a key is one GET of that small manifest plus a HEAD of its layer blob; layer bytes are
- * never fetched to probe. A hit's layer is read (or mounted cross-repository by a push to the
- * same registry) straight from the cache repository.
+ * Probing a key is one GET of that small manifest; layer bytes are never fetched to probe. A
+ * hit's layer blob is checked later, once, by its `present` (a HEAD) or by the push that mounts
+ * it cross-repository into a destination on the same registry (which fails when the cache
+ * repository lost it); a hit's layer is read straight from the cache repository.
  *
  * @example
  * ```ts
@@ -208,19 +209,12 @@ export class RegistryLayerCache implements LayerCache {
       );
       return undefined;
     }
-    const present = await this.client.hasBlob(
-      this.repository,
-      layer.digest,
-      options.signal ? { signal: options.signal } : {},
-    );
-    if (!present) {
-      options.onWarning?.(
-        `cache entry ${hexOf(key).slice(0, 12)} in ${this.description}: its layer ${layer.digest} is missing; rebuilding the step`,
-      );
-      return undefined;
-    }
+    // The blob is not asked for here: a build checks it once, before anything references it
+    // (`present`, or the push's own mount into its destination; `verify` reads it whole).
     const hit: CacheHit = { entry, origin: { kind: "registry", reference: this.repository } };
     if (this.options.verifyHits) hit.verify = (signal) => this.#verifyBlob(layer, signal);
+    else
+      hit.present = (signal) => this.client.hasBlob(this.repository, layer.digest, signal ? { signal } : {});
     return hit;
   }
 

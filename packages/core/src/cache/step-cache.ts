@@ -128,6 +128,18 @@ export class StepCache {
     this.#verified.add(digest);
   }
 
+  readonly #present = new Set<string>();
+
+  /** Whether the layer blob `digest` was found present (not read) in this build. */
+  present(digest: string): boolean {
+    return this.#present.has(digest) || this.#verified.has(digest);
+  }
+
+  /** Records that the layer blob `digest` was found present in this build. */
+  markPresent(digest: string): void {
+    this.#present.add(digest);
+  }
+
   /** Marks `key`'s entry unusable for the rest of the build (its layer failed verification). */
   poison(key: Digest, reason: string): void {
     this.#poisoned.set(key, reason);

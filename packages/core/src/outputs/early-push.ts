@@ -1,5 +1,10 @@
 import { formatReference, type Reference } from "@molt/oci";
-import type { Registry, RegistryProgressEvent, RegistryProgressHandler } from "@molt/registry-client";
+import {
+  type Registry,
+  RegistryNotFoundError,
+  type RegistryProgressEvent,
+  type RegistryProgressHandler,
+} from "@molt/registry-client";
 import createDebug from "debug";
 import type { LayerRef } from "../stage/image-state.js";
 import type { LayerBytes } from "./layer-bytes.js";
@@ -67,9 +72,39 @@ export class EarlyPush {
     }
   }
 
-  #start(target: Reference, layer: LayerRef, how: { likelyNew: true } | { mountFrom: Reference }): void {
+  /**
+   * For a cached layer of the final image, taken from a registry cache repository: mounts it
+   * into every destination now (a HEAD, then a cross-repository mount where the destination
+   * lacks it; never an upload), which is the push's own work and the check that the cache
+   * repository still has the blob. True when every destination has it or mounted it; false
+   * when one lacks it and the cache repository no longer has it (those uploads are forgotten,
+   * so the layer rebuilt in its place is pushed as new); `undefined` when a destination is on
+   * another registry (the push streams the layer there, and the build checks it otherwise).
+   */
+  cachedLayer(layer: LayerRef): Promise<boolean> | undefined {
+    if (layer.origin.kind !== "registry") return undefined;
+    const from = layer.origin.reference;
+    if (this.#targets.length === 0 || this.#targets.some((t) => t.registry !== from.registry))
+      return undefined;
+    const results = this.#targets.map((t) => this.#start(t, layer, { mountFrom: from, mountOnly: true }));
+    return Promise.all(results).then(
+      () => true,
+      (e: unknown) => {
+        if (!(e instanceof RegistryNotFoundError) || e.registryCode !== "BLOB_UNKNOWN") throw e;
+        for (const t of this.#targets) this.#uploads.delete(keyOf(t, layer.descriptor.digest));
+        return false;
+      },
+    );
+  }
+
+  #start(
+    target: Reference,
+    layer: LayerRef,
+    how: { likelyNew: true } | { mountFrom: Reference; mountOnly?: true },
+  ): Promise<"exists" | "mounted" | "uploaded"> {
     const key = keyOf(target, layer.descriptor.digest);
-    if (this.#uploads.has(key)) return;
+    const running = this.#uploads.get(key);
+    if (running) return running.result;
     const held: RegistryProgressEvent[] = [];
     let sink: RegistryProgressHandler | undefined;
     let claimed = false;
@@ -97,6 +132,7 @@ export class EarlyPush {
         for (const e of held.splice(0)) to?.(e);
       },
     });
+    return result;
   }
 
   /** The upload started for `digest` to `target`, if one was. */

@@ -235,6 +235,9 @@ export function createRuntime(
     },
     runner: () => session.runner(),
     runnerAhead: () => session.runnerAhead?.(),
+    ...(session.confirmCached
+      ? { confirmCached: (layer: LayerRef) => session.confirmCached!(stage, layer) }
+      : {}),
     fromSource: (ref, location) => session.fromSource(ref, stage, location, rt.stepId),
     fromKey: (ref, location) => session.fromKey(ref, stage, location),
     scratchDir: (name) => mkdtemp(join(session.work, `${name}-`)),

@@ -1,4 +1,3 @@
-import type { Digest } from "@molt/oci";
 import type { Instruction } from "@molt/parser";
 import { expandInstruction } from "@molt/parser";
 import createDebug from "debug";
@@ -23,6 +22,13 @@ import {
   planViewOf,
 } from "./step-plan.js";
 import { restoreStep, type StepSnapshot, snapshotStep } from "./step-rewind.js";
+import {
+  describeUnusable,
+  firstUnusableLayer,
+  missingTakenLayer,
+  type TakenLayer,
+  type UnusableLayer,
+} from "./taken-layers.js";
 
 const debug = createDebug("molt:stage");
 
@@ -94,25 +100,23 @@ export async function runStage(
   // BuildKit's numbering: FROM is step 1 of the stage.
   const of = instructions.length + 1;
   // Cached layers taken so far, by digest: the step (0-based) and key that took each.
-  const taken = new Map<
-    string,
-    {
-      index: number;
-      key: Digest;
-      verify?: (signal?: AbortSignal) => Promise<boolean>;
-      /** Taken from a registry, which keeps the bytes it has under a digest even when they are bad. */
-      registry?: boolean;
-    }
-  >();
+  const taken = new Map<string, TakenLayer>();
   const snapshots: StepSnapshot[] = [];
   let rewinds = 0;
-  /** Puts the stage back to before the step that took a cached layer whose bytes failed verification. */
-  const rewindTo = (r: { index: number; key: Digest; digest: string }): number => {
+  /**
+   * Puts the stage back to before the step that took a cached layer whose bytes failed
+   * verification or whose blob is gone from its store.
+   */
+  const rewindTo = (r: UnusableLayer): number => {
     rewinds++;
     const at = r.index;
-    const message = `cached layer ${r.digest} of ${oneLine(instructions[at]!.original)} in ${cache!.cache.description} failed verification; rebuilding from that step`;
-    cache!.poison(r.key, `its cached layer ${r.digest} failed verification`);
-    if (taken.get(r.digest)?.registry) cache!.markKeptBad(r.digest);
+    const { warning: message, reason } = describeUnusable(
+      r,
+      oneLine(instructions[at]!.original),
+      cache!.cache.description,
+    );
+    cache!.poison(r.key, reason);
+    if (r.why === "bad" && taken.get(r.digest)?.registry) cache!.markKeptBad(r.digest);
     rt.events.emit({ type: "molt:build:warning", message });
     restoreStep(rt, snapshots[at]!);
     reports.length = snapshots[at]!.reports;
@@ -214,14 +218,21 @@ export async function runStage(
               hit: true,
               store: cache!.cache.description,
             });
-            if (hit.entry.layer)
-              taken.set(hit.entry.layer.descriptor.digest, {
-                index: i,
-                key,
-                ...(hit.verify ? { verify: hit.verify } : {}),
-                ...(hit.origin?.kind === "registry" ? { registry: true } : {}),
-              });
+            // Recorded before the layer is applied: a root already materialised applies it at
+            // once, and bytes that fail there rewind to this step.
+            const took: TakenLayer | undefined = hit.entry.layer
+              ? {
+                  index: i,
+                  key,
+                  ...(hit.verify ? { verify: hit.verify } : {}),
+                  ...(hit.present ? { present: hit.present } : {}),
+                  ...(hit.origin?.kind === "registry" ? { registry: true } : {}),
+                }
+              : undefined;
+            if (took) taken.set(hit.entry.layer!.descriptor.digest, took);
+            const layersBefore = state.layers.length;
             if (!mode.dryRun) await rt.useCached(hit);
+            if (took && state.layers.length > layersBefore) took.layer = state.layers.at(-1);
             state.chainKey = key;
             state.chainSlot = slot;
             return;
@@ -292,15 +303,18 @@ export async function runStage(
       };
       // A cached layer whose bytes fail verification when the root is materialised (or a cached
       // layer is applied to it) is a miss: warn, and run the stage again from the step that took it.
-      let rewind: { index: number; key: Digest; digest: string } | undefined;
+      let rewind: UnusableLayer | undefined;
       await rt.events.run(info, async (id) => {
         try {
           await runOne(id);
         } catch (e) {
+          if (!cache || rewinds >= instructions.length || rt.options.signal?.aborted) throw e;
           const digest = corruptLayerOf(e);
           const by = digest !== undefined ? taken.get(digest) : undefined;
-          if (!cache || !by || rewinds >= instructions.length || rt.options.signal?.aborted) throw e;
-          rewind = { ...by, digest: digest! };
+          rewind = by
+            ? { index: by.index, key: by.key, digest: digest!, why: "bad" }
+            : await missingTakenLayer(e, taken, rt.options.signal);
+          if (!rewind) throw e;
         }
       });
       if (rewind && cache) {
@@ -310,30 +324,17 @@ export async function runStage(
       }
     }
     // The stage is done. Cached layers it took whose bytes it never read (every step hit: the
-    // image is descriptors) are checked where the store can do so cheaply, before anything
-    // (a destination, a COPY --from) references them; one that fails is a miss like any other.
-    const bad = cache && !mode.dryRun ? await unverifiedLayer(taken, cache, rt.options.signal) : undefined;
+    // image is descriptors) are checked, before anything (a destination, a COPY --from)
+    // references them: their bytes where the store can do so cheaply, else that their blobs are
+    // still there (by the push's own mount into the destinations where it stands in); one that
+    // fails is a miss like any other.
+    const bad =
+      cache && !mode.dryRun
+        ? await firstUnusableLayer(taken, cache, rt.confirmCached, rt.options.signal)
+        : undefined;
     if (!bad || rewinds >= instructions.length) break;
     start = rewindTo(bad);
     await rt.discardFilesystem();
   }
   return reports;
-}
-
-/** The first layer (by step) of `taken` whose store's check of its bytes fails, if any. */
-async function unverifiedLayer(
-  taken: ReadonlyMap<
-    string,
-    { index: number; key: Digest; verify?: (signal?: AbortSignal) => Promise<boolean> }
-  >,
-  cache: StepCache,
-  signal: AbortSignal | undefined,
-): Promise<{ index: number; key: Digest; digest: string } | undefined> {
-  const order = [...taken].sort(([, a], [, b]) => a.index - b.index);
-  for (const [digest, t] of order) {
-    if (!t.verify || cache.verified(digest)) continue;
-    if (await t.verify(signal)) cache.markVerified(digest);
-    else return { index: t.index, key: t.key, digest };
-  }
-  return undefined;
 }

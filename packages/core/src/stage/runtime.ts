@@ -11,6 +11,7 @@ import { getEnv } from "./env.js";
 import type { ImageState, LayerRef } from "./image-state.js";
 import type { RootView } from "./root-view.js";
 import type { StageFs } from "./stage-fs.js";
+import type { ConfirmCached } from "./taken-layers.js";
 
 /** Everything an instruction handler may read or change while a stage runs. */
 export interface StageRuntime {
@@ -109,6 +110,8 @@ export interface StageRuntime {
   runner(): Promise<Runner>;
   /** Starts choosing the runner ahead of the RUN that will need it (see the session's `runnerAhead`). */
   runnerAhead(): void;
+  /** The push's check of a cached layer of this stage, where one stands in for its `present` (see the session's). */
+  readonly confirmCached?: ConfirmCached;
 }
 
 /** Variable lookup for expansion: the image's ENV wins over ARGs, as the reference specifies. */

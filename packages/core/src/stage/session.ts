@@ -82,4 +82,11 @@ export interface BuildSession {
   readonly layerWritten?: (stage: number, layer: LayerRef) => void;
   /** Told of the layers of a stage's base image once it is resolved (the final image's are mounted ahead of the push step). */
   readonly baseResolved?: (stage: number, layers: readonly LayerRef[]) => void;
+  /**
+   * For a cached layer a stage took from a registry: the push's own mount of it into the
+   * destinations, started now, standing in for the check that the cache still has its blob
+   * (see `stage/taken-layers.ts`); `undefined` where the push does not (not a layer of the final
+   * image, a destination on another registry).
+   */
+  readonly confirmCached?: (stage: number, layer: LayerRef) => Promise<boolean> | undefined;
 }
