@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { pushBusybox } from "../harness/base-images.js";
 import { run } from "../harness/exec.js";
 import { MOLT_BIN, molt } from "../harness/molt-cli.js";
-import { type RunningRegistry, startRegistry } from "../harness/registry.js";
+import { deleteBlob, type RunningRegistry, startRegistry } from "../harness/registry.js";
 import { diffTrees, readTree } from "../harness/tree-diff.js";
 
 // The layer cache against a real registry (Debian's docker-registry with its access log on):
@@ -344,17 +344,7 @@ describe("registry cache", () => {
     const cold = await build(ctx, "del/app:1", ["--cache=true"]);
     // Find the COPY entry's layer and delete it from the cache repository only.
     const copyLayer = (await layersOf("del/app:1")).at(-2)!;
-    const del = await run("curl", [
-      "-s",
-      "-o",
-      "/dev/null",
-      "-w",
-      "%{http_code}",
-      "-X",
-      "DELETE",
-      `http://${reg.host}/v2/del/app/cache/blobs/${copyLayer}`,
-    ]);
-    expect(del.stdout).toBe("202");
+    expect(await deleteBlob(reg.host, "del/app/cache", copyLayer)).toBe(202);
     const after = await build(ctx, "del/app2:1", [
       "--cache=true",
       "--cache-repo",

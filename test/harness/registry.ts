@@ -130,3 +130,13 @@ function probe(scheme: string, port: number): Promise<boolean> {
     req.end();
   });
 }
+
+/**
+ * Deletes a blob from one repository of a plain-HTTP registry through its API, as an operator
+ * would behind a cache's back (`startRegistry` enables deletes); the HTTP status (202 when done).
+ */
+export async function deleteBlob(host: string, repository: string, digest: string): Promise<number> {
+  const res = await fetch(`http://${host}/v2/${repository}/blobs/${digest}`, { method: "DELETE" });
+  await res.body?.cancel();
+  return res.status;
+}
