@@ -97,6 +97,16 @@ describe("a cache blob deleted behind the cache's back", () => {
     const copyLayer = (await layersOf("nopush/app:1")).at(-2)!;
     expect(await deleteBlob(reg.host, "nopush/app/cache", copyLayer)).toBe(202);
     const cacheRepo = ["--cache=true", "--cache-repo", `${reg.host}/nopush/app/cache`];
+    // A dry run, which checks no layer at a stage's end, asks for each blob it says would hit.
+    const dry = await cacheBuild(dir, ["-c", ctx, "--no-push", "--insecure-pull", "--dryrun", ...cacheRepo]);
+    expect(dry.code).toBe(0);
+    expect(dry.final).toEqual(
+      new Map([
+        ["0/1", false],
+        ["0/2", true],
+      ]),
+    );
+    expect(dry.missed.get("0/1")).toBe(`its cached layer ${copyLayer} is missing`);
     const after = await build(ctx, ["--no-push", ...cacheRepo]);
     expect(after.warnings.join("\n")).toMatch(/its layer sha256:[0-9a-f]{64} of COPY f \/f is missing/);
     expect(after.final).toEqual(

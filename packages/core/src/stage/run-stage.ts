@@ -25,6 +25,7 @@ import { restoreStep, type StepSnapshot, snapshotStep } from "./step-rewind.js";
 import {
   describeUnusable,
   firstUnusableLayer,
+  layerPresent,
   missingTakenLayer,
   type TakenLayer,
   type UnusableLayer,
@@ -208,7 +209,12 @@ export async function runStage(
         report.key = key;
         const use = cache?.use(handler.cache, { index: rt.stage, name: mode.stageName }) ?? "off";
         if (use === "probe") {
-          const hit = await cache!.lookup(key);
+          let hit = await cache!.lookup(key);
+          // A dry run checks no layer at a stage's end: what it says would hit has its blob.
+          if (hit && mode.dryRun && !(await layerPresent(hit, rt.options.signal))) {
+            cache!.poison(key, `its cached layer ${hit.entry.layer!.descriptor.digest} is missing`);
+            hit = undefined;
+          }
           if (hit) {
             report.cached = true;
             rt.events.emit({

@@ -1,5 +1,6 @@
 import type { Digest } from "@molt/oci";
 import { hexOf } from "../cache/key.js";
+import type { CacheHit } from "../cache/layer-cache.js";
 import type { StepCache } from "../cache/step-cache.js";
 import type { LayerRef } from "./image-state.js";
 
@@ -95,6 +96,15 @@ export async function firstUnusableLayer(
   });
   const results = await Promise.all(checks);
   return results.filter((r): r is UnusableLayer => r !== undefined).sort((a, b) => a.index - b.index)[0];
+}
+
+/** Whether a hit's layer blob is still in its store, where the store can say so cheaply (`present`). */
+export async function layerPresent(hit: CacheHit, signal: AbortSignal | undefined): Promise<boolean> {
+  if (!hit.entry.layer || !hit.present) return true;
+  return hit.present(signal).catch((e: unknown) => {
+    if (signal?.aborted) throw e;
+    return false;
+  });
 }
 
 /**
