@@ -36,7 +36,7 @@ export interface UploadOptions {
   likelyNew?: boolean | undefined;
   /**
    * Never upload: when the repository lacks the blob and `mountFrom` cannot provide it, the
-   * session is cancelled and a {@link RegistryNotFoundError} (`BLOB_UNKNOWN`) is thrown.
+   * session is cancelled and a `RegistryNotFoundError` (`BLOB_UNKNOWN`) is thrown.
    */
   mountOnly?: boolean | undefined;
 }

@@ -27,7 +27,7 @@ export interface PushBlobOptions extends TransferOptions {
   /**
    * Never upload the bytes: the blob must already be in the repository or be mounted from
    * `mountFrom`. When neither has it, the upload session the mount opened is cancelled and the
-   * call fails with a {@link RegistryNotFoundError} (`BLOB_UNKNOWN`), without calling `source`.
+   * call fails with a `RegistryNotFoundError` (`BLOB_UNKNOWN`), without calling `source`.
    * A build uses it for cached layers, whose push doubles as the check that the cache still has them.
    */
   mountOnly?: boolean;
