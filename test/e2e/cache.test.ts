@@ -289,7 +289,7 @@ describe("registry cache", () => {
     ]);
     expect(a.digest).toBe(b.digest);
     const later = await build(ctx, "conc/c:1", ["--cache=true", "--cache-repo", `${reg.host}/conc/cache`]);
-    // Seen once in CI (stop 28's check): the later build missed 0/2 alone; the message says why, if it recurs.
+    // Seen once in a clean-clone CI run: the later build missed 0/2 alone; the message says why, if it recurs.
     const why = `later missed ${JSON.stringify([...later.missed])}; warnings: ${[...a.warnings, ...b.warnings, ...later.warnings].join(" | ") || "none"}`;
     expect(later.cached, why).toEqual(["0/1", "0/2", "0/3"]);
     expect(later.digest).toBe(a.digest);
