@@ -81,13 +81,10 @@ export async function firstUnusableLayer(
     const present = t.present;
     // The push's mount, where it stands in; one that fails for another reason than the blob
     // being gone (the destination refusing, say: the push reports that) leaves it to `present`.
-    const confirmed = t.layer ? confirm?.(t.layer)?.catch(() => present(signal)) : undefined;
-    // A check that fails (the store unreachable) cannot vouch for the blob: a miss, as a
-    // failed lookup is.
-    const ok = await (confirmed ?? present(signal)).catch((e: unknown) => {
-      if (signal?.aborted) throw e;
-      return false;
-    });
+    const confirmed = t.layer ? confirm?.(t.layer) : undefined;
+    const ok = confirmed
+      ? await confirmed.catch(() => presentOrGone(present, signal))
+      : await presentOrGone(present, signal);
     if (ok) {
       cache.markPresent(digest);
       return undefined;
@@ -101,7 +98,18 @@ export async function firstUnusableLayer(
 /** Whether a hit's layer blob is still in its store, where the store can say so cheaply (`present`). */
 export async function layerPresent(hit: CacheHit, signal: AbortSignal | undefined): Promise<boolean> {
   if (!hit.entry.layer || !hit.present) return true;
-  return hit.present(signal).catch((e: unknown) => {
+  return presentOrGone(hit.present, signal);
+}
+
+/**
+ * A store's `present`, where a check that fails (the store unreachable) cannot vouch for the
+ * blob: false, a miss, as a failed lookup is (an abort stays an abort).
+ */
+function presentOrGone(
+  present: (signal?: AbortSignal) => Promise<boolean>,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  return present(signal).catch((e: unknown) => {
     if (signal?.aborted) throw e;
     return false;
   });
